@@ -1,0 +1,196 @@
+/// Accepted usage, aggregated per customer, metric, billing period and group.
+///
+/// This is the hand-off from metering to billing: ``Meter`` fills it event by
+/// event; rating reads quantities from it. Reads never depend on the order the
+/// events arrived in (only `latest`, which is defined by timestamp).
+public struct Usage: Sendable {
+    struct Key: Hashable, Sendable {
+        var customer: Int32
+        var metric: Int32
+        var period: Int32
+        /// 0 when the metric is not grouped; otherwise an index into `groupValues`.
+        var group: Int32
+    }
+
+    let schedule: PeriodSchedule
+    /// Metric definitions by interned metric number.
+    private(set) var metricDefinitions: [Metric] = []
+    private(set) var customerIDs: [String] = []
+    private var customerNumbers: [String: Int32] = [:]
+    private var metricNumbers: [String: Int32] = [:]
+    private var accumulators: [Key: Accumulator] = [:]
+    /// Group values by group number; number 0 is "no group".
+    private var groupValues: [[String]] = [[]]
+    private var groupNumbers: [[String]: Int32] = [[]: 0]
+    /// Per-event values kept for percentage charges, which price each event on its own.
+    private var eventValues: [Key: [EventValue]] = [:]
+    private var keepsEventValues: Set<Int32> = []
+
+    init(schedule: PeriodSchedule) {
+        self.schedule = schedule
+    }
+
+    /// Interns a customer id; numbers are stable for the life of this usage.
+    mutating func customerNumber(_ id: String) -> Int32 {
+        if let number = customerNumbers[id] { return number }
+        let number = Int32(customerIDs.count)
+        customerIDs.append(id)
+        customerNumbers[id] = number
+        return number
+    }
+
+    /// Interns a metric; a redefinition (after a catalog fix) replaces the old one.
+    mutating func metricNumber(_ metric: Metric, keepEventValues: Bool) -> Int32 {
+        let number: Int32
+        if let existing = metricNumbers[metric.key] {
+            number = existing
+            metricDefinitions[Int(number)] = metric
+        } else {
+            number = Int32(metricDefinitions.count)
+            metricDefinitions.append(metric)
+            metricNumbers[metric.key] = number
+        }
+        if keepEventValues { keepsEventValues.insert(number) } else { keepsEventValues.remove(number) }
+        return number
+    }
+
+    mutating func groupNumber(_ values: [String]) -> Int32 {
+        if let number = groupNumbers[values] { return number }
+        let number = Int32(groupValues.count)
+        groupValues.append(values)
+        groupNumbers[values] = number
+        return number
+    }
+
+    /// Adds an accepted event inside `period`.
+    mutating func add(
+        customer: Int32, metric: Int32, period: Int, group: Int32,
+        value: ExactDecimal, distinct: String?, timestamp: Instant, eventID: String
+    ) throws(DecimalError) {
+        let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
+        let definition = metricDefinitions[Int(metric)]
+        let periodEnd = schedule.periods[period].end
+        // Mutating in place through the subscript's default avoids copying sets and keeps one hash lookup.
+        var failure: DecimalError?
+        do {
+            try accumulators[key, default: Accumulator(definition.aggregation)]
+                .add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
+        } catch { failure = error }
+        if let failure { throw failure }
+        if keepsEventValues.contains(metric) {
+            eventValues[key, default: []].append(EventValue(timestamp: timestamp, eventID: eventID, value: value))
+        }
+    }
+
+    /// Folds another usage's aggregates into this one (e.g. a shard's), as if its
+    /// events had been metered here.
+    public mutating func merge(_ other: Usage) throws(DecimalError) {
+        for (key, accumulator) in other.accumulators {
+            let customer = customerNumber(other.customerIDs[Int(key.customer)])
+            let metric = metricNumber(other.metricDefinitions[Int(key.metric)], keepEventValues: other.keepsEventValues.contains(key.metric))
+            let group = groupNumber(other.groupValues[Int(key.group)])
+            let mapped = Key(customer: customer, metric: metric, period: key.period, group: group)
+            if let existing = accumulators[mapped] {
+                accumulators[mapped] = try existing.merged(with: accumulator)
+            } else {
+                accumulators[mapped] = accumulator
+            }
+            if let values = other.eventValues[key] { eventValues[mapped, default: []].append(contentsOf: values) }
+        }
+    }
+
+    // MARK: Reading
+
+    /// The metric's quantity for the customer in a period, over all groups.
+    public func quantity(customer: String, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
+        guard let accumulator = try total(customer: customer, metric: metric, period: period) ?? carriedLevel(metric: metric) else { return .zero }
+        return try accumulator.quantity(openingLevel: try openingLevel(customer: customer, metric: metric, period: period), periodLength: schedule.periods[period].length)
+    }
+
+    /// The quantity of each group (each combination of the metric's `groupBy`
+    /// values seen), sorted by the group's values.
+    public func groupedQuantities(customer: String, metric: String, period: Int) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
+        guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return [] }
+        let length = schedule.periods[period].length
+        var result: [(group: [String], quantity: ExactDecimal)] = []
+        for (group, values) in groupValues.enumerated() {
+            let opening = try openingLevel(customer: c, metric: m, period: period, group: Int32(group))
+            // A weighted_sum group without events this period still has its carried level.
+            guard let accumulator = accumulators[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))]
+                ?? (opening.isZero ? nil : carriedLevel(metric: metric)) else { continue }
+            result.append((values, try accumulator.quantity(openingLevel: opening, periodLength: length)))
+        }
+        return result.sorted { $0.group.lexicographicallyPrecedes($1.group) }
+    }
+
+    /// Each accepted event's value, in timestamp order (ties: event id), for metrics
+    /// priced per event. Empty unless the catalog has a percentage charge on the metric.
+    public func eventValues(customer: String, metric: String, period: Int) -> [EventValue] {
+        guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return [] }
+        var values: [EventValue] = []
+        for group in groupValues.indices {
+            values += eventValues[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))] ?? []
+        }
+        return values.sorted()
+    }
+
+    /// The number of accepted events of the metric for the customer in a period.
+    public func eventCount(customer: String, metric: String, period: Int) -> Int {
+        eventValues(customer: customer, metric: metric, period: period).count
+    }
+
+    /// An empty weighted_sum accumulator, whose quantity is then the opening level; nil for other kinds.
+    private func carriedLevel(metric: String) -> Accumulator? {
+        guard let m = metricNumbers[metric], metricDefinitions[Int(m)].aggregation == .weightedSum else { return nil }
+        return Accumulator(.weightedSum)
+    }
+
+    private func total(customer: String, metric: String, period: Int) throws(DecimalError) -> Accumulator? {
+        guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return nil }
+        var total: Accumulator?
+        for group in groupValues.indices {
+            guard let accumulator = accumulators[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))] else { continue }
+            total = try total.map { (t: Accumulator) throws(DecimalError) in try t.merged(with: accumulator) } ?? accumulator
+        }
+        return total
+    }
+
+    /// The running level at a period's start: every delta of earlier periods.
+    private func openingLevel(customer: String, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
+        guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return .zero }
+        var level = ExactDecimal.zero
+        for group in groupValues.indices {
+            level = try level + (try openingLevel(customer: c, metric: m, period: period, group: Int32(group)))
+        }
+        return level
+    }
+
+    private func openingLevel(customer: Int32, metric: Int32, period: Int, group: Int32) throws(DecimalError) -> ExactDecimal {
+        var level = ExactDecimal.zero
+        for earlier in 0..<period {
+            if case .weightedSum(let delta, _) = accumulators[Key(customer: customer, metric: metric, period: Int32(earlier), group: group)] {
+                level = try level + delta
+            }
+        }
+        return level
+    }
+}
+
+/// One event's value, kept for charges that price events one by one.
+public struct EventValue: Sendable, Hashable, Comparable {
+    public var timestamp: Instant
+    public var eventID: String
+    public var value: ExactDecimal
+
+    public init(timestamp: Instant, eventID: String, value: ExactDecimal) {
+        self.timestamp = timestamp
+        self.eventID = eventID
+        self.value = value
+    }
+
+    /// Timestamp order, ties by event id: the order "first N events" counts in.
+    public static func < (lhs: EventValue, rhs: EventValue) -> Bool {
+        if lhs.timestamp != rhs.timestamp { return lhs.timestamp < rhs.timestamp }
+        return lhs.eventID.utf8.lexicographicallyPrecedes(rhs.eventID.utf8)
+    }
+}

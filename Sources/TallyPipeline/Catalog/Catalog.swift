@@ -1,0 +1,99 @@
+/// Everything the pipeline needs to know about what is sold and to whom.
+///
+/// A catalog is validated once, when it is made: an invalid one is refused with
+/// every problem found, each with the path of the offending value, so the
+/// per-event path never has to check prices or tiers again.
+public struct Catalog: Sendable {
+    public let currency: Currency
+    public let metrics: [Metric]
+    public let plans: [Plan]
+    public let customers: [Customer]
+    public let discounts: [Discount]
+    public let taxRates: [TaxRate]
+    public let credits: [PrepaidCredit]
+
+    let metricIndexByKey: [String: Int]
+    let planIndexByID: [String: Int]
+    let customerIndexByID: [String: Int]
+
+    /// Builds and validates a catalog.
+    ///
+    /// - Throws: ``CatalogErrors`` listing every problem, in the order of the inputs.
+    public init(
+        currency: Currency, metrics: [Metric], plans: [Plan], customers: [Customer],
+        discounts: [Discount] = [], taxRates: [TaxRate] = [], credits: [PrepaidCredit] = []
+    ) throws(CatalogErrors) {
+        self.currency = currency
+        self.metrics = metrics
+        self.plans = plans
+        self.customers = customers
+        self.discounts = discounts
+        self.taxRates = taxRates
+        self.credits = credits
+        var validator = CatalogValidator()
+        metricIndexByKey = validator.index(metrics.map(\.key), at: ["metrics"], idKey: "key", what: "metric")
+        planIndexByID = validator.index(plans.map(\.id), at: ["plans"], idKey: "id", what: "plan")
+        customerIndexByID = validator.index(customers.map(\.id), at: ["customers"], idKey: "id", what: "customer")
+        validator.validate(self)
+        if !validator.errors.isEmpty { throw CatalogErrors(errors: validator.errors) }
+    }
+
+    public func metric(_ key: String) -> Metric? { metricIndexByKey[key].map { metrics[$0] } }
+    public func plan(_ id: String) -> Plan? { planIndexByID[id].map { plans[$0] } }
+    public func customer(_ id: String) -> Customer? { customerIndexByID[id].map { customers[$0] } }
+
+    /// The position of a metric in ``metrics``: the interned id the per-event path uses.
+    public func metricIndex(_ key: String) -> Int? { metricIndexByKey[key] }
+    /// The position of a customer in ``customers``: the interned id the per-event path uses.
+    public func customerIndex(_ id: String) -> Int? { customerIndexByID[id] }
+    public func planIndex(_ id: String) -> Int? { planIndexByID[id] }
+
+    /// The plan of the customer at `customerIndex`. Validation guarantees it exists.
+    func planOfCustomer(at customerIndex: Int) -> Plan {
+        plans[planIndexByID[customers[customerIndex].plan] ?? 0]
+    }
+}
+
+/// One step in the path to a value: a key of a mapping or an index in a list.
+public enum CatalogPathComponent: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    case key(String)
+    case index(Int)
+
+    public init(stringLiteral value: String) { self = .key(value) }
+    public init(integerLiteral value: Int) { self = .index(value) }
+
+    public var description: String {
+        switch self {
+        case .key(let key): key
+        case .index(let index): "[\(index)]"
+        }
+    }
+}
+
+/// A problem with one value of a catalog.
+public struct CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Where the value is, e.g. `plans[0].charges[1].tiers[2].up_to`.
+    public let path: [CatalogPathComponent]
+    /// What is wrong and what was expected.
+    public let message: String
+
+    public init(path: [CatalogPathComponent], message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var pathDescription: String {
+        path.enumerated().map { offset, component in
+            if case .key = component, offset > 0 { return "." + component.description }
+            return component.description
+        }.joined()
+    }
+
+    public var description: String { "\(pathDescription): \(message)" }
+}
+
+/// Every problem found in a catalog.
+public struct CatalogErrors: Error, Sendable, CustomStringConvertible {
+    public let errors: [CatalogError]
+    public var description: String { errors.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,197 @@
+/// Collects every problem of a catalog, so a user fixes them all in one go.
+struct CatalogValidator {
+    var errors: [CatalogError] = []
+
+    mutating func fail(_ path: [CatalogPathComponent], _ message: String) {
+        errors.append(CatalogError(path: path, message: message))
+    }
+
+    /// An index by identifier, reporting empty and duplicate identifiers.
+    mutating func index(_ ids: [String], at path: [CatalogPathComponent], idKey: String, what: String) -> [String: Int] {
+        var index: [String: Int] = [:]
+        for (offset, id) in ids.enumerated() {
+            if id.isEmpty { fail(path + [.index(offset), .key(idKey)], "a \(what) needs a non-empty \(idKey)") }
+            if index[id] != nil {
+                fail(path + [.index(offset), .key(idKey)], "duplicate \(what) '\(id)', expected each \(idKey) once")
+            } else {
+                index[id] = offset
+            }
+        }
+        return index
+    }
+
+    mutating func validate(_ catalog: Catalog) {
+        for (offset, metric) in catalog.metrics.enumerated() {
+            let path: [CatalogPathComponent] = ["metrics", .index(offset)]
+            if metric.aggregation == .uniqueCount && metric.property == nil {
+                fail(path + ["property"], "unique_count needs the property whose distinct values it counts")
+            }
+            if metric.property != nil && [Aggregation.count, .weightedSum].contains(metric.aggregation) {
+                fail(path + ["property"], "\(metric.aggregation.rawValue) does not read a property; remove it or use sum, max, latest or unique_count")
+            }
+        }
+        for (planOffset, plan) in catalog.plans.enumerated() {
+            validate(plan, at: ["plans", .index(planOffset)], catalog: catalog)
+        }
+        for (offset, customer) in catalog.customers.enumerated() {
+            let path: [CatalogPathComponent] = ["customers", .index(offset)]
+            if catalog.plan(customer.plan) == nil {
+                fail(path + ["plan"], "unknown plan '\(customer.plan)', expected one of: \(catalog.plans.map(\.id).joined(separator: ", "))")
+            }
+            if let start = customer.start, let end = customer.end, end <= start {
+                fail(path + ["end"], "the subscription ends at or before it starts")
+            }
+            nonNegative(customer.creditBalance, path + ["balance"], "a credit balance")
+        }
+        for (offset, discount) in catalog.discounts.enumerated() {
+            let path: [CatalogPathComponent] = ["discounts", .index(offset)]
+            knownCustomer(discount.customer, path + ["customer"], catalog)
+            switch discount.kind {
+            case .percent(let percent): percentage(percent, path + ["percent"])
+            case .fixed(let amount): nonNegative(amount, path + ["amount"], "a discount amount")
+            }
+            if case .periods(let n) = discount.duration, n < 1 {
+                fail(path + ["duration"], "a discount lasts at least 1 period, got \(n)")
+            }
+        }
+        for (offset, tax) in catalog.taxRates.enumerated() {
+            percentage(tax.rate, ["taxes", .index(offset), "rate"])
+        }
+        for (offset, credit) in catalog.credits.enumerated() {
+            let path: [CatalogPathComponent] = ["credits", .index(offset)]
+            knownCustomer(credit.customer, path + ["customer"], catalog)
+            nonNegative(credit.amount, path + ["amount"], "a credit amount")
+            if let periods = credit.expiresAfterPeriods, periods < 1 {
+                fail(path + ["expires_after"], "a credit lasts at least 1 period, got \(periods)")
+            }
+            if credit.grantedInPeriod < 0 { fail(path + ["period"], "a period index is 0 or more") }
+        }
+    }
+
+    mutating func validate(_ plan: Plan, at path: [CatalogPathComponent], catalog: Catalog) {
+        for (offset, charge) in plan.charges.enumerated() {
+            validate(charge, at: path + ["charges", .index(offset)], catalog: catalog)
+        }
+        for (offset, quota) in plan.quotas.enumerated() {
+            let quotaPath = path + ["quota", .key(quota.metric)]
+            _ = offset
+            guard let metric = catalog.metric(quota.metric) else {
+                fail(quotaPath, "unknown metric '\(quota.metric)' in a quota")
+                continue
+            }
+            if metric.aggregation != .count && metric.aggregation != .sum {
+                fail(quotaPath, "quotas limit count or sum metrics, '\(metric.key)' is \(metric.aggregation.rawValue)")
+            }
+            nonNegative(quota.limit, quotaPath + ["limit"], "a quota limit")
+        }
+        if let commitment = plan.minimumCommitment { nonNegative(commitment, path + ["minimum_commitment"], "a minimum commitment") }
+        if let cap = plan.spendCap { nonNegative(cap, path + ["spend_cap"], "a spend cap") }
+        if let minimum = plan.minimumCommitment, let cap = plan.spendCap, cap < minimum {
+            fail(path + ["spend_cap"], "the spend cap \(cap) is below the minimum commitment \(minimum)")
+        }
+        if let rollover = plan.rollover {
+            let rolloverPath = path + ["rollover"]
+            if catalog.metric(rollover.metric) == nil { fail(rolloverPath + ["metric"], "unknown metric '\(rollover.metric)'") }
+            if rollover.maxPeriods < 1 { fail(rolloverPath + ["max_periods"], "rolled-over units last at least 1 period") }
+            if let cap = rollover.cap { nonNegative(cap, rolloverPath + ["cap"], "a rollover cap") }
+            let hasIncludedTier = plan.charges.contains { charge in
+                guard charge.metric == rollover.metric, case .graduated(let tiers) = charge.model else { return false }
+                return tiers.count > 1 && tiers[0].unitPrice.isZero
+            }
+            if !hasIncludedTier {
+                fail(rolloverPath + ["metric"], "rollover needs a graduated charge on '\(rollover.metric)' whose first tier is free (its included units)")
+            }
+        }
+    }
+
+    mutating func validate(_ charge: Charge, at path: [CatalogPathComponent], catalog: Catalog) {
+        var metric: Metric?
+        if let key = charge.metric {
+            metric = catalog.metric(key)
+            if metric == nil {
+                fail(path + ["metric"], "unknown metric '\(key)', expected one of: \(catalog.metrics.map(\.key).joined(separator: ", "))")
+            }
+        } else if !isFlat(charge.model) {
+            fail(path + ["metric"], "a usage charge needs a metric")
+        }
+        switch charge.model {
+        case .flat(let amount):
+            nonNegative(amount, path + ["amount"], "a flat amount")
+        case .perUnit(let price):
+            nonNegative(price, path + ["unit_price"], "a unit price")
+        case .graduated(let tiers), .volume(let tiers):
+            validate(tiers.map { ($0.upTo, [$0.unitPrice, $0.flatFee]) }, at: path + ["tiers"], priceKeys: ["unit_price", "flat_fee"])
+        case .stairstep(let tiers):
+            validate(tiers.map { ($0.upTo, [$0.flatFee]) }, at: path + ["tiers"], priceKeys: ["price"])
+        case .graduatedPercentage(let tiers):
+            validate(tiers.map { ($0.upTo, [$0.flatFee]) }, at: path + ["tiers"], priceKeys: ["flat_fee"])
+            for (offset, tier) in tiers.enumerated() { percentage(tier.rate, path + ["tiers", .index(offset), "rate"]) }
+        case .package(let size, let price, let free, _):
+            if size <= .zero { fail(path + ["package_size"], "a package size must be above 0, got \(size)") }
+            nonNegative(price, path + ["package_price"], "a package price")
+            nonNegative(free, path + ["free_units"], "free units")
+        case .percentage(let terms):
+            percentage(terms.rate, path + ["rate"])
+            nonNegative(terms.fixedFee, path + ["fixed_fee"], "a fixed fee")
+            nonNegative(terms.freeAmount, path + ["free_amount"], "a free amount")
+            if terms.freeEvents < 0 { fail(path + ["free_events"], "free events must be 0 or more") }
+            if let min = terms.perEventMin { nonNegative(min, path + ["per_event_min"], "a per-event minimum") }
+            if let max = terms.perEventMax { nonNegative(max, path + ["per_event_max"], "a per-event maximum") }
+            if let min = terms.perEventMin, let max = terms.perEventMax, max < min {
+                fail(path + ["per_event_max"], "per_event_max \(max) is below per_event_min \(min)")
+            }
+        case .matrix(let matrix):
+            nonNegative(matrix.defaultPrice, path + ["default_price"], "a default price")
+            if let metric, metric.groupBy != matrix.dimensions {
+                fail(path + ["dimensions"], "a matrix on '\(metric.key)' must use the metric's group_by \(metric.groupBy) as its dimensions, got \(matrix.dimensions)")
+            }
+            var seen = Set<[String]>()
+            for (offset, price) in matrix.prices.enumerated() {
+                let pricePath = path + ["prices", .index(offset)]
+                if price.values.count != matrix.dimensions.count {
+                    fail(pricePath, "expected \(matrix.dimensions.count) values (\(matrix.dimensions.joined(separator: ", "))), got \(price.values.count)")
+                }
+                if !seen.insert(price.values).inserted { fail(pricePath, "the combination \(price.values) is priced twice") }
+                nonNegative(price.unitPrice, pricePath + ["unit_price"], "a unit price")
+            }
+        }
+    }
+
+    /// Tiers: `up_to` strictly increasing and positive, only the last one open, prices not negative.
+    mutating func validate(_ tiers: [(upTo: ExactDecimal?, prices: [ExactDecimal])], at path: [CatalogPathComponent], priceKeys: [String]) {
+        if tiers.isEmpty { fail(path, "at least one tier is needed") }
+        var previous: ExactDecimal = .zero
+        for (offset, tier) in tiers.enumerated() {
+            let tierPath = path + [.index(offset)]
+            if let upTo = tier.upTo {
+                if upTo <= previous {
+                    fail(tierPath + ["up_to"], "up_to must increase from tier to tier: \(upTo) is not above \(previous)")
+                }
+                previous = upTo
+                if offset == tiers.count - 1 {
+                    fail(tierPath + ["up_to"], "the last tier must have no up_to, so every quantity has a tier")
+                }
+            } else if offset != tiers.count - 1 {
+                fail(tierPath + ["up_to"], "only the last tier may omit up_to")
+            }
+            for (price, key) in zip(tier.prices, priceKeys) { nonNegative(price, tierPath + [.key(key)], "a price") }
+        }
+    }
+
+    mutating func nonNegative(_ value: ExactDecimal, _ path: [CatalogPathComponent], _ what: String) {
+        if value.isNegative { fail(path, "\(what) cannot be negative, got \(value)") }
+    }
+
+    mutating func percentage(_ value: ExactDecimal, _ path: [CatalogPathComponent]) {
+        if value.isNegative || value > 100 { fail(path, "a percentage must be between 0 and 100, got \(value)") }
+    }
+
+    mutating func knownCustomer(_ id: String, _ path: [CatalogPathComponent], _ catalog: Catalog) {
+        if catalog.customer(id) == nil { fail(path, "unknown customer '\(id)'") }
+    }
+
+    func isFlat(_ model: PricingModel) -> Bool {
+        if case .flat = model { return true }
+        return false
+    }
+}

@@ -1,0 +1,120 @@
+/// One priced line of a plan: a metric and the pricing model that turns its quantity into money.
+public struct Charge: Sendable, Hashable {
+    /// The line's name on the invoice.
+    public var name: String
+    /// The metric key; nil only for `flat` charges, which do not depend on usage.
+    public var metric: String?
+    public var model: PricingModel
+
+    public init(name: String, metric: String?, model: PricingModel) {
+        self.name = name
+        self.metric = metric
+        self.model = model
+    }
+}
+
+/// How a charge prices a quantity. See each case for the formula.
+public enum PricingModel: Sendable, Hashable {
+    /// A fixed amount per period, prorated by days for a partial subscription.
+    case flat(amount: ExactDecimal)
+    /// quantity x unit price.
+    case perUnit(unitPrice: ExactDecimal)
+    /// Each tier prices the part of the quantity inside it, plus the flat fee of
+    /// every tier reached (tier 1 always, even at quantity 0).
+    case graduated([Tier])
+    /// The whole quantity at the unit price of the one tier the total falls in,
+    /// plus that tier's flat fee (tier 1 at quantity 0).
+    case volume([Tier])
+    /// ceil((quantity - free units) / size) x price; floor when `roundUp` is false.
+    case package(size: ExactDecimal, price: ExactDecimal, freeUnits: ExactDecimal, roundUp: Bool)
+    /// A share of each event's value plus a fixed fee, clamped per event.
+    case percentage(PercentageTerms)
+    /// Like graduated, but each tier charges a rate (percent) of the amount inside it.
+    case graduatedPercentage([PercentageTier])
+    /// A fixed price for the tier the total falls in (no per-unit part).
+    case stairstep([Tier])
+    /// A unit price per combination of property values, with a default.
+    case matrix(MatrixPrices)
+}
+
+/// A band of quantities `(previous up_to, up_to]`; tier 1 starts at 0.
+public struct Tier: Sendable, Hashable {
+    /// Inclusive upper bound; nil for the last, unbounded tier.
+    public var upTo: ExactDecimal?
+    /// Price per unit inside the tier (for `stairstep`: unused, zero).
+    public var unitPrice: ExactDecimal
+    /// A fee charged once when the quantity reaches the tier (for `stairstep`: the tier's price).
+    public var flatFee: ExactDecimal
+
+    public init(upTo: ExactDecimal?, unitPrice: ExactDecimal, flatFee: ExactDecimal = .zero) {
+        self.upTo = upTo
+        self.unitPrice = unitPrice
+        self.flatFee = flatFee
+    }
+}
+
+/// A band of amounts with its rate, for `graduated_percentage`.
+public struct PercentageTier: Sendable, Hashable {
+    public var upTo: ExactDecimal?
+    /// Percent of the amount inside the tier (2.5 means 2.5%).
+    public var rate: ExactDecimal
+    public var flatFee: ExactDecimal
+
+    public init(upTo: ExactDecimal?, rate: ExactDecimal, flatFee: ExactDecimal = .zero) {
+        self.upTo = upTo
+        self.rate = rate
+        self.flatFee = flatFee
+    }
+}
+
+/// Revenue-share terms, applied event by event in timestamp order (ties: event id).
+public struct PercentageTerms: Sendable, Hashable {
+    /// Percent of each event's value (2.9 means 2.9%).
+    public var rate: ExactDecimal
+    /// Added to every billable event's fee.
+    public var fixedFee: ExactDecimal
+    /// The first N events of the period are free.
+    public var freeEvents: Int
+    /// The first X of value in the period is free.
+    public var freeAmount: ExactDecimal
+    public var perEventMin: ExactDecimal?
+    public var perEventMax: ExactDecimal?
+
+    public init(
+        rate: ExactDecimal, fixedFee: ExactDecimal = .zero, freeEvents: Int = 0, freeAmount: ExactDecimal = .zero,
+        perEventMin: ExactDecimal? = nil, perEventMax: ExactDecimal? = nil
+    ) {
+        self.rate = rate
+        self.fixedFee = fixedFee
+        self.freeEvents = freeEvents
+        self.freeAmount = freeAmount
+        self.perEventMin = perEventMin
+        self.perEventMax = perEventMax
+    }
+}
+
+/// Unit prices by combination of property values.
+public struct MatrixPrices: Sendable, Hashable {
+    /// The property names, in the order each combination lists its values.
+    public var dimensions: [String]
+    public var prices: [MatrixPrice]
+    /// The unit price of any combination not listed.
+    public var defaultPrice: ExactDecimal
+
+    public init(dimensions: [String], prices: [MatrixPrice], defaultPrice: ExactDecimal) {
+        self.dimensions = dimensions
+        self.prices = prices
+        self.defaultPrice = defaultPrice
+    }
+}
+
+public struct MatrixPrice: Sendable, Hashable {
+    /// One value per dimension, in the dimensions' order.
+    public var values: [String]
+    public var unitPrice: ExactDecimal
+
+    public init(values: [String], unitPrice: ExactDecimal) {
+        self.values = values
+        self.unitPrice = unitPrice
+    }
+}

@@ -1,0 +1,41 @@
+/// A customer of the API seller, subscribed to one plan.
+public struct Customer: Sendable, Hashable {
+    public var id: String
+    /// The plan's id.
+    public var plan: String
+    /// The tax jurisdiction whose rates apply (`US-CA`); nil for none.
+    public var taxJurisdiction: String?
+    /// Exempt customers are never taxed, whatever their jurisdiction.
+    public var taxExempt: Bool
+    public var billing: BillingType
+    /// When the subscription starts; nil for the first period's start. A start or
+    /// end inside a period prorates the flat fees and commitments of that period.
+    public var start: Instant?
+    /// When the subscription ends (exclusive); nil for never.
+    public var end: Instant?
+    /// A credit balance the customer holds at the start (e.g. from a refund),
+    /// applied after prepaid credits.
+    public var creditBalance: ExactDecimal
+
+    public init(
+        id: String, plan: String, taxJurisdiction: String? = nil, taxExempt: Bool = false,
+        billing: BillingType = .card, start: Instant? = nil, end: Instant? = nil, creditBalance: ExactDecimal = .zero
+    ) {
+        self.id = id
+        self.plan = plan
+        self.taxJurisdiction = taxJurisdiction
+        self.taxExempt = taxExempt
+        self.billing = billing
+        self.start = start
+        self.end = end
+        self.creditBalance = creditBalance
+    }
+}
+
+/// Where a customer's invoices go: the routing stage's answer.
+public enum BillingType: String, Sendable, Hashable, CaseIterable {
+    /// Charged automatically to a card on file.
+    case card
+    /// Sent to accounts receivable, payable on net terms.
+    case invoice
+}

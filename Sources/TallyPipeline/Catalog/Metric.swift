@@ -1,0 +1,41 @@
+/// A billable metric: which events count and how they aggregate over a period.
+public struct Metric: Sendable, Hashable {
+    /// The name events carry in their `metric` field.
+    public var key: String
+    public var aggregation: Aggregation
+    /// For `unique_count`, the property whose distinct values are counted. For
+    /// `sum`, `max`, `latest` and percentage charges, a property holding a decimal
+    /// that is used instead of the quantity (e.g. a payment's `amount`).
+    public var property: String?
+    /// Properties whose values split the aggregate into groups (a matrix charge's dimensions).
+    public var groupBy: [String]
+    /// Whether events may carry a negative quantity. Default: only `weighted_sum`,
+    /// whose quantities are deltas of a level.
+    public var allowsNegative: Bool
+
+    public init(key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [], allowsNegative: Bool? = nil) {
+        self.key = key
+        self.aggregation = aggregation
+        self.property = property
+        self.groupBy = groupBy
+        self.allowsNegative = allowsNegative ?? (aggregation == .weightedSum)
+    }
+}
+
+/// How a metric's events combine into one quantity per customer and period.
+public enum Aggregation: String, Sendable, Hashable, CaseIterable {
+    /// The number of accepted events.
+    case count
+    /// The sum of quantities (or of the metric's property).
+    case sum
+    /// The largest quantity; 0 without events.
+    case max
+    /// The number of distinct values of the metric's property.
+    case uniqueCount = "unique_count"
+    /// The quantity of the event with the greatest timestamp (ties: greatest
+    /// event id); a negative latest value counts as 0.
+    case latest
+    /// Quantities are deltas of a running level; the result is the time-weighted
+    /// average level over the period: sum(level x time at level) / period length.
+    case weightedSum = "weighted_sum"
+}

@@ -1,0 +1,74 @@
+/// A price plan: the charges a subscribed customer pays and the contract terms around them.
+public struct Plan: Sendable, Hashable {
+    public var id: String
+    public var charges: [Charge]
+    /// Entitlement limits per metric key, checked as events arrive.
+    public var quotas: [Quota]
+    /// A minimum spend per period: a true-up line makes up any shortfall.
+    public var minimumCommitment: ExactDecimal?
+    /// A maximum spend per period: an adjustment line brings the total down to it.
+    public var spendCap: ExactDecimal?
+    /// Unused included units that carry into later periods.
+    public var rollover: Rollover?
+
+    public init(
+        id: String, charges: [Charge], quotas: [Quota] = [], minimumCommitment: ExactDecimal? = nil,
+        spendCap: ExactDecimal? = nil, rollover: Rollover? = nil
+    ) {
+        self.id = id
+        self.charges = charges
+        self.quotas = quotas
+        self.minimumCommitment = minimumCommitment
+        self.spendCap = spendCap
+        self.rollover = rollover
+    }
+
+    /// The charges of the `base_fee` + `included_units` + `overage_price` shorthand.
+    ///
+    /// It is exactly a flat fee plus a graduated charge whose first tier is free up
+    /// to the included units, so both spellings give the same invoice.
+    public static func shorthandCharges(
+        metric: String, baseFee: ExactDecimal?, includedUnits: ExactDecimal, overagePrice: ExactDecimal,
+        baseFeeName: String = "Base fee", usageName: String? = nil
+    ) -> [Charge] {
+        var charges: [Charge] = []
+        if let baseFee { charges.append(Charge(name: baseFeeName, metric: nil, model: .flat(amount: baseFee))) }
+        let tiers = includedUnits.isZero
+            ? [Tier(upTo: nil, unitPrice: overagePrice)]
+            : [Tier(upTo: includedUnits, unitPrice: .zero), Tier(upTo: nil, unitPrice: overagePrice)]
+        charges.append(Charge(name: usageName ?? metric, metric: metric, model: .graduated(tiers)))
+        return charges
+    }
+}
+
+/// An entitlement limit on one metric per period.
+public struct Quota: Sendable, Hashable {
+    public var metric: String
+    /// The most usage allowed per period, in the metric's unit (events for `count`).
+    public var limit: ExactDecimal
+    /// Hard limits reject events past the limit (`quota_exceeded`, a gateway's 429);
+    /// soft limits accept them and flag them.
+    public var hard: Bool
+
+    public init(metric: String, limit: ExactDecimal, hard: Bool) {
+        self.metric = metric
+        self.limit = limit
+        self.hard = hard
+    }
+}
+
+/// Carry-over of unused included units.
+public struct Rollover: Sendable, Hashable {
+    /// The metric whose first free tier (its included units) rolls over.
+    public var metric: String
+    /// How many later periods rolled-over units stay usable.
+    public var maxPeriods: Int
+    /// The most units that may roll over out of one period; nil for no cap.
+    public var cap: ExactDecimal?
+
+    public init(metric: String, maxPeriods: Int, cap: ExactDecimal? = nil) {
+        self.metric = metric
+        self.maxPeriods = maxPeriods
+        self.cap = cap
+    }
+}

@@ -1,0 +1,288 @@
+/// The metering half of the pipeline: validates, deduplicates and aggregates usage events.
+///
+/// Each event goes through the checks of the metering contract, in order; the
+/// first that fails decides its outcome:
+/// 1. schema -> dead letter `schema_invalid`
+/// 2. timestamp more than `maxFuture` after ingest time -> rejected `timestamp_in_future`
+/// 3. timestamp more than `maxAge` before ingest time -> rejected `timestamp_too_old`
+/// 4. `(tenant, id)` already accepted -> rejected `duplicate` (first write wins)
+/// 5. customer, then metric, unknown -> dead letter `unknown_customer` / `unknown_metric`;
+///    a value the metric cannot use (a negative quantity, a missing property) -> `schema_invalid`
+/// 6. past a hard quota of the customer's plan -> rejected `quota_exceeded`
+/// 7. otherwise accepted, flagged `late` when more than `lateAfter` old, and
+///    aggregated into its billing period (or counted `outsidePeriods`).
+///
+/// The meter's clock only moves forward: an event received "earlier" than one
+/// already seen is judged at the later time, as a real service's clock would.
+public struct Meter: Sendable {
+    public private(set) var catalog: Catalog
+    public let schedule: PeriodSchedule
+    public let limits: MeteringLimits
+    /// Aggregated accepted usage, the input of billing.
+    public private(set) var usage: Usage
+    /// Outcome counts of every event so far.
+    public private(set) var counts = OutcomeCounts()
+    /// Events waiting for a fix, in the order they arrived.
+    public private(set) var deadLetters: [DeadLetter] = []
+    /// The latest ingest time seen.
+    public private(set) var clock = Instant(millisecondsSinceEpoch: .min)
+
+    private var dedup: DedupStore
+    private var tenantNumbers: [String: UInt32] = [:]
+    private var customers: [String: ResolvedCustomer] = [:]
+    private var metrics: [String: ResolvedMetric] = [:]
+    /// Usage so far per customer, metric and period, for quota checks.
+    private var quotaUsage: [QuotaKey: ExactDecimal] = [:]
+
+    public init(catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits = MeteringLimits()) {
+        self.catalog = catalog
+        self.schedule = schedule
+        self.limits = limits
+        self.usage = Usage(schedule: schedule)
+        self.dedup = DedupStore(window: limits.maxAge)
+        resolve(catalog)
+    }
+
+    /// Swaps in a corrected catalog; usage, dedup state and dead letters are kept,
+    /// so replaying dead letters then bills each of them once.
+    public mutating func replaceCatalog(_ catalog: Catalog) {
+        self.catalog = catalog
+        resolve(catalog)
+    }
+
+    /// Meters one event received at `receivedAt`.
+    @discardableResult
+    public mutating func ingest(_ event: Event, receivedAt: Instant) -> MeteringOutcome {
+        counts.received += 1
+        let outcome = decide(event, receivedAt: receivedAt)
+        counts.record(outcome)
+        return outcome
+    }
+
+    /// Records input that could not be decoded into an event as a `schema_invalid` dead letter.
+    @discardableResult
+    public mutating func ingestUndecodable(_ raw: String, problem: String, receivedAt: Instant) -> MeteringOutcome {
+        counts.received += 1
+        advanceClock(to: receivedAt)
+        deadLetters.append(DeadLetter(reason: .schemaInvalid, detail: problem, payload: .raw(raw), receivedAt: clock))
+        let outcome = MeteringOutcome.deadLettered(.schemaInvalid)
+        counts.record(outcome)
+        return outcome
+    }
+
+    /// Meters a batch received at one instant and checks that its outcomes add up.
+    public mutating func ingest(batch: some Sequence<Event>, receivedAt: Instant) throws(ConservationError) -> OutcomeCounts {
+        var batchCounts = OutcomeCounts()
+        for event in batch {
+            batchCounts.received += 1
+            batchCounts.record(ingest(event, receivedAt: receivedAt))
+        }
+        guard batchCounts.isBalanced, counts.isBalanced else { throw ConservationError(counts: batchCounts) }
+        return batchCounts
+    }
+
+    /// Replays every dead letter (after ``replaceCatalog(_:)``), as events received at `receivedAt`.
+    ///
+    /// Each one that now passes is accepted exactly once and leaves the queue;
+    /// the others go back in it, so a second replay changes nothing.
+    public mutating func replayDeadLetters(receivedAt: Instant) throws(ConservationError) -> OutcomeCounts {
+        let queue = deadLetters
+        deadLetters = []
+        var batchCounts = OutcomeCounts()
+        for letter in queue {
+            batchCounts.received += 1
+            counts.received += 1
+            let outcome: MeteringOutcome
+            switch letter.payload {
+            case .event(let event):
+                outcome = decide(event, receivedAt: receivedAt)
+            case .raw:
+                // Undecodable input cannot be fixed by a catalog change.
+                deadLetters.append(letter)
+                outcome = .deadLettered(.schemaInvalid)
+            }
+            batchCounts.record(outcome)
+            counts.record(outcome)
+        }
+        // The replayed letters were counted once as dead letters when they first came in;
+        // the run's totals count this replay as new input, so both sides still balance.
+        guard batchCounts.isBalanced, counts.isBalanced else { throw ConservationError(counts: batchCounts) }
+        return batchCounts
+    }
+
+    /// What a gateway's `canAccess` call answers for the customer and metric at `instant`.
+    public func entitlement(customer: String, metric: String, at instant: Instant) -> Entitlement {
+        guard let resolvedCustomer = customers[customer], let resolvedMetric = metrics[metric] else {
+            return Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil)
+        }
+        let used = schedule.periodIndex(containing: instant).flatMap {
+            quotaUsage[QuotaKey(customer: resolvedCustomer.number, metric: resolvedMetric.number, period: Int32($0))]
+        } ?? .zero
+        guard let quota = resolvedCustomer.quotas[resolvedMetric.number] else {
+            return Entitlement(allowed: true, limit: nil, hard: false, used: used, remaining: nil)
+        }
+        let remaining = (try? quota.limit - used).map { ExactDecimal.max($0, .zero) } ?? .zero
+        return Entitlement(allowed: !quota.hard || used < quota.limit, limit: quota.limit, hard: quota.hard, used: used, remaining: remaining)
+    }
+
+    /// Accepted idempotency keys currently remembered (bounded by the max-age window).
+    public var rememberedKeys: Int { dedup.count }
+
+    // MARK: The stages
+
+    private mutating func decide(_ event: Event, receivedAt: Instant) -> MeteringOutcome {
+        advanceClock(to: receivedAt)
+        let now = clock
+        if let problem = Meter.schemaProblem(event) {
+            return deadLetter(event, .schemaInvalid, problem)
+        }
+        if event.timestamp - now > limits.maxFuture { return .rejected(.timestampInFuture) }
+        let age = now - event.timestamp
+        if age > limits.maxAge { return .rejected(.timestampTooOld) }
+        let key = Fingerprint(tenant: tenantNumber(event.tenant), id: event.id)
+        if dedup.contains(key) { return .rejected(.duplicate) }
+        guard let customer = customers[event.customer] else {
+            return deadLetter(event, .unknownCustomer, "customer '\(event.customer)' is not in the catalog")
+        }
+        guard let metric = metrics[event.metric] else {
+            return deadLetter(event, .unknownMetric, "metric '\(event.metric)' is not in the catalog")
+        }
+        let value: ExactDecimal, distinct: String?
+        switch Meter.value(of: event, for: metric.definition) {
+        case .success(let read): (value, distinct) = read
+        case .failure(let problem): return deadLetter(event, .schemaInvalid, problem.message)
+        }
+        let period = schedule.periodIndex(containing: event.timestamp)
+        var overSoftLimit = false
+        if let period, let quota = customer.quotas[metric.number] {
+            let quotaKey = QuotaKey(customer: customer.number, metric: metric.number, period: Int32(period))
+            let contribution = metric.definition.aggregation == .count ? ExactDecimal.one : value
+            let used = quotaUsage[quotaKey] ?? .zero
+            // An overflowing sum is certainly past any limit.
+            let after = (try? used + contribution)
+            let over = after.map { $0 > quota.limit } ?? true
+            if over && quota.hard { return .rejected(.quotaExceeded) }
+            overSoftLimit = over
+            quotaUsage[quotaKey] = after ?? used
+        }
+        if let period {
+            let group = metric.definition.groupBy.isEmpty
+                ? 0 : usage.groupNumber(metric.definition.groupBy.map { event.properties[$0] ?? "" })
+            do {
+                try usage.add(customer: customer.number, metric: metric.number, period: period, group: group,
+                              value: value, distinct: distinct, timestamp: event.timestamp, eventID: event.id)
+            } catch {
+                return deadLetter(event, .schemaInvalid, "quantity \(value) overflows the period's total: \(error)")
+            }
+        }
+        dedup.insert(key, timestamp: event.timestamp)
+        return .accepted(Acceptance(late: age > limits.lateAfter, overSoftLimit: overSoftLimit, period: period))
+    }
+
+    private mutating func advanceClock(to instant: Instant) {
+        if instant > clock {
+            clock = instant
+            dedup.forget(before: clock - limits.maxAge, clock: clock)
+        }
+    }
+
+    private mutating func deadLetter(_ event: Event, _ reason: OutcomeReason, _ detail: String) -> MeteringOutcome {
+        deadLetters.append(DeadLetter(reason: reason, detail: detail, payload: .event(event), receivedAt: clock))
+        return .deadLettered(reason)
+    }
+
+    private mutating func tenantNumber(_ tenant: String) -> UInt32 {
+        if let number = tenantNumbers[tenant] { return number }
+        let number = UInt32(tenantNumbers.count)
+        tenantNumbers[tenant] = number
+        return number
+    }
+
+    /// The structural checks of step 1 that a typed event can still fail.
+    static func schemaProblem(_ event: Event) -> String? {
+        if event.id.isEmpty { return "event_id is empty, expected 1 to \(Event.maxIDLength) characters" }
+        if event.id.utf8.count > Event.maxIDLength, event.id.count > Event.maxIDLength {
+            return "event_id has \(event.id.count) characters, expected at most \(Event.maxIDLength)"
+        }
+        if event.tenant.isEmpty { return "tenant_id is empty" }
+        if event.customer.isEmpty { return "customer_id is empty" }
+        if event.metric.isEmpty { return "metric is empty" }
+        if event.source.isEmpty { return "source is empty" }
+        return nil
+    }
+
+    /// The value an event contributes to its metric, and its distinct key for `unique_count`.
+    static func value(of event: Event, for metric: Metric) -> Result<(ExactDecimal, String?), SchemaProblem> {
+        if metric.aggregation == .uniqueCount {
+            guard let property = metric.property, let distinct = event.properties[property] else {
+                return .failure(SchemaProblem(message: "metric '\(metric.key)' counts distinct values of property '\(metric.property ?? "")', which the event lacks"))
+            }
+            return .success((event.quantity, distinct))
+        }
+        var value = event.quantity
+        if let property = metric.property {
+            guard let text = event.properties[property] else {
+                return .failure(SchemaProblem(message: "metric '\(metric.key)' reads property '\(property)', which the event lacks"))
+            }
+            guard let parsed = ExactDecimal(text) else {
+                return .failure(SchemaProblem(message: "property '\(property)' is \"\(text.prefix(40))\", expected a decimal number"))
+            }
+            value = parsed
+        }
+        if value.isNegative && !metric.allowsNegative {
+            return .failure(SchemaProblem(message: "quantity \(value) is negative, but metric '\(metric.key)' only takes quantities of 0 or more"))
+        }
+        return .success((value, nil))
+    }
+
+    struct SchemaProblem: Error { var message: String }
+
+    private mutating func resolve(_ catalog: Catalog) {
+        let percentageMetrics = Set(catalog.plans.flatMap(\.charges).compactMap { charge -> String? in
+            if case .percentage = charge.model { return charge.metric }
+            return nil
+        })
+        metrics = [:]
+        for metric in catalog.metrics {
+            let number = usage.metricNumber(metric, keepEventValues: percentageMetrics.contains(metric.key))
+            metrics[metric.key] = ResolvedMetric(number: number, definition: metric)
+        }
+        customers = [:]
+        for customer in catalog.customers {
+            var quotas: [Int32: Quota] = [:]
+            for quota in catalog.plan(customer.plan)?.quotas ?? [] {
+                if let metric = metrics[quota.metric] { quotas[metric.number] = quota }
+            }
+            customers[customer.id] = ResolvedCustomer(number: usage.customerNumber(customer.id), quotas: quotas)
+        }
+    }
+}
+
+/// The answer to "may this customer use this metric now?".
+public struct Entitlement: Sendable, Hashable {
+    /// False only past a hard limit (or for an unknown customer or metric).
+    public var allowed: Bool
+    /// The period's limit; nil when the plan sets none.
+    public var limit: ExactDecimal?
+    public var hard: Bool
+    /// Usage so far in the period containing the instant asked about.
+    public var used: ExactDecimal
+    /// `limit - used`, never below 0; nil without a limit.
+    public var remaining: ExactDecimal?
+}
+
+private struct ResolvedCustomer: Sendable {
+    var number: Int32
+    var quotas: [Int32: Quota]
+}
+
+private struct ResolvedMetric: Sendable {
+    var number: Int32
+    var definition: Metric
+}
+
+private struct QuotaKey: Hashable, Sendable {
+    var customer: Int32
+    var metric: Int32
+    var period: Int32
+}

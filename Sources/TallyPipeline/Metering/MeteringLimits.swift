@@ -1,0 +1,15 @@
+/// The time windows of validation, relative to ingest time.
+public struct MeteringLimits: Sendable, Hashable {
+    /// An event more than this far ahead of ingest time is `timestamp_in_future`.
+    public var maxFuture: TimeSpan
+    /// An event more than this far behind ingest time is `timestamp_too_old`.
+    public var maxAge: TimeSpan
+    /// An accepted event more than this far behind ingest time is flagged late.
+    public var lateAfter: TimeSpan
+
+    public init(maxFuture: TimeSpan = .minutes(5), maxAge: TimeSpan = .days(90), lateAfter: TimeSpan = .hours(24)) {
+        self.maxFuture = maxFuture
+        self.maxAge = maxAge
+        self.lateAfter = lateAfter
+    }
+}

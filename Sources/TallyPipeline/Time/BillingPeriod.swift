@@ -1,0 +1,76 @@
+/// One billing period: the half-open interval `[start, end)`.
+///
+/// An event belongs to the period containing its event timestamp, so an event
+/// at exactly `end` belongs to the next period.
+public struct BillingPeriod: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// 0 for the first simulated period.
+    public let index: Int
+    public let start: Instant
+    public let end: Instant
+
+    public init(index: Int, start: Instant, end: Instant) {
+        self.index = index
+        self.start = start
+        self.end = end
+    }
+
+    public var length: TimeSpan { end - start }
+
+    @inlinable
+    public func contains(_ instant: Instant) -> Bool { start <= instant && instant < end }
+
+    public static func < (lhs: BillingPeriod, rhs: BillingPeriod) -> Bool { lhs.start < rhs.start }
+
+    public var description: String { "\(start.iso8601)..<\(end.iso8601)" }
+}
+
+/// The consecutive billing periods of a run, like a test clock advancing month by month.
+///
+/// Periods are monthly, anchored at the first period's start: anchored on the
+/// 31st, the period after January's starts on the last day of February.
+public struct PeriodSchedule: Sendable, Hashable {
+    public let periods: [BillingPeriod]
+
+    /// How long each period is.
+    public enum Interval: Sendable, Hashable {
+        case monthly
+        /// A fixed length, for tests and short scenarios.
+        case fixed(TimeSpan)
+    }
+
+    /// `count` periods starting at `start`.
+    public init(start: Instant, count: Int, interval: Interval = .monthly) {
+        var periods: [BillingPeriod] = []
+        periods.reserveCapacity(Swift.max(0, count))
+        let anchor = start.civilDate
+        let timeOfDay = TimeSpan(milliseconds: start.millisecondOfDay)
+        for index in 0..<Swift.max(0, count) {
+            let (from, to): (Instant, Instant)
+            switch interval {
+            case .monthly:
+                from = Instant(date: anchor.addingMonths(index, anchorDay: anchor.day)) + timeOfDay
+                to = Instant(date: anchor.addingMonths(index + 1, anchorDay: anchor.day)) + timeOfDay
+            case .fixed(let span):
+                from = start + TimeSpan(milliseconds: span.milliseconds * Int64(index))
+                to = from + span
+            }
+            periods.append(BillingPeriod(index: index, start: from, end: to))
+        }
+        self.periods = periods
+    }
+
+    public var start: Instant? { periods.first?.start }
+    public var end: Instant? { periods.last?.end }
+
+    /// The index of the period containing `instant`, or nil outside every period.
+    @inlinable
+    public func periodIndex(containing instant: Instant) -> Int? {
+        // Binary search: periods are sorted and adjacent.
+        var low = 0, high = periods.count
+        while low < high {
+            let mid = (low + high) / 2
+            if periods[mid].end <= instant { low = mid + 1 } else { high = mid }
+        }
+        return low < periods.count && periods[low].contains(instant) ? low : nil
+    }
+}

@@ -1,0 +1,146 @@
+import Testing
+@testable import TallyPipeline
+
+@Suite("Aggregation")
+struct AggregationTests {
+    typealias F = MeteringFixture
+
+    func quantity(_ meter: Meter, _ metric: String, customer: String = "acme", period: Int = 0) throws -> ExactDecimal {
+        try meter.usage.quantity(customer: customer, metric: metric, period: period)
+    }
+
+    @Test("count, sum, max, unique_count per customer")
+    func basics() throws {
+        var meter = try F.meter()
+        for (i, q) in ["1.5", "2.25", "0.25"].enumerated() {
+            meter.ingest(F.event("s\(i)", metric: "bytes", quantity: q), receivedAt: F.now)
+            meter.ingest(F.event("m\(i)", metric: "peak", quantity: q), receivedAt: F.now)
+            meter.ingest(F.event("c\(i)"), receivedAt: F.now)
+        }
+        for (i, user) in ["ann", "bob", "ann", "cy"].enumerated() {
+            meter.ingest(F.event("u\(i)", metric: "users", properties: ["user": user]), receivedAt: F.now)
+        }
+        meter.ingest(F.event("g1", customer: "globex"), receivedAt: F.now)
+        #expect(try quantity(meter, "api_calls") == 3)
+        #expect(try quantity(meter, "bytes") == F.decimal("4"))       // 1.5 + 2.25 + 0.25
+        #expect(try quantity(meter, "peak") == F.decimal("2.25"))
+        #expect(try quantity(meter, "users") == 3)                    // ann, bob, cy
+        #expect(try quantity(meter, "api_calls", customer: "globex") == 1)
+        #expect(try quantity(meter, "peak", customer: "globex") == 0) // no events: 0
+        // unique_count needs its property: an event without it is schema_invalid.
+        #expect(meter.ingest(F.event("u9", metric: "users"), receivedAt: F.now) == .deadLettered(.schemaInvalid))
+    }
+
+    @Test("latest takes the greatest timestamp, ties by greatest event id, negative counts as 0")
+    func latest() throws {
+        var meter = try F.meter()
+        let t1 = F.now - TimeSpan.hours(2), t2 = F.now - TimeSpan.hours(1)
+        meter.ingest(F.event("b", metric: "seats", quantity: "7", at: t2), receivedAt: F.now)
+        meter.ingest(F.event("c", metric: "seats", quantity: "9", at: t1), receivedAt: F.now) // older: loses
+        meter.ingest(F.event("a", metric: "seats", quantity: "5", at: t2), receivedAt: F.now) // tie: "b" > "a" wins
+        #expect(try quantity(meter, "seats") == 7)
+        var negative = try F.meter()
+        negative.replaceCatalog(try Catalog(currency: negative.catalog.currency,
+                                            metrics: [Metric(key: "seats", aggregation: .latest, allowsNegative: true)],
+                                            plans: negative.catalog.plans, customers: negative.catalog.customers))
+        negative.ingest(F.event("x", metric: "seats", quantity: "-4"), receivedAt: F.now)
+        #expect(try quantity(negative, "seats") == 0)
+    }
+
+    @Test("weighted_sum on Lago's example: 16.5 unit-hours over a 744-hour period")
+    func weightedSumLago() throws {
+        // Period 2023-08-01 .. 2023-09-01 = 31 days = 744 h.
+        let start = F.instant("2023-08-01T00:00:00Z")
+        let catalog = try F.catalog()
+        var meter = Meter(catalog: catalog, schedule: PeriodSchedule(start: start, count: 1))
+        let deltas: [(String, String)] = [("2", "00:00"), ("3", "01:00"), ("1", "01:30"), ("-4", "02:00"),
+                                          ("-2", "04:00"), ("10", "05:00"), ("-10", "05:30")]
+        let ingest = F.instant("2023-08-01T06:00:00Z")
+        for (i, (delta, time)) in deltas.enumerated() {
+            meter.ingest(F.event("w\(i)", metric: "storage", quantity: delta, at: F.instant("2023-08-01T\(time):00Z")), receivedAt: ingest)
+        }
+        // Levels: 2 for 1 h, 5 for 0.5 h, 6 for 0.5 h, 2 for 2 h, 0 for 1 h, 10 for 0.5 h, then 0:
+        // 2 + 2.5 + 3 + 4 + 0 + 5 = 16.5 unit-hours; / 744 h = 0.022177419354838709677..., 18 digits half-up.
+        #expect(try quantity(meter, "storage") == F.decimal("0.022177419354838710"))
+        #expect(try F.decimal("16.5").divided(by: 744, scale: 18, .halfUp) == F.decimal("0.022177419354838710"))
+    }
+
+    @Test("weighted_sum carries the level into the next period")
+    func weightedSumCarries() throws {
+        // Two 10-hour periods; +4 at hour 5 of period 1.
+        let start = F.instant("2026-01-01T00:00:00Z")
+        var meter = Meter(catalog: try F.catalog(), schedule: PeriodSchedule(start: start, count: 2, interval: .fixed(.hours(10))))
+        meter.ingest(F.event("w", metric: "storage", quantity: "4", at: start + TimeSpan.hours(5)), receivedAt: start + TimeSpan.hours(5))
+        #expect(try quantity(meter, "storage", period: 0) == 2) // 4 x 5 h / 10 h
+        #expect(try quantity(meter, "storage", period: 1) == 4) // level 4 for all 10 h
+    }
+
+    @Test("group keys split a metric by property; the total spans all groups")
+    func groups() throws {
+        var meter = try F.meter()
+        for (i, region) in ["eu", "us", "eu", "ap"].enumerated() {
+            meter.ingest(F.event("r\(i)", metric: "calls_by_region", properties: ["region": region]), receivedAt: F.now)
+        }
+        meter.ingest(F.event("r9", metric: "calls_by_region"), receivedAt: F.now) // no region: group ""
+        let groups = try meter.usage.groupedQuantities(customer: "acme", metric: "calls_by_region", period: 0)
+        #expect(groups.map(\.group) == [[""], ["ap"], ["eu"], ["us"]])
+        #expect(groups.map(\.quantity) == [1, 1, 2, 1])
+        #expect(try quantity(meter, "calls_by_region") == 5)
+    }
+
+    /// A deterministic mix of events over every aggregation, with 50 re-sends of earlier events.
+    func mixedEvents() -> [Event] {
+        let metrics = ["api_calls", "bytes", "peak", "users", "seats", "storage", "payments", "calls_by_region"]
+        var events: [Event] = []
+        for i in 0..<250 {
+            let metric = metrics[i % metrics.count]
+            // 600 / 37 wraps, so some events share a timestamp: `latest` needs its tie-break.
+            let at = F.now - TimeSpan.minutes(Int64((i * 37) % 600))
+            let quantity = metric == "storage" ? "\(i % 7 - 3)" : "\(i % 9).\(i % 4)"
+            events.append(F.event("e\(i)", customer: i % 3 == 0 ? "globex" : "acme", metric: metric, quantity: quantity, at: at,
+                                  properties: ["user": "u\(i % 11)", "amount": "\(i).5", "region": ["eu", "us"][i % 2]]))
+        }
+        // A re-send is the same event again: same id, same content.
+        return events + events.prefix(50)
+    }
+
+    func snapshot(_ meter: Meter) throws -> [String] {
+        var lines: [String] = []
+        for customer in ["acme", "globex"] {
+            for metric in meter.catalog.metrics {
+                lines.append("\(customer) \(metric.key) \(try meter.usage.quantity(customer: customer, metric: metric.key, period: 0))")
+            }
+        }
+        let c = meter.counts
+        lines.append("in \(c.received) ok \(c.accepted) late \(c.late) " + OutcomeReason.allCases.map { "\($0.rawValue) \(c.count($0))" }.joined(separator: " "))
+        return lines
+    }
+
+    @Test("shuffling the events or splitting them into other batches gives identical aggregates and outcomes")
+    func orderAndBatchIndependence() throws {
+        let events = mixedEvents()
+        var reference = try F.meter()
+        _ = try reference.ingest(batch: events, receivedAt: F.now)
+        let expected = try snapshot(reference)
+        #expect(expected.last == "in 300 ok 250 late 0 schema_invalid 0 timestamp_in_future 0 timestamp_too_old 0 duplicate 50 unknown_customer 0 unknown_metric 0 quota_exceeded 0")
+
+        // A seeded shuffle (xorshift, Fisher-Yates) so the test itself is reproducible.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for round in 0..<20 {
+            var shuffled = events
+            for i in stride(from: shuffled.count - 1, to: 0, by: -1) {
+                state ^= state << 13; state ^= state >> 7; state ^= state << 17
+                shuffled.swapAt(i, Int(state % UInt64(i + 1)))
+            }
+            var meter = try F.meter()
+            // Batches of a size that changes per round, 1 to 20 events.
+            var index = 0
+            while index < shuffled.count {
+                let size = 1 + (round * 7 + index) % 20
+                _ = try meter.ingest(batch: shuffled[index..<min(index + size, shuffled.count)], receivedAt: F.now)
+                index += size
+            }
+            #expect(try snapshot(meter) == expected)
+        }
+    }
+}
