@@ -1,0 +1,99 @@
+/// Turns a run's metered usage into every invoice of every period.
+///
+/// Per customer and period the stages run in this order: rollover, rating,
+/// contract, discounts, tax, routing, settlement, invoice. What carries between
+/// periods (rolled-over units, prepaid credits, the credit balance, a `once`
+/// discount's unused rest, how many invoices a customer has had) lives in a
+/// per-customer ledger that only this call touches, so the result depends on
+/// nothing but the catalog, the schedule and the usage.
+public struct Biller: Sendable {
+    public let catalog: Catalog
+    public let schedule: PeriodSchedule
+
+    public init(catalog: Catalog, schedule: PeriodSchedule) {
+        self.catalog = catalog
+        self.schedule = schedule
+    }
+
+    /// Every invoice of the run, by period, then in the catalog's customer order.
+    ///
+    /// A customer whose subscription does not overlap a period gets no invoice for it.
+    ///
+    /// - Throws: ``BillingError`` when the usage was metered on another schedule, or
+    ///   when an amount overflows exact decimal range (naming customer, period and stage).
+    public func invoices(for usage: Usage) throws(BillingError) -> [Invoice] {
+        guard usage.schedule == schedule else {
+            throw BillingError(stage: .setup, customer: nil, period: nil,
+                               detail: "the usage was metered on a different period schedule than the biller's")
+        }
+        var ledgers = catalog.customers.map { customer in CustomerLedger(customer: customer, credits: catalog.credits) }
+        var invoices: [Invoice] = []
+        for period in schedule.periods {
+            for (position, customer) in catalog.customers.enumerated() {
+                guard let active = ActiveTime(customer: customer, period: period) else { continue }
+                invoices.append(try invoice(customer: customer, position: position, period: period, active: active,
+                                            usage: usage, ledger: &ledgers[position]))
+            }
+        }
+        return invoices
+    }
+
+    private func invoice(
+        customer: Customer, position: Int, period: BillingPeriod, active: ActiveTime, usage: Usage, ledger: inout CustomerLedger
+    ) throws(BillingError) -> Invoice {
+        let context = BillingContext(customer: customer.id, period: period.index)
+        guard let plan = catalog.plan(customer.plan) else {
+            throw BillingError(stage: .setup, customer: customer.id, period: period.index, detail: "unknown plan '\(customer.plan)'")
+        }
+        let currency = catalog.currency
+
+        var rollover: RolloverOutcome?
+        if let metric = plan.rollover?.metric {
+            let quantity = try context.checked(.rollover, "usage of '\(metric)'") { () throws(DecimalError) -> ExactDecimal in
+                try usage.quantity(customer: customer.id, metric: metric, period: period.index)
+            }
+            rollover = try RolloverStage.run(plan: plan, quantity: quantity, period: period.index, buckets: &ledger.rolloverBuckets, context: context)
+        }
+        let charged = try RatingStage.run(plan: plan, usage: usage, active: active, currency: currency, rollover: rollover, context: context)
+        let lines = try ContractStage.run(plan: plan, lines: charged, active: active, currency: currency, context: context)
+        let discounts = try DiscountStage.run(
+            discounts: catalog.discounts, customer: customer.id, invoiceOrdinal: ledger.invoicesIssued,
+            rests: &ledger.discountRests, lines: lines, currency: currency, context: context)
+        let taxes = try TaxStage.run(taxRates: catalog.taxRates, customer: customer, lines: lines, discounts: discounts, currency: currency, context: context)
+        let destination = RoutingStage.destination(for: customer)
+        let totals = try InvoiceStage.totals(lines: lines, discounts: discounts, taxes: taxes, context: context)
+        let settlement = try SettlementStage.run(
+            total: totals.total, period: period.index, grants: &ledger.grants, balance: &ledger.balance, currency: currency, context: context)
+        ledger.invoicesIssued += 1
+
+        return Invoice(
+            number: InvoiceStage.number(period: period, customerPosition: position + 1),
+            customer: customer.id, period: period, currency: currency, destination: destination,
+            lines: lines, subtotal: totals.subtotal,
+            discounts: discounts, discountTotal: totals.discounts,
+            taxes: taxes, taxTotal: totals.tax, total: totals.total,
+            credits: settlement.applications, creditsApplied: settlement.applied, amountDue: settlement.amountDue,
+            expiredCredits: settlement.expired, rollover: rollover?.summary)
+    }
+}
+
+/// What carries from one period to the next for one customer.
+struct CustomerLedger: Sendable {
+    /// Invoices issued so far: decides `once` and `periods(n)` discounts.
+    var invoicesIssued = 0
+    /// Oldest first.
+    var rolloverBuckets: [RolloverBucket] = []
+    /// The customer's prepaid grants, oldest grant first (ties: catalog order).
+    var grants: [CreditGrantState]
+    var balance: ExactDecimal
+    /// The unused rest of each `once` fixed discount, by its catalog index (looked up, never iterated).
+    var discountRests: [Int: ExactDecimal] = [:]
+
+    init(customer: Customer, credits: [PrepaidCredit]) {
+        balance = customer.creditBalance
+        grants = credits.enumerated()
+            .filter { $0.element.customer == customer.id }
+            .map { CreditGrantState($0.element, catalogIndex: $0.offset) }
+            .sorted { ($0.grantedInPeriod, $0.catalogIndex) < ($1.grantedInPeriod, $1.catalogIndex) }
+    }
+}

@@ -1,0 +1,123 @@
+/// One customer's bill for one period, every amount already rounded to the currency.
+///
+/// `total = subtotal - discountTotal + taxTotal` and
+/// `amountDue = total - creditsApplied`, exactly: every figure is a sum of
+/// rounded lines, so the invoice adds up to the last minor unit.
+public struct Invoice: Sendable, Equatable {
+    /// `INV-<YYYYMMDD of the period start>-<customer position in the catalog, 6 digits>`.
+    public var number: String
+    public var customer: String
+    public var period: BillingPeriod
+    public var currency: Currency
+    /// Where the invoice goes: charged to a card or sent to accounts receivable.
+    public var destination: BillingType
+    /// Charge lines in plan order, then the commitment true-up, then the spend-cap adjustment.
+    public var lines: [InvoiceLine]
+    /// The sum of the rounded lines.
+    public var subtotal: ExactDecimal
+    public var discounts: [DiscountLine]
+    public var discountTotal: ExactDecimal
+    public var taxes: [TaxLine]
+    public var taxTotal: ExactDecimal
+    public var total: ExactDecimal
+    /// Credits that paid part of the total, prepaid grants (oldest first) then the balance.
+    public var credits: [CreditApplication]
+    public var creditsApplied: ExactDecimal
+    /// `total - creditsApplied`, never negative.
+    public var amountDue: ExactDecimal
+    /// Prepaid credit that reached the end of its validity with this invoice, unused.
+    public var expiredCredits: [ExpiredCredit]
+    /// Included units carried between periods, when the plan rolls them over.
+    public var rollover: RolloverSummary?
+}
+
+/// One priced line of an invoice.
+public struct InvoiceLine: Sendable, Equatable {
+    /// Where a line comes from: a plan charge or a contract term.
+    public enum Kind: String, Sendable, Hashable {
+        /// A plan charge.
+        case charge
+        /// Makes up the shortfall below the minimum commitment.
+        case minimumCommitmentTrueUp = "minimum_commitment_true_up"
+        /// Brings the total down to the spend cap (negative).
+        case spendCapAdjustment = "spend_cap_adjustment"
+    }
+
+    public var kind: Kind
+    public var name: String
+    /// The metric of a usage charge.
+    public var metric: String?
+    /// The quantity priced, nil for contract lines. With rollover the metered
+    /// quantity is `quantity + rolloverUnitsUsed`.
+    public var quantity: ExactDecimal?
+    /// Rolled-over units that covered usage before the charge priced the rest.
+    public var rolloverUnitsUsed: ExactDecimal
+    /// The exact amount before the line's single rounding (for a prorated true-up,
+    /// whose quotient may not end, the quotient to 10 digits past the currency's).
+    public var unroundedAmount: ExactDecimal
+    /// The amount rounded half-up to the currency's minor unit.
+    public var amount: ExactDecimal
+    /// How a charge was priced; nil for contract lines.
+    public var breakdown: RatingBreakdown?
+}
+
+/// One discount on an invoice and its share of each line.
+public struct DiscountLine: Sendable, Equatable {
+    public var name: String
+    /// The discount taken off, positive.
+    public var amount: ExactDecimal
+    /// The share of each invoice line, aligned with ``Invoice/lines``.
+    public var perLine: [ExactDecimal]
+    /// Unused fixed amount of a `once` discount, carried to the next invoice.
+    public var carriedForward: ExactDecimal
+}
+
+/// One tax rate's total on an invoice.
+public struct TaxLine: Sendable, Equatable {
+    public var name: String
+    public var jurisdiction: String
+    /// Percent (7.25 means 7.25%).
+    public var rate: ExactDecimal
+    /// The sum of ``perLine``.
+    public var amount: ExactDecimal
+    /// `round((line - its discounts) x rate / 100)` for each invoice line.
+    public var perLine: [ExactDecimal]
+}
+
+/// Where money that paid an invoice came from.
+public enum CreditSource: Sendable, Hashable {
+    /// A prepaid grant, identified by its period and its position in the catalog's credits.
+    case prepaid(grantedInPeriod: Int, catalogIndex: Int)
+    /// The customer's credit balance.
+    case balance
+}
+
+/// Credit used to pay an invoice, and what of that source is left.
+public struct CreditApplication: Sendable, Equatable {
+    public var source: CreditSource
+    public var amount: ExactDecimal
+    /// What remains of the source after this invoice.
+    public var remaining: ExactDecimal
+}
+
+/// Prepaid credit lost because its validity ended.
+public struct ExpiredCredit: Sendable, Equatable {
+    public var grantedInPeriod: Int
+    public var catalogIndex: Int
+    public var amount: ExactDecimal
+}
+
+/// Rolled-over included units for one period.
+public struct RolloverSummary: Sendable, Equatable {
+    public var metric: String
+    /// The free first tier of the metric's graduated charge.
+    public var includedUnits: ExactDecimal
+    /// Rolled-over units usable at the start of the period.
+    public var available: ExactDecimal
+    /// Rolled-over units that covered usage this period.
+    public var used: ExactDecimal
+    /// Rolled-over units that reached their last period unused and were dropped.
+    public var expired: ExactDecimal
+    /// Unused included units of this period that roll forward (after the cap).
+    public var carriedForward: ExactDecimal
+}

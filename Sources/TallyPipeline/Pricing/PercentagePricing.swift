@@ -1,0 +1,44 @@
+extension Pricing {
+    /// A revenue share priced event by event, in (timestamp, event id) order.
+    ///
+    /// The first `freeEvents` events pay nothing and do not use up the free
+    /// amount. Of the remaining events, the first `freeAmount` of cumulative value
+    /// is waived; an event straddling it pays on the part above, and an event
+    /// wholly inside it pays nothing (not even the fixed fee or the minimum).
+    /// Every other event pays `billable value x rate / 100 + fixed fee`, clamped
+    /// to `[perEventMin, perEventMax]` when set.
+    public static func percentage(events: [EventValue], terms: PercentageTerms) throws(DecimalError) -> Rated {
+        let rate = try percentFactor(terms.rate)
+        var freeAllowance = terms.freeAmount
+        var breakdown = PercentageBreakdown(
+            events: events.count, freeEvents: 0, freeValue: .zero, billableValue: .zero,
+            chargedEvents: 0, raisedToMinimum: 0, loweredToMaximum: 0)
+        var totalValue = ExactDecimal.zero
+        var total = ExactDecimal.zero
+        for (position, event) in events.sorted().enumerated() {
+            totalValue = try totalValue + event.value
+            if position < terms.freeEvents {
+                breakdown.freeEvents += 1
+                continue
+            }
+            let waived = ExactDecimal.min(ExactDecimal.max(.zero, event.value), freeAllowance)
+            freeAllowance = try freeAllowance - waived
+            breakdown.freeValue = try breakdown.freeValue + waived
+            let billable = try event.value - waived
+            if billable <= .zero { continue }
+            breakdown.billableValue = try breakdown.billableValue + billable
+            breakdown.chargedEvents += 1
+            var fee = try (try billable * rate) + terms.fixedFee
+            if let minimum = terms.perEventMin, fee < minimum {
+                fee = minimum
+                breakdown.raisedToMinimum += 1
+            }
+            if let maximum = terms.perEventMax, fee > maximum {
+                fee = maximum
+                breakdown.loweredToMaximum += 1
+            }
+            total = try total + fee
+        }
+        return Rated(quantity: totalValue, amount: total, breakdown: .percentage(breakdown))
+    }
+}

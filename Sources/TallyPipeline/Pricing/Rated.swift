@@ -1,0 +1,155 @@
+/// The unrounded price of one charge for one period, with the arithmetic behind it.
+///
+/// Pricing never rounds (except flat proration, which the contract rounds in its
+/// single division): the rating stage rounds each line once, so a product manager
+/// can recompute the line from ``breakdown`` and see where every digit came from.
+public struct Rated: Sendable, Equatable {
+    /// The quantity priced: units, or for percentage charges the summed event value.
+    public var quantity: ExactDecimal
+    /// The exact, unrounded amount.
+    public var amount: ExactDecimal
+    public var breakdown: RatingBreakdown
+
+    public init(quantity: ExactDecimal, amount: ExactDecimal, breakdown: RatingBreakdown) {
+        self.quantity = quantity
+        self.amount = amount
+        self.breakdown = breakdown
+    }
+}
+
+/// How a charge's amount was computed, model by model.
+public enum RatingBreakdown: Sendable, Equatable {
+    /// A fixed fee, with the days it was prorated over.
+    case flat(FlatBreakdown)
+    /// Every unit at one price.
+    case perUnit(unitPrice: ExactDecimal)
+    /// Every tier the quantity reached, in tier order.
+    case graduated([TierSlice])
+    /// The one tier the whole quantity was priced at.
+    case volume(TierSlice)
+    /// Whole packages sold.
+    case package(PackageBreakdown)
+    /// A share of each event's value.
+    case percentage(PercentageBreakdown)
+    /// Every tier the summed amount reached, in tier order.
+    case graduatedPercentage([PercentageTierSlice])
+    /// The tier whose price was charged.
+    case stairstep(tier: Int, price: ExactDecimal)
+    /// One cell per group combination seen, sorted by the combination's values.
+    case matrix([MatrixCell])
+}
+
+/// A flat fee and the proration applied to it.
+public struct FlatBreakdown: Sendable, Equatable {
+    /// The plan's amount for a whole period.
+    public var fullAmount: ExactDecimal
+    /// Days of the period the subscription was active, a started day counting whole.
+    public var activeDays: Int64
+    public var periodDays: Int64
+    /// Whether the amount was prorated (a subscription starting or ending inside the period).
+    public var prorated: Bool
+}
+
+/// The part of a quantity inside one tier.
+public struct TierSlice: Sendable, Equatable {
+    /// 1-based, as a price sheet numbers tiers.
+    public var tier: Int
+    public var units: ExactDecimal
+    public var unitPrice: ExactDecimal
+    public var flatFee: ExactDecimal
+    /// units x unit price + flat fee, unrounded.
+    public var amount: ExactDecimal
+}
+
+/// The part of a summed amount inside one percentage tier.
+public struct PercentageTierSlice: Sendable, Equatable {
+    /// 1-based.
+    public var tier: Int
+    /// The value inside the tier.
+    public var value: ExactDecimal
+    /// Percent (2.5 means 2.5%).
+    public var rate: ExactDecimal
+    public var flatFee: ExactDecimal
+    /// value x rate / 100 + flat fee, unrounded.
+    public var amount: ExactDecimal
+}
+
+/// How many packages were sold and at what price.
+public struct PackageBreakdown: Sendable, Equatable {
+    public var freeUnits: ExactDecimal
+    public var packageSize: ExactDecimal
+    /// Whole packages charged (ceiling of the billable units over the size, or floor).
+    public var packages: ExactDecimal
+    public var packagePrice: ExactDecimal
+}
+
+/// How a revenue share was computed over a period's events.
+public struct PercentageBreakdown: Sendable, Equatable {
+    /// Every event of the period.
+    public var events: Int
+    /// Events free because they were among the first `freeEvents`.
+    public var freeEvents: Int
+    /// Value waived by the free amount.
+    public var freeValue: ExactDecimal
+    /// Value the rate applied to.
+    public var billableValue: ExactDecimal
+    /// Events that paid a fee.
+    public var chargedEvents: Int
+    /// Events whose fee was raised to the per-event minimum.
+    public var raisedToMinimum: Int
+    /// Events whose fee was lowered to the per-event maximum.
+    public var loweredToMaximum: Int
+}
+
+/// One combination of a matrix charge.
+public struct MatrixCell: Sendable, Equatable {
+    /// One value per dimension, in the dimensions' order.
+    public var values: [String]
+    public var quantity: ExactDecimal
+    public var unitPrice: ExactDecimal
+    /// True when the combination is not listed and the default price applied.
+    public var usedDefaultPrice: Bool
+    public var amount: ExactDecimal
+}
+
+/// The pure pricing functions, one per pricing model.
+///
+/// Each turns a quantity (or a period's event values) and the model's parameters
+/// into a ``Rated``; none reads usage, the catalog or a clock.
+public enum Pricing {
+    /// `percent / 100` as an exact factor, so a rate never goes through a division.
+    static func percentFactor(_ percent: ExactDecimal) throws(DecimalError) -> ExactDecimal {
+        try percent * ExactDecimal(significand: 1, scale: 2)
+    }
+
+    /// `(lower, upper]` of each tier: tier 1 starts at 0; the last tier is open.
+    static func bounds(_ upTos: [ExactDecimal?]) -> [(lower: ExactDecimal, upper: ExactDecimal?)] {
+        var lower = ExactDecimal.zero
+        var result: [(lower: ExactDecimal, upper: ExactDecimal?)] = []
+        for upTo in upTos {
+            result.append((lower, upTo))
+            if let upTo { lower = upTo }
+        }
+        return result
+    }
+
+    /// The 0-based tier a total falls in: the first whose `up_to` is at or above it
+    /// (so a total exactly at `up_to` stays in that tier); 0 for a total of 0.
+    static func tierIndex(of total: ExactDecimal, upTos: [ExactDecimal?]) -> Int {
+        for (index, upTo) in upTos.enumerated() {
+            guard let upTo else { return index }
+            if total <= upTo { return index }
+        }
+        // Validated catalogs end with an open tier; a closed last tier keeps the overflow.
+        return Swift.max(0, upTos.count - 1)
+    }
+
+    /// The part of `total` inside `(lower, upper]`, or nil when the tier is not reached.
+    ///
+    /// Tier 1 is always reached, even by 0, because its flat fee is a base fee.
+    static func units(of total: ExactDecimal, in bound: (lower: ExactDecimal, upper: ExactDecimal?), isFirst: Bool) throws(DecimalError) -> ExactDecimal? {
+        guard isFirst || total > bound.lower else { return nil }
+        let top = bound.upper.map { ExactDecimal.min(total, $0) } ?? total
+        return ExactDecimal.max(.zero, try top - bound.lower)
+    }
+}
