@@ -10,21 +10,31 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // The pipeline a production metering and billing service links: no I/O, no clock.
         .target(name: "TallyPipeline", dependencies: ["TallyJSON"]),
         // Strict JSON that keeps numbers as text, and the canonical writer of golden files.
         .target(name: "TallyJSON"),
+        // The project's own seeded PRNG and distributions, pinned by test vectors.
+        .target(name: "TallyRandom"),
+        // Scenarios, seeded traffic and faults, golden files: the sandbox around the pipeline.
+        .target(
+            name: "TallySandbox",
+            dependencies: ["TallyPipeline", "TallyJSON", "TallyRandom", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
                 "TallyPipeline",
+                "TallySandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TallyPipelineTests", dependencies: ["TallyPipeline"]),
         .testTarget(name: "TallyJSONTests", dependencies: ["TallyJSON"]),
+        .testTarget(name: "TallyRandomTests", dependencies: ["TallyRandom"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -4,7 +4,13 @@ import ArgumentParser
 struct Tally: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally",
-        abstract: "A deterministic billing sandbox: run usage scenarios through the billing pipeline and compare invoices with golden files.",
-        version: "0.1.0"
+        abstract: "A deterministic billing sandbox: runs usage scenarios through the billing pipeline and compares the invoices with golden files.",
+        discussion: """
+            Exit codes: 0 all scenarios pass, 1 a scenario differs from its golden files or \
+            its expect: checks, 2 a scenario file is invalid.
+            """,
+        version: "0.1.0",
+        subcommands: [Run.self, Check.self],
+        defaultSubcommand: nil
     )
 }

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import TallySandbox
+
+/// `tally check`: validates scenario files without running them.
+struct Check: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Validate scenario files without running them.",
+        discussion: "Every problem is printed as file:line:column: message. Exits 2 when any file is invalid."
+    )
+
+    @Argument(help: "Scenario files or folders (default: Scenarios/).")
+    var paths: [String] = []
+
+    func run() throws {
+        var valid = 0, invalid = 0
+        for file in try ScenarioFiles.resolve(paths) {
+            switch ScenarioSource.load(file) {
+            case .success(let scenario):
+                valid += 1
+                print("ok \(file) (\(scenario.name): \(scenario.totalEvents) events)")
+            case .failure(let errors):
+                invalid += 1
+                StandardError.write(errors.description + "\n")
+            }
+        }
+        print("\(valid) passed, \(invalid) failed")
+        if invalid > 0 { throw ExitCode(2) }
+    }
+}
+
+/// Reads and loads one scenario file.
+enum ScenarioSource {
+    static func load(_ file: String) -> Result<Scenario, ScenarioErrors> {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            return .failure(ScenarioErrors(diagnostics: [Diagnostic(file: file, line: 1, column: 1, message: "cannot read the file")]))
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            return .failure(ScenarioErrors(diagnostics: [Diagnostic(file: file, line: 1, column: 1, message: "the file is not UTF-8 text")]))
+        }
+        do { return .success(try ScenarioLoader.load(yaml: text, file: file)) } catch { return .failure(error) }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import TallyJSON
+
+/// `--json`: one object with every scenario's status and messages.
+enum JSONSummary {
+    static func json(_ results: [ScenarioResult], passed: Int, failed: Int) -> JSONValue {
+        .object(JSONObject([
+            (key: "passed", value: .number(String(passed))),
+            (key: "failed", value: .number(String(failed))),
+            (key: "scenarios", value: .array(results.map { result in
+                .object(JSONObject([
+                    (key: "name", value: .string(result.name)),
+                    (key: "file", value: .string(result.file)),
+                    (key: "status", value: .string(result.status.rawValue)),
+                    (key: "events", value: .number(String(result.events))),
+                    (key: "messages", value: .array(result.messages.map { .string($0) })),
+                ]))
+            })),
+        ]))
+    }
+}
+
+/// `--junit FILE`: the JUnit XML that CI systems read, one test case per scenario.
+enum JUnitReport {
+    static func xml(_ results: [ScenarioResult]) -> String {
+        let failures = results.filter { $0.status == .failed }.count
+        let errors = results.filter { $0.status == .invalid }.count
+        let total = results.reduce(0.0) { $0 + $1.seconds }
+        var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        xml += "<testsuites tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\">\n"
+        xml += "  <testsuite name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(String(format: "%.3f", total))\">\n"
+        for result in results {
+            xml += "    <testcase classname=\"scenarios\" name=\"\(escape(result.name))\" file=\"\(escape(result.file))\" time=\"\(String(format: "%.3f", result.seconds))\""
+            switch result.status {
+            case .passed, .updated:
+                xml += "/>\n"
+            case .failed, .invalid:
+                let tag = result.status == .failed ? "failure" : "error"
+                let summary = result.status == .failed ? "differs from its golden files or expect: checks" : "invalid scenario file"
+                xml += ">\n      <\(tag) message=\"\(summary)\">\(escape(result.messages.joined(separator: "\n")))</\(tag)>\n    </testcase>\n"
+            }
+        }
+        return xml + "  </testsuite>\n</testsuites>\n"
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&apos;"
+            default:
+                // XML 1.0 forbids most control characters even escaped.
+                if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" && scalar != "\r" { out += "?" } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out
+    }
+}
+
+/// A progress bar on standard error, only on a terminal and without NO_COLOR.
+final class ProgressBar {
+    let label: String
+    let total: Int
+    let enabled: Bool
+    let started = Date()
+    var lastDraw = Date.distantPast
+    var drawn = false
+
+    init(label: String, total: Int) {
+        self.label = label
+        self.total = total
+        let environment = ProcessInfo.processInfo.environment
+        enabled = isatty(2) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb" && total >= 100_000
+    }
+
+    func update(_ done: Int) {
+        guard enabled else { return }
+        let now = Date()
+        guard now.timeIntervalSince(lastDraw) >= 0.2 else { return }
+        lastDraw = now
+        let elapsed = max(now.timeIntervalSince(started), 0.001)
+        let rate = Double(done) / elapsed
+        let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
+        let left = rate > 0 ? Double(total - done) / rate : 0
+        let width = 30
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
+        StandardError.write("\r\u{1B}[2K\(label) [\(bar)] \(Int(fraction * 100))% \(Self.compact(rate)) events/s, \(Int(left.rounded())) s left")
+        drawn = true
+    }
+
+    func finish() {
+        if drawn { StandardError.write("\r\u{1B}[2K") }
+    }
+
+    static func compact(_ rate: Double) -> String {
+        rate >= 1_000_000 ? String(format: "%.1fM", rate / 1_000_000) : rate >= 1_000 ? String(format: "%.0fK", rate / 1_000) : String(format: "%.0f", rate)
+    }
+}

@@ -1,0 +1,61 @@
+import TallyPipeline
+import TallyRandom
+
+/// Chooses the customer of each generated event.
+struct CustomerPicker: Sendable {
+    let customers: [String]
+    let zipf: Zipf?
+
+    init(traffic: Traffic) throws(RunError) {
+        customers = traffic.customers
+        switch traffic.spread {
+        case .even:
+            zipf = nil
+        case .zipf(let s):
+            do { zipf = try Zipf(n: customers.count, s: s.samplingValue) } catch {
+                throw RunError(message: "zipf spread: \(error)")
+            }
+        }
+    }
+
+    /// `even` deals events round-robin, so every customer gets the same count (give or
+    /// take one): totals a person can work out by hand. `zipf` draws a rank.
+    func pick(sequence: Int, using random: inout PRNG) -> String {
+        guard let zipf else { return customers[sequence % customers.count] }
+        return customers[zipf.sample(using: &random) - 1]
+    }
+}
+
+/// Draws quantities and turns them into exact decimals.
+struct QuantitySampler: Sendable {
+    let distribution: QuantityDistribution
+
+    func sample(using random: inout PRNG) -> ExactDecimal {
+        switch distribution {
+        case .constant(let value):
+            return value
+        case .uniform(let low, let high, let decimals):
+            // An integer number of 10^-decimals steps, drawn exactly: no sampling arithmetic at all.
+            let lowSteps = low.steps(decimals), highSteps = high.steps(decimals)
+            return ExactDecimal.steps(random.nextInt(in: lowSteps...highSteps), decimals)
+        case .normal(let mean, let stddev, let decimals):
+            return Sampled.decimal(Sampled.normal(mean: mean, stddev: stddev, using: &random), decimals)
+        case .logNormal(let mu, let sigma, let decimals):
+            return Sampled.decimal(Sampled.logNormal(mu: mu, sigma: sigma, using: &random), decimals)
+        case .pareto(let scale, let shape, let decimals):
+            return Sampled.decimal(Sampled.pareto(scale: scale, shape: shape, using: &random), decimals)
+        }
+    }
+}
+
+extension ExactDecimal {
+    /// This value in whole steps of 10^-decimals (truncated), saturating at Int64's range.
+    func steps(_ decimals: Int) -> Int64 {
+        guard let scaled = try? rounded(toScale: decimals, .down) else { return isNegative ? .min : .max }
+        return Int64(exactly: scaled.significand) ?? (isNegative ? .min : .max)
+    }
+
+    static func steps(_ count: Int64, _ decimals: Int) -> ExactDecimal {
+        (try? ExactDecimal(significand: Int128(count), scale: decimals)) ?? .zero
+    }
+}

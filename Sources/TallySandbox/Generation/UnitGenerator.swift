@@ -1,0 +1,165 @@
+import TallyJSON
+import TallyPipeline
+import TallyRandom
+
+/// Generates one unit's events (one traffic stream in one period) in ingest-time order.
+///
+/// Each concern draws from its own PRNG stream (arrivals, customers,
+/// quantities, properties, faults, re-send lags), so adding a fault or a
+/// property never changes the other draws: the replayed scenario's base
+/// traffic is the same traffic as without the replay.
+struct UnitGenerator {
+    let unit: StreamPlan.Unit
+    let traffic: Traffic
+    let tenant: String
+    let delay: TimeSpan
+    let limits: MeteringLimits
+    let customerPicker: CustomerPicker
+    let quantity: QuantitySampler
+
+    private var arrivals: ArrivalTimes.Iterator
+    private var customerRandom: PRNG
+    private var quantityRandom: PRNG
+    private var propertyRandom: PRNG
+    private var faultRandom: PRNG
+    private var lagRandom: PRNG
+    private var sequence = 0
+    private var alterationsLeft: [Int]
+    private var duplicatesLeft: Int
+    private let idPrefix: String
+
+    /// Stream numbers: traffic, period and purpose packed into distinct bits, then mixed by the PRNG's seeding.
+    enum Purpose: UInt64 { case arrivals = 1, customers, quantities, properties, faults, lags }
+
+    static func stream(unit: StreamPlan.Unit, _ purpose: Purpose) -> UInt64 {
+        (UInt64(unit.traffic) << 40) | (UInt64(unit.period) << 16) | purpose.rawValue
+    }
+
+    init(scenario: Scenario, unit: StreamPlan.Unit, customerPicker: CustomerPicker, quantity: QuantitySampler) throws(RunError) {
+        self.unit = unit
+        traffic = scenario.traffic[unit.traffic]
+        tenant = scenario.tenant
+        delay = scenario.ingest.delay
+        limits = scenario.ingest.limits
+        self.customerPicker = customerPicker
+        self.quantity = quantity
+        let seed = scenario.seed
+        func random(_ purpose: Purpose) -> PRNG { PRNG(seed: seed, stream: UnitGenerator.stream(unit: unit, purpose)) }
+        let period = scenario.schedule.periods[unit.period]
+        do {
+            arrivals = try ArrivalTimes(start: period.start.millisecondsSinceEpoch, end: period.end.millisecondsSinceEpoch,
+                                        count: unit.events, shape: traffic.arrival.shape, generator: random(.arrivals)).makeIterator()
+        } catch {
+            throw RunError(message: "\(scenario.name): cannot generate arrivals for traffic \(unit.traffic + 1): \(error)")
+        }
+        customerRandom = random(.customers)
+        quantityRandom = random(.quantities)
+        propertyRandom = random(.properties)
+        faultRandom = random(.faults)
+        lagRandom = random(.lags)
+        alterationsLeft = unit.alterations
+        duplicatesLeft = unit.duplicates
+        idPrefix = "e\(unit.traffic).\(unit.period)."
+    }
+
+    /// The next event, and a re-send of it to emit later when it was chosen for duplication.
+    mutating func next() -> (item: GeneratedItem, resend: GeneratedItem?)? {
+        guard let natural = arrivals.next() else { return nil }
+        let timestamp = Instant(millisecondsSinceEpoch: natural)
+        let receivedAt = timestamp + delay
+        let customer = customerPicker.pick(sequence: sequence, using: &customerRandom)
+        var properties = EventProperties()
+        for (key, values) in traffic.properties {
+            properties[key] = values[Int(propertyRandom.nextInt(below: UInt64(values.count)))]
+        }
+        let id = idPrefix + String(sequence)
+        var event = Event(id: id, tenant: tenant, customer: customer, metric: traffic.metric,
+                          quantity: quantity.sample(using: &quantityRandom), timestamp: timestamp,
+                          source: traffic.source, properties: properties)
+        let fault = chooseFault()
+        sequence += 1
+        switch fault {
+        case nil:
+            return (GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id), nil)
+        case .duplicate?:
+            // "At a later point in the stream": 1 ms to 10 min after the original arrives.
+            let lag = TimeSpan(milliseconds: 1 + Int64(lagRandom.nextInt(below: 600_000)))
+            let item = GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id)
+            return (item, GeneratedItem(payload: .event(event), receivedAt: receivedAt + lag, eventID: id))
+        case .clockSkew?:
+            event.timestamp = receivedAt + (offset(.clockSkew) ?? .minutes(6))
+        case .late?:
+            event.timestamp = timestamp - (offset(.late) ?? .hours(36))
+        case .tooOld?:
+            event.timestamp = receivedAt - limits.maxAge - (offset(.tooOld) ?? .days(1))
+        case .unknownCustomer?:
+            event.customer = "unknown-" + event.customer
+        case .unknownMetric?:
+            event.metric = "unknown-" + event.metric
+        case .malformed?:
+            return (GeneratedItem(payload: .malformed(malformedJSON(event)), receivedAt: receivedAt, eventID: id), nil)
+        }
+        return (GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id), nil)
+    }
+
+    private func offset(_ kind: Fault.Kind) -> TimeSpan? {
+        Fault.Kind.alterations.firstIndex(of: kind).flatMap { unit.offsets[$0] }
+    }
+
+    /// Sequential selection (Knuth's algorithm S): with R events left and r_k faults of
+    /// kind k still to place, this event takes kind k with probability r_k / R, so
+    /// exactly r_k events end up with it. Duplicates are chosen the same way among the
+    /// events that no other fault alters, so every re-send is of a clean event.
+    private mutating func chooseFault() -> Fault.Kind? {
+        let remaining = UInt64(unit.events - sequence)
+        let altering = alterationsLeft.reduce(0, +)
+        if altering > 0 {
+            var draw = faultRandom.nextInt(below: remaining)
+            for (k, left) in alterationsLeft.enumerated() {
+                if draw < UInt64(left) {
+                    alterationsLeft[k] -= 1
+                    return Fault.Kind.alterations[k]
+                }
+                draw -= UInt64(left)
+            }
+        }
+        if duplicatesLeft > 0 {
+            let clean = remaining - UInt64(altering)
+            if faultRandom.nextInt(below: clean) < UInt64(duplicatesLeft) {
+                duplicatesLeft -= 1
+                return .duplicate
+            }
+        }
+        return nil
+    }
+
+    /// The event as a broken client would send it: a required field missing, or a quantity that is not a number.
+    private mutating func malformedJSON(_ event: Event) -> String {
+        guard case .object(let object) = event.json else { return "{}" }
+        var members = object.members
+        let choice = Int(faultRandom.nextInt(below: UInt64(Event.requiredFields.count + 1)))
+        if choice < Event.requiredFields.count {
+            members.removeAll { $0.key == Event.requiredFields[choice] }
+        } else if let index = members.firstIndex(where: { $0.key == "quantity" }) {
+            members[index].value = .string("not-a-number")
+        }
+        return CanonicalJSON.write(.object(JSONObject(members)), pretty: false).trimmingSuffix("\n")
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        hasSuffix(suffix) ? String(dropLast(suffix.count)) : self
+    }
+}
+
+extension ArrivalPattern {
+    var shape: ArrivalShape {
+        switch self {
+        case .uniform: .uniform
+        case .poisson: .poisson
+        case .diurnal: .diurnal()
+        case .burst: .burst()
+        }
+    }
+}

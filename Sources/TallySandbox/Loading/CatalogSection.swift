@@ -1,0 +1,298 @@
+import TallyPipeline
+import Yams
+
+/// Reads the catalog sections of a scenario: metrics, plans, customers, discounts, taxes, credits.
+struct CatalogSection {
+    let reader: NodeReader
+    /// For each catalog customer, the index of the YAML list item it came from
+    /// (one `count:` item makes many customers).
+    private(set) var customerItem: [Int] = []
+
+    init(reader: NodeReader) {
+        self.reader = reader
+    }
+
+    func metrics(_ node: Node) -> [Metric] {
+        guard let items = reader.sequence(node, "metrics") else { return [] }
+        return items.compactMap { item in
+            guard let map = reader.mapping(item, "a metric", allowed: ["key", "aggregation", "property", "group_by", "allow_negative"]) else { return nil }
+            let key = map.required("key", "the metric's name in events").flatMap { reader.string($0, "key") }
+            let aggregation = map.required("aggregation", "count, sum, max, unique_count, latest or weighted_sum").flatMap { reader.choice($0, "aggregation", Aggregation.self) }
+            let property = map["property"].flatMap { reader.string($0, "property") }
+            let groupBy = map["group_by"].flatMap { reader.strings($0, "group_by") } ?? []
+            let allowNegative = map["allow_negative"].flatMap { reader.bool($0, "allow_negative") }
+            guard let key, let aggregation else { return nil }
+            return Metric(key: key, aggregation: aggregation, property: property, groupBy: groupBy, allowsNegative: allowNegative)
+        }
+    }
+
+    static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
+                           "minimum_commitment", "spend_cap", "rollover"]
+
+    func plans(_ node: Node) -> [Plan] {
+        guard let items = reader.sequence(node, "plans") else { return [] }
+        return items.compactMap { item in
+            guard let map = reader.mapping(item, "a plan", allowed: CatalogSection.planKeys) else { return nil }
+            let id = map.required("id", "the plan's id").flatMap { reader.string($0, "id") }
+            var charges = map["charges"].map { chargeList($0) } ?? []
+            let shorthandKeys = ["base_fee", "included_units", "overage_price"]
+            if shorthandKeys.contains(where: map.has) {
+                // base_fee + included_units + overage_price is a flat fee plus a graduated charge with a free first tier.
+                let baseFee = map["base_fee"].flatMap { reader.decimal($0, "base_fee") }
+                if map.has("included_units") || map.has("overage_price") {
+                    let metric = map.required("metric", "the metric the included units count, for included_units and overage_price").flatMap { reader.string($0, "metric") }
+                    let included = map["included_units"].flatMap { reader.decimal($0, "included_units") } ?? .zero
+                    let overage = map.required("overage_price", "the price per unit past the included units").flatMap { reader.decimal($0, "overage_price") }
+                    if let metric, let overage {
+                        charges += Plan.shorthandCharges(metric: metric, baseFee: baseFee, includedUnits: included, overagePrice: overage)
+                    }
+                } else if let baseFee {
+                    charges.append(Charge(name: "Base fee", metric: nil, model: .flat(amount: baseFee)))
+                }
+            } else if let metric = map["metric"] {
+                reader.fail(metric, "a plan's metric is only used with included_units and overage_price")
+            }
+            let quotas = map["quota"].map { quotaList($0) } ?? []
+            let minimum = map["minimum_commitment"].flatMap { reader.decimal($0, "minimum_commitment") }
+            let cap = map["spend_cap"].flatMap { reader.decimal($0, "spend_cap") }
+            let rollover = map["rollover"].flatMap { rolloverTerms($0) }
+            guard let id else { return nil }
+            return Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover)
+        }
+    }
+
+    static let chargeKeys = ["name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
+                             "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
+                             "dimensions", "prices", "default_price"]
+
+    enum ModelName: String, CaseIterable {
+        case flat, perUnit = "per_unit", graduated, volume, package, percentage
+        case graduatedPercentage = "graduated_percentage", stairstep, matrix
+    }
+
+    func chargeList(_ node: Node) -> [Charge] {
+        guard let items = reader.sequence(node, "charges") else { return [] }
+        return items.compactMap(charge)
+    }
+
+    func charge(_ node: Node) -> Charge? {
+        guard let map = reader.mapping(node, "a charge", allowed: CatalogSection.chargeKeys) else { return nil }
+        guard let modelNode = map.required("model", "the pricing model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", "))"),
+              let model = reader.choice(modelNode, "model", ModelName.self) else { return nil }
+        let metric = map["metric"].flatMap { reader.string($0, "metric") }
+        let name = map["name"].flatMap { reader.string($0, "name") } ?? metric ?? model.rawValue
+        func decimal(_ key: String, _ expected: String) -> ExactDecimal? {
+            map.required(key, expected).flatMap { reader.decimal($0, key) }
+        }
+        func optionalDecimal(_ key: String) -> ExactDecimal? { map[key].flatMap { reader.decimal($0, key) } }
+        let pricing: PricingModel?
+        switch model {
+        case .flat: pricing = decimal("amount", "the fee per period").map { .flat(amount: $0) }
+        case .perUnit: pricing = decimal("unit_price", "the price per unit").map { .perUnit(unitPrice: $0) }
+        case .graduated: pricing = map.required("tiers", "a list of tiers").flatMap { tiers($0) }.map { .graduated($0) }
+        case .volume: pricing = map.required("tiers", "a list of tiers").flatMap { tiers($0) }.map { .volume($0) }
+        case .stairstep: pricing = map.required("tiers", "a list of tiers with up_to and price").flatMap { tiers($0, stairstep: true) }.map { .stairstep($0) }
+        case .package:
+            let round = map["round"].flatMap { node -> Bool? in
+                switch reader.scalarText(node, "round", expected: "up or down") {
+                case "up": return true
+                case "down": return false
+                default: reader.fail(node, "round must be up or down"); return nil
+                }
+            } ?? true
+            guard let size = decimal("package_size", "units per package"), let price = decimal("package_price", "the price of one package") else { return nil }
+            pricing = .package(size: size, price: price, freeUnits: optionalDecimal("free_units") ?? .zero, roundUp: round)
+        case .percentage:
+            guard let rate = decimal("rate", "the percentage of each event's value, like 2.9") else { return nil }
+            pricing = .percentage(PercentageTerms(
+                rate: rate, fixedFee: optionalDecimal("fixed_fee") ?? .zero,
+                freeEvents: map["free_events"].flatMap { reader.integer($0, "free_events") } ?? 0,
+                freeAmount: optionalDecimal("free_amount") ?? .zero,
+                perEventMin: optionalDecimal("per_event_min"), perEventMax: optionalDecimal("per_event_max")))
+        case .graduatedPercentage:
+            pricing = map.required("tiers", "a list of tiers with up_to and rate").flatMap { percentageTiers($0) }.map { .graduatedPercentage($0) }
+        case .matrix:
+            let dimensions = map.required("dimensions", "the property names priced, like [endpoint, region]").flatMap { reader.strings($0, "dimensions") }
+            let prices = map.required("prices", "a list of { values: [...], unit_price: ... }").flatMap { matrixPrices($0) }
+            let defaultPrice = decimal("default_price", "the unit price of combinations not listed")
+            guard let dimensions, let prices, let defaultPrice else { return nil }
+            pricing = .matrix(MatrixPrices(dimensions: dimensions, prices: prices, defaultPrice: defaultPrice))
+        }
+        guard let pricing else { return nil }
+        return Charge(name: name, metric: metric, model: pricing)
+    }
+
+    func tiers(_ node: Node, stairstep: Bool = false) -> [Tier]? {
+        guard let items = reader.sequence(node, "tiers") else { return nil }
+        let tiers = items.compactMap { item -> Tier? in
+            let keys = stairstep ? ["up_to", "price"] : ["up_to", "unit_price", "flat_fee"]
+            guard let map = reader.mapping(item, "a tier", allowed: keys) else { return nil }
+            let upTo = map["up_to"].flatMap { reader.decimal($0, "up_to") }
+            if stairstep {
+                guard let price = map.required("price", "the tier's fixed price").flatMap({ reader.decimal($0, "price") }) else { return nil }
+                return Tier(upTo: upTo, unitPrice: .zero, flatFee: price)
+            }
+            guard let price = map.required("unit_price", "the price per unit in the tier").flatMap({ reader.decimal($0, "unit_price") }) else { return nil }
+            return Tier(upTo: upTo, unitPrice: price, flatFee: map["flat_fee"].flatMap { reader.decimal($0, "flat_fee") } ?? .zero)
+        }
+        return tiers.count == items.count ? tiers : nil
+    }
+
+    func percentageTiers(_ node: Node) -> [PercentageTier]? {
+        guard let items = reader.sequence(node, "tiers") else { return nil }
+        let tiers = items.compactMap { item -> PercentageTier? in
+            guard let map = reader.mapping(item, "a tier", allowed: ["up_to", "rate", "flat_fee"]) else { return nil }
+            guard let rate = map.required("rate", "the percentage charged inside the tier").flatMap({ reader.decimal($0, "rate") }) else { return nil }
+            return PercentageTier(upTo: map["up_to"].flatMap { reader.decimal($0, "up_to") }, rate: rate,
+                                  flatFee: map["flat_fee"].flatMap { reader.decimal($0, "flat_fee") } ?? .zero)
+        }
+        return tiers.count == items.count ? tiers : nil
+    }
+
+    func matrixPrices(_ node: Node) -> [MatrixPrice]? {
+        guard let items = reader.sequence(node, "prices") else { return nil }
+        let prices = items.compactMap { item -> MatrixPrice? in
+            guard let map = reader.mapping(item, "a matrix price", allowed: ["values", "unit_price"]) else { return nil }
+            guard let values = map.required("values", "one value per dimension").flatMap({ reader.strings($0, "values") }),
+                  let price = map.required("unit_price", "the unit price of this combination").flatMap({ reader.decimal($0, "unit_price") }) else { return nil }
+            return MatrixPrice(values: values, unitPrice: price)
+        }
+        return prices.count == items.count ? prices : nil
+    }
+
+    func quotaList(_ node: Node) -> [Quota] {
+        guard case .mapping(let mapping) = node else {
+            reader.fail(node, "quota must be a mapping of metric to { limit, hard }")
+            return []
+        }
+        return mapping.compactMap { key, value in
+            guard let metric = reader.string(key, "a quota's metric"),
+                  let map = reader.mapping(value, "the quota of \(metric)", allowed: ["limit", "hard"]),
+                  let limit = map.required("limit", "the most usage per period").flatMap({ reader.decimal($0, "limit") }) else { return nil }
+            return Quota(metric: metric, limit: limit, hard: map["hard"].flatMap { reader.bool($0, "hard") } ?? true)
+        }
+    }
+
+    func rolloverTerms(_ node: Node) -> Rollover? {
+        guard let map = reader.mapping(node, "rollover", allowed: ["metric", "max_periods", "cap"]),
+              let metric = map.required("metric", "the metric whose included units roll over").flatMap({ reader.string($0, "metric") }),
+              let periods = map.required("max_periods", "how many periods rolled-over units last").flatMap({ reader.integer($0, "max_periods", in: 1...120) }) else { return nil }
+        return Rollover(metric: metric, maxPeriods: periods, cap: map["cap"].flatMap { reader.decimal($0, "cap") })
+    }
+
+    mutating func customers(_ node: Node) -> [Customer] {
+        guard let items = reader.sequence(node, "customers") else { return [] }
+        var customers: [Customer] = []
+        for (index, item) in items.enumerated() {
+            let keys = ["id", "count", "id_prefix", "plan", "tax", "tax_exempt", "billing", "start", "end", "balance"]
+            guard let map = reader.mapping(item, "a customer", allowed: keys) else { continue }
+            let plan = map.required("plan", "the id of the customer's plan").flatMap { reader.string($0, "plan") }
+            let tax = map["tax"].flatMap { reader.string($0, "tax") }
+            let exempt = map["tax_exempt"].flatMap { reader.bool($0, "tax_exempt") } ?? false
+            let billing = map["billing"].flatMap { reader.choice($0, "billing", BillingType.self) } ?? .card
+            let start = map["start"].flatMap { reader.instant($0, "start") }
+            let end = map["end"].flatMap { reader.instant($0, "end") }
+            let balance = map["balance"].flatMap { reader.decimal($0, "balance") } ?? .zero
+            var ids: [String] = []
+            if let countNode = map["count"] {
+                // count: 100, id_prefix: cust- makes cust-001 ... cust-100.
+                if let id = map["id"] { reader.fail(id, "a customer has either id or count, not both") }
+                guard let count = reader.integer(countNode, "count", in: 1...10_000_000) else { continue }
+                let prefix = map["id_prefix"].flatMap { reader.string($0, "id_prefix") } ?? "customer-"
+                let width = String(count).count
+                ids = (1...count).map { n in
+                    let digits = String(n)
+                    return prefix + String(repeating: "0", count: width - digits.count) + digits
+                }
+            } else {
+                guard let id = map.required("id", "the customer's id (or count and id_prefix for many)").flatMap({ reader.string($0, "id") }) else { continue }
+                if let prefix = map["id_prefix"] { reader.fail(prefix, "id_prefix goes with count") }
+                ids = [id]
+            }
+            guard let plan else { continue }
+            for id in ids {
+                customers.append(Customer(id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
+                                          start: start, end: end, creditBalance: balance))
+                customerItem.append(index)
+            }
+        }
+        return customers
+    }
+
+    func discounts(_ node: Node) -> [Discount] {
+        guard let items = reader.sequence(node, "discounts") else { return [] }
+        return items.enumerated().compactMap { index, item in
+            guard let map = reader.mapping(item, "a discount", allowed: ["name", "customer", "percent", "amount", "duration"]) else { return nil }
+            let customer = map.required("customer", "the customer's id").flatMap { reader.string($0, "customer") }
+            var kind: Discount.Kind?
+            switch (map["percent"], map["amount"]) {
+            case (let percent?, nil): kind = reader.decimal(percent, "percent").map { .percent($0) }
+            case (nil, let amount?): kind = reader.decimal(amount, "amount").map { .fixed($0) }
+            case (_?, let amount?): reader.fail(amount, "a discount has either percent or amount, not both")
+            case (nil, nil): reader.fail(item, "a discount needs percent (like 10) or amount (like 50)")
+            }
+            let duration = map["duration"].flatMap(duration) ?? .once
+            guard let customer, let kind else { return nil }
+            let name = map["name"].flatMap { reader.string($0, "name") } ?? "Discount \(index + 1)"
+            return Discount(name: name, customer: customer, kind: kind, duration: duration)
+        }
+    }
+
+    func duration(_ node: Node) -> Discount.Duration? {
+        if case .scalar = node {
+            switch reader.scalarText(node, "duration", expected: "once, forever or { periods: N }") {
+            case "once": return .once
+            case "forever": return .forever
+            case let text?: reader.fail(node, "duration '\(text)' is not known, expected once, forever or { periods: N }"); return nil
+            case nil: return nil
+            }
+        }
+        guard let map = reader.mapping(node, "duration", allowed: ["periods"]),
+              let periods = map.required("periods", "how many periods").flatMap({ reader.integer($0, "periods", in: 1...1200) }) else { return nil }
+        return .periods(periods)
+    }
+
+    func taxes(_ node: Node) -> [TaxRate] {
+        guard let items = reader.sequence(node, "taxes") else { return [] }
+        return items.compactMap { item in
+            guard let map = reader.mapping(item, "a tax rate", allowed: ["name", "jurisdiction", "rate"]),
+                  let jurisdiction = map.required("jurisdiction", "like US-CA").flatMap({ reader.string($0, "jurisdiction") }),
+                  let rate = map.required("rate", "a percentage like 7.25").flatMap({ reader.decimal($0, "rate") }) else { return nil }
+            let name = map["name"].flatMap { reader.string($0, "name") } ?? "Tax \(jurisdiction) \(rate)%"
+            return TaxRate(name: name, jurisdiction: jurisdiction, rate: rate)
+        }
+    }
+
+    func credits(_ node: Node) -> [PrepaidCredit] {
+        guard let items = reader.sequence(node, "credits") else { return [] }
+        return items.compactMap { item in
+            guard let map = reader.mapping(item, "a credit", allowed: ["customer", "amount", "expires_after", "period"]),
+                  let customer = map.required("customer", "the customer's id").flatMap({ reader.string($0, "customer") }),
+                  let amount = map.required("amount", "the prepaid amount").flatMap({ reader.decimal($0, "amount") }) else { return nil }
+            let expires = map["expires_after"].flatMap { reader.integer($0, "expires_after", in: 1...1200) }
+            let period = map["period"].flatMap { reader.integer($0, "period", in: 1...1200) }.map { $0 - 1 } ?? 0
+            return PrepaidCredit(customer: customer, amount: amount, grantedInPeriod: period, expiresAfterPeriods: expires)
+        }
+    }
+
+    /// The YAML node a catalog error's path points at: as deep as the path can be followed.
+    func node(at path: [CatalogPathComponent], in root: Node) -> Node {
+        var node = root
+        var section: String?
+        for component in path {
+            switch (component, node) {
+            case (.key(let key), .mapping(let mapping)):
+                guard let next = mapping.first(where: { $0.key.string == key })?.value else { return node }
+                if section == nil { section = key }
+                node = next
+            case (.index(var index), .sequence(let sequence)):
+                if section == "customers" && node == root[section ?? ""] && index < customerItem.count { index = customerItem[index] }
+                guard index < sequence.count else { return node }
+                node = sequence[sequence.startIndex + index]
+            default:
+                return node
+            }
+        }
+        return node
+    }
+}

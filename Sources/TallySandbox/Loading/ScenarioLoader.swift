@@ -1,0 +1,145 @@
+import TallyPipeline
+import Yams
+
+/// Loads scenario files: YAML text -> a validated ``Scenario``, or every problem at once.
+public enum ScenarioLoader {
+    /// Parses and validates a scenario.
+    ///
+    /// - Parameters:
+    ///   - text: the YAML text.
+    ///   - file: the path shown in diagnostics.
+    /// - Throws: ``ScenarioErrors`` with every problem found, each at its line and column.
+    public static func load(yaml text: String, file: String) throws(ScenarioErrors) -> Scenario {
+        let reader = NodeReader(file: file)
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ScenarioErrors(diagnostics: [Diagnostic(file: file, line: 1, column: 1, message: "the file is empty, expected a scenario mapping with name, seed, start, metrics, plans and customers")])
+            }
+            root = node
+        } catch let error as ScenarioErrors {
+            throw error
+        } catch {
+            throw ScenarioErrors(diagnostics: [syntaxDiagnostic(error, file: file)])
+        }
+        let scenario = ScenarioBuilder(reader: reader).build(root)
+        if !reader.diagnostics.isEmpty || scenario == nil {
+            // One `count:` item makes many customers, which can fail the same way at one position.
+            throw ScenarioErrors(diagnostics: Array(Set(reader.diagnostics)).sorted())
+        }
+        guard let scenario else { throw ScenarioErrors(diagnostics: reader.diagnostics) }
+        return scenario
+    }
+
+    /// A YAML syntax error as `file:line:column: message`.
+    static func syntaxDiagnostic(_ error: Error, file: String) -> Diagnostic {
+        switch error as? YamlError {
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+            let during = context.map { " (\($0.text) at \($0.mark.line):\($0.mark.column))" } ?? ""
+            return Diagnostic(file: file, line: mark.line, column: mark.column, message: "YAML syntax error: \(problem)\(during)")
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            return Diagnostic(file: file, line: context.mark.line, column: context.mark.column,
+                              message: "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")), expected each key once")
+        default:
+            return Diagnostic(file: file, line: 1, column: 1, message: "YAML error: \(error)")
+        }
+    }
+}
+
+/// Builds a scenario from its node tree, section by section.
+struct ScenarioBuilder {
+    let reader: NodeReader
+
+    static let topLevelKeys = ["name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
+                               "metrics", "plans", "customers", "discounts", "taxes", "credits", "traffic", "events", "faults", "expect"]
+
+    func build(_ root: Node) -> Scenario? {
+        guard let top = reader.mapping(root, "the scenario", allowed: ScenarioBuilder.topLevelKeys) else { return nil }
+        let name = top.required("name", "the scenario's name, also its Fixtures/ folder").flatMap { node -> String? in
+            guard let name = reader.string(node, "name") else { return nil }
+            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), !name.hasPrefix(".") else {
+                reader.fail(node, "name '\(name)' must use only letters, digits, '-', '_' and '.', since it names a folder")
+                return nil
+            }
+            return name
+        }
+        let description = top["description"].flatMap { reader.scalarText($0, "description", expected: "text") } ?? ""
+        let seed = top.required("seed", "a whole number; the same seed gives the same events").flatMap { reader.seed($0) }
+        let start = top.required("start", "the first period's start, like 2026-01-01T00:00:00Z").flatMap { reader.instant($0, "start") }
+        let periods = top["periods"].map { reader.integer($0, "periods", in: 1...120) } ?? 1
+        var interval = PeriodSchedule.Interval.monthly
+        if let node = top["period_length"] {
+            if reader.scalarText(node, "period_length", expected: "monthly or a duration") == "monthly" {
+                interval = .monthly
+            } else if let span = reader.span(node, "period_length") {
+                if span.milliseconds <= 0 { reader.fail(node, "period_length must be longer than 0") } else { interval = .fixed(span) }
+            }
+        }
+        let currency = top.required("currency", "an ISO 4217 code like USD").flatMap { node -> Currency? in
+            guard let code = reader.string(node, "currency") else { return nil }
+            guard let currency = Currency(code: code) else {
+                reader.fail(node, "unknown currency '\(code)', expected an ISO 4217 code: \(Currency.knownCodes.joined(separator: ", "))")
+                return nil
+            }
+            return currency
+        }
+        let tenant = top["tenant"].flatMap { reader.string($0, "tenant") } ?? "default"
+        let ingest = readIngest(top["ingest"])
+
+        var catalogReader = CatalogSection(reader: reader)
+        let metrics = top.required("metrics", "a list of metrics").map { catalogReader.metrics($0) } ?? []
+        let plans = top.required("plans", "a list of plans").map { catalogReader.plans($0) } ?? []
+        let customers = top.required("customers", "a list of customers").map { catalogReader.customers($0) } ?? []
+        let discounts = top["discounts"].map { catalogReader.discounts($0) } ?? []
+        let taxes = top["taxes"].map { catalogReader.taxes($0) } ?? []
+        let credits = top["credits"].map { catalogReader.credits($0) } ?? []
+
+        // Validate the catalog even when a section had errors, so one run reports every problem;
+        // the currency only sets rounding digits, so any stands in for a bad one here.
+        var catalog: Catalog?
+        if let currency = currency ?? Currency(code: "USD") {
+            do {
+                catalog = try Catalog(currency: currency, metrics: metrics, plans: plans, customers: customers,
+                                      discounts: discounts, taxRates: taxes, credits: credits)
+            } catch {
+                for problem in error.errors {
+                    reader.fail(catalogReader.node(at: problem.path, in: root), problem.message)
+                }
+            }
+        }
+        guard let catalog else { return nil }
+
+        let traffic = top["traffic"].map { TrafficSection(reader: reader, catalog: catalog).traffic($0) } ?? []
+        let events = top["events"].map { TrafficSection(reader: reader, catalog: catalog).events($0, tenant: tenant) } ?? []
+        let faults = top["faults"].map { TrafficSection(reader: reader, catalog: catalog).faults($0, traffic: traffic) } ?? []
+        let expectations = top["expect"].map { ExpectSection(reader: reader, catalog: catalog).expectations($0, periods: periods ?? 1) } ?? Expectations()
+        if traffic.isEmpty && events.isEmpty && top["traffic"] == nil && top["events"] == nil {
+            reader.fail(root, "the scenario sends no events, expected a traffic or an events list")
+        }
+
+        guard let name, let seed, let start, let periods, let ingest, reader.diagnostics.isEmpty else { return nil }
+        return Scenario(
+            name: name, description: description, seed: seed, file: reader.file,
+            schedule: PeriodSchedule(start: start, count: periods, interval: interval),
+            catalog: catalog, tenant: tenant, ingest: ingest,
+            traffic: traffic, events: events, faults: faults, expectations: expectations
+        )
+    }
+
+    func readIngest(_ node: Node?) -> IngestSettings? {
+        var settings = IngestSettings(delay: TimeSpan(milliseconds: 0), limits: MeteringLimits())
+        guard let node else { return settings }
+        guard let map = reader.mapping(node, "ingest", allowed: ["delay", "max_future", "max_age", "late_after"]) else { return nil }
+        var ok = true
+        func span(_ key: String) -> TimeSpan? {
+            guard let node = map[key] else { return nil }
+            guard let value = reader.span(node, "ingest.\(key)") else { ok = false; return nil }
+            return value
+        }
+        if let delay = span("delay") { settings.delay = delay }
+        if let value = span("max_future") { settings.limits.maxFuture = value }
+        if let value = span("max_age") { settings.limits.maxAge = value }
+        if let value = span("late_after") { settings.limits.lateAfter = value }
+        return ok ? settings : nil
+    }
+}

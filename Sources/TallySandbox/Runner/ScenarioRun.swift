@@ -1,0 +1,28 @@
+import TallyPipeline
+
+/// What one run of a scenario produced: invoices, outcome counts, and the checks that failed.
+public struct ScenarioRun: Sendable {
+    public var scenario: Scenario
+    public var invoices: [Invoice]
+    public var counts: OutcomeCounts
+    /// The first event ids of each reason, in stream order.
+    public var samples: [OutcomeReason: [String]]
+    /// Inline `expect:` checks that did not hold, one sentence each.
+    public var expectationFailures: [String]
+
+    /// The canonical text of `invoices.json`.
+    public var invoicesJSON: String {
+        CanonicalWriter.text(InvoicesDocument.json(scenario: scenario.name, currency: scenario.catalog.currency, invoices: invoices))
+    }
+
+    /// The canonical text of `rejections.json`.
+    public var rejectionsJSON: String {
+        CanonicalWriter.text(RejectionsDocument.json(scenario: scenario.name, counts: counts, samples: samples))
+    }
+}
+
+/// Something that went wrong while running a scenario (not a golden mismatch).
+public struct RunError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}

@@ -1,0 +1,87 @@
+import TallyPipeline
+
+/// Runs a scenario: its events through the pipeline's public API, then billing.
+///
+/// The runner uses only what a production service would: ``Meter`` for each
+/// event as it is received, then ``Biller`` over the metered usage. Nothing
+/// here knows which events were faulty; the pipeline has to find out.
+public enum ScenarioRunner {
+    /// Runs `scenario`, generating its events on `threads` threads.
+    ///
+    /// - Parameter progress: called now and then with the number of events sent so far.
+    public static func run(_ scenario: Scenario, threads: Int = 1, progress: ((Int) -> Void)? = nil) throws(RunError) -> ScenarioRun {
+        var meter = Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits)
+        var samples: [OutcomeReason: [String]] = [:]
+        var sent = 0
+        let stream = EventStream(scenario: scenario, threads: threads)
+        try stream.forEach { item in
+            let outcome: MeteringOutcome
+            switch item.payload {
+            case .event(let event):
+                outcome = meter.ingest(event, receivedAt: item.receivedAt)
+            case .malformed(let json):
+                outcome = meter.ingest(json: json, receivedAt: item.receivedAt)
+            }
+            if let reason = outcome.reason, samples[reason, default: []].count < RejectionsDocument.sampleSize {
+                samples[reason, default: []].append(item.eventID)
+            }
+            sent += 1
+            if sent & 0xFFFF == 0 { progress?(sent) }
+        }
+        progress?(sent)
+        // Conservation: every event sent has exactly one outcome.
+        let counts = meter.counts
+        guard counts.received == sent, counts.isBalanced, sent == scenario.totalEvents else {
+            throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned), \(counts.received) received, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
+        }
+        let invoices: [Invoice]
+        do {
+            invoices = try Biller(catalog: scenario.catalog, schedule: scenario.schedule).invoices(for: meter.usage)
+        } catch {
+            throw RunError(message: "\(scenario.name): billing failed: \(error)")
+        }
+        var run = ScenarioRun(scenario: scenario, invoices: invoices, counts: counts, samples: samples, expectationFailures: [])
+        run.expectationFailures = ExpectationCheck.failures(of: run)
+        return run
+    }
+}
+
+/// Checks a run against its scenario's inline `expect:` block.
+enum ExpectationCheck {
+    static func failures(of run: ScenarioRun) -> [String] {
+        let expected = run.scenario.expectations
+        let currency = run.scenario.catalog.currency
+        var failures: [String] = []
+        for reason in expected.outcomes.keys.sorted() {
+            let want = expected.outcomes[reason] ?? 0
+            let got = run.counts.count(reason)
+            if want != got { failures.append("expected \(want) \(reason.disposition.rawValue.replacingOccurrences(of: "_", with: "-")) \(reason.rawValue), got \(got)") }
+        }
+        if let accepted = expected.accepted, accepted != run.counts.accepted {
+            failures.append("expected \(accepted) accepted, got \(run.counts.accepted)")
+        }
+        if let late = expected.late, late != run.counts.late {
+            failures.append("expected \(late) late, got \(run.counts.late)")
+        }
+        func check(_ label: String, _ table: [String: [ExactDecimal]], _ perPeriod: [String: Bool], _ value: (Invoice) -> ExactDecimal) {
+            for customer in table.keys.sorted() {
+                let invoices = run.invoices.filter { $0.customer == customer }
+                let want = table[customer] ?? []
+                if perPeriod[customer] == true {
+                    let got = invoices.map(value)
+                    if got != want {
+                        failures.append("expected \(customer)'s \(label) per period \(want.map(currency.format)), got \(got.map(currency.format))")
+                    }
+                } else {
+                    let got = (try? ExactDecimal.sum(invoices.map(value))) ?? .zero
+                    if [got] != want {
+                        failures.append("expected \(customer)'s \(label) \(want.map(currency.format).joined()), got \(currency.format(got))")
+                    }
+                }
+            }
+        }
+        check("invoice total", expected.invoiceTotals, expected.invoiceTotalIsPerPeriod) { $0.total }
+        check("amount due", expected.amountsDue, expected.amountDueIsPerPeriod) { $0.amountDue }
+        return failures
+    }
+}

@@ -1,0 +1,154 @@
+import TallyPipeline
+
+/// A scenario: a catalog, the traffic to generate from a seed, the faults to
+/// inject, and the checks its results must pass.
+///
+/// Scenarios are written in YAML (see README, "Scenario format") and loaded
+/// by ``ScenarioLoader``; this is their validated, typed form.
+public struct Scenario: Sendable {
+    /// Also the name of its folder of golden files, `Fixtures/<name>/`.
+    public var name: String
+    public var description: String
+    /// The seed of every number the generators draw.
+    public var seed: UInt64
+    /// Where its text came from, for messages.
+    public var file: String
+    public var schedule: PeriodSchedule
+    public var catalog: Catalog
+    /// The tenant every generated event carries.
+    public var tenant: String
+    public var ingest: IngestSettings
+    public var traffic: [Traffic]
+    public var events: [ExplicitEvent]
+    public var faults: [Fault]
+    public var expectations: Expectations
+
+    /// The number of events the scenario sends, re-sends included.
+    public var totalEvents: Int {
+        let generated = traffic.reduce(0) { $0 + $1.events }
+        return generated + events.count + faults.reduce(0) { $0 + ($1.kind == .duplicate ? $1.amount.count(of: generated) : 0) }
+    }
+}
+
+/// The simulated clock: when each event reaches the pipeline, and the windows it is judged by.
+public struct IngestSettings: Sendable, Hashable {
+    /// Ingest time = the event's natural time + delay.
+    public var delay: TimeSpan
+    public var limits: MeteringLimits
+}
+
+/// A stream of synthetic events for one metric.
+public struct Traffic: Sendable, Hashable {
+    public var metric: String
+    /// Customer ids in catalog order; the whole catalog for `customers: all`.
+    public var customers: [String]
+    /// Events over the whole scenario, spread over its periods in proportion to their length.
+    public var events: Int
+    public var quantity: QuantityDistribution
+    public var arrival: ArrivalPattern
+    public var spread: CustomerSpread
+    public var source: String
+    /// Property values to draw from, uniformly, per property; sorted by key.
+    public var properties: [(key: String, values: [String])]
+
+    public static func == (lhs: Traffic, rhs: Traffic) -> Bool {
+        lhs.metric == rhs.metric && lhs.customers == rhs.customers && lhs.events == rhs.events
+            && lhs.quantity == rhs.quantity && lhs.arrival == rhs.arrival && lhs.spread == rhs.spread
+            && lhs.source == rhs.source && lhs.properties.map(\.key) == rhs.properties.map(\.key)
+            && lhs.properties.map(\.values) == rhs.properties.map(\.values)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(metric)
+        hasher.combine(events)
+    }
+}
+
+/// How a generated event's quantity is drawn; drawn values are rounded half-up to `decimals` digits.
+public enum QuantityDistribution: Sendable, Hashable {
+    case constant(ExactDecimal)
+    /// Uniform over `[low, high]` in steps of 10^-decimals.
+    case uniform(low: ExactDecimal, high: ExactDecimal, decimals: Int)
+    /// Normal; negative draws become 0 (usage is never negative).
+    case normal(mean: ExactDecimal, stddev: ExactDecimal, decimals: Int)
+    case logNormal(mu: ExactDecimal, sigma: ExactDecimal, decimals: Int)
+    case pareto(scale: ExactDecimal, shape: ExactDecimal, decimals: Int)
+}
+
+/// How events arrive over each period.
+public enum ArrivalPattern: String, Sendable, Hashable, CaseIterable {
+    case uniform, poisson, diurnal, burst
+}
+
+/// How a traffic's events split across its customers.
+public enum CustomerSpread: Sendable, Hashable {
+    case even
+    /// Customer k (1-based, in the traffic's order) gets a share proportional to 1/k^s.
+    case zipf(ExactDecimal)
+}
+
+/// A hand-written event, for edge cases a generator would hit only by chance.
+public struct ExplicitEvent: Sendable, Hashable {
+    public var event: Event
+    /// When the pipeline receives it; default: its timestamp + the ingest delay.
+    public var receivedAt: Instant?
+}
+
+/// Something that goes wrong on the way in, applied to the generated traffic.
+public struct Fault: Sendable, Hashable {
+    public var kind: Kind
+    public var amount: Amount
+    /// clock_skew: how far ahead of ingest time; late: how far behind.
+    public var offset: TimeSpan?
+    /// Only this traffic's events (by metric); nil for all generated traffic.
+    public var metric: String?
+
+    public enum Kind: String, Sendable, Hashable, CaseIterable {
+        /// A re-send of an event already sent, later in the stream, same id and content.
+        case duplicate
+        /// Timestamp moved ahead of ingest time by `offset` (default 6m).
+        case clockSkew = "clock_skew"
+        /// Timestamp moved back by `offset` (default 36h): accepted, flagged late.
+        case late
+        /// Timestamp moved back past the max-age window.
+        case tooOld = "too_old"
+        /// A required field missing or a quantity that is not a number.
+        case malformed
+        case unknownCustomer = "unknown_customer"
+        case unknownMetric = "unknown_metric"
+    }
+
+    /// An exact count, or a fraction of the generated events.
+    public enum Amount: Sendable, Hashable {
+        case count(Int)
+        /// Numerator and denominator of an exact fraction; the count is floor(fraction x events).
+        case fraction(ExactDecimal)
+
+        public func count(of events: Int) -> Int {
+            switch self {
+            case .count(let n): return n
+            case .fraction(let f):
+                guard let product = try? (try f * ExactDecimal(events)).rounded(toScale: 0, .floor) else { return 0 }
+                return Int(product.description) ?? 0
+            }
+        }
+    }
+}
+
+/// Inline checks on a run's results, on top of the golden files.
+public struct Expectations: Sendable, Hashable {
+    /// Rejected and dead-lettered counts by reason code; reasons not listed are not checked.
+    public var outcomes: [OutcomeReason: Int] = [:]
+    public var accepted: Int?
+    public var late: Int?
+    /// Per customer: the sum of its invoice totals over all periods, or one per period.
+    public var invoiceTotals: [String: [ExactDecimal]] = [:]
+    public var invoiceTotalIsPerPeriod: [String: Bool] = [:]
+    /// Per customer, same shape: amounts due.
+    public var amountsDue: [String: [ExactDecimal]] = [:]
+    public var amountDueIsPerPeriod: [String: Bool] = [:]
+
+    public var isEmpty: Bool {
+        outcomes.isEmpty && accepted == nil && late == nil && invoiceTotals.isEmpty && amountsDue.isEmpty
+    }
+}
