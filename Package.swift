@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "TallyPipeline", targets: ["TallyPipeline"]),
         .library(name: "TallyJSON", targets: ["TallyJSON"]),
+        .library(name: "TallySandbox", targets: ["TallySandbox"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
     dependencies: [
@@ -35,6 +36,11 @@ let package = Package(
         .testTarget(name: "TallyPipelineTests", dependencies: ["TallyPipeline"]),
         .testTarget(name: "TallyJSONTests", dependencies: ["TallyJSON"]),
         .testTarget(name: "TallyRandomTests", dependencies: ["TallyRandom"]),
+        .testTarget(
+            name: "TallySandboxTests",
+            dependencies: ["TallySandbox", "TallyPipeline", "TallyJSON"],
+            exclude: ["BrokenScenarios"]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

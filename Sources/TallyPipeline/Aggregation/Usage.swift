@@ -18,7 +18,13 @@ public struct Usage: Sendable {
     private(set) var customerIDs: [String] = []
     private var customerNumbers: [String: Int32] = [:]
     private var metricNumbers: [String: Int32] = [:]
-    private var accumulators: [Key: Accumulator] = [:]
+    /// Ungrouped aggregates, the hot path: per customer number, at `metric x periods + period`.
+    /// A dense array needs no hashing per event, unlike a dictionary.
+    private var slots: [[Accumulator?]] = []
+    /// Aggregates of grouped metrics (group number above 0).
+    private var grouped: [Key: Accumulator] = [:]
+    /// Each metric number's aggregation, so the hot path does not copy whole `Metric`s.
+    private var aggregations: [Aggregation] = []
     /// Group values by group number; number 0 is "no group".
     private var groupValues: [[String]] = [[]]
     private var groupNumbers: [[String]: Int32] = [[]: 0]
@@ -36,6 +42,7 @@ public struct Usage: Sendable {
         let number = Int32(customerIDs.count)
         customerIDs.append(id)
         customerNumbers[id] = number
+        slots.append([])
         return number
     }
 
@@ -45,9 +52,11 @@ public struct Usage: Sendable {
         if let existing = metricNumbers[metric.key] {
             number = existing
             metricDefinitions[Int(number)] = metric
+            aggregations[Int(number)] = metric.aggregation
         } else {
             number = Int32(metricDefinitions.count)
             metricDefinitions.append(metric)
+            aggregations.append(metric.aggregation)
             metricNumbers[metric.key] = number
         }
         if keepEventValues { keepsEventValues.insert(number) } else { keepsEventValues.remove(number) }
@@ -67,33 +76,69 @@ public struct Usage: Sendable {
         customer: Int32, metric: Int32, period: Int, group: Int32,
         value: ExactDecimal, distinct: String?, timestamp: Instant, eventID: String
     ) throws(DecimalError) {
-        let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
-        let definition = metricDefinitions[Int(metric)]
         let periodEnd = schedule.periods[period].end
-        // Mutating in place through the subscript's default avoids copying sets and keeps one hash lookup.
-        var failure: DecimalError?
-        do {
-            try accumulators[key, default: Accumulator(definition.aggregation)]
+        if group == 0 {
+            let index = Int(metric) * schedule.periods.count + period
+            if slots[Int(customer)].count <= index {
+                slots[Int(customer)] += Array(repeating: nil, count: index + 1 - slots[Int(customer)].count)
+            }
+            if slots[Int(customer)][index] == nil { slots[Int(customer)][index] = Accumulator(aggregations[Int(metric)]) }
+            try slots[Int(customer)][index]?.add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
+        } else {
+            let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
+            try grouped[key, default: Accumulator(aggregations[Int(metric)])]
                 .add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
-        } catch { failure = error }
-        if let failure { throw failure }
+        }
         if keepsEventValues.contains(metric) {
+            let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
             eventValues[key, default: []].append(EventValue(timestamp: timestamp, eventID: eventID, value: value))
         }
+    }
+
+    /// The aggregate at a key, wherever it is stored.
+    private func accumulator(_ key: Key) -> Accumulator? {
+        guard key.group == 0 else { return grouped[key] }
+        let row = slots[Int(key.customer)]
+        let index = Int(key.metric) * schedule.periods.count + Int(key.period)
+        return index < row.count ? row[index] : nil
+    }
+
+    /// Every stored aggregate with its key, in a fixed order (customers, then metric x period, then grouped by key).
+    private var allAccumulators: [(Key, Accumulator)] {
+        var all: [(Key, Accumulator)] = []
+        let periods = schedule.periods.count
+        for (customer, row) in slots.enumerated() {
+            for (index, slot) in row.enumerated() {
+                guard let slot else { continue }
+                all.append((Key(customer: Int32(customer), metric: Int32(index / periods), period: Int32(index % periods), group: 0), slot))
+            }
+        }
+        let keys = grouped.keys.sorted { ($0.customer, $0.metric, $0.period, $0.group) < ($1.customer, $1.metric, $1.period, $1.group) }
+        for key in keys { if let value = grouped[key] { all.append((key, value)) } }
+        return all
+    }
+
+    private mutating func store(_ accumulator: Accumulator, at key: Key) {
+        guard key.group == 0 else { grouped[key] = accumulator; return }
+        let index = Int(key.metric) * schedule.periods.count + Int(key.period)
+        if slots[Int(key.customer)].count <= index {
+            slots[Int(key.customer)] += Array(repeating: nil, count: index + 1 - slots[Int(key.customer)].count)
+        }
+        slots[Int(key.customer)][index] = accumulator
     }
 
     /// Folds another usage's aggregates into this one (e.g. a shard's), as if its
     /// events had been metered here.
     public mutating func merge(_ other: Usage) throws(DecimalError) {
-        for (key, accumulator) in other.accumulators {
+        for (key, accumulator) in other.allAccumulators {
             let customer = customerNumber(other.customerIDs[Int(key.customer)])
             let metric = metricNumber(other.metricDefinitions[Int(key.metric)], keepEventValues: other.keepsEventValues.contains(key.metric))
             let group = groupNumber(other.groupValues[Int(key.group)])
             let mapped = Key(customer: customer, metric: metric, period: key.period, group: group)
-            if let existing = accumulators[mapped] {
-                accumulators[mapped] = try existing.merged(with: accumulator)
+            if let existing = self.accumulator(mapped) {
+                store(try existing.merged(with: accumulator), at: mapped)
             } else {
-                accumulators[mapped] = accumulator
+                store(accumulator, at: mapped)
             }
             if let values = other.eventValues[key] { eventValues[mapped, default: []].append(contentsOf: values) }
         }
@@ -116,7 +161,7 @@ public struct Usage: Sendable {
         for (group, values) in groupValues.enumerated() {
             let opening = try openingLevel(customer: c, metric: m, period: period, group: Int32(group))
             // A weighted_sum group without events this period still has its carried level.
-            guard let accumulator = accumulators[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))]
+            guard let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
                 ?? (opening.isZero ? nil : carriedLevel(metric: metric)) else { continue }
             result.append((values, try accumulator.quantity(openingLevel: opening, periodLength: length)))
         }
@@ -149,7 +194,7 @@ public struct Usage: Sendable {
         guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return nil }
         var total: Accumulator?
         for group in groupValues.indices {
-            guard let accumulator = accumulators[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))] else { continue }
+            guard let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group))) else { continue }
             total = try total.map { (t: Accumulator) throws(DecimalError) in try t.merged(with: accumulator) } ?? accumulator
         }
         return total
@@ -168,7 +213,7 @@ public struct Usage: Sendable {
     private func openingLevel(customer: Int32, metric: Int32, period: Int, group: Int32) throws(DecimalError) -> ExactDecimal {
         var level = ExactDecimal.zero
         for earlier in 0..<period {
-            if case .weightedSum(let delta, _) = accumulators[Key(customer: customer, metric: metric, period: Int32(earlier), group: group)] {
+            if case .weightedSum(let delta, _) = accumulator(Key(customer: customer, metric: metric, period: Int32(earlier), group: group)) {
                 level = try level + delta
             }
         }

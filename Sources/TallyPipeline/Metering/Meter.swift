@@ -29,8 +29,14 @@ public struct Meter: Sendable {
 
     private var dedup: DedupStore
     private var tenantNumbers: [String: UInt32] = [:]
+    /// Catalog lookups by id. The values are small and hold no references, so a lookup copies no
+    /// dictionaries or strings (the per-event path does two of them).
     private var customers: [String: ResolvedCustomer] = [:]
     private var metrics: [String: ResolvedMetric] = [:]
+    /// Metric definitions by metric number, read only when a metric needs more than its quantity.
+    private var metricDefinitions: [Int32: Metric] = [:]
+    /// Hard and soft limits per (customer number, metric number), for the customers whose plan has any.
+    private var quotas: [QuotaKey: Quota] = [:]
     /// Usage so far per customer, metric and period, for quota checks.
     private var quotaUsage: [QuotaKey: ExactDecimal] = [:]
 
@@ -118,7 +124,7 @@ public struct Meter: Sendable {
         let used = schedule.periodIndex(containing: instant).flatMap {
             quotaUsage[QuotaKey(customer: resolvedCustomer.number, metric: resolvedMetric.number, period: Int32($0))]
         } ?? .zero
-        guard let quota = resolvedCustomer.quotas[resolvedMetric.number] else {
+        guard let quota = quotas[QuotaKey(customer: resolvedCustomer.number, metric: resolvedMetric.number, period: 0)] else {
             return Entitlement(allowed: true, limit: nil, hard: false, used: used, remaining: nil)
         }
         let remaining = (try? quota.limit - used).map { ExactDecimal.max($0, .zero) } ?? .zero
@@ -147,16 +153,23 @@ public struct Meter: Sendable {
         guard let metric = metrics[event.metric] else {
             return deadLetter(event, .unknownMetric, "metric '\(event.metric)' is not in the catalog")
         }
-        let value: ExactDecimal, distinct: String?
-        switch Meter.value(of: event, for: metric.definition) {
-        case .success(let read): (value, distinct) = read
-        case .failure(let problem): return deadLetter(event, .schemaInvalid, problem.message)
+        var value = event.quantity, distinct: String?
+        if metric.needsDefinition, let definition = metricDefinitions[metric.number] {
+            switch Meter.value(of: event, for: definition) {
+            case .success(let read): (value, distinct) = read
+            case .failure(let problem): return deadLetter(event, .schemaInvalid, problem.message)
+            }
+        } else if value.isNegative && !metric.allowsNegative {
+            return deadLetter(event, .schemaInvalid, "quantity \(value) is negative, but metric '\(event.metric)' only takes quantities of 0 or more")
         }
-        let period = schedule.periodIndex(containing: event.timestamp)
+        // Usage outside the customer's subscription is accepted and kept, like usage outside
+        // the run's periods, but billed on no invoice: no billing engine charges for it.
+        let subscribed = event.timestamp.millisecondsSinceEpoch >= customer.start && event.timestamp.millisecondsSinceEpoch < customer.end
+        let period = subscribed ? schedule.periodIndex(containing: event.timestamp) : nil
         var overSoftLimit = false
-        if let period, let quota = customer.quotas[metric.number] {
+        if customer.hasQuotas, let period, let quota = quotas[QuotaKey(customer: customer.number, metric: metric.number, period: 0)] {
             let quotaKey = QuotaKey(customer: customer.number, metric: metric.number, period: Int32(period))
-            let contribution = metric.definition.aggregation == .count ? ExactDecimal.one : value
+            let contribution = metric.aggregation == .count ? ExactDecimal.one : value
             let used = quotaUsage[quotaKey] ?? .zero
             // An overflowing sum is certainly past any limit.
             let after = (try? used + contribution)
@@ -166,8 +179,8 @@ public struct Meter: Sendable {
             quotaUsage[quotaKey] = after ?? used
         }
         if let period {
-            let group = metric.definition.groupBy.isEmpty
-                ? 0 : usage.groupNumber(metric.definition.groupBy.map { event.properties[$0] ?? "" })
+            let group = metric.grouped
+                ? usage.groupNumber((metricDefinitions[metric.number]?.groupBy ?? []).map { event.properties[$0] ?? "" }) : 0
             do {
                 try usage.add(customer: customer.number, metric: metric.number, period: period, group: group,
                               value: value, distinct: distinct, timestamp: event.timestamp, eventID: event.id)
@@ -245,15 +258,22 @@ public struct Meter: Sendable {
         metrics = [:]
         for metric in catalog.metrics {
             let number = usage.metricNumber(metric, keepEventValues: percentageMetrics.contains(metric.key))
-            metrics[metric.key] = ResolvedMetric(number: number, definition: metric)
+            metrics[metric.key] = ResolvedMetric(
+                number: number, aggregation: metric.aggregation, allowsNegative: metric.allowsNegative,
+                needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount, grouped: !metric.groupBy.isEmpty)
+            metricDefinitions[number] = metric
         }
         customers = [:]
+        quotas = [:]
         for customer in catalog.customers {
-            var quotas: [Int32: Quota] = [:]
-            for quota in catalog.plan(customer.plan)?.quotas ?? [] {
-                if let metric = metrics[quota.metric] { quotas[metric.number] = quota }
+            let number = usage.customerNumber(customer.id)
+            let planQuotas = catalog.plan(customer.plan)?.quotas ?? []
+            for quota in planQuotas {
+                if let metric = metrics[quota.metric] { quotas[QuotaKey(customer: number, metric: metric.number, period: 0)] = quota }
             }
-            customers[customer.id] = ResolvedCustomer(number: usage.customerNumber(customer.id), quotas: quotas)
+            customers[customer.id] = ResolvedCustomer(
+                number: number, hasQuotas: !planQuotas.isEmpty,
+                start: customer.start?.millisecondsSinceEpoch ?? .min, end: customer.end?.millisecondsSinceEpoch ?? .max)
         }
     }
 }
@@ -273,14 +293,22 @@ public struct Entitlement: Sendable, Hashable {
 
 private struct ResolvedCustomer: Sendable {
     var number: Int32
-    var quotas: [Int32: Quota]
+    var hasQuotas: Bool
+    /// The subscription, in milliseconds: [start, end).
+    var start: Int64
+    var end: Int64
 }
 
 private struct ResolvedMetric: Sendable {
     var number: Int32
-    var definition: Metric
+    var aggregation: Aggregation
+    var allowsNegative: Bool
+    /// It reads a property (unique_count, or a value property), so the full definition is needed.
+    var needsDefinition: Bool
+    var grouped: Bool
 }
 
+/// Quota usage per period; with `period` 0 it also keys the quota itself.
 private struct QuotaKey: Hashable, Sendable {
     var customer: Int32
     var metric: Int32

@@ -22,14 +22,17 @@ struct EventStream {
         for traffic in scenario.traffic { pickers.append(try CustomerPicker(traffic: traffic)) }
         var generators: [UnitGenerator] = []
         for unit in plan.units {
-            generators.append(try UnitGenerator(scenario: scenario, unit: unit, customerPicker: pickers[unit.traffic],
+            generators.append(try UnitGenerator(scenario: scenario, unit: unit, faults: plan.alterations, customerPicker: pickers[unit.traffic],
                                                 quantity: QuantitySampler(distribution: scenario.traffic[unit.traffic].quantity)))
         }
         let chunks = ChunkSource(generators: generators, workers: max(0, threads - 1))
         defer { chunks.stop() }
 
-        var heads = MinHeap<Head>()
-        var buffers: [[(item: GeneratedItem, resend: GeneratedItem?)]] = Array(repeating: [], count: generators.count)
+        // The heap orders small keys only; items stay where they are (unit buffers, the
+        // explicit list, the re-send slots), because moving ~200-byte events through a heap
+        // costs more than generating them.
+        var heads = MinHeap<OrderKey>()
+        var buffers: [ChunkSource.Chunk] = Array(repeating: [], count: generators.count)
         var positions = Array(repeating: 0, count: generators.count)
         func advance(_ unit: Int) {
             if positions[unit] >= buffers[unit].count {
@@ -37,25 +40,38 @@ struct EventStream {
                 positions[unit] = 0
             }
             guard positions[unit] < buffers[unit].count else { return }
-            let entry = buffers[unit][positions[unit]]
-            heads.push(Head(key: OrderKey(time: entry.item.receivedAt, source: 2, index: unit, sequence: positions[unit]), unit: unit, item: entry.item, resend: entry.resend))
+            heads.push(OrderKey(time: buffers[unit][positions[unit]].item.receivedAt, source: 2, index: unit, sequence: positions[unit]))
         }
         for unit in generators.indices { advance(unit) }
 
         // Explicit events keep their declaration order among equal times.
-        for (index, explicit) in scenario.events.enumerated() {
-            let receivedAt = explicit.receivedAt ?? explicit.event.timestamp + scenario.ingest.delay
-            heads.push(Head(key: OrderKey(time: receivedAt, source: 0, index: index, sequence: 0), unit: nil,
-                            item: GeneratedItem(payload: .event(explicit.event), receivedAt: receivedAt, eventID: explicit.event.id), resend: nil))
+        var explicit: [GeneratedItem] = []
+        for (index, event) in scenario.events.enumerated() {
+            let receivedAt = event.receivedAt ?? event.event.timestamp + scenario.ingest.delay
+            explicit.append(GeneratedItem(payload: .event(event.event), receivedAt: receivedAt, eventID: event.event.id))
+            heads.push(OrderKey(time: receivedAt, source: 0, index: index, sequence: 0))
         }
+        var resends: [GeneratedItem?] = []
+        var freeSlots: [Int] = []
         var resendSequence = 0
         while let head = heads.pop() {
-            body(head.item)
-            if let resend = head.resend {
-                heads.push(Head(key: OrderKey(time: resend.receivedAt, source: 1, index: 0, sequence: resendSequence), unit: nil, item: resend, resend: nil))
-                resendSequence += 1
-            }
-            if let unit = head.unit {
+            switch head.source {
+            case 0:
+                body(explicit[head.index])
+            case 1:
+                if let item = resends[head.index] { body(item) }
+                resends[head.index] = nil
+                freeSlots.append(head.index)
+            default:
+                let unit = head.index
+                body(buffers[unit][positions[unit]].item)
+                if let resend = buffers[unit][positions[unit]].resend {
+                    let slot = freeSlots.popLast() ?? resends.count
+                    if slot == resends.count { resends.append(resend) } else { resends[slot] = resend }
+                    // The sequence number, not the slot, breaks ties: slots are reused.
+                    heads.push(OrderKey(time: resend.receivedAt, source: 1, index: slot, sequence: resendSequence))
+                    resendSequence += 1
+                }
                 positions[unit] += 1
                 advance(unit)
             }
@@ -69,19 +85,16 @@ struct EventStream {
         var index: Int
         var sequence: Int
 
+        /// Re-sends compare by their sequence before their slot, so reusing a slot never reorders them.
         static func < (a: OrderKey, b: OrderKey) -> Bool {
-            (a.time.millisecondsSinceEpoch, a.source, a.index, a.sequence) < (b.time.millisecondsSinceEpoch, b.source, b.index, b.sequence)
+            if a.time != b.time { return a.time < b.time }
+            if a.source != b.source { return a.source < b.source }
+            if a.source == 1 { return a.sequence < b.sequence }
+            if a.index != b.index { return a.index < b.index }
+            return a.sequence < b.sequence
         }
     }
 
-    struct Head: Comparable {
-        var key: OrderKey
-        var unit: Int?
-        var item: GeneratedItem
-        var resend: GeneratedItem?
-        static func < (a: Head, b: Head) -> Bool { a.key < b.key }
-        static func == (a: Head, b: Head) -> Bool { a.key == b.key }
-    }
 }
 
 /// A binary min-heap; its pop order depends only on the keys, which are all distinct here.

@@ -14,42 +14,43 @@ struct StreamPlan: Sendable {
         var traffic: Int
         var period: Int
         var events: Int
-        /// Events this unit alters, per kind, in `Fault.Kind.alterations` order.
+        /// Events this unit alters, per altering fault, in `StreamPlan.alterations` order.
         var alterations: [Int]
-        /// Offsets per alteration kind (nil: the kind's default).
-        var offsets: [TimeSpan?]
         var duplicates: Int
     }
 
     var units: [Unit]
+    /// The scenario's altering faults (every kind but duplicate), each with its own offset.
+    var alterations: [Fault]
 
     init(scenario: Scenario) {
+        let altering = scenario.faults.filter { $0.kind != .duplicate }
         let periods = scenario.schedule.periods
         var units: [Unit] = []
         for (trafficIndex, traffic) in scenario.traffic.enumerated() {
             let perPeriod = StreamPlan.apportion(traffic.events, weights: periods.map { $0.length.milliseconds })
             for (periodIndex, events) in perPeriod.enumerated() where events > 0 {
                 units.append(Unit(index: units.count, traffic: trafficIndex, period: periodIndex, events: events,
-                                  alterations: Array(repeating: 0, count: Fault.Kind.alterations.count),
-                                  offsets: Array(repeating: nil, count: Fault.Kind.alterations.count), duplicates: 0))
+                                  alterations: Array(repeating: 0, count: altering.count), duplicates: 0))
             }
         }
+        var alteringIndex = 0
         for fault in scenario.faults {
             // A fault applies to the units of its metric's traffic, or to all generated traffic.
             let eligible = units.indices.filter { fault.metric == nil || scenario.traffic[units[$0].traffic].metric == fault.metric }
             let pool = eligible.reduce(0) { $0 + units[$1].events }
             let shares = StreamPlan.apportion(fault.amount.count(of: pool), weights: eligible.map { Int64(units[$0].events) })
             for (offset, unit) in eligible.enumerated() {
-                if let kindIndex = Fault.Kind.alterations.firstIndex(of: fault.kind) {
-                    units[unit].alterations[kindIndex] += shares[offset]
-                    if let span = fault.offset { units[unit].offsets[kindIndex] = span }
-                } else {
+                if fault.kind == .duplicate {
                     units[unit].duplicates += shares[offset]
+                } else {
+                    units[unit].alterations[alteringIndex] += shares[offset]
                 }
             }
+            if fault.kind != .duplicate { alteringIndex += 1 }
         }
         // Several faults may overflow a small unit; what does not fit moves to the next unit.
-        var carry = Array(repeating: 0, count: Fault.Kind.alterations.count)
+        var carry = Array(repeating: 0, count: altering.count)
         for i in units.indices {
             var free = units[i].events
             for k in carry.indices {
@@ -61,6 +62,7 @@ struct StreamPlan: Sendable {
             }
         }
         self.units = units
+        self.alterations = altering
     }
 
     /// Splits `total` over `weights` in proportion, by the largest-remainder method; ties go to the earlier weight.
@@ -83,7 +85,3 @@ struct StreamPlan: Sendable {
     }
 }
 
-extension Fault.Kind {
-    /// The kinds that alter a generated event (every kind but duplicate), in a fixed order.
-    static let alterations: [Fault.Kind] = [.clockSkew, .late, .tooOld, .malformed, .unknownCustomer, .unknownMetric]
-}

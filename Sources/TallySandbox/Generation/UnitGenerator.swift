@@ -16,6 +16,8 @@ struct UnitGenerator {
     let limits: MeteringLimits
     let customerPicker: CustomerPicker
     let quantity: QuantitySampler
+    /// The scenario's altering faults, in the order of `unit.alterations`.
+    let faults: [Fault]
 
     private var arrivals: ArrivalTimes.Iterator
     private var customerRandom: PRNG
@@ -35,8 +37,9 @@ struct UnitGenerator {
         (UInt64(unit.traffic) << 40) | (UInt64(unit.period) << 16) | purpose.rawValue
     }
 
-    init(scenario: Scenario, unit: StreamPlan.Unit, customerPicker: CustomerPicker, quantity: QuantitySampler) throws(RunError) {
+    init(scenario: Scenario, unit: StreamPlan.Unit, faults: [Fault], customerPicker: CustomerPicker, quantity: QuantitySampler) throws(RunError) {
         self.unit = unit
+        self.faults = faults
         traffic = scenario.traffic[unit.traffic]
         tenant = scenario.tenant
         delay = scenario.ingest.delay
@@ -78,7 +81,7 @@ struct UnitGenerator {
                           source: traffic.source, properties: properties)
         let fault = chooseFault()
         sequence += 1
-        switch fault {
+        switch fault?.kind {
         case nil:
             return (GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id), nil)
         case .duplicate?:
@@ -87,11 +90,11 @@ struct UnitGenerator {
             let item = GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id)
             return (item, GeneratedItem(payload: .event(event), receivedAt: receivedAt + lag, eventID: id))
         case .clockSkew?:
-            event.timestamp = receivedAt + (offset(.clockSkew) ?? .minutes(6))
+            event.timestamp = receivedAt + (fault?.offset ?? .minutes(6))
         case .late?:
-            event.timestamp = timestamp - (offset(.late) ?? .hours(36))
+            event.timestamp = timestamp - (fault?.offset ?? .hours(36))
         case .tooOld?:
-            event.timestamp = receivedAt - limits.maxAge - (offset(.tooOld) ?? .days(1))
+            event.timestamp = receivedAt - limits.maxAge - (fault?.offset ?? .days(1))
         case .unknownCustomer?:
             event.customer = "unknown-" + event.customer
         case .unknownMetric?:
@@ -102,15 +105,11 @@ struct UnitGenerator {
         return (GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id), nil)
     }
 
-    private func offset(_ kind: Fault.Kind) -> TimeSpan? {
-        Fault.Kind.alterations.firstIndex(of: kind).flatMap { unit.offsets[$0] }
-    }
-
     /// Sequential selection (Knuth's algorithm S): with R events left and r_k faults of
     /// kind k still to place, this event takes kind k with probability r_k / R, so
     /// exactly r_k events end up with it. Duplicates are chosen the same way among the
     /// events that no other fault alters, so every re-send is of a clean event.
-    private mutating func chooseFault() -> Fault.Kind? {
+    private mutating func chooseFault() -> Fault? {
         let remaining = UInt64(unit.events - sequence)
         let altering = alterationsLeft.reduce(0, +)
         if altering > 0 {
@@ -118,7 +117,7 @@ struct UnitGenerator {
             for (k, left) in alterationsLeft.enumerated() {
                 if draw < UInt64(left) {
                     alterationsLeft[k] -= 1
-                    return Fault.Kind.alterations[k]
+                    return faults[k]
                 }
                 draw -= UInt64(left)
             }
@@ -127,11 +126,13 @@ struct UnitGenerator {
             let clean = remaining - UInt64(altering)
             if faultRandom.nextInt(below: clean) < UInt64(duplicatesLeft) {
                 duplicatesLeft -= 1
-                return .duplicate
+                return UnitGenerator.duplicate
             }
         }
         return nil
     }
+
+    static let duplicate = Fault(kind: .duplicate, amount: .count(1), offset: nil, metric: nil)
 
     /// The event as a broken client would send it: a required field missing, or a quantity that is not a number.
     private mutating func malformedJSON(_ event: Event) -> String {

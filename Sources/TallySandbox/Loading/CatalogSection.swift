@@ -4,37 +4,54 @@ import Yams
 /// Reads the catalog sections of a scenario: metrics, plans, customers, discounts, taxes, credits.
 struct CatalogSection {
     let reader: NodeReader
-    /// For each catalog customer, the index of the YAML list item it came from
-    /// (one `count:` item makes many customers).
-    private(set) var customerItem: [Int] = []
+    /// Per section (metrics, plans, customers, ...): for each catalog value, the index of the
+    /// YAML list item it came from. Items with errors are left out of the catalog, and one
+    /// `count:` item makes many customers, so the two indices differ.
+    private(set) var sectionItems: [String: [Int]] = [:]
+    /// Per catalog plan: for each of its charges, the index of its YAML `charges` item, or -1
+    /// for a charge made from the plan's shorthand keys (base_fee, included_units, overage_price).
+    private(set) var chargeItems: [[Int]] = []
+
+    /// `compactMap`, also returning the index of the item each value came from.
+    static func kept<Item, T>(_ items: [Item], _ read: (Item) -> T?) -> (values: [T], origins: [Int]) {
+        var values: [T] = [], origins: [Int] = []
+        for (index, item) in items.enumerated() {
+            if let value = read(item) { values.append(value); origins.append(index) }
+        }
+        return (values, origins)
+    }
 
     init(reader: NodeReader) {
         self.reader = reader
     }
 
-    func metrics(_ node: Node) -> [Metric] {
+    mutating func metrics(_ node: Node) -> [Metric] {
         guard let items = reader.sequence(node, "metrics") else { return [] }
-        return items.compactMap { item in
+        let (metrics, origins) = CatalogSection.kept(items) { item -> Metric? in
             guard let map = reader.mapping(item, "a metric", allowed: ["key", "aggregation", "property", "group_by", "allow_negative"]) else { return nil }
             let key = map.required("key", "the metric's name in events").flatMap { reader.string($0, "key") }
             let aggregation = map.required("aggregation", "count, sum, max, unique_count, latest or weighted_sum").flatMap { reader.choice($0, "aggregation", Aggregation.self) }
             let property = map["property"].flatMap { reader.string($0, "property") }
             let groupBy = map["group_by"].flatMap { reader.strings($0, "group_by") } ?? []
             let allowNegative = map["allow_negative"].flatMap { reader.bool($0, "allow_negative") }
-            guard let key, let aggregation else { return nil }
-            return Metric(key: key, aggregation: aggregation, property: property, groupBy: groupBy, allowsNegative: allowNegative)
+            guard let key else { return nil }
+            // A bad aggregation is already reported; keep the metric (sum stands in, a choice no
+            // other check objects to) so the charges and traffic naming it are not also reported.
+            return Metric(key: key, aggregation: aggregation ?? .sum, property: property, groupBy: groupBy, allowsNegative: allowNegative)
         }
+        sectionItems["metrics"] = origins
+        return metrics
     }
 
     static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
                            "minimum_commitment", "spend_cap", "rollover"]
 
-    func plans(_ node: Node) -> [Plan] {
+    mutating func plans(_ node: Node) -> [Plan] {
         guard let items = reader.sequence(node, "plans") else { return [] }
-        return items.compactMap { item in
+        let (plans, origins) = CatalogSection.kept(items) { item -> (plan: Plan, chargeItems: [Int])? in
             guard let map = reader.mapping(item, "a plan", allowed: CatalogSection.planKeys) else { return nil }
             let id = map.required("id", "the plan's id").flatMap { reader.string($0, "id") }
-            var charges = map["charges"].map { chargeList($0) } ?? []
+            var (charges, chargeOrigins) = map["charges"].map { chargeList($0) } ?? ([], [])
             let shorthandKeys = ["base_fee", "included_units", "overage_price"]
             if shorthandKeys.contains(where: map.has) {
                 // base_fee + included_units + overage_price is a flat fee plus a graduated charge with a free first tier.
@@ -57,8 +74,12 @@ struct CatalogSection {
             let cap = map["spend_cap"].flatMap { reader.decimal($0, "spend_cap") }
             let rollover = map["rollover"].flatMap { rolloverTerms($0) }
             guard let id else { return nil }
-            return Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover)
+            chargeOrigins += Array(repeating: -1, count: charges.count - chargeOrigins.count)
+            return (Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover), chargeOrigins)
         }
+        sectionItems["plans"] = origins
+        chargeItems = plans.map(\.chargeItems)
+        return plans.map(\.plan)
     }
 
     static let chargeKeys = ["name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
@@ -70,9 +91,9 @@ struct CatalogSection {
         case graduatedPercentage = "graduated_percentage", stairstep, matrix
     }
 
-    func chargeList(_ node: Node) -> [Charge] {
-        guard let items = reader.sequence(node, "charges") else { return [] }
-        return items.compactMap(charge)
+    func chargeList(_ node: Node) -> (values: [Charge], origins: [Int]) {
+        guard let items = reader.sequence(node, "charges") else { return ([], []) }
+        return CatalogSection.kept(items, charge)
     }
 
     func charge(_ node: Node) -> Charge? {
@@ -183,6 +204,8 @@ struct CatalogSection {
     mutating func customers(_ node: Node) -> [Customer] {
         guard let items = reader.sequence(node, "customers") else { return [] }
         var customers: [Customer] = []
+        var customerOrigins: [Int] = []
+        defer { sectionItems["customers"] = customerOrigins }
         for (index, item) in items.enumerated() {
             let keys = ["id", "count", "id_prefix", "plan", "tax", "tax_exempt", "billing", "start", "end", "balance"]
             guard let map = reader.mapping(item, "a customer", allowed: keys) else { continue }
@@ -213,15 +236,16 @@ struct CatalogSection {
             for id in ids {
                 customers.append(Customer(id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
                                           start: start, end: end, creditBalance: balance))
-                customerItem.append(index)
+                customerOrigins.append(index)
             }
         }
         return customers
     }
 
-    func discounts(_ node: Node) -> [Discount] {
+    mutating func discounts(_ node: Node) -> [Discount] {
         guard let items = reader.sequence(node, "discounts") else { return [] }
-        return items.enumerated().compactMap { index, item in
+        let (discounts, origins) = CatalogSection.kept(Array(items.enumerated())) { entry -> Discount? in
+            let (index, item) = entry
             guard let map = reader.mapping(item, "a discount", allowed: ["name", "customer", "percent", "amount", "duration"]) else { return nil }
             let customer = map.required("customer", "the customer's id").flatMap { reader.string($0, "customer") }
             var kind: Discount.Kind?
@@ -236,6 +260,8 @@ struct CatalogSection {
             let name = map["name"].flatMap { reader.string($0, "name") } ?? "Discount \(index + 1)"
             return Discount(name: name, customer: customer, kind: kind, duration: duration)
         }
+        sectionItems["discounts"] = origins
+        return discounts
     }
 
     func duration(_ node: Node) -> Discount.Duration? {
@@ -252,20 +278,22 @@ struct CatalogSection {
         return .periods(periods)
     }
 
-    func taxes(_ node: Node) -> [TaxRate] {
+    mutating func taxes(_ node: Node) -> [TaxRate] {
         guard let items = reader.sequence(node, "taxes") else { return [] }
-        return items.compactMap { item in
+        let (taxes, origins) = CatalogSection.kept(items) { item -> TaxRate? in
             guard let map = reader.mapping(item, "a tax rate", allowed: ["name", "jurisdiction", "rate"]),
                   let jurisdiction = map.required("jurisdiction", "like US-CA").flatMap({ reader.string($0, "jurisdiction") }),
                   let rate = map.required("rate", "a percentage like 7.25").flatMap({ reader.decimal($0, "rate") }) else { return nil }
             let name = map["name"].flatMap { reader.string($0, "name") } ?? "Tax \(jurisdiction) \(rate)%"
             return TaxRate(name: name, jurisdiction: jurisdiction, rate: rate)
         }
+        sectionItems["taxes"] = origins
+        return taxes
     }
 
-    func credits(_ node: Node) -> [PrepaidCredit] {
+    mutating func credits(_ node: Node) -> [PrepaidCredit] {
         guard let items = reader.sequence(node, "credits") else { return [] }
-        return items.compactMap { item in
+        let (credits, origins) = CatalogSection.kept(items) { item -> PrepaidCredit? in
             guard let map = reader.mapping(item, "a credit", allowed: ["customer", "amount", "expires_after", "period"]),
                   let customer = map.required("customer", "the customer's id").flatMap({ reader.string($0, "customer") }),
                   let amount = map.required("amount", "the prepaid amount").flatMap({ reader.decimal($0, "amount") }) else { return nil }
@@ -273,26 +301,56 @@ struct CatalogSection {
             let period = map["period"].flatMap { reader.integer($0, "period", in: 1...1200) }.map { $0 - 1 } ?? 0
             return PrepaidCredit(customer: customer, amount: amount, grantedInPeriod: period, expiresAfterPeriods: expires)
         }
+        sectionItems["credits"] = origins
+        return credits
     }
 
     /// The YAML node a catalog error's path points at: as deep as the path can be followed.
+    ///
+    /// Catalog indices are mapped back to YAML list items (see ``sectionItems`` and ``chargeItems``);
+    /// a charge made from a plan's shorthand keys points at the shorthand key it came from.
     func node(at path: [CatalogPathComponent], in root: Node) -> Node {
         var node = root
-        var section: String?
-        for component in path {
+        var parentKey: String?
+        var plan: (catalog: Int, node: Node)?
+        for (position, component) in path.enumerated() {
             switch (component, node) {
             case (.key(let key), .mapping(let mapping)):
-                guard let next = mapping.first(where: { $0.key.string == key })?.value else { return node }
-                if section == nil { section = key }
+                guard let next = mapping.first(where: { $0.key.string == key })?.value else {
+                    // A plan whose charges all come from its shorthand keys has no `charges:` list.
+                    if key == "charges", let plan { return shorthandNode(plan, rest: path.dropFirst(position + 1)) }
+                    return node
+                }
+                parentKey = position == 0 ? "/" + key : key
                 node = next
-            case (.index(var index), .sequence(let sequence)):
-                if section == "customers" && node == root[section ?? ""] && index < customerItem.count { index = customerItem[index] }
-                guard index < sequence.count else { return node }
-                node = sequence[sequence.startIndex + index]
+            case (.index(let index), .sequence(let sequence)):
+                var item = index
+                if let key = parentKey, key.hasPrefix("/"), let origins = sectionItems[String(key.dropFirst())] {
+                    guard index < origins.count else { return node }
+                    item = origins[index]
+                } else if parentKey == "charges", let current = plan, current.catalog < chargeItems.count {
+                    guard index < chargeItems[current.catalog].count else { return node }
+                    item = chargeItems[current.catalog][index]
+                    if item < 0 { return shorthandNode(current, rest: path.dropFirst(position + 1)) }
+                }
+                guard item < sequence.count else { return node }
+                node = sequence[sequence.startIndex + item]
+                if parentKey == "/plans" { plan = (index, node) }
+                parentKey = nil
             default:
                 return node
             }
         }
         return node
+    }
+
+    /// For a charge made from a plan's shorthand: the shorthand key behind the faulty value.
+    private func shorthandNode(_ plan: (catalog: Int, node: Node), rest: ArraySlice<CatalogPathComponent>) -> Node {
+        guard case .mapping(let mapping) = plan.node else { return plan.node }
+        let keys: [String: String] = ["metric": "metric", "amount": "base_fee", "up_to": "included_units", "unit_price": "overage_price"]
+        for case .key(let key) in rest.reversed() {
+            if let shorthand = keys[key], let value = mapping.first(where: { $0.key.string == shorthand })?.value { return value }
+        }
+        return plan.node
     }
 }

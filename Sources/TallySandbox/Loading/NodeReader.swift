@@ -32,6 +32,7 @@ final class NodeReader {
             return nil
         }
         var pairs: [(key: String, keyNode: Node, value: Node)] = []
+        var misspelled: Set<String> = []
         for (keyNode, value) in mapping {
             guard case .scalar(let scalar) = keyNode else {
                 fail(keyNode, "a key of \(what) must be plain text")
@@ -39,13 +40,15 @@ final class NodeReader {
             }
             let key = scalar.string
             if !allowed.contains(key) {
-                let hint = NodeReader.closest(to: key, in: allowed).map { "did you mean '\($0)'? " } ?? ""
+                let suggestion = NodeReader.closest(to: key, in: allowed)
+                if let suggestion { misspelled.insert(suggestion) }
+                let hint = suggestion.map { "did you mean '\($0)'? " } ?? ""
                 fail(keyNode, "unknown key '\(key)' in \(what), \(hint)expected one of: \(allowed.joined(separator: ", "))")
                 continue
             }
             pairs.append((key, keyNode, value))
         }
-        return YAMLMapping(node: node, pairs: pairs, what: what, reader: self)
+        return YAMLMapping(node: node, pairs: pairs, what: what, reader: self, misspelled: misspelled)
     }
 
     func sequence(_ node: Node, _ what: String) -> [Node]? {
@@ -118,7 +121,7 @@ final class NodeReader {
     func fraction(_ node: Node, _ what: String) -> ExactDecimal? {
         guard let value = decimal(node, what) else { return nil }
         guard value <= .one else {
-            fail(node, "\(what) must be a fraction from 0 to 1, got \(value)")
+            fail(node, "\(what) must be from 0 to 1, got \(value)")
             return nil
         }
         return value
@@ -218,6 +221,8 @@ struct YAMLMapping {
     let pairs: [(key: String, keyNode: Node, value: Node)]
     let what: String
     let reader: NodeReader
+    /// Allowed keys an unknown key was reported as a likely typo of (`unit_prise` -> `unit_price`).
+    var misspelled: Set<String> = []
 
     subscript(key: String) -> Node? { pairs.first { $0.key == key }?.value }
 
@@ -226,6 +231,8 @@ struct YAMLMapping {
     /// The value of a key that must be present; reports its absence at the mapping.
     func required(_ key: String, _ expected: String) -> Node? {
         guard let value = self[key] else {
+            // A misspelling of this key was already reported with a "did you mean": once is enough.
+            if misspelled.contains(key) { return nil }
             reader.fail(node, "\(what) is missing '\(key)' (\(expected))")
             return nil
         }

@@ -38,11 +38,55 @@ public enum ScenarioLoader {
             let during = context.map { " (\($0.text) at \($0.mark.line):\($0.mark.column))" } ?? ""
             return Diagnostic(file: file, line: mark.line, column: mark.column, message: "YAML syntax error: \(problem)\(during)")
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return Diagnostic(file: file, line: context.mark.line, column: context.mark.column,
-                              message: "duplicate key \(duplicates.map { "'\($0)'" }.joined(separator: ", ")), expected each key once")
+            // Yams marks the first occurrence; the mistake is usually the repeat, so point there when it can be found.
+            let first = context.mark
+            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            if let key = duplicates.first, let again = repeatedKey(key, after: first, in: context.text) {
+                return Diagnostic(file: file, line: again.line, column: again.column,
+                                  message: "duplicate key \(keys) (first at line \(first.line)), expected each key once")
+            }
+            return Diagnostic(file: file, line: first.line, column: first.column,
+                              message: "duplicate key \(keys), expected each key once")
         default:
             return Diagnostic(file: file, line: 1, column: 1, message: "YAML error: \(error)")
         }
+    }
+}
+
+extension ScenarioLoader {
+    /// Where `key` is written again in the mapping whose earlier occurrence is at `first`:
+    /// later on the same line (flow style), or on a later line at the same column (block style).
+    static func repeatedKey(_ key: String, after first: Mark, in text: String) -> (line: Int, column: Int)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
+        guard first.line >= 1, first.line <= lines.count, !key.isEmpty else { return nil }
+        let keyScalars = Array(key.unicodeScalars)
+        func isKey(_ line: [Unicode.Scalar], at index: Int) -> Bool {
+            guard index >= 0, index + keyScalars.count <= line.count, Array(line[index..<index + keyScalars.count]) == keyScalars else { return false }
+            var after = index + keyScalars.count
+            while after < line.count, line[after] == " " { after += 1 }
+            return after < line.count && line[after] == ":"
+        }
+        // Flow style: `{ a: 1, a: 2 }`.
+        let firstLine = lines[first.line - 1]
+        var index = first.column - 1 + keyScalars.count
+        while index < firstLine.count {
+            if firstLine[index] == "," || firstLine[index] == "{" {
+                var start = index + 1
+                while start < firstLine.count, firstLine[start] == " " { start += 1 }
+                if isKey(firstLine, at: start) { return (first.line, start + 1) }
+            }
+            index += 1
+        }
+        // Block style: the same column on a later line, until the mapping ends (a line indented less).
+        for lineIndex in first.line..<lines.count {
+            let line = lines[lineIndex]
+            guard let indent = line.firstIndex(where: { $0 != " " }), line[indent] != "#" else { continue }
+            if isKey(line, at: first.column - 1), line[..<(first.column - 1)].allSatisfy({ $0 == " " }) {
+                return (lineIndex + 1, first.column)
+            }
+            if indent < first.column - 1 { return nil }
+        }
+        return nil
     }
 }
 

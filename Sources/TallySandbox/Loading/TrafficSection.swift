@@ -25,8 +25,10 @@ struct TrafficSection {
             var customers = catalog.customers.map(\.id)
             if let node = map["customers"], !(isScalar(node) && reader.scalarText(node, "customers", expected: "all or a list") == "all") {
                 let ids = reader.strings(node, "customers") ?? []
-                for id in ids where catalog.customer(id) == nil {
-                    reader.fail(node, "unknown customer '\(id)' in traffic, expected a customer of the scenario")
+                let itemNodes: [Node] = if case .sequence(let items) = node { Array(items) } else { [node] }
+                for (offset, id) in ids.enumerated() where catalog.customer(id) == nil {
+                    // Point at the list item itself, not at the whole list.
+                    reader.fail(offset < itemNodes.count ? itemNodes[offset] : node, "unknown customer '\(id)' in traffic, expected a customer of the scenario")
                 }
                 customers = ids
             }
@@ -137,6 +139,7 @@ struct TrafficSection {
         guard let items = reader.sequence(node, "faults") else { return [] }
         let generated = traffic.reduce(0) { $0 + $1.events }
         var altered = 0
+        var oneFaultTooBig = false
         let faults = items.compactMap { item -> Fault? in
             guard let map = reader.mapping(item, "a fault", allowed: ["kind", "count", "fraction", "offset", "delay", "metric"]),
                   let kind = map.required("kind", Fault.Kind.allCases.map(\.rawValue).joined(separator: ", ")).flatMap({ reader.choice($0, "kind", Fault.Kind.self) }) else { return nil }
@@ -160,8 +163,9 @@ struct TrafficSection {
             let pool = metric.map { key in traffic.filter { $0.metric == key }.reduce(0) { $0 + $1.events } } ?? generated
             let count = amount.count(of: pool)
             if kind != .duplicate {
-                altered += count
+                altered = altered.addingReportingOverflow(count).overflow ? Int.max : altered + count
                 if count > pool {
+                    oneFaultTooBig = true
                     reader.fail(item, "\(kind.rawValue) alters \(count) events, but the traffic it applies to has only \(pool)")
                 }
             } else if count > 0 && pool == 0 {
@@ -169,7 +173,7 @@ struct TrafficSection {
             }
             return Fault(kind: kind, amount: amount, offset: offset, metric: metric)
         }
-        if altered > generated && faults.count == items.count {
+        if altered > generated && faults.count == items.count && !oneFaultTooBig {
             reader.fail(node, "the faults alter \(altered) events in all, more than the \(generated) generated; each event takes at most one fault")
         }
         return faults

@@ -9,7 +9,9 @@ public enum ScenarioRunner {
     /// Runs `scenario`, generating its events on `threads` threads.
     ///
     /// - Parameter progress: called now and then with the number of events sent so far.
-    public static func run(_ scenario: Scenario, threads: Int = 1, progress: ((Int) -> Void)? = nil) throws(RunError) -> ScenarioRun {
+    public static func run(
+        _ scenario: Scenario, threads: Int = 1, observer: RunObserver? = nil, progress: ((Int) -> Void)? = nil
+    ) throws(RunError) -> ScenarioRun {
         var meter = Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits)
         var samples: [OutcomeReason: [String]] = [:]
         var sent = 0
@@ -22,6 +24,7 @@ public enum ScenarioRunner {
             case .malformed(let json):
                 outcome = meter.ingest(json: json, receivedAt: item.receivedAt)
             }
+            observer?.sent(item, outcome: outcome)
             if let reason = outcome.reason, samples[reason, default: []].count < RejectionsDocument.sampleSize {
                 samples[reason, default: []].append(item.eventID)
             }
@@ -42,8 +45,19 @@ public enum ScenarioRunner {
         }
         var run = ScenarioRun(scenario: scenario, invoices: invoices, counts: counts, samples: samples, expectationFailures: [])
         run.expectationFailures = ExpectationCheck.failures(of: run)
+        do { try observer?.finished(run, meter: meter) } catch {
+            throw RunError(message: "\(scenario.name): recording the run failed: \(error)")
+        }
         return run
     }
+}
+
+/// Watches a run event by event, e.g. to record it in a ledger.
+public protocol RunObserver: AnyObject {
+    /// Called once per event, in stream order, with the pipeline's decision.
+    func sent(_ item: GeneratedItem, outcome: MeteringOutcome)
+    /// Called once after billing, with the final meter (its dead letters, its usage).
+    func finished(_ run: ScenarioRun, meter: Meter) throws
 }
 
 /// Checks a run against its scenario's inline `expect:` block.

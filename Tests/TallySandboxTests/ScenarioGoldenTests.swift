@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import TallyJSON
+@testable import TallyPipeline
+@testable import TallySandbox
+
+/// The package root, found from this file's path, so tests read the real Scenarios/ and Fixtures/.
+enum Repository {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let scenarios = root.appendingPathComponent("Scenarios")
+    static let fixtures = root.appendingPathComponent("Fixtures")
+
+    static func scenarioFiles() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: scenarios.path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+    }
+
+    static func load(_ name: String, edit: (String) -> String = { $0 }) throws -> Scenario {
+        let url = scenarios.appendingPathComponent(name)
+        let text = try String(contentsOf: url, encoding: .utf8)
+        return try ScenarioLoader.load(yaml: edit(text), file: "Scenarios/\(name)")
+    }
+}
+
+@Suite("Bundled scenarios against their golden files")
+struct ScenarioGoldenTests {
+    /// CI gates on these: each bundled scenario must match its goldens and its expect: block.
+    @Test("every scenario in Scenarios/ matches its goldens", arguments: Repository.scenarioFiles())
+    func matchesGoldens(file: String) throws {
+        let scenario = try Repository.load(file)
+        let run = try ScenarioRunner.run(scenario)
+        #expect(run.expectationFailures == [])
+        #expect(GoldenFiles(fixtures: Repository.fixtures).compare(run) == [])
+    }
+
+    @Test("the same scenario run twice, and on 1 and 2 threads, gives byte-identical output")
+    func determinism() throws {
+        for file in ["graduated-5-tiers.yaml", "duplicate-replay.yaml"] {
+            let scenario = try Repository.load(file)
+            let first = try ScenarioRunner.run(scenario, threads: 1)
+            let again = try ScenarioRunner.run(scenario, threads: 1)
+            let twoThreads = try ScenarioRunner.run(scenario, threads: 2)
+            #expect(first.invoicesJSON == again.invoicesJSON)
+            #expect(first.rejectionsJSON == again.rejectionsJSON)
+            #expect(first.invoicesJSON == twoThreads.invoicesJSON)
+            #expect(first.rejectionsJSON == twoThreads.rejectionsJSON)
+        }
+    }
+
+    @Test("replaying every event changes no invoice: duplicates are counted, never billed")
+    func replayBillsLikeNoReplay() throws {
+        let replayed = try Repository.load("duplicate-replay.yaml")
+        var clean = replayed
+        clean.faults = []
+        clean.expectations = Expectations()
+        let withReplay = try ScenarioRunner.run(replayed)
+        let without = try ScenarioRunner.run(clean)
+        #expect(withReplay.invoicesJSON == without.invoicesJSON)
+        // 100,000 in: 50,000 originals accepted, 50,000 copies rejected as duplicates.
+        #expect(withReplay.counts.received == 100_000)
+        #expect(withReplay.counts.count(.duplicate) == 50_000)
+        #expect(without.counts.received == 50_000)
+    }
+
+    @Test("editing one price makes the run differ, and the diff names the customer and the line")
+    func editedPriceIsCaught() throws {
+        // 0.002 -> 0.003 in tier 2: globex's 5,000 calls there now cost 15.00, not 10.00.
+        let scenario = try Repository.load("graduated-5-tiers.yaml") {
+            $0.replacingOccurrences(of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }")
+        }
+        let run = try ScenarioRunner.run(scenario)
+        let differences = GoldenFiles(fixtures: Repository.fixtures).compare(run)
+        #expect(differences.contains("invoices.json: invoices globex period 2026-01-01 lines 'API calls' amount: expected 10.00, actual 15.00"))
+        // The expect: block also notices: 59.00 became 64.00.
+        #expect(run.expectationFailures.contains("expected globex's invoice total 59.00, got 64.00"))
+    }
+}
