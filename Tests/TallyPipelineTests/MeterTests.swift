@@ -114,6 +114,30 @@ struct MeterTests {
         #expect(try meter.usage.quantity(customer: "acme", metric: "api_calls", period: 0) == 0)
     }
 
+    @Test("usage outside the customer's subscription is accepted and kept, but billed on no invoice")
+    func outsideSubscription() throws {
+        let base = try F.catalog()
+        // initech subscribes from Jan 10 to Jan 20 (end exclusive).
+        let catalog = try Catalog(currency: base.currency, metrics: base.metrics, plans: base.plans, customers: base.customers + [
+            Customer(id: "initech", plan: "basic", start: F.instant("2026-01-10T00:00:00Z"), end: F.instant("2026-01-20T00:00:00Z")),
+        ])
+        var meter = Meter(catalog: catalog, schedule: PeriodSchedule(start: F.periodStart, count: 1))
+        let now = F.instant("2026-01-25T00:00:00Z")
+        let before = meter.ingest(F.event("a", customer: "initech", at: F.instant("2026-01-09T23:59:59.999Z")), receivedAt: now)
+        let first = meter.ingest(F.event("b", customer: "initech", at: F.instant("2026-01-10T00:00:00Z")), receivedAt: now)
+        let last = meter.ingest(F.event("c", customer: "initech", at: F.instant("2026-01-19T23:59:59.999Z")), receivedAt: now)
+        let after = meter.ingest(F.event("d", customer: "initech", at: F.instant("2026-01-20T00:00:00Z")), receivedAt: now)
+        // 1 ms before the start and the end instant itself fall outside; the start instant and 1 ms before the end inside.
+        #expect(before == .accepted(Acceptance(late: true, overSoftLimit: false, period: nil)))
+        #expect(first == .accepted(Acceptance(late: true, overSoftLimit: false, period: 0)))
+        #expect(last == .accepted(Acceptance(late: true, overSoftLimit: false, period: 0)))
+        #expect(after == .accepted(Acceptance(late: true, overSoftLimit: false, period: nil)))
+        #expect(meter.counts.outsidePeriods == 2)
+        #expect(try meter.usage.quantity(customer: "initech", metric: "api_calls", period: 0) == 2) // b and c
+        // Kept: a re-send of "a" is still a duplicate.
+        #expect(meter.ingest(F.event("a", customer: "initech", at: F.instant("2026-01-09T23:59:59.999Z")), receivedAt: now) == .rejected(.duplicate))
+    }
+
     @Test("a hard quota rejects the event that crosses it and every later one; a soft one flags")
     func quotas() throws {
         var meter = try F.meter(quotas: [Quota(metric: "api_calls", limit: 3, hard: true), Quota(metric: "bytes", limit: 10, hard: false)])

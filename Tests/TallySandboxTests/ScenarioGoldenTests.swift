@@ -75,3 +75,42 @@ struct ScenarioGoldenTests {
         #expect(run.expectationFailures.contains("expected globex's invoice total 59.00, got 64.00"))
     }
 }
+
+@Suite("Fault placement")
+struct FaultPlacementTests {
+    static let yaml = """
+        name: two-skews
+        seed: 5
+        start: 2026-01-01T00:00:00Z
+        currency: USD
+        ingest: { max_future: 5m }
+        metrics: [{ key: api_calls, aggregation: count }]
+        plans: [{ id: p, charges: [{ name: Calls, metric: api_calls, model: per_unit, unit_price: 1 }] }]
+        customers: [{ id: acme, plan: p }]
+        traffic: [{ metric: api_calls, events: 1000 }]
+        faults:
+          - { kind: clock_skew, count: 100, offset: 10m }
+          - { kind: clock_skew, count: 100, offset: 4m }
+          - { kind: duplicate, count: 50 }
+        """
+
+    @Test("two faults of one kind keep their own offsets, with exact counts")
+    func twoSkews() throws {
+        let run = try ScenarioRunner.run(try ScenarioLoader.load(yaml: FaultPlacementTests.yaml, file: "two-skews.yaml"))
+        // 1,000 generated + 50 re-sends = 1,050 in. 10 min ahead > 5 min: 100 rejected;
+        // 4 min ahead is within the limit: accepted. 1,000 - 100 = 900 accepted, the 50 re-sends rejected.
+        #expect(run.counts.received == 1050)
+        #expect(run.counts.count(.timestampInFuture) == 100)
+        #expect(run.counts.count(.duplicate) == 50)
+        #expect(run.counts.accepted == 900)
+    }
+
+    @Test("counts split over periods by their length, faults over units by their events, exactly")
+    func apportion() {
+        // 10 over weights 31, 28, 31 (Jan, Feb, Mar): 10x31/90 = 3.44, 10x28/90 = 3.11, 3.44 -> 3, 3, 3 and the
+        // remaining 1 to the largest remainder, tied .44 between Jan and Mar: the earlier one.
+        #expect(StreamPlan.apportion(10, weights: [31, 28, 31]) == [4, 3, 3])
+        #expect(StreamPlan.apportion(0, weights: [1, 2]) == [0, 0])
+        #expect(StreamPlan.apportion(7, weights: [0, 0]) == [0, 0])
+    }
+}

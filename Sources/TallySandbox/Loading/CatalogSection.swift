@@ -89,6 +89,18 @@ struct CatalogSection {
     enum ModelName: String, CaseIterable {
         case flat, perUnit = "per_unit", graduated, volume, package, percentage
         case graduatedPercentage = "graduated_percentage", stairstep, matrix
+
+        /// The keys this model reads, besides name, metric and model.
+        var keys: [String] {
+            switch self {
+            case .flat: ["amount"]
+            case .perUnit: ["unit_price"]
+            case .graduated, .volume, .stairstep, .graduatedPercentage: ["tiers"]
+            case .package: ["package_size", "package_price", "free_units", "round"]
+            case .percentage: ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max"]
+            case .matrix: ["dimensions", "prices", "default_price"]
+            }
+        }
     }
 
     func chargeList(_ node: Node) -> (values: [Charge], origins: [Int]) {
@@ -100,6 +112,10 @@ struct CatalogSection {
         guard let map = reader.mapping(node, "a charge", allowed: CatalogSection.chargeKeys) else { return nil }
         guard let modelNode = map.required("model", "the pricing model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", "))"),
               let model = reader.choice(modelNode, "model", ModelName.self) else { return nil }
+        // A key another model uses would be silently ignored here; a typo'd price must not pass CI.
+        for pair in map.pairs where !["name", "metric", "model"].contains(pair.key) && !model.keys.contains(pair.key) {
+            reader.fail(pair.keyNode, "'\(pair.key)' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys).joined(separator: ", "))")
+        }
         let metric = map["metric"].flatMap { reader.string($0, "metric") }
         let name = map["name"].flatMap { reader.string($0, "name") } ?? metric ?? model.rawValue
         func decimal(_ key: String, _ expected: String) -> ExactDecimal? {
