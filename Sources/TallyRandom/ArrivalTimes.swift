@@ -12,16 +12,20 @@ public enum ArrivalShape: Sendable, Hashable {
     case poisson
 
     /// A day-shaped intensity λ(t) = 1 + amplitude · sin(2π(h(t) − peakHourUTC + 6)/24), where h(t) is
-    /// the UTC hour of day of instant t (Unix epoch milliseconds): the peak is at `peakHourUTC` and the
-    /// trough twelve hours earlier. The defaults (peak 15:00 UTC, amplitude 0.8) give a mid-afternoon
-    /// peak with 9× the 03:00 UTC trough rate.
-    case diurnal(peakHourUTC: Double = 15, amplitude: Double = 0.8)
+    /// the UTC hour of day (with fraction) of instant t (Unix epoch milliseconds): the peak is at the
+    /// whole hour `peakHourUTC` and the trough twelve hours away. The defaults (peak 15:00 UTC,
+    /// amplitude 0.8) give a mid-afternoon peak with 9× the 03:00 UTC trough rate. The sine is computed
+    /// in fixed point from the exact fraction of the day (`FixedMath.sin(turns:)` kernels).
+    case diurnal(peakHourUTC: Int = 15, amplitude: Fixed = Fixed(significand: 8, decimalScale: 1))
 
     /// Bursty traffic: a share `burstShare` of the events falls inside `windows` short windows, each
     /// `windowFraction` of the interval long and placed uniformly at random inside its own equal
     /// sector of the interval (so windows never overlap); the rest is spread uniformly over the whole
     /// interval. Window positions are the first draws of the generator.
-    case burst(windows: Int = 3, burstShare: Double = 0.9, windowFraction: Double = 0.01)
+    case burst(
+        windows: Int = 3,
+        burstShare: Fixed = Fixed(significand: 9, decimalScale: 1),
+        windowFraction: Fixed = Fixed(significand: 1, decimalScale: 2))
 }
 
 /// A deterministic, streaming sequence of `count` arrival instants in [start, end), in non-decreasing order.
@@ -34,12 +38,18 @@ public enum ArrivalShape: Sendable, Hashable {
 /// Method for `poisson`, `diurnal` and `burst`: ascending uniform order statistics u₍₁₎ ≤ … ≤ u₍ₙ₎
 /// are generated sequentially — given that i values are placed and r = 1 − u₍ᵢ₎ remains, the next is
 /// the minimum of the n − i remaining uniforms on [u₍ᵢ₎, 1), i.e. r ← r · v^(1/(n−i)) with v uniform
-/// in (0, 1] — which is distributionally identical to normalized exponential spacings but needs
-/// neither the total of the gaps nor storage. Each uᵢ is mapped through the inverse of the shape's
-/// cumulative intensity M(t)/M(end); M is known exactly at segment boundaries (closed form for
-/// diurnal, piecewise constant for burst) and interpolated linearly inside a segment. Every step
-/// of that map is monotone under IEEE rounding and the result is clamped into its segment, so the
-/// output is non-decreasing and inside [start, end) by construction, not by sorting.
+/// in (0, 1] (all 64 bits of one draw) — which is distributionally identical to normalized exponential
+/// spacings but needs neither the total of the gaps nor storage. In integer arithmetic:
+/// r is a Q64 value in a `UInt128` (1 = 2^64), and the step is r ← r − r·h with
+/// h = 1 − exp(ln(v)/(n−i)) computed by `FixedMath` in Q64 (a short series when the exponent is tiny,
+/// as it is for large n), so r loses no precision when it is close to 1 and keeps relative precision
+/// ~2^−64/r when small; for n = 1e8 the accumulated rounding is ~1e−11 of the interval.
+/// Each uᵢ = 1 − r is mapped through the inverse of the shape's cumulative intensity M(t)/M(end),
+/// with masses in Q32 milliseconds (`UInt128`): M is known exactly at segment boundaries (closed form
+/// for diurnal, exact integer sums for burst) and interpolated linearly inside a segment. Every step of
+/// that map is monotone in r (integer products and floor quotients), the result is clamped into its
+/// segment, and finally into [previous instant, end), so the output is non-decreasing and inside
+/// [start, end) by construction, not by sorting.
 ///
 /// Why not thinning for `diurnal`: rejection/thinning produces a random count and cannot stream in
 /// order; the inverse-CDF map keeps the exact count and order. Diurnal segments are 60 s long, within
@@ -59,7 +69,7 @@ public struct ArrivalTimes: Sequence, Sendable {
 
     /// Throws if `start >= end`, `count < 0`, or shape parameters are invalid.
     ///
-    /// Shape parameter ranges: diurnal `peakHourUTC` in [0, 24) and `amplitude` in [0, 1) (so the
+    /// Shape parameter ranges: diurnal `peakHourUTC` in 0...23 and `amplitude` in [0, 1) (so the
     /// intensity stays positive); burst `windows` in 1...1000, `burstShare` in [0, 1), `windowFraction`
     /// in (0, 1]. The generator is copied; the caller's generator is not advanced.
     public init(start: Int64, end: Int64, count: Int, shape: ArrivalShape, generator: PRNG) throws(ParameterError) {
@@ -72,10 +82,10 @@ public struct ArrivalTimes: Sequence, Sendable {
         case .uniform, .poisson:
             break
         case let .diurnal(peakHourUTC, amplitude):
-            guard peakHourUTC.isFinite, peakHourUTC >= 0, peakHourUTC < 24 else {
-                throw ParameterError("ArrivalTimes.diurnal: peakHourUTC must be in [0, 24), got \(peakHourUTC)")
+            guard peakHourUTC >= 0, peakHourUTC < 24 else {
+                throw ParameterError("ArrivalTimes.diurnal: peakHourUTC must be in 0...23, got \(peakHourUTC)")
             }
-            guard amplitude.isFinite, amplitude >= 0, amplitude < 1 else {
+            guard amplitude >= 0, amplitude < 1 else {
                 throw ParameterError("ArrivalTimes.diurnal: amplitude must be in [0, 1), got \(amplitude)")
             }
         case let .burst(windows, burstShare, windowFraction):
@@ -83,10 +93,10 @@ public struct ArrivalTimes: Sequence, Sendable {
                 throw ParameterError("ArrivalTimes.burst: windows must be in 1...1000, got \(windows)")
             }
             // burstShare < 1 keeps a positive background so every segment has positive mass.
-            guard burstShare.isFinite, burstShare >= 0, burstShare < 1 else {
+            guard burstShare >= 0, burstShare < 1 else {
                 throw ParameterError("ArrivalTimes.burst: burstShare must be in [0, 1), got \(burstShare)")
             }
-            guard windowFraction.isFinite, windowFraction > 0, windowFraction <= 1 else {
+            guard windowFraction > 0, windowFraction <= 1 else {
                 throw ParameterError("ArrivalTimes.burst: windowFraction must be in (0, 1], got \(windowFraction)")
             }
         }
@@ -104,17 +114,25 @@ public struct ArrivalTimes: Sequence, Sendable {
     }
 
     /// The relative diurnal intensity λ(t) = 1 + amplitude · sin(2π(h − peakHourUTC + 6)/24) at instant `t`.
-    public static func diurnalIntensity(at t: Int64, peakHourUTC: Double = 15, amplitude: Double = 0.8) -> Double {
-        1.0 + amplitude * DeterministicMath.sin(diurnalAngle(at: t, peakHourUTC: peakHourUTC))
+    ///
+    /// Rounded once to `Fixed`. Hours outside 0...23 are read modulo 24.
+    public static func diurnalIntensity(
+        at t: Int64, peakHourUTC: Int = 15, amplitude: Fixed = Fixed(significand: 8, decimalScale: 1)
+    ) -> Fixed {
+        let sine = FixedMath.sinCosQ62(turnsQ64: diurnalTurns(at: t, peakHourUTC: peakHourUTC)).sin
+        let product = Fixed.roundedShift(Int128(amplitude.raw) * Int128(sine), 62)
+        return Fixed(raw: Fixed.saturate((Int128(1) << 32) + product))
     }
 
     static let dayMilliseconds: Int64 = 86_400_000
 
-    /// 2π(h − peak + 6)/24 computed from the time of day, so the angle stays in (−2π, 2π) for any epoch.
-    static func diurnalAngle(at t: Int64, peakHourUTC: Double) -> Double {
+    /// (h − peak + 6)/24 modulo 1 as a Q64 fraction of a turn, computed exactly from the millisecond
+    /// of the day (floor of ms · 2^64 / day), so it is the same for any epoch.
+    static func diurnalTurns(at t: Int64, peakHourUTC: Int) -> UInt64 {
+        let shift = Int64(((peakHourUTC - 6) % 24 + 24) % 24) * 3_600_000
         let millisecondOfDay = ((t % dayMilliseconds) + dayMilliseconds) % dayMilliseconds
-        let hours = Double(millisecondOfDay) / 3_600_000.0
-        return 2.0 * DeterministicMath.pi * ((hours - peakHourUTC + 6.0) / 24.0)
+        let phase = ((millisecondOfDay - shift) % dayMilliseconds + dayMilliseconds) % dayMilliseconds
+        return UInt64(dayMilliseconds).dividingFullWidth((high: UInt64(phase), low: 0)).quotient
     }
 
     /// Streams the instants; see `ArrivalTimes` for the method.
@@ -123,10 +141,11 @@ public struct ArrivalTimes: Sequence, Sendable {
         private enum Layout: Sendable {
             /// One segment: `uniform` (unused) and `poisson`.
             case single
-            /// Segment j = [start + j·60 000, …) with M from the closed form; `cosStart` = cos θ(start).
-            case diurnal(peak: Double, coefficient: Double, cosStart: Double)
+            /// Segment j = [start + j·60 000, …) with M from the closed form; `cosStart` = cos θ(start) in Q62,
+            /// `coefficient` = amplitude · day/(2π) in Q32 milliseconds.
+            case diurnal(peak: Int, coefficient: Int128, cosStart: Int64)
             /// boundaries[0] = start … boundaries[last] = end, masses[i] = M(boundaries[i]).
-            case burst(boundaries: [Int64], masses: [Double])
+            case burst(boundaries: [Int64], masses: [UInt128])
         }
 
         private var generator: PRNG
@@ -138,17 +157,19 @@ public struct ArrivalTimes: Sequence, Sendable {
         private let isStratified: Bool
         private var layout: Layout = .single
         private var segmentCount = 1
-        private var totalMass = 0.0
+        /// Masses are Q32 milliseconds (weighted by the relative intensity), up to ~2^97.
+        private var totalMass: UInt128 = 0
 
-        // Order-statistics state: remaining = 1 − u of the last instant.
-        private var remaining = 1.0
+        // Order-statistics state: remaining = 1 − u of the last instant, Q64 (2^64 is 1).
+        private var remaining: UInt128 = 1 << 64
+        private var previous: Int64
 
         // Current segment index and its cached bounds and cumulative masses.
         private var segmentIndex = 0
         private var segmentStart: Int64
         private var segmentEnd: Int64
-        private var massAtSegmentStart = 0.0
-        private var massAtSegmentEnd = 0.0
+        private var massAtSegmentStart: UInt128 = 0
+        private var massAtSegmentEnd: UInt128 = 0
 
         init(start: Int64, end: Int64, count: Int, shape: ArrivalShape, generator: PRNG) {
             self.generator = generator
@@ -156,6 +177,7 @@ public struct ArrivalTimes: Sequence, Sendable {
             self.end = end
             self.length = UInt64(bitPattern: end &- start)
             self.count = count
+            previous = start
             segmentStart = start
             segmentEnd = end
             switch shape {
@@ -163,15 +185,17 @@ public struct ArrivalTimes: Sequence, Sendable {
                 isStratified = true
             case .poisson:
                 isStratified = false
-                totalMass = Double(length)
+                totalMass = UInt128(length) << 32
             case let .diurnal(peak, amplitude):
                 isStratified = false
                 let step = UInt64(ArrivalTimes.diurnalSegmentMilliseconds)
                 segmentCount = Int(length / step + (length % step == 0 ? 0 : 1))
+                // amplitude · day / (2π) in Q32: raw · day · 2^64 / (2π · 2^64), < 2^56.
+                let coefficient = (UInt128(amplitude.raw) * UInt128(ArrivalTimes.dayMilliseconds) << 64) / FixedMath.twoPiQ64
                 layout = .diurnal(
                     peak: peak,
-                    coefficient: amplitude * Double(ArrivalTimes.dayMilliseconds) / (2.0 * DeterministicMath.pi),
-                    cosStart: DeterministicMath.cos(ArrivalTimes.diurnalAngle(at: start, peakHourUTC: peak)))
+                    coefficient: Int128(coefficient),
+                    cosStart: FixedMath.sinCosQ62(turnsQ64: ArrivalTimes.diurnalTurns(at: start, peakHourUTC: peak)).cos)
                 totalMass = mass(atBoundary: segmentCount)
             case let .burst(windows, share, fraction):
                 isStratified = false
@@ -190,24 +214,59 @@ public struct ArrivalTimes: Sequence, Sendable {
             defer { emitted += 1 }
             if isStratified { return nextStratified() }
 
-            // Next ascending uniform order statistic: min of the (count − emitted) uniforms left on [u, 1).
-            let left = Double(count - emitted)
-            let v = generator.nextOpenClosedUnitDouble()
-            let factor = DeterministicMath.exp(DeterministicMath.log(v) / left)
-            remaining *= Swift.min(factor, 1.0)  // exp of a value <= 0 is <= 1; min makes it certain
-            let target = (1.0 - remaining) * totalMass
+            // Next ascending uniform order statistic: min of the (count − emitted) uniforms left on [u, 1):
+            // remaining ← remaining · v^(1/left) = remaining − remaining · (1 − exp(ln v / left)).
+            let left = UInt64(count - emitted)
+            let negativeLog = generator.nextNegativeLogOfOpenClosedUnit()  // Q64, < 2^70
+            let exponent = Self.divide(negativeLog, by: left)
+            let h = FixedMath.oneMinusExpNegQ64(exponent)
+            let decrease = remaining == 1 << 64 ? UInt128(h) : UInt128(FixedMath.mulHigh(UInt64(remaining), h))
+            remaining -= decrease  // decrease <= remaining
+            let target = Self.scale(totalMass, by: (1 << 64) - remaining)
 
             if target >= massAtSegmentEnd && segmentIndex < segmentCount - 1 {
                 moveToSegment(firstSegment(endingAbove: target))
             }
             let segmentLength = UInt64(bitPattern: segmentEnd &- segmentStart)
-            let segmentMass = massAtSegmentEnd - massAtSegmentStart
-            guard segmentMass > 0 else { return segmentStart }
-            let fraction = Swift.max(0.0, Swift.min((target - massAtSegmentStart) / segmentMass, 1.0))
-            let scaled = (fraction * Double(segmentLength)).rounded(.down)
-            // Double(segmentLength) may round up to 2^64, so bound before converting.
-            let offset = scaled < 0x1.0p64 ? Swift.min(UInt64(scaled), segmentLength - 1) : segmentLength - 1
-            return Int64(bitPattern: UInt64(bitPattern: segmentStart) &+ offset)
+            guard massAtSegmentEnd > massAtSegmentStart, segmentLength > 0 else { return emit(segmentStart) }
+            // fraction = (target − M_start)/(M_end − M_start) in Q64; both shifted so the divisor fits 64 bits.
+            var numerator = target > massAtSegmentStart ? target - massAtSegmentStart : 0
+            var denominator = massAtSegmentEnd - massAtSegmentStart
+            let excess = Swift.max(0, 64 - denominator.leadingZeroBitCount)
+            numerator >>= excess
+            denominator >>= excess
+            let fraction: UInt64
+            if numerator >= denominator {
+                fraction = UInt64.max
+            } else {
+                fraction = UInt64(denominator).dividingFullWidth((high: UInt64(numerator), low: 0)).quotient
+            }
+            let offset = Swift.min(FixedMath.mulHigh(fraction, segmentLength), segmentLength - 1)
+            return emit(Int64(bitPattern: UInt64(bitPattern: segmentStart) &+ offset))
+        }
+
+        /// Records and returns the instant, clamped to be >= the previous one (already true by construction).
+        private mutating func emit(_ t: Int64) -> Int64 {
+            let value = Swift.max(t, previous)
+            previous = value
+            return value
+        }
+
+        /// numerator / divisor for a `UInt128` numerator and a nonzero `UInt64` divisor (two 128/64 steps).
+        private static func divide(_ numerator: UInt128, by divisor: UInt64) -> UInt128 {
+            let high = UInt64(truncatingIfNeeded: numerator >> 64)
+            let low = UInt64(truncatingIfNeeded: numerator)
+            let (q1, r1) = high.quotientAndRemainder(dividingBy: divisor)
+            let q0 = divisor.dividingFullWidth((high: r1, low: low)).quotient
+            return UInt128(q1) << 64 | UInt128(q0)
+        }
+
+        /// ⌊mass · fraction / 2^64⌋ for fraction in [0, 2^64] (monotone in fraction).
+        private static func scale(_ mass: UInt128, by fraction: UInt128) -> UInt128 {
+            if fraction >= 1 << 64 { return mass }
+            let c = UInt64(fraction)
+            let high = mass >> 64  // < 2^34
+            return high * UInt128(c) + UInt128(FixedMath.mulHigh(UInt64(truncatingIfNeeded: mass), c))
         }
 
         /// Slot i is [start + ⌊i·L/n⌋, start + ⌊(i+1)·L/n⌋); draw uniformly inside (slot start if empty).
@@ -227,7 +286,7 @@ public struct ArrivalTimes: Sequence, Sendable {
         /// Galloping then binary search: O(1) when instants are dense (the usual case: the next
         /// segment), O(log distance) when they are sparse over a long interval, so a year-long or
         /// even 2^64 ms interval never walks segment by segment.
-        private func firstSegment(endingAbove target: Double) -> Int {
+        private func firstSegment(endingAbove target: UInt128) -> Int {
             var low = segmentIndex + 1  // every segment before `low` ends at or below target
             var high = segmentCount - 1  // the last segment is always acceptable
             var step = 1
@@ -268,31 +327,37 @@ public struct ArrivalTimes: Sequence, Sendable {
             }
         }
 
-        /// Cumulative mass M at boundary j.
+        /// Cumulative mass M at boundary j, in Q32 milliseconds.
         ///
         /// Diurnal: M(t) = ∫_start^t λ = (t − start) − amplitude·D/(2π)·(cos θ(t) − cos θ(start)), with
         /// D one day in ms; computed directly from t, not accumulated, so no rounding drift builds up.
-        private func mass(atBoundary j: Int) -> Double {
+        /// Between boundaries 60 000 ms apart M grows by at least 60 000·(1 − amplitude) > 60 000·2^−32 ms
+        /// (about 6·10^4 raw units), far above the ~1 raw unit of rounding, so M is increasing.
+        private func mass(atBoundary j: Int) -> UInt128 {
             switch layout {
             case .single:
                 return j == 0 ? 0 : totalMass
             case let .diurnal(peak, coefficient, cosStart):
+                if j == 0 { return 0 }
                 let t = boundary(j)
-                let cosT = DeterministicMath.cos(ArrivalTimes.diurnalAngle(at: t, peakHourUTC: peak))
-                return Double(UInt64(bitPattern: t &- start)) - coefficient * (cosT - cosStart)
+                let cosT = FixedMath.sinCosQ62(turnsQ64: ArrivalTimes.diurnalTurns(at: t, peakHourUTC: peak)).cos
+                let elapsed = Int128(UInt64(bitPattern: t &- start)) << 32
+                let value = elapsed - ((coefficient * (Int128(cosT) - Int128(cosStart))) >> 62)
+                return value > 0 ? UInt128(value) : 0
             case let .burst(_, masses):
                 return masses[j]
             }
         }
 
-        /// Places one window per equal sector and returns boundaries with cumulative masses.
+        /// Places one window per equal sector and returns boundaries with cumulative masses (Q32 ms).
         private static func burstLayout(
-            start: Int64, end: Int64, length: UInt64, windows: Int, share: Double, fraction: Double,
+            start: Int64, end: Int64, length: UInt64, windows: Int, share: Fixed, fraction: Fixed,
             generator: inout PRNG
-        ) -> ([Int64], [Double]) {
+        ) -> ([Int64], [UInt128]) {
             let sectors = UInt64(windows)
-            let scaledLength = (Double(length) * fraction).rounded(.down)
-            let windowLength = scaledLength >= 0x1.0p64 ? length : Swift.max(1, UInt64(scaledLength))
+            // ⌊L · fraction⌋ <= L since fraction <= 1; at least 1 ms.
+            let scaledLength = UInt64((UInt128(length) * UInt128(fraction.raw)) >> 32)
+            let windowLength = Swift.max(1, scaledLength)
             var points: [Int64] = [start]
             var isBurst: [Bool] = []  // per segment between consecutive points
             for k in 0..<sectors {
@@ -315,14 +380,16 @@ public struct ArrivalTimes: Sequence, Sendable {
                 points.append(end)
                 isBurst.append(false)
             }
-            // Density per ms: background (1 − share)/L everywhere, plus share/placed spread over each window.
-            let placed = Double(isBurst.filter { $0 }.count)
-            let background = (1.0 - share) / Double(length)
-            var cumulative = [0.0]
+            // Mass in Q32 ms: background (1 − share) per ms everywhere, plus share · L / placed on each
+            // window, so the total is L (up to the floor of the window share). Exact integer sums.
+            let placed = UInt128(isBurst.filter { $0 }.count)
+            let backgroundDensity = UInt128((Int64(1) << 32) - share.raw)  // Q32, > 0
+            let windowMass = UInt128(share.raw) * UInt128(length) / placed
+            var cumulative: [UInt128] = [0]
             for index in 0..<isBurst.count {
-                let segmentLength = Double(UInt64(bitPattern: points[index + 1] &- points[index]))
-                var mass = background * segmentLength
-                if isBurst[index] { mass += share / placed }
+                let segmentLength = UInt128(UInt64(bitPattern: points[index + 1] &- points[index]))
+                var mass = backgroundDensity * segmentLength
+                if isBurst[index] { mass += windowMass }
                 cumulative.append(cumulative[index] + mass)
             }
             return (points, cumulative)

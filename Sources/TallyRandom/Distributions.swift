@@ -1,245 +1,302 @@
 // Distributions as small immutable value types: validate once in a throwing initializer, then
 // `sample(using:)` is total (never traps) and consumes generator output in a documented, fixed way.
-// Every sampler uses only `PRNG` draws, IEEE +, −, ×, ÷, sqrt and `DeterministicMath`.
+// Every sampler uses only `PRNG` draws and integer arithmetic: `Fixed` (Q32.32) parameters and
+// results, with `FixedMath` kernels carrying 62 to 64 fraction bits internally and rounding once.
 
 /// A distribution that draws values from a `PRNG` deterministically.
 public protocol SamplingDistribution: Sendable {
-    /// The type of value drawn (`Double` for continuous distributions, `Int` for counts and ranks).
+    /// The type of value drawn (`Fixed` for continuous distributions, `Int` for counts and ranks).
     associatedtype Value
     /// Draws one value, advancing `generator` by a number of steps that depends only on its state.
     func sample(using generator: inout PRNG) -> Value
 }
 
-/// Continuous uniform distribution on [lower, upper).
+/// Continuous uniform distribution on [lower, upper), exact on the `Fixed` grid.
 ///
-/// Algorithm: `lower + (upper − lower) · u` with `u = nextUnitDouble()` (one draw). Rounding can land
-/// exactly on `upper`; that case returns `upper.nextDown` so the interval stays half-open.
+/// Algorithm: `lower + nextInt(below: upper.raw − lower.raw)` on raw values (Lemire, unbiased), so
+/// every representable value in [lower, upper) is equally likely and the interval is half-open by
+/// construction. Usually one draw. When lower == upper the result is `lower` and one draw is consumed.
 public struct Uniform: SamplingDistribution, Hashable {
-    public let lower: Double
-    public let upper: Double
+    public let lower: Fixed
+    public let upper: Fixed
 
-    /// Throws unless both bounds are finite, `lower <= upper` and `upper − lower` is finite.
-    public init(lower: Double, upper: Double) throws(ParameterError) {
-        guard lower.isFinite, upper.isFinite, lower <= upper, (upper - lower).isFinite else {
-            throw ParameterError("Uniform: need finite lower <= upper with a finite width, got lower=\(lower), upper=\(upper)")
+    /// Throws unless `lower <= upper`.
+    public init(lower: Fixed, upper: Fixed) throws(ParameterError) {
+        guard lower <= upper else {
+            throw ParameterError("Uniform: need lower <= upper, got lower=\(lower), upper=\(upper)")
         }
         self.lower = lower
         self.upper = upper
     }
 
-    public func sample(using generator: inout PRNG) -> Double {
-        let x = lower + (upper - lower) * generator.nextUnitDouble()
-        if x < upper || lower == upper { return x }
-        return upper.nextDown
+    public func sample(using generator: inout PRNG) -> Fixed {
+        // The raw width fits in UInt64 for any lower <= upper.
+        let width = UInt64(bitPattern: upper.raw &- lower.raw)
+        if width == 0 {
+            _ = generator.next()
+            return lower
+        }
+        return Fixed(raw: Int64(bitPattern: UInt64(bitPattern: lower.raw) &+ generator.nextInt(below: width)))
     }
 }
 
 /// Normal (Gaussian) distribution with the given mean and standard deviation.
 ///
-/// Algorithm: Marsaglia's polar method. Draw u, v uniform in [−1, 1) until s = u² + v² is in (0, 1),
-/// then return `mean + stddev · u · sqrt(−2·ln(s)/s)`. The method yields two independent normals;
-/// the second (`v · …`) is deliberately discarded, so a sample never depends on a cached value and
-/// the generator position alone determines the result. Expected draws per sample: 2 · 4/π ≈ 2.55.
+/// Algorithm: Marsaglia's polar method in fixed point. u and v are uniform on the Q32.32 grid of
+/// [−1, 1) (the top 33 bits of a draw each); s = u² + v² is then exact in Q64, and the pair is redrawn
+/// unless 0 < s < 1 (so u, v are effectively in (−1, 1)). The standard normal is
+/// z = sign(u) · √(−2·ln(s) · u²/s), the same value as u·√(−2 ln s / s) but with every intermediate
+/// bounded: u²/s is in [0, 1] (Q63), −2 ln s <= 88.8 (Q56), and the root is taken as an exact integer
+/// square root with 48 fraction bits. The method yields two independent normals; the second
+/// (`v · …`) is deliberately discarded, so a sample never depends on a cached value and the generator
+/// position alone determines the result. Expected draws per sample: 2 · 4/π ≈ 2.55.
+/// The result `mean + stddev · z` is rounded once to `Fixed` (ties away from zero), saturating.
 public struct Normal: SamplingDistribution, Hashable {
-    public let mean: Double
-    public let stddev: Double
+    public let mean: Fixed
+    public let stddev: Fixed
 
-    /// Throws unless `mean` is finite and `stddev` is finite and `>= 0`.
-    public init(mean: Double = 0, stddev: Double = 1) throws(ParameterError) {
-        guard mean.isFinite else { throw ParameterError("Normal: mean must be finite, got \(mean)") }
-        guard stddev.isFinite, stddev >= 0 else {
-            throw ParameterError("Normal: stddev must be finite and >= 0, got \(stddev)")
+    /// Throws unless `stddev >= 0`.
+    public init(mean: Fixed = 0, stddev: Fixed = 1) throws(ParameterError) {
+        guard stddev >= 0 else {
+            throw ParameterError("Normal: stddev must be >= 0, got \(stddev)")
         }
         self.mean = mean
         self.stddev = stddev
     }
 
-    public func sample(using generator: inout PRNG) -> Double {
-        mean + stddev * Normal.standardSample(using: &generator)
+    public func sample(using generator: inout PRNG) -> Fixed {
+        let z = Normal.standardSampleQ48(using: &generator)
+        let scaled = Fixed.roundedShift(Int128(stddev.raw) * Int128(z), 48)  // |·| < 2^63 · 2^52
+        return Fixed(raw: Fixed.saturate(Int128(mean.raw) + scaled))
     }
 
-    /// One standard normal value by the polar method (second value discarded), as described on `Normal`.
-    public static func standardSample(using generator: inout PRNG) -> Double {
+    /// One standard normal value by the polar method (second value discarded), rounded to `Fixed`.
+    public static func standardSample(using generator: inout PRNG) -> Fixed {
+        Fixed(raw: Int64(Fixed.roundedShift(Int128(standardSampleQ48(using: &generator)), 16)))
+    }
+
+    /// One standard normal value in Q48 (|z| < 9.5 · 2^48), as described on `Normal`.
+    static func standardSampleQ48(using generator: inout PRNG) -> Int64 {
+        let one: Int64 = 1 << 32
         while true {
-            let u = 2.0 * generator.nextUnitDouble() - 1.0
-            let v = 2.0 * generator.nextUnitDouble() - 1.0
-            let s = u * u + v * v
-            if s < 1.0 && s > 0.0 {
-                return u * (-2.0 * DeterministicMath.log(s) / s).squareRoot()
-            }
+            let u = Int64(generator.next() >> 31) - one  // Q32 in [−1, 1)
+            let v = Int64(generator.next() >> 31) - one
+            let uu = UInt128(u.magnitude) * UInt128(u.magnitude)
+            let s = uu + UInt128(v.magnitude) * UInt128(v.magnitude)  // exact, Q64
+            guard s > 0, s < UInt128(1) << 64 else { continue }
+            let s64 = UInt64(s)
+            let uu64 = UInt64(uu)  // uu <= s < 2^64
+            let w = -FixedMath.logQ64(s64, fractionBits: 64) * 2  // −2 ln s in Q64, in (0, 88.8·2^64]
+            let w56 = UInt64(UInt128(Swift.max(0, w)) >> 8)  // Q56, < 2^63
+            // u²/s in Q63 (<= 2^63): the high word uu/2 is below s, so the quotient fits.
+            let ratio = s64.dividingFullWidth((high: uu64 >> 1, low: uu64 << 63)).quotient
+            let zSquared = (UInt128(w56) * UInt128(ratio)) >> 63  // Q56, < 2^63
+            let z = Int64(FixedMath.squareRoot(zSquared << 40))  // Q48
+            return u < 0 ? -z : z
         }
     }
 }
 
 /// Log-normal distribution: `exp(N(mu, sigma))`.
 ///
-/// Algorithm: `exp(mu + sigma · z)` with z from `Normal.standardSample`. A result that would overflow
-/// is clamped to `Double.greatestFiniteMagnitude` so downstream sums never see infinity.
+/// Algorithm: `exp(mu + sigma · z)` with z from the polar method (`Normal`); the exponent is formed
+/// in Q64 and exponentiated by `FixedMath` before a single rounding to `Fixed`. Results beyond
+/// `Fixed.max` (exponent above ~21.49) saturate to `Fixed.max`; tiny results round to 0.
 public struct LogNormal: SamplingDistribution, Hashable {
-    public let mu: Double
-    public let sigma: Double
+    public let mu: Fixed
+    public let sigma: Fixed
 
-    /// Throws unless `mu` is finite and `sigma` is finite and `>= 0`.
-    public init(mu: Double, sigma: Double) throws(ParameterError) {
-        guard mu.isFinite else { throw ParameterError("LogNormal: mu must be finite, got \(mu)") }
-        guard sigma.isFinite, sigma >= 0 else {
-            throw ParameterError("LogNormal: sigma must be finite and >= 0, got \(sigma)")
+    /// Throws unless `sigma >= 0`.
+    public init(mu: Fixed, sigma: Fixed) throws(ParameterError) {
+        guard sigma >= 0 else {
+            throw ParameterError("LogNormal: sigma must be >= 0, got \(sigma)")
         }
         self.mu = mu
         self.sigma = sigma
     }
 
-    public func sample(using generator: inout PRNG) -> Double {
-        let z = Normal.standardSample(using: &generator)
-        return min(DeterministicMath.exp(mu + sigma * z), .greatestFiniteMagnitude)
+    public func sample(using generator: inout PRNG) -> Fixed {
+        let z = Normal.standardSampleQ48(using: &generator)
+        let exponent = (Int128(mu.raw) << 32) + Fixed.roundedShift(Int128(sigma.raw) * Int128(z), 16)  // Q64
+        if exponent > Int128(22) << 64 { return .max }
+        if exponent < Int128(-23) << 64 { return .zero }
+        let (mantissa, power) = FixedMath.expParts(exponent)
+        return Fixed(raw: FixedMath.scaleQ62(Int128(mantissa), exponent: power, fractionBits: 32))
     }
 }
 
 /// Pareto (type I) distribution with scale `xm` (the minimum) and shape `alpha`: P(X > x) = (xm/x)^alpha.
 ///
 /// Algorithm: inverse CDF, `xm · u^(−1/alpha)` computed as `xm · exp(−ln(u)/alpha)` with u in (0, 1]
-/// (one draw, `nextOpenClosedUnitDouble`). Results are >= xm; overflow clamps to the largest finite double.
+/// taken from all 64 bits of one draw; −ln(u)/alpha and the exponential stay in Q64/Q62 and the product
+/// with xm is rounded once. Results are >= xm (clamped, so rounding can never go below) and saturate
+/// at `Fixed.max`.
 public struct Pareto: SamplingDistribution, Hashable {
-    public let scale: Double
-    public let shape: Double
+    public let scale: Fixed
+    public let shape: Fixed
 
-    /// Throws unless `scale` and `shape` are finite and `> 0`.
-    public init(scale: Double, shape: Double) throws(ParameterError) {
-        guard scale.isFinite, scale > 0 else { throw ParameterError("Pareto: scale (xm) must be finite and > 0, got \(scale)") }
-        guard shape.isFinite, shape > 0 else { throw ParameterError("Pareto: shape (alpha) must be finite and > 0, got \(shape)") }
+    /// Throws unless `scale > 0` and `shape > 0`.
+    public init(scale: Fixed, shape: Fixed) throws(ParameterError) {
+        guard scale > 0 else { throw ParameterError("Pareto: scale (xm) must be > 0, got \(scale)") }
+        guard shape > 0 else { throw ParameterError("Pareto: shape (alpha) must be > 0, got \(shape)") }
         self.scale = scale
         self.shape = shape
     }
 
-    public func sample(using generator: inout PRNG) -> Double {
-        let u = generator.nextOpenClosedUnitDouble()
-        let x = scale * DeterministicMath.exp((0.0 - DeterministicMath.log(u)) / shape)
-        return min(x, .greatestFiniteMagnitude)
+    public func sample(using generator: inout PRNG) -> Fixed {
+        let negativeLog = generator.nextNegativeLogOfOpenClosedUnit()  // Q64, < 2^70
+        let exponent = (negativeLog << 32) / UInt128(shape.raw)  // Q64
+        // e^64 > 2^92 already saturates any scale >= 2^−32.
+        if exponent >= UInt128(64) << 64 { return .max }
+        let (mantissa, power) = FixedMath.expParts(Int128(exponent))
+        let raw = FixedMath.scaleQ62(Int128(scale.raw) * Int128(mantissa), exponent: power, fractionBits: 0)
+        return Fixed(raw: Swift.max(raw, scale.raw))
     }
 }
 
 /// Exponential distribution with the given rate (mean 1/rate), e.g. Poisson-process arrival gaps.
 ///
-/// Algorithm: inverse CDF, `−ln(u)/rate` with u in (0, 1] (one draw), so the result is finite and >= 0.
+/// Algorithm: inverse CDF, `−ln(u)/rate` with u in (0, 1] from all 64 bits of one draw (−ln u in Q64,
+/// at most 44.4), divided by the rate and rounded once; the result is >= 0 and saturates at `Fixed.max`.
 public struct Exponential: SamplingDistribution, Hashable {
-    public let rate: Double
+    public let rate: Fixed
 
-    /// Throws unless `rate` is finite and `> 0`.
-    public init(rate: Double) throws(ParameterError) {
-        guard rate.isFinite, rate > 0 else { throw ParameterError("Exponential: rate must be finite and > 0, got \(rate)") }
+    /// Throws unless `rate > 0`.
+    public init(rate: Fixed) throws(ParameterError) {
+        guard rate > 0 else { throw ParameterError("Exponential: rate must be > 0, got \(rate)") }
         self.rate = rate
     }
 
-    public func sample(using generator: inout PRNG) -> Double {
-        // 0 − ln(u) rather than −ln(u): gives +0.0, not −0.0, when u == 1.
-        (0.0 - DeterministicMath.log(generator.nextOpenClosedUnitDouble())) / rate
+    public func sample(using generator: inout PRNG) -> Fixed {
+        // Q64 / Q32 = Q32: raw = round(negativeLog / rate.raw).
+        let negativeLog = generator.nextNegativeLogOfOpenClosedUnit()
+        let divisor = UInt128(rate.raw)
+        let quotient = (negativeLog + divisor / 2) / divisor
+        return Fixed(raw: quotient > UInt128(Int64.max) ? Int64.max : Int64(quotient))
     }
 }
 
 /// Poisson distribution: the number of events in a unit interval at mean rate `lambda`.
 ///
-/// Algorithms (both exact, chosen by `lambda` alone):
-/// - `lambda <= 30`: Knuth's multiplication method — multiply uniforms until the product falls to
-///   `exp(−lambda)` or below; the count of factors minus one is the sample (lambda + 1 draws expected).
-/// - `lambda > 30`: PTRS, Hörmann (1993) "The transformed rejection method for generating Poisson random
-///   variables", the same variant NumPy uses: two draws per attempt, ~1.1 attempts on average, with
-///   the acceptance test using `DeterministicMath.log` and a Stirling-series ln(k!).
-/// `lambda` is capped at 1e10: above that the acceptance test's cancellation (terms ~ lambda·ln lambda)
-/// would erode its accuracy; use `Normal(mean: λ, stddev: √λ)` for such rates.
+/// Algorithms, chosen by `lambda` alone:
+/// - `lambda <= 256`: Knuth's multiplication method, exact — multiply 64-bit uniforms u in [0, 1)
+///   (one draw each) until the product falls to `exp(−lambda)` or below; the number of factors minus
+///   one is the sample (lambda + 1 draws expected). The running product is kept as a normalized
+///   64-bit mantissa with a separate binary exponent (truncated after each step, relative error
+///   < 2^−63 per factor), so products far below 2^−64 (e^−256 ≈ 2^−369) compare correctly.
+/// - `lambda > 256`: normal approximation with continuity correction,
+///   k = max(0, ⌊lambda + √lambda · z + 1/2⌋) with z from the polar method (`Normal`), computed in
+///   Q96 from a Q48 √lambda. Deterministic and O(1), but approximate: mean and variance match to
+///   within the rounding (variance lambda + 1/12), while the skewness is 0 instead of 1/√lambda
+///   (< 0.0625 here), so tail frequencies deviate by that order. Used because it is simple to make
+///   exact in integer arithmetic; a rejection method (e.g. PTRS) would be exact if ever needed.
+/// `lambda` is capped at 1e9.
 public struct Poisson: SamplingDistribution, Hashable {
-    public let lambda: Double
-    /// The largest accepted `lambda`.
-    public static let maximumLambda = 1e10
+    public let lambda: Fixed
+    /// The largest accepted `lambda` (1e9).
+    public static let maximumLambda = Fixed(integer: 1_000_000_000)
+    /// Rates at or below this use Knuth's exact method.
+    public static let knuthThreshold = Fixed(integer: 256)
 
-    // Precomputed constants; which ones are used depends on the method.
-    private let expNegLambda: Double
-    private let sqrtLambda: Double
-    private let logLambda: Double
-    private let b: Double
-    private let a: Double
-    private let logInvAlpha: Double
-    private let vr: Double
+    // exp(−lambda) = thresholdMantissa · 2^(−63 − thresholdExponent), mantissa with its top bit set.
+    private let thresholdMantissa: UInt64
+    private let thresholdExponent: Int
+    // √lambda in Q48.
+    private let sqrtLambdaQ48: Int64
 
-    /// Throws unless `0 <= lambda <= 1e10`.
-    public init(lambda: Double) throws(ParameterError) {
-        guard lambda.isFinite, lambda >= 0, lambda <= Poisson.maximumLambda else {
-            throw ParameterError("Poisson: lambda must be finite and in 0...\(Poisson.maximumLambda), got \(lambda)")
+    /// Throws unless `0 <= lambda <= 1e9`.
+    public init(lambda: Fixed) throws(ParameterError) {
+        guard lambda >= 0, lambda <= Poisson.maximumLambda else {
+            throw ParameterError("Poisson: lambda must be in 0...\(Poisson.maximumLambda), got \(lambda)")
         }
         self.lambda = lambda
-        expNegLambda = DeterministicMath.exp(-lambda)
-        sqrtLambda = lambda.squareRoot()
-        logLambda = DeterministicMath.log(lambda)
-        b = 0.931 + 2.53 * sqrtLambda
-        a = -0.059 + 0.02483 * b
-        logInvAlpha = DeterministicMath.log(1.1239 + 1.1328 / (b - 3.4))
-        vr = 0.9277 - 3.6224 / (b - 2.0)
+        let (mantissa, power) = FixedMath.expParts(-(Int128(lambda.raw) << 32))
+        let m = UInt64(mantissa)
+        let shift = m.leadingZeroBitCount
+        thresholdMantissa = m << UInt64(shift)
+        thresholdExponent = -power + shift - 1
+        sqrtLambdaQ48 = Int64(FixedMath.squareRoot(UInt128(lambda.raw) << 64))
     }
 
     public func sample(using generator: inout PRNG) -> Int {
-        if lambda <= 30 {
+        if lambda <= Poisson.knuthThreshold {
             var count = 0
-            var product = 1.0
+            var mantissa: UInt64 = 1 << 63  // product = mantissa · 2^(−63 − exponent); starts at 1
+            var exponent = 0
             while true {
-                product *= generator.nextUnitDouble()
-                if product <= expNegLambda { return count }
+                let product = UInt128(mantissa) * UInt128(generator.next())
+                if product == 0 { return count }
+                let shift = product.leadingZeroBitCount
+                mantissa = UInt64(truncatingIfNeeded: (product << shift) >> 64)
+                exponent += shift
+                if exponent > thresholdExponent || (exponent == thresholdExponent && mantissa <= thresholdMantissa) {
+                    return count
+                }
                 count += 1
             }
         }
-        while true {
-            let u = generator.nextUnitDouble() - 0.5
-            let v = generator.nextUnitDouble()
-            let us = 0.5 - u.magnitude
-            // us == 0 gives k = −inf, rejected below; the 2^62 bound keeps Int(k) total.
-            let k = ((2.0 * a / us + b) * u + lambda + 0.43).rounded(.down)
-            if us >= 0.07 && v <= vr { return Int(k) }
-            if !(k >= 0 && k < 0x1.0p62) || (us < 0.013 && v > us) { continue }
-            let lhs = DeterministicMath.log(v) + logInvAlpha - DeterministicMath.log(a / (us * us) + b)
-            let rhs = -lambda + k * logLambda - DeterministicMath.logFactorial(k)
-            if lhs <= rhs { return Int(k) }
-        }
+        let z = Normal.standardSampleQ48(using: &generator)
+        let value = (Int128(lambda.raw) << 64) + Int128(sqrtLambdaQ48) * Int128(z) + (Int128(1) << 95)  // Q96
+        return Int(Swift.max(0, value >> 96))
     }
 }
 
 /// Zipf distribution over ranks 1...n with exponent s: P(rank = r) ∝ r^(−s).
 ///
-/// Algorithm: the unnormalized cumulative weights Σ r^(−s) are built once at init (r^(−s) computed as
-/// `exp(−s·ln r)`, summed in rank order); a sample draws `u · total` (one draw) and binary-searches for
-/// the first rank whose cumulative weight exceeds it. O(n) memory and setup, O(log n) per sample.
+/// Algorithm: integer weights W_r = round(r^(−s) · 2^S) with S = 64 − bitWidth(n), so the n weights
+/// sum below 2^64; r^(−s) = exp(−s · ln r) is evaluated by `FixedMath` in Q64/Q62. Their cumulative
+/// sums (exact `UInt64` additions, in rank order) are built once at init; a sample draws
+/// `nextInt(below: total)` (Lemire, unbiased) and binary-searches for the first rank whose cumulative
+/// weight exceeds it, so given the table the sampling is exact integer arithmetic. Ranks whose weight
+/// rounds to 0 (r^(−s) < 2^−(S+1)) are never drawn. O(n) memory and setup, O(log n) per sample.
 /// Copies share the table (copy-on-write array), so build it once and pass it around.
 public struct Zipf: SamplingDistribution, Hashable {
     public let n: Int
-    public let s: Double
+    public let s: Fixed
     /// The largest accepted `n` (an 80 MB table).
     public static let maximumN = 10_000_000
-    private let cumulative: [Double]
+    private let cumulative: [UInt64]
 
-    /// Throws unless `1 <= n <= 10_000_000` and `s` is finite and `> 0`.
-    public init(n: Int, s: Double) throws(ParameterError) {
+    /// Throws unless `1 <= n <= 10_000_000` and `s > 0`.
+    public init(n: Int, s: Fixed) throws(ParameterError) {
         guard n >= 1, n <= Zipf.maximumN else { throw ParameterError("Zipf: n must be in 1...\(Zipf.maximumN), got \(n)") }
-        guard s.isFinite, s > 0 else { throw ParameterError("Zipf: s must be finite and > 0, got \(s)") }
+        guard s > 0 else { throw ParameterError("Zipf: s must be > 0, got \(s)") }
         self.n = n
         self.s = s
-        var table = [Double]()
+        let scaleBits = 64 - (Int.bitWidth - n.leadingZeroBitCount)
+        // Beyond s = 128 every weight but rank 1's is 0 anyway; capping keeps s · ln r within Int128.
+        let exponent = Int128(Swift.min(s.raw, Int64(128) << 32))
+        var table = [UInt64]()
         table.reserveCapacity(n)
-        var sum = 0.0
+        var sum: UInt64 = 0
         for rank in 1...n {
-            sum += DeterministicMath.exp(-s * DeterministicMath.log(Double(rank)))
+            let logRank = FixedMath.logQ64(UInt64(rank), fractionBits: 0)  // Q64, <= 16.2 · 2^64
+            let (mantissa, power) = FixedMath.expParts(-((exponent * logRank) >> 32))
+            let weight = FixedMath.scaleQ62(Int128(mantissa), exponent: power, fractionBits: scaleBits)
+            sum &+= UInt64(weight)  // each weight <= 2^S, n weights < 2^64 in total
             table.append(sum)
         }
         cumulative = table
     }
 
-    /// The exact model probability of `rank` (0 outside 1...n), for sanity checks.
-    public func probability(ofRank rank: Int) -> Double {
+    /// The sum of all weights.
+    public var totalWeight: UInt64 { cumulative[n - 1] }
+
+    /// The integer weight of `rank` (0 outside 1...n); P(rank) is exactly weight / totalWeight.
+    public func weight(ofRank rank: Int) -> UInt64 {
         guard rank >= 1, rank <= n else { return 0 }
-        let previous = rank == 1 ? 0.0 : cumulative[rank - 2]
-        return (cumulative[rank - 1] - previous) / cumulative[n - 1]
+        return cumulative[rank - 1] - (rank == 1 ? 0 : cumulative[rank - 2])
+    }
+
+    /// The model probability of `rank` (weight / totalWeight) rounded to `Fixed`; 0 outside 1...n.
+    public func probability(ofRank rank: Int) -> Fixed {
+        let numerator = Int128(weight(ofRank: rank)) << 32
+        return Fixed(raw: Int64(Fixed.roundedQuotient(numerator, Int128(totalWeight))))
     }
 
     public func sample(using generator: inout PRNG) -> Int {
-        let target = generator.nextUnitDouble() * cumulative[n - 1]
-        // If rounding puts target at the total, no entry exceeds it: fall back to rank n.
-        return min(firstIndex(in: cumulative, above: target), n - 1) + 1
+        // The draw is below the total, so some entry exceeds it; min() only guards the impossible case.
+        Swift.min(firstIndex(in: cumulative, above: generator.nextInt(below: totalWeight)), n - 1) + 1
     }
 }
 

@@ -180,15 +180,30 @@ public struct Xoshiro256StarStar: Sendable, Hashable {
         return Int64(bitPattern: lower &+ nextInt(below: width))
     }
 
-    /// Returns `(next() >> 11) * 2^-53`: one of the 2^53 equally spaced doubles in [0, 1).
+    /// Returns a uniform `Fixed` in [0, 1): the top 32 bits of `next()` as the fraction (one draw).
+    ///
+    /// Every one of the 2^32 representable values in [0, 1) is equally likely.
     @inlinable
-    public mutating func nextUnitDouble() -> Double {
-        Double(next() >> 11) * 0x1.0p-53
+    public mutating func nextUnitFixed() -> Fixed {
+        Fixed(raw: Int64(next() >> 32))
     }
 
-    /// Returns `((next() >> 11) + 1) * 2^-53`: one of 2^53 equally spaced doubles in (0, 1], safe for `log`.
+    /// Returns a uniform `Fixed` in (0, 1]: the top 32 bits of `next()` plus one raw unit (one draw).
+    ///
+    /// Never zero, so it is safe for `FixedMath.log`.
     @inlinable
-    public mutating func nextOpenClosedUnitDouble() -> Double {
-        Double((next() >> 11) + 1) * 0x1.0p-53
+    public mutating func nextOpenClosedUnitFixed() -> Fixed {
+        Fixed(raw: Int64(next() >> 32) + 1)
+    }
+
+    /// |ln u| in Q64 (`UInt128`) for u = (next() + 1)/2^64 in (0, 1], the full 64 bits of one draw.
+    ///
+    /// The samplers use this rather than a 32-bit `Fixed` uniform so the tail of −ln u reaches
+    /// 64·ln 2 ≈ 44.4 and the order-statistics recursion in `ArrivalTimes` keeps 64-bit resolution.
+    mutating func nextNegativeLogOfOpenClosedUnit() -> UInt128 {
+        let x = next()
+        if x == UInt64.max { return 0 }  // u == 1
+        let log = FixedMath.logQ64(x + 1, fractionBits: 64)
+        return log < 0 ? UInt128(-log) : 0
     }
 }

@@ -4,7 +4,10 @@ import TallyRandom
 
 private let dayStart: Int64 = 1_700_006_400_000  // 2023-11-15T00:00:00Z, a UTC midnight
 private let day: Int64 = 86_400_000
-private let allShapes: [ArrivalShape] = [.uniform, .poisson, .diurnal(), .burst(), .burst(windows: 7, burstShare: 0.5, windowFraction: 0.001)]
+private let allShapes: [ArrivalShape] = [
+    .uniform, .poisson, .diurnal(), .diurnal(peakHourUTC: 0, amplitude: Fixed(raw: Int64(UInt32.max))), .burst(),
+    .burst(windows: 7, burstShare: Fixed(significand: 5, decimalScale: 1), windowFraction: Fixed(significand: 1, decimalScale: 3)),
+]
 
 /// Checks the three contract properties while streaming (never materializing the sequence).
 private func checkContract(_ arrivals: ArrivalTimes) -> Bool {
@@ -43,7 +46,7 @@ private func checkContract(_ arrivals: ArrivalTimes) -> Bool {
         #expect(Array(a) != Array(c))
     }
 
-    /// Regression vectors (computed by this implementation): first five instants for seed 42.
+    /// Regression vectors of this implementation (not independent truth): first five instants for seed 42.
     @Test func regressionVectors() throws {
         func first5(_ shape: ArrivalShape) throws -> [Int64] {
             Array(try ArrivalTimes(start: 1_700_000_000_000, end: 1_700_086_400_000, count: 1000, shape: shape, generator: PRNG(seed: 42)).prefix(5))
@@ -54,8 +57,8 @@ private func checkContract(_ arrivals: ArrivalTimes) -> Bool {
         #expect(try first5(.burst()) == [1700000067642, 1700000074760, 1700000301275, 1700000586703, 1700000727567])
     }
 
-    /// Regression checksums over whole sequences (computed by this implementation), covering segment
-    /// switching, sparse jumps over a year-long interval and the burst layout.
+    /// Regression checksums of this implementation over whole sequences, covering segment switching,
+    /// sparse jumps over a year-long interval and the burst layout.
     @Test func regressionChecksums() throws {
         func checksum(_ shape: ArrivalShape, days: Int64, count: Int) throws -> UInt64 {
             let a = try ArrivalTimes(start: dayStart, end: dayStart + days * day, count: count, shape: shape, generator: PRNG(seed: 42, stream: 1))
@@ -67,9 +70,10 @@ private func checkContract(_ arrivals: ArrivalTimes) -> Bool {
         #expect(results == [
             11231359262937818653, 14341550523967345184,  // uniform: 1 day × 100k, 365 days × 1k
             12689857780493915708, 9833040452125519143,  // poisson
-            15189779457036180600, 12479405876889572170,  // diurnal
-            6891447888612590162, 9356515152766571101,  // burst (defaults)
-            8812244084350715394, 11459477676575990282,  // burst (7 windows, share 0.5, fraction 0.001)
+            5409874870816982051, 12479405876889572170,  // diurnal (defaults)
+            29445489394332921, 11290376821188859829,  // diurnal (peak 0, amplitude 1 − 2^−32)
+            17200508924391198191, 15797276294750924446,  // burst (defaults)
+            13191946760389932535, 16554419271832725817,  // burst (7 windows, share 0.5, fraction 0.001)
         ])
     }
 
@@ -116,13 +120,16 @@ private func checkContract(_ arrivals: ArrivalTimes) -> Bool {
         }
         #expect([14, 15].contains(perHour.firstIndex(of: perHour.max()!)!))  // the two hours around the 15:00 peak
         #expect(perHour[14] + perHour[15] > 7 * (perHour[2] + perHour[3]))
-        #expect(ArrivalTimes.diurnalIntensity(at: dayStart + 15 * 3_600_000) == 1.8)
-        #expect(abs(ArrivalTimes.diurnalIntensity(at: dayStart + 3 * 3_600_000) - 0.2) < 1e-12)
+        #expect(ArrivalTimes.diurnalIntensity(at: dayStart + 15 * 3_600_000) == Fixed(significand: 18, decimalScale: 1))
+        #expect(ArrivalTimes.diurnalIntensity(at: dayStart + 3 * 3_600_000) == Fixed(significand: 2, decimalScale: 1))
+        #expect(ArrivalTimes.diurnalIntensity(at: dayStart + 9 * 3_600_000) == 1)
+        // 1 + 0.8 · sin(π/6) = 1.4 at 11:00 (four hours before the peak: angle 2π·2/24).
+        #expect(abs(ArrivalTimes.diurnalIntensity(at: dayStart + 11 * 3_600_000).raw - Fixed(significand: 14, decimalScale: 1).raw) <= 1)
     }
 
     @Test func burstConcentratesEvents() throws {
         let n = 100_000
-        let a = try ArrivalTimes(start: 0, end: 10_000_000, count: n, shape: .burst(windows: 3, burstShare: 0.9, windowFraction: 0.01), generator: PRNG(seed: 6))
+        let a = try ArrivalTimes(start: 0, end: 10_000_000, count: n, shape: .burst(windows: 3, burstShare: Fixed(significand: 9, decimalScale: 1), windowFraction: Fixed(significand: 1, decimalScale: 2)), generator: PRNG(seed: 6))
         var bins = [Int](repeating: 0, count: 1000)  // 10 000 ms bins; each window spans ≤ 11 bins
         for t in a { bins[Int(t / 10_000)] += 1 }
         let top = bins.sorted(by: >).prefix(33).reduce(0, +)
@@ -142,6 +149,9 @@ private func checkContract(_ arrivals: ArrivalTimes) -> Bool {
         #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: -1, shape: .poisson, generator: g) }
         #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: 1, shape: .diurnal(amplitude: 1), generator: g) }
         #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: 1, shape: .diurnal(peakHourUTC: 24), generator: g) }
+        #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: 1, shape: .diurnal(peakHourUTC: -1), generator: g) }
+        #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: 1, shape: .diurnal(amplitude: -1), generator: g) }
+        #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: 1, shape: .burst(windowFraction: Fixed(raw: (1 << 32) + 1)), generator: g) }
         #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: 1, shape: .burst(windows: 0), generator: g) }
         #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: 1, shape: .burst(burstShare: 1), generator: g) }
         #expect(throws: ParameterError.self) { try ArrivalTimes(start: 0, end: 10, count: 1, shape: .burst(windowFraction: 0), generator: g) }

@@ -94,8 +94,13 @@ import TallyRandom
         g = PRNG(seed: 42)
         #expect((0..<5).map { _ in g.nextInt(in: -50...50) } == [-42, -12, 18, 43, 50])
         g = PRNG(seed: 42)
-        #expect((0..<5).map { _ in g.nextUnitDouble() } == [
-            0.08386297105988216, 0.3789802506626686, 0.6800434110281394, 0.9246929453253876, 0.9918039142821028,
+        // nextUnitFixed is the top 32 bits of next(): 1546998764402558742 >> 32 = 360188718, etc. (the raw outputs are pinned above)
+        #expect((0..<5).map { _ in g.nextUnitFixed().raw } == [
+            360188718, 1627707782, 2920764210, 3971525959, 4259765375,
+        ])
+        g = PRNG(seed: 42)
+        #expect((0..<5).map { _ in g.nextOpenClosedUnitFixed().raw } == [
+            360188719, 1627707783, 2920764211, 3971525960, 4259765376,
         ])
 
         g = PRNG(seed: 7)
@@ -118,10 +123,10 @@ import TallyRandom
             #expect(g.nextInt(in: 5...5) == 5)
             let r = g.nextInt(in: Int64.max - 2...Int64.max)
             #expect(r >= Int64.max - 2)
-            let u = g.nextUnitDouble()
-            #expect(u >= 0 && u < 1)
-            let oc = g.nextOpenClosedUnitDouble()
-            #expect(oc > 0 && oc <= 1)
+            let u = g.nextUnitFixed()
+            #expect(u >= .zero && u < .one)
+            let oc = g.nextOpenClosedUnitFixed()
+            #expect(oc > .zero && oc <= .one)
         }
         // Full Int64 range: width wraps to 0, read as 2^64; must not trap.
         var signs = Set<Bool>()

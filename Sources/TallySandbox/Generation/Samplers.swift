@@ -12,7 +12,7 @@ struct CustomerPicker: Sendable {
         case .even:
             zipf = nil
         case .zipf(let s):
-            do { zipf = try Zipf(n: customers.count, s: s.samplingValue) } catch {
+            do { zipf = try Zipf(n: customers.count, s: s.fixed) } catch {
                 throw RunError(message: "zipf spread: \(error)")
             }
         }
