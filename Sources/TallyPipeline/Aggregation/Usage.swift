@@ -30,7 +30,8 @@ public struct Usage: Sendable {
     private var groupNumbers: [[String]: Int32] = [[]: 0]
     /// Per-event values kept for percentage charges, which price each event on its own.
     private var eventValues: [Key: [EventValue]] = [:]
-    private var keepsEventValues: Set<Int32> = []
+    /// By metric number: whether to keep each event's value (an array: this is read per event).
+    private var keepsEventValues: [Bool] = []
 
     init(schedule: PeriodSchedule) {
         self.schedule = schedule
@@ -59,7 +60,8 @@ public struct Usage: Sendable {
             aggregations.append(metric.aggregation)
             metricNumbers[metric.key] = number
         }
-        if keepEventValues { keepsEventValues.insert(number) } else { keepsEventValues.remove(number) }
+        if keepsEventValues.count <= Int(number) { keepsEventValues.append(contentsOf: Array(repeating: false, count: Int(number) + 1 - keepsEventValues.count)) }
+        keepsEventValues[Int(number)] = keepEventValues
         return number
     }
 
@@ -89,7 +91,7 @@ public struct Usage: Sendable {
             try grouped[key, default: Accumulator(aggregations[Int(metric)])]
                 .add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
         }
-        if keepsEventValues.contains(metric) {
+        if keepsEventValues[Int(metric)] {
             let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
             eventValues[key, default: []].append(EventValue(timestamp: timestamp, eventID: eventID, value: value))
         }
@@ -132,7 +134,7 @@ public struct Usage: Sendable {
     public mutating func merge(_ other: Usage) throws(DecimalError) {
         for (key, accumulator) in other.allAccumulators {
             let customer = customerNumber(other.customerIDs[Int(key.customer)])
-            let metric = metricNumber(other.metricDefinitions[Int(key.metric)], keepEventValues: other.keepsEventValues.contains(key.metric))
+            let metric = metricNumber(other.metricDefinitions[Int(key.metric)], keepEventValues: other.keepsEventValues[Int(key.metric)])
             let group = groupNumber(other.groupValues[Int(key.group)])
             let mapped = Key(customer: customer, metric: metric, period: key.period, group: group)
             if let existing = self.accumulator(mapped) {

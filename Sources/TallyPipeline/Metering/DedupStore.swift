@@ -15,12 +15,22 @@
 /// million keys in one window, 6e-14. The fingerprint is already a uniform
 /// hash, so its bits pick the slot directly and nothing is hashed twice.
 struct DedupStore {
-    /// The fingerprint's high word, per slot.
-    private var highs: [UInt64]
-    /// 32 more bits of the fingerprint, per slot.
-    private var tags: [UInt32]
-    /// Seconds since `epoch` plus one, per slot; 0 marks an empty slot.
-    private var stamps: [UInt32]
+    /// One slot: 96 bits of the fingerprint and a stamp, together in 16 bytes so that a
+    /// probe costs one cache line, not one per field.
+    struct Slot {
+        var high: UInt64
+        var tag: UInt32
+        /// Seconds since `epochSeconds` plus one; 0 marks an empty slot.
+        var stamp: UInt32
+    }
+
+    /// Where a key is, or where it would go: from ``probe(_:)`` to ``insert(_:at:timestamp:)``.
+    struct Probe {
+        var found: Bool
+        var slot: Int
+    }
+
+    private var slots: [Slot]
     private var mask: Int
     private(set) var count = 0
     /// Sweeping on every event would cost a pass over the table each time; a
@@ -35,48 +45,60 @@ struct DedupStore {
         sweepInterval = Swift.max(window.milliseconds / 8, 1)
         var size = 16
         while size < capacity { size <<= 1 }
-        highs = Array(repeating: 0, count: size)
-        tags = Array(repeating: 0, count: size)
-        stamps = Array(repeating: 0, count: size)
+        slots = Array(repeating: Slot(high: 0, tag: 0, stamp: 0), count: size)
         mask = size - 1
     }
 
     /// Bytes of table per remembered key (the table's size over its fill).
-    var bytesPerKey: Double { count == 0 ? 0 : Double(stamps.count * 16) / Double(count) }
+    var bytesPerKey: Double { count == 0 ? 0 : Double(slots.count * MemoryLayout<Slot>.stride) / Double(count) }
 
     @inline(__always)
     private static func stamp(_ timestamp: Instant) -> UInt32 {
         // Floor to seconds; clamp to the representable range (before 2000 -> 1).
-        let seconds = timestamp.millisecondsSinceEpoch >= 0 ? timestamp.millisecondsSinceEpoch / 1000 : (timestamp.millisecondsSinceEpoch - 999) / 1000
-        let offset = seconds - epochSeconds
-        return UInt32(clamping: Swift.max(0, offset) + 1)
+        let ms = timestamp.millisecondsSinceEpoch
+        let seconds = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
+        return UInt32(clamping: Swift.max(0, seconds - epochSeconds) + 1)
+    }
+
+    /// Finds the key, or the empty slot where it would be inserted. Grows the table first
+    /// when it is 80% full, so the returned slot stays valid until the next insert.
+    @inline(__always)
+    mutating func probe(_ key: Fingerprint) -> Probe {
+        if (count + 1) * 5 > slots.count * 4 { resize(to: slots.count * 2) }
+        let tag = UInt32(truncatingIfNeeded: key.low)
+        var slot = Int(truncatingIfNeeded: key.high) & mask
+        while true {
+            let current = slots[slot]
+            if current.stamp == 0 { return Probe(found: false, slot: slot) }
+            if current.high == key.high && current.tag == tag { return Probe(found: true, slot: slot) }
+            slot = (slot + 1) & mask
+        }
     }
 
     func contains(_ key: Fingerprint) -> Bool {
         let tag = UInt32(truncatingIfNeeded: key.low)
         var slot = Int(truncatingIfNeeded: key.high) & mask
-        while stamps[slot] != 0 {
-            if highs[slot] == key.high && tags[slot] == tag { return true }
+        while slots[slot].stamp != 0 {
+            if slots[slot].high == key.high && slots[slot].tag == tag { return true }
             slot = (slot + 1) & mask
         }
         return false
     }
 
+    /// Stores a key at the empty slot a probe found (no insert or resize in between).
+    @inline(__always)
+    mutating func insert(_ key: Fingerprint, at probe: Probe, timestamp: Instant) {
+        guard !probe.found else { return }
+        slots[probe.slot] = Slot(high: key.high, tag: UInt32(truncatingIfNeeded: key.low), stamp: DedupStore.stamp(timestamp))
+        count += 1
+    }
+
     /// Records an accepted key; returns false when it was already there.
     @discardableResult
     mutating func insert(_ key: Fingerprint, timestamp: Instant) -> Bool {
-        if (count + 1) * 5 > stamps.count * 4 { resize(to: stamps.count * 2) }
-        let tag = UInt32(truncatingIfNeeded: key.low)
-        var slot = Int(truncatingIfNeeded: key.high) & mask
-        while stamps[slot] != 0 {
-            if highs[slot] == key.high && tags[slot] == tag { return false }
-            slot = (slot + 1) & mask
-        }
-        highs[slot] = key.high
-        tags[slot] = tag
-        stamps[slot] = DedupStore.stamp(timestamp)
-        count += 1
-        return true
+        let found = probe(key)
+        insert(key, at: found, timestamp: timestamp)
+        return !found.found
     }
 
     /// Forgets keys whose timestamp is before `horizon` (clock - maxAge), now and then.
@@ -86,29 +108,23 @@ struct DedupStore {
         // A stamp is the floor of the timestamp in seconds, so a key is surely older
         // than the horizon only when its whole second ends at or before it.
         let limit = DedupStore.stamp(horizon)
-        var expired = 0
-        for slot in stamps.indices where stamps[slot] != 0 && stamps[slot] < limit { expired += 1 }
-        guard expired > 0 else { return }
-        resize(to: stamps.count, keeping: { $0 >= limit })
+        guard slots.contains(where: { $0.stamp != 0 && $0.stamp < limit }) else { return }
+        resize(to: slots.count, keeping: { $0 >= limit })
     }
 
     /// Rebuilds the table at `size` slots with the entries whose stamp passes `keep`.
     private mutating func resize(to size: Int, keeping keep: (UInt32) -> Bool = { _ in true }) {
-        let (oldHighs, oldTags, oldStamps) = (highs, tags, stamps)
+        let old = slots
         var newSize = 16
         while newSize < size { newSize <<= 1 }
-        highs = Array(repeating: 0, count: newSize)
-        tags = Array(repeating: 0, count: newSize)
-        stamps = Array(repeating: 0, count: newSize)
+        slots = Array(repeating: Slot(high: 0, tag: 0, stamp: 0), count: newSize)
         mask = newSize - 1
         count = 0
-        for slot in oldStamps.indices where oldStamps[slot] != 0 && keep(oldStamps[slot]) {
+        for entry in old where entry.stamp != 0 && keep(entry.stamp) {
             // The slot comes from the high word, which is stored, so it can be found again here.
-            var target = Int(truncatingIfNeeded: oldHighs[slot]) & mask
-            while stamps[target] != 0 { target = (target + 1) & mask }
-            highs[target] = oldHighs[slot]
-            tags[target] = oldTags[slot]
-            stamps[target] = oldStamps[slot]
+            var target = Int(truncatingIfNeeded: entry.high) & mask
+            while slots[target].stamp != 0 { target = (target + 1) & mask }
+            slots[target] = entry
             count += 1
         }
     }

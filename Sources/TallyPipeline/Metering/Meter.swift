@@ -28,11 +28,15 @@ public struct Meter: Sendable {
     public private(set) var clock = Instant(millisecondsSinceEpoch: .min)
 
     private var dedup: DedupStore
-    private var tenantNumbers: [String: UInt32] = [:]
+    private var tenantNumbers = StringIndex()
+    /// The last tenant seen: nearly every event of a service comes from the same few.
+    private var lastTenant: (name: String, number: UInt32)?
     /// Catalog lookups by id. The values are small and hold no references, so a lookup copies no
     /// dictionaries or strings (the per-event path does two of them).
-    private var customers: [String: ResolvedCustomer] = [:]
-    private var metrics: [String: ResolvedMetric] = [:]
+    private var customerIndex = StringIndex()
+    private var customerTable: [ResolvedCustomer] = []
+    private var metricIndex = StringIndex()
+    private var metricTable: [ResolvedMetric] = []
     /// Metric definitions by metric number, read only when a metric needs more than its quantity.
     private var metricDefinitions: [Int32: Metric] = [:]
     /// Hard and soft limits per (customer number, metric number), for the customers whose plan has any.
@@ -40,12 +44,15 @@ public struct Meter: Sendable {
     /// Usage so far per customer, metric and period, for quota checks.
     private var quotaUsage: [QuotaKey: ExactDecimal] = [:]
 
-    public init(catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits = MeteringLimits()) {
+    /// - Parameter expectedEvents: how many events the window will hold, if known; sizing the
+    ///   dedup table up front saves rehashing it as it grows (a hint only: it grows anyway).
+    public init(catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits = MeteringLimits(), expectedEvents: Int = 0) {
         self.catalog = catalog
         self.schedule = schedule
         self.limits = limits
         self.usage = Usage(schedule: schedule)
-        self.dedup = DedupStore(window: limits.maxAge)
+        // 80% is the table's fill limit; aim a little below it.
+        self.dedup = DedupStore(window: limits.maxAge, capacity: Swift.min(expectedEvents, 1 << 30) * 4 / 3)
         resolve(catalog)
     }
 
@@ -118,9 +125,10 @@ public struct Meter: Sendable {
 
     /// What a gateway's `canAccess` call answers for the customer and metric at `instant`.
     public func entitlement(customer: String, metric: String, at instant: Instant) -> Entitlement {
-        guard let resolvedCustomer = customers[customer], let resolvedMetric = metrics[metric] else {
+        guard let c = customerIndex[customer], let m = metricIndex[metric] else {
             return Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil)
         }
+        let resolvedCustomer = customerTable[Int(c)], resolvedMetric = metricTable[Int(m)]
         let used = schedule.periodIndex(containing: instant).flatMap {
             quotaUsage[QuotaKey(customer: resolvedCustomer.number, metric: resolvedMetric.number, period: Int32($0))]
         } ?? .zero
@@ -146,13 +154,15 @@ public struct Meter: Sendable {
         let age = now - event.timestamp
         if age > limits.maxAge { return .rejected(.timestampTooOld) }
         let key = Fingerprint(tenant: tenantNumber(event.tenant), id: event.id)
-        if dedup.contains(key) { return .rejected(.duplicate) }
-        guard let customer = customers[event.customer] else {
+        let seen = dedup.probe(key)
+        if seen.found { return .rejected(.duplicate) }
+        guard let customerNumber = customerIndex[event.customer] else {
             return deadLetter(event, .unknownCustomer, "customer '\(event.customer)' is not in the catalog")
         }
-        guard let metric = metrics[event.metric] else {
+        guard let metricNumber = metricIndex[event.metric] else {
             return deadLetter(event, .unknownMetric, "metric '\(event.metric)' is not in the catalog")
         }
+        let customer = customerTable[Int(customerNumber)], metric = metricTable[Int(metricNumber)]
         var value = event.quantity, distinct: String?
         if metric.needsDefinition, let definition = metricDefinitions[metric.number] {
             switch Meter.value(of: event, for: definition) {
@@ -188,7 +198,7 @@ public struct Meter: Sendable {
                 return deadLetter(event, .schemaInvalid, "quantity \(value) overflows the period's total: \(error)")
             }
         }
-        dedup.insert(key, timestamp: event.timestamp)
+        dedup.insert(key, at: seen, timestamp: event.timestamp)
         return .accepted(Acceptance(late: age > limits.lateAfter, overSoftLimit: overSoftLimit, period: period))
     }
 
@@ -205,9 +215,10 @@ public struct Meter: Sendable {
     }
 
     private mutating func tenantNumber(_ tenant: String) -> UInt32 {
-        if let number = tenantNumbers[tenant] { return number }
-        let number = UInt32(tenantNumbers.count)
-        tenantNumbers[tenant] = number
+        if let last = lastTenant, last.name == tenant { return last.number }
+        let number = tenantNumbers[tenant].map { UInt32($0) } ?? UInt32(tenantNumbers.count)
+        if number == UInt32(tenantNumbers.count) { tenantNumbers.set(tenant, Int32(number)) }
+        lastTenant = (tenant, number)
         return number
     }
 
@@ -255,25 +266,29 @@ public struct Meter: Sendable {
             if case .percentage = charge.model { return charge.metric }
             return nil
         })
-        metrics = [:]
+        metricIndex = StringIndex()
+        metricTable = []
         for metric in catalog.metrics {
             let number = usage.metricNumber(metric, keepEventValues: percentageMetrics.contains(metric.key))
-            metrics[metric.key] = ResolvedMetric(
+            metricIndex.set(metric.key, Int32(metricTable.count))
+            metricTable.append(ResolvedMetric(
                 number: number, aggregation: metric.aggregation, allowsNegative: metric.allowsNegative,
-                needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount, grouped: !metric.groupBy.isEmpty)
+                needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount, grouped: !metric.groupBy.isEmpty))
             metricDefinitions[number] = metric
         }
-        customers = [:]
+        customerIndex = StringIndex()
+        customerTable = []
         quotas = [:]
         for customer in catalog.customers {
             let number = usage.customerNumber(customer.id)
             let planQuotas = catalog.plan(customer.plan)?.quotas ?? []
             for quota in planQuotas {
-                if let metric = metrics[quota.metric] { quotas[QuotaKey(customer: number, metric: metric.number, period: 0)] = quota }
+                if let m = metricIndex[quota.metric] { quotas[QuotaKey(customer: number, metric: metricTable[Int(m)].number, period: 0)] = quota }
             }
-            customers[customer.id] = ResolvedCustomer(
+            customerIndex.set(customer.id, Int32(customerTable.count))
+            customerTable.append(ResolvedCustomer(
                 number: number, hasQuotas: !planQuotas.isEmpty,
-                start: customer.start?.millisecondsSinceEpoch ?? .min, end: customer.end?.millisecondsSinceEpoch ?? .max)
+                start: customer.start?.millisecondsSinceEpoch ?? .min, end: customer.end?.millisecondsSinceEpoch ?? .max))
         }
     }
 }

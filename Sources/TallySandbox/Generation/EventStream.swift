@@ -32,15 +32,17 @@ struct EventStream {
         // explicit list, the re-send slots), because moving ~200-byte events through a heap
         // costs more than generating them.
         var heads = MinHeap<OrderKey>()
-        var buffers: [ChunkSource.Chunk] = Array(repeating: [], count: generators.count)
+        var buffers = Array(repeating: ChunkSource.Chunk(), count: generators.count)
         var positions = Array(repeating: 0, count: generators.count)
+        var resendCursors = Array(repeating: 0, count: generators.count)
         func advance(_ unit: Int) {
-            if positions[unit] >= buffers[unit].count {
+            if positions[unit] >= buffers[unit].items.count {
                 buffers[unit] = chunks.next(unit)
                 positions[unit] = 0
+                resendCursors[unit] = 0
             }
-            guard positions[unit] < buffers[unit].count else { return }
-            heads.push(OrderKey(time: buffers[unit][positions[unit]].item.receivedAt, source: 2, index: unit, sequence: positions[unit]))
+            guard positions[unit] < buffers[unit].items.count else { return }
+            heads.push(OrderKey(time: buffers[unit].items[positions[unit]].receivedAt, source: 2, index: unit, sequence: positions[unit]))
         }
         for unit in generators.indices { advance(unit) }
 
@@ -64,8 +66,11 @@ struct EventStream {
                 freeSlots.append(head.index)
             default:
                 let unit = head.index
-                body(buffers[unit][positions[unit]].item)
-                if let resend = buffers[unit][positions[unit]].resend {
+                body(buffers[unit].items[positions[unit]])
+                let cursor = resendCursors[unit]
+                if cursor < buffers[unit].resends.count, buffers[unit].resends[cursor].index == positions[unit] {
+                    let resend = buffers[unit].resends[cursor].item
+                    resendCursors[unit] += 1
                     let slot = freeSlots.popLast() ?? resends.count
                     if slot == resends.count { resends.append(resend) } else { resends[slot] = resend }
                     // The sequence number, not the slot, breaks ties: slots are reused.
@@ -134,7 +139,12 @@ struct MinHeap<Element: Comparable> {
 
 /// Hands out each unit's events in chunks, generating them ahead on worker threads when it has any.
 final class ChunkSource: @unchecked Sendable {
-    typealias Chunk = [(item: GeneratedItem, resend: GeneratedItem?)]
+    /// A run of one unit's events. Re-sends are rare, so they sit beside the items
+    /// (by position) rather than as an optional in every element, halving what is copied.
+    struct Chunk: Sendable {
+        var items: [GeneratedItem] = []
+        var resends: [(index: Int, item: GeneratedItem)] = []
+    }
 
     private var generators: [UnitGenerator]
     private var ready: [[Chunk]]
@@ -169,7 +179,7 @@ final class ChunkSource: @unchecked Sendable {
         while ready[unit].isEmpty && !(finished[unit] && !busy[unit]) {
             condition.wait()
         }
-        guard !ready[unit].isEmpty else { return [] }
+        guard !ready[unit].isEmpty else { return Chunk() }
         let chunk = ready[unit].removeFirst()
         condition.broadcast()
         return chunk
@@ -199,7 +209,7 @@ final class ChunkSource: @unchecked Sendable {
             condition.lock()
             generators[unit] = generator
             busy[unit] = false
-            if chunk.isEmpty { finished[unit] = true } else { ready[unit].append(chunk) }
+            if chunk.items.isEmpty { finished[unit] = true } else { ready[unit].append(chunk) }
             condition.broadcast()
         }
         condition.unlock()
@@ -208,9 +218,12 @@ final class ChunkSource: @unchecked Sendable {
     /// Workers take a unit's generator out under the lock and put it back under the lock;
     /// `busy` keeps any other thread from taking the same unit meanwhile.
     private static func generate(_ generator: inout UnitGenerator) -> Chunk {
-        var chunk: Chunk = []
-        chunk.reserveCapacity(EventStream.chunkSize)
-        while chunk.count < EventStream.chunkSize, let next = generator.next() { chunk.append(next) }
+        var chunk = Chunk()
+        chunk.items.reserveCapacity(EventStream.chunkSize)
+        while chunk.items.count < EventStream.chunkSize, let next = generator.next() {
+            if let resend = next.resend { chunk.resends.append((chunk.items.count, resend)) }
+            chunk.items.append(next.item)
+        }
         return chunk
     }
 }

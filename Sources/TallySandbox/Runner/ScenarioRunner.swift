@@ -12,7 +12,8 @@ public enum ScenarioRunner {
     public static func run(
         _ scenario: Scenario, threads: Int = 1, observer: RunObserver? = nil, progress: ((Int) -> Void)? = nil
     ) throws(RunError) -> ScenarioRun {
-        var meter = Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits)
+        var meter = Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
+                          expectedEvents: scenario.totalEvents)
         var samples: [OutcomeReason: [String]] = [:]
         var sent = 0
         let stream = EventStream(scenario: scenario, threads: threads)
