@@ -16,7 +16,7 @@ public struct Discount: Sendable, Hashable {
     public enum Duration: Sendable, Hashable {
         /// The first invoice only; an unused fixed amount carries to the next invoice.
         case once
-        /// The first N periods of the run.
+        /// The customer's first N invoices (for a customer who starts mid-run, counted from its first).
         case periods(Int)
         case forever
     }

@@ -1,11 +1,9 @@
 /// A 128-bit fingerprint of an event's idempotency key, MurmurHash3 x64-128.
 ///
-/// The dedup store keeps 16 bytes per event instead of the id itself. Two
-/// different keys collide with probability about n^2 / 2^129: for a billion
-/// keys in one window that is 1.5e-21, far below the rate of undetected memory
-/// errors, so a false "duplicate" is not a practical risk. MurmurHash3 is
-/// written out here (Austin Appleby's public-domain reference) so that it never
-/// changes under us, unlike `Hasher`, which is seeded per process.
+/// The dedup store keeps 96 of its bits per event instead of the id itself
+/// (see ``DedupStore`` for the collision odds). MurmurHash3 is written out here
+/// (Austin Appleby's public-domain reference) so that it never changes under
+/// us, unlike `Hasher`, which is seeded per process.
 public struct Fingerprint: Sendable, Hashable {
     public let high: UInt64
     public let low: UInt64

@@ -177,6 +177,7 @@ public struct Meter: Sendable {
         let subscribed = event.timestamp.millisecondsSinceEpoch >= customer.start && event.timestamp.millisecondsSinceEpoch < customer.end
         let period = subscribed ? schedule.periodIndex(containing: event.timestamp) : nil
         var overSoftLimit = false
+        var quotaAfter: (key: QuotaKey, used: ExactDecimal)?
         if customer.hasQuotas, let period, let quota = quotas[QuotaKey(customer: customer.number, metric: metric.number, period: 0)] {
             let quotaKey = QuotaKey(customer: customer.number, metric: metric.number, period: Int32(period))
             let contribution = metric.aggregation == .count ? ExactDecimal.one : value
@@ -186,7 +187,8 @@ public struct Meter: Sendable {
             let over = after.map { $0 > quota.limit } ?? true
             if over && quota.hard { return .rejected(.quotaExceeded) }
             overSoftLimit = over
-            quotaUsage[quotaKey] = after ?? used
+            // Counted only once the event is surely accepted (below).
+            quotaAfter = (quotaKey, after ?? used)
         }
         if let period {
             let group = metric.grouped
@@ -198,6 +200,7 @@ public struct Meter: Sendable {
                 return deadLetter(event, .schemaInvalid, "quantity \(value) overflows the period's total: \(error)")
             }
         }
+        if let quotaAfter { quotaUsage[quotaAfter.key] = quotaAfter.used }
         dedup.insert(key, at: seen, timestamp: event.timestamp)
         return .accepted(Acceptance(late: age > limits.lateAfter, overSoftLimit: overSoftLimit, period: period))
     }
