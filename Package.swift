@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // The pipeline a production metering and billing service links: no I/O, no clock.
@@ -25,17 +26,24 @@ let package = Package(
             name: "TallySandbox",
             dependencies: ["TallyPipeline", "TallyJSON", "TallyRandom", .product(name: "Yams", package: "Yams")]
         ),
+        // The SQLite ledger of runs: events, rejections, dead letters, invoices (keeps SQLite out of the pipeline).
+        .target(
+            name: "TallyLedger",
+            dependencies: ["TallyPipeline", "TallySandbox", "TallyJSON", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
                 "TallyPipeline",
                 "TallySandbox",
+                "TallyLedger",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TallyPipelineTests", dependencies: ["TallyPipeline"]),
         .testTarget(name: "TallyJSONTests", dependencies: ["TallyJSON"]),
         .testTarget(name: "TallyRandomTests", dependencies: ["TallyRandom"]),
+        .testTarget(name: "TallyLedgerTests", dependencies: ["TallyLedger", "TallySandbox", "TallyPipeline", "TallyJSON"]),
         .testTarget(
             name: "TallySandboxTests",
             dependencies: ["TallySandbox", "TallyPipeline", "TallyJSON"],

@@ -31,12 +31,16 @@ struct Run: ParsableCommand {
     @Option(help: "The golden files' folder (default: Fixtures/ beside the scenarios' folder).")
     var fixtures: String?
 
+    @Option(help: "Record the run in this SQLite ledger file (one scenario per ledger; re-running resumes it).")
+    var ledger: String?
+
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256") }
     }
 
     func run() throws {
         let files = try ScenarioFiles.resolve(paths)
+        if ledger != nil && files.count > 1 { throw ValidationError("--ledger records one scenario: pass one scenario file") }
         let console = Console(toStandardError: json)
         var results: [ScenarioResult] = []
         for file in files {
@@ -64,11 +68,16 @@ struct Run: ParsableCommand {
             console.line("INVALID \(file)")
             return ScenarioResult(file: file, name: file, status: .invalid, messages: errors.diagnostics.map(\.description), events: 0, seconds: 0)
         }
+        let recorder: LedgerRunRecorder?
+        do { recorder = try ledger.map { try LedgerRunRecorder(path: $0, scenario: scenario, file: file) } } catch {
+            console.line("FAIL \(scenario.name): \(error)")
+            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: ["\(error)"], events: 0, seconds: 0)
+        }
         let started = Date()
         let progress = ProgressBar(label: scenario.name, total: scenario.totalEvents)
         let run: ScenarioRun
         do {
-            run = try ScenarioRunner.run(scenario, threads: threads) { progress.update($0) }
+            run = try ScenarioRunner.run(scenario, threads: threads, observer: recorder) { progress.update($0) }
         } catch {
             progress.finish()
             console.line("FAIL \(scenario.name): \(error)")

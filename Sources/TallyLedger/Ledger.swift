@@ -1,0 +1,250 @@
+import Foundation
+import GRDB
+import TallyPipeline
+import TallySandbox
+
+/// A ledger file: the durable SQLite record of one scenario's run.
+///
+/// The layout is in Docs/Ledger.md. A ledger holds one scenario (identified by
+/// name, seed and the SHA-256 of its file's text): `UNIQUE(tenant, event_id)`
+/// guards the whole file, as it would a production ledger, so two different
+/// scenarios whose generated ids collide must not share one. Recording the same
+/// scenario again resumes or re-records that run without storing anything twice.
+public final class Ledger: @unchecked Sendable {
+    // @unchecked: DatabaseQueue serializes every access itself.
+
+    public let path: String
+    let queue: DatabaseQueue
+
+    /// Opens the ledger at `path`, creating it when `create` is true, and migrates it to the current schema.
+    ///
+    /// - Throws: ``LedgerError`` when the file is missing (and `create` is false), is not a
+    ///   SQLite database, or was written by a newer version of Tally.
+    public init(path: String, create: Bool = false) throws {
+        self.path = path
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw LedgerError("\(path): no such ledger file")
+        }
+        var configuration = Configuration()
+        configuration.label = "tally-ledger"
+        configuration.prepareDatabase { db in
+            // WAL: a killed writer leaves the last committed transaction intact, and readers
+            // (the sqlite3 shell, a test polling progress) never block the writer.
+            // Bigger pages halve the B-tree work per row of bulk appends; this only takes
+            // effect on a new, empty file (before WAL is on), and is a no-op afterwards.
+            try db.execute(sql: "PRAGMA page_size = 16384")
+            try db.execute(sql: "PRAGMA journal_mode = WAL")
+            // NORMAL is crash-safe under WAL against a killed process (only a power cut can
+            // lose the last commits, never corrupt the file), and avoids an fsync per batch.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // 256 MiB of page cache keeps the UNIQUE(tenant, event_id) index of a 10M-event run
+            // mostly in memory; checkpointing every 64 MiB of WAL (not 4 MiB) copies each hot
+            // page back into the database file less often.
+            try db.execute(sql: "PRAGMA cache_size = -262144")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 4096")
+            try db.execute(sql: "PRAGMA temp_store = MEMORY")
+        }
+        do {
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+            let migrator = LedgerSchema.migrator
+            if try queue.read({ try migrator.hasBeenSuperseded($0) }) {
+                throw LedgerError("\(path): the ledger was written by a newer version of Tally (unknown schema migrations)")
+            }
+            try migrator.migrate(queue)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError("\(path): cannot open the ledger: \(error)")
+        }
+    }
+
+    /// `PRAGMA integrity_check`: `"ok"` for an intact file, otherwise SQLite's list of problems.
+    public func integrityCheck() throws -> String {
+        try queue.read { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check").joined(separator: "\n")
+        }
+    }
+
+    /// Row counts of every table, to compare two recordings.
+    public func counts() throws -> LedgerCounts {
+        try queue.read { db in
+            func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? 0 }
+            return LedgerCounts(
+                runs: try count("SELECT count(*) FROM runs"),
+                events: try count("SELECT count(*) FROM events"),
+                rejections: try count("SELECT count(*) FROM rejections"),
+                deadLetters: try count("SELECT count(*) FROM dead_letters"),
+                pendingDeadLetters: try count("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL"),
+                invoices: try count("SELECT count(*) FROM invoices"),
+                invoiceLines: try count("SELECT count(*) FROM invoice_lines"))
+        }
+    }
+
+    /// The recorded run, or nil for a ledger nothing was recorded in yet.
+    public func run() throws -> RecordedRun? {
+        try queue.read { db in try RecordedRun.fetch(db) }
+    }
+
+    /// The recorded run, or an error naming the file when there is none.
+    public func requireRun() throws -> RecordedRun {
+        guard let run = try run() else { throw LedgerError("\(path): the ledger records no run yet") }
+        return run
+    }
+
+    /// The recorded invoices in billing order (period, then the catalog's customer order).
+    public func invoices() throws -> [InvoiceRecord] {
+        try queue.read { db in try InvoiceRecord.fetchAll(db) }
+    }
+
+    /// Every dead letter, in the order the events arrived.
+    public func deadLetters() throws -> [RecordedDeadLetter] {
+        try queue.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT seq, event_id, reason, detail, payload_kind, payload, received_at, replayed_at, replay_outcome
+                FROM dead_letters ORDER BY seq
+                """).map { row in
+                RecordedDeadLetter(
+                    seq: try row.int64("seq"), eventID: try row.optional("event_id"), reason: try row.text("reason"),
+                    detail: try row.optional("detail") ?? "", payloadKind: try row.text("payload_kind"), payload: try row.text("payload"),
+                    receivedAt: Instant(millisecondsSinceEpoch: try row.int64("received_at")),
+                    replayedAt: try row.optional("replayed_at", as: Int64.self).map { Instant(millisecondsSinceEpoch: $0) },
+                    replayOutcome: try row.optional("replay_outcome"))
+            }
+        }
+    }
+}
+
+/// A problem with a ledger file or its contents, worded for the person at the terminal.
+public struct LedgerError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// How many rows each table holds.
+public struct LedgerCounts: Sendable, Hashable, CustomStringConvertible {
+    public var runs: Int
+    public var events: Int
+    public var rejections: Int
+    public var deadLetters: Int
+    public var pendingDeadLetters: Int
+    public var invoices: Int
+    public var invoiceLines: Int
+
+    public var description: String {
+        "runs \(runs), events \(events), rejections \(rejections), dead letters \(deadLetters) (\(pendingDeadLetters) pending), invoices \(invoices), invoice lines \(invoiceLines)"
+    }
+}
+
+/// The `runs` row: which scenario was recorded, from which file text, and how it ended.
+public struct RecordedRun: Sendable, Hashable {
+    public var id: Int64
+    public var scenario: String
+    public var seed: UInt64
+    public var scenarioSHA256: String
+    public var scenarioYAML: String
+    public var scenarioFile: String
+    public var toolVersion: String
+    /// The simulated clock: the schedule's first instant and last, and the meter's clock at the end.
+    public var clockStart: Instant
+    public var clockEnd: Instant
+    public var lastReceivedAt: Instant?
+    public var plannedEvents: Int
+    /// Outcome totals, set when the run completed (nil while it is incomplete, e.g. after a kill).
+    public var received: Int?
+    public var accepted: Int?
+    public var rejected: Int?
+    public var deadLettered: Int?
+    public var completed: Bool
+    /// The scenario text whose catalog billed the stored invoices, when a dead-letter replay re-billed them.
+    public var billingYAML: String?
+
+    static func fetch(_ db: Database) throws -> RecordedRun? {
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM runs ORDER BY id")
+        guard let row = rows.first else { return nil }
+        guard rows.count == 1 else { throw LedgerError("the ledger has \(rows.count) runs, expected one") }
+        let seedText = try row.text("seed")
+        guard let seed = UInt64(seedText) else { throw LedgerError("runs.seed '\(seedText)' is not a whole number") }
+        return RecordedRun(
+            id: try row.int64("id"), scenario: try row.text("scenario"), seed: seed,
+            scenarioSHA256: try row.text("scenario_sha256"), scenarioYAML: try row.text("scenario_yaml"),
+            scenarioFile: try row.text("scenario_file"), toolVersion: try row.text("tool_version"),
+            clockStart: Instant(millisecondsSinceEpoch: try row.int64("clock_start")),
+            clockEnd: Instant(millisecondsSinceEpoch: try row.int64("clock_end")),
+            lastReceivedAt: try row.optional("last_received_at", as: Int64.self).map { Instant(millisecondsSinceEpoch: $0) },
+            plannedEvents: try row.int("planned_events"),
+            received: try row.optional("received"), accepted: try row.optional("accepted"),
+            rejected: try row.optional("rejected"), deadLettered: try row.optional("dead_lettered"),
+            completed: try row.optional("completed", as: Int.self) == 1, billingYAML: try row.optional("billing_yaml"))
+    }
+
+    /// The recorded scenario, loaded again from the text stored with the run.
+    public func loadScenario() throws -> Scenario {
+        do { return try ScenarioLoader.load(yaml: scenarioYAML, file: scenarioFile) } catch {
+            throw LedgerError("the scenario stored in the ledger no longer loads: \(error)")
+        }
+    }
+
+    /// The scenario whose catalog billed the stored invoices (the recorded one, unless a replay re-billed them).
+    public func loadBillingScenario() throws -> Scenario {
+        guard let billingYAML else { return try loadScenario() }
+        do { return try ScenarioLoader.load(yaml: billingYAML, file: "\(scenarioFile) (catalog of the last dead-letter replay)") } catch {
+            throw LedgerError("the billing scenario stored in the ledger no longer loads: \(error)")
+        }
+    }
+}
+
+/// A `dead_letters` row.
+public struct RecordedDeadLetter: Sendable, Hashable {
+    /// The event's position in the run's stream.
+    public var seq: Int64
+    public var eventID: String?
+    public var reason: String
+    public var detail: String
+    /// `event` (a typed event, kept as its JSON) or `raw` (text that may not even be JSON).
+    public var payloadKind: String
+    public var payload: String
+    public var receivedAt: Instant
+    /// The simulated time of the replay that took it out of the queue; nil while it waits.
+    public var replayedAt: Instant?
+    /// `accepted`, or `rejected:<reason>` for one a replay judged but did not accept.
+    public var replayOutcome: String?
+}
+
+extension Row {
+    /// A non-NULL text column, or an error naming it (never a trap on a hand-edited ledger).
+    func text(_ column: String) throws -> String {
+        guard let value = try decode(String?.self, forColumn: column) else { throw LedgerError("column \(column) is NULL") }
+        return value
+    }
+
+    func int64(_ column: String) throws -> Int64 {
+        guard let value = try decode(Int64?.self, forColumn: column) else { throw LedgerError("column \(column) is NULL") }
+        return value
+    }
+
+    func int(_ column: String) throws -> Int {
+        guard let value = try decode(Int?.self, forColumn: column) else { throw LedgerError("column \(column) is NULL") }
+        return value
+    }
+
+    /// A nullable column; throws (rather than traps) when the value has the wrong type.
+    func optional<Value: DatabaseValueConvertible>(_ column: String, as type: Value.Type = Value.self) throws -> Value? {
+        try decode(Value?.self, forColumn: column)
+    }
+
+    func decimal(_ column: String) throws -> ExactDecimal {
+        try Self.decimal(try text(column), column: column)
+    }
+
+    func optionalDecimal(_ column: String) throws -> ExactDecimal? {
+        guard let text = try optional(column, as: String.self) else { return nil }
+        return try Self.decimal(text, column: column)
+    }
+
+    static func decimal(_ text: String, column: String) throws -> ExactDecimal {
+        do { return try ExactDecimal(parsing: text) } catch {
+            throw LedgerError("column \(column) holds '\(text.prefix(40))', not a decimal: \(error)")
+        }
+    }
+}
