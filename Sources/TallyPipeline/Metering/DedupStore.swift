@@ -49,8 +49,8 @@ struct DedupStore {
         mask = size - 1
     }
 
-    /// Bytes of table per remembered key (the table's size over its fill).
-    var bytesPerKey: Double { count == 0 ? 0 : Double(slots.count * MemoryLayout<Slot>.stride) / Double(count) }
+    /// The table's size in bytes (its slots, filled or not).
+    var tableBytes: Int { slots.count * MemoryLayout<Slot>.stride }
 
     @inline(__always)
     private static func stamp(_ timestamp: Instant) -> UInt32 {

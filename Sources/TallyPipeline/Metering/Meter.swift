@@ -142,6 +142,9 @@ public struct Meter: Sendable {
     /// Accepted idempotency keys currently remembered (bounded by the max-age window).
     public var rememberedKeys: Int { dedup.count }
 
+    /// Bytes the dedup table holds for them (its slots, filled or not).
+    public var dedupTableBytes: Int { dedup.tableBytes }
+
     // MARK: The stages
 
     private mutating func decide(_ event: Event, receivedAt: Instant) -> MeteringOutcome {

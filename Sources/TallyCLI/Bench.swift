@@ -1,0 +1,164 @@
+import ArgumentParser
+import Foundation
+import TallyJSON
+import TallySandbox
+
+/// `tally bench`: runs a scenario at a chosen size and reports throughput, time per stage and memory.
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a scenario at a given size and print events/s, time per event per stage, and memory.",
+        discussion: """
+            Two passes: the event stream alone (generation), then the whole run as `tally run` does it. \
+            Billing is timed once more on the run's usage; metering is the whole run less generation \
+            and billing. Peak resident memory is VmHWM from /proc/self/status. Dedup bytes are an \
+            estimate from the table's layout (16-byte slots, grown at 80% load), since the meter reports \
+            only its key count. Build in release (`swift build -c release`) for meaningful figures.
+            """
+    )
+
+    @Argument(help: "The scenario file.")
+    var scenario: String
+
+    @Option(help: "Generated events in all: every traffic's events are scaled to add up to this, keeping their proportions (default: the scenario's own).")
+    var events: Int?
+
+    @Option(help: "Threads that generate events.")
+    var threads: Int = 1
+
+    @Flag(help: "Print the figures as JSON on standard output.")
+    var json = false
+
+    func validate() throws {
+        guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256") }
+        if let events, events < 1 || events > 10_000_000_000 { throw ValidationError("--events must be from 1 to 10000000000") }
+    }
+
+    func run() throws {
+        let loaded: Scenario
+        switch ScenarioSource.load(scenario) {
+        case .success(let value): loaded = value
+        case .failure(let errors):
+            StandardError.write(errors.description + "\n")
+            throw ExitCode(2)
+        }
+        let sized = events.map { loaded.scaled(toGeneratedEvents: $0) } ?? loaded
+        let progress = ProgressBar(label: sized.name, total: sized.totalEvents)
+        let result: BenchResult
+        do {
+            result = try PipelineBench.run(sized, threads: threads) { _, done in progress.update(done) }
+        } catch {
+            progress.finish()
+            StandardError.write("tally bench: \(error)\n")
+            throw ExitCode(1)
+        }
+        progress.finish()
+        guard result.streamItems == result.events else {
+            StandardError.write("tally bench: the generation pass saw \(result.streamItems) events, the run \(result.events)\n")
+            throw ExitCode(1)
+        }
+        let machine = MachineInfo.current()
+        let peak = MachineInfo.peakResidentBytes()
+        if json {
+            print(CanonicalJSON.write(BenchReport.json(result, machine: machine, peakBytes: peak)), terminator: "")
+        } else {
+            print(BenchReport.table(result, machine: machine, peakBytes: peak), terminator: "")
+        }
+        for failure in result.expectationFailures { StandardError.write("note: expect: \(failure)\n") }
+    }
+}
+
+/// The human table and the JSON of `tally bench`.
+enum BenchReport {
+    static func table(_ r: BenchResult, machine: MachineInfo, peakBytes: Int?) -> String {
+        var lines: [String] = []
+        lines.append("scenario   \(r.scenario): \(grouped(r.generatedEvents)) generated events, \(grouped(r.events)) received")
+        lines.append("machine    \(machine.model), \(machine.cores) cores; \(r.threads) thread\(r.threads == 1 ? "" : "s")")
+        lines.append("outcomes   \(grouped(r.counts.accepted)) accepted (\(grouped(r.counts.late)) late), \(grouped(r.counts.rejected)) rejected, \(grouped(r.counts.deadLettered)) dead-lettered; \(grouped(r.invoices)) invoice\(r.invoices == 1 ? "" : "s")")
+        lines.append("")
+        let header = ["stage", "seconds", "ns/event", "events/s"]
+        var rows: [[String]] = []
+        func row(_ name: String, _ seconds: Double, rated: Bool = true) {
+            // Billing's cost follows customers and charges, not events: no events/s for it.
+            let rate = rated && seconds > 0 ? Double(r.events) / seconds : 0
+            rows.append([name, String(format: "%.3f", seconds), String(format: "%.1f", r.nanosecondsPerEvent(seconds)), rate > 0 ? compact(rate) : "-"])
+        }
+        row("generation (stream alone)", r.generationSeconds)
+        row("metering (validate, dedup, aggregate)", r.meteringSeconds)
+        row("billing (rate, invoice)", r.billingSeconds, rated: false)
+        row("whole run", r.wholeRunSeconds)
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        func format(_ cells: [String]) -> String {
+            cells.enumerated().map { index, cell in
+                index == 0 ? cell.padding(toLength: widths[0], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[index] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        lines.append(format(header))
+        for cells in rows { lines.append(format(cells)) }
+        lines.append("")
+        lines.append("throughput \(compact(r.eventsPerSecond)) events/s for the whole run (\(String(format: "%.0f", r.eventsPerSecond)))")
+        lines.append("peak RSS   \(peakBytes.map { megabytes($0) } ?? "unknown (no /proc/self/status)") (VmHWM, the whole process: both passes)")
+        let dedup = r.dedup
+        lines.append("dedup      \(grouped(dedup.keys)) remembered keys; about \(megabytes(dedup.bytes)), \(String(format: "%.1f", dedup.bytesPerKey)) bytes per key (16-byte slots, sized for the run's events, grown at 80% load)")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func json(_ r: BenchResult, machine: MachineInfo, peakBytes: Int?) -> JSONValue {
+        func number(_ value: Int) -> JSONValue { .number(String(value)) }
+        func number(_ value: Double, _ digits: Int) -> JSONValue { .number(String(format: "%.\(digits)f", value)) }
+        func stage(_ seconds: Double) -> JSONValue {
+            .object(JSONObject([
+                (key: "seconds", value: number(seconds, 6)),
+                (key: "ns_per_event", value: number(r.nanosecondsPerEvent(seconds), 2)),
+            ]))
+        }
+        let dedup = r.dedup
+        return .object(JSONObject([
+            (key: "scenario", value: .string(r.scenario)),
+            (key: "threads", value: number(r.threads)),
+            (key: "machine", value: .object(JSONObject([
+                (key: "cpu", value: .string(machine.model)),
+                (key: "cores", value: number(machine.cores)),
+            ]))),
+            (key: "generated_events", value: number(r.generatedEvents)),
+            (key: "events", value: number(r.events)),
+            (key: "accepted", value: number(r.counts.accepted)),
+            (key: "rejected", value: number(r.counts.rejected)),
+            (key: "dead_lettered", value: number(r.counts.deadLettered)),
+            (key: "invoices", value: number(r.invoices)),
+            (key: "events_per_second", value: number(r.eventsPerSecond, 0)),
+            (key: "stages", value: .object(JSONObject([
+                (key: "generation", value: stage(r.generationSeconds)),
+                (key: "metering", value: stage(r.meteringSeconds)),
+                (key: "billing", value: stage(r.billingSeconds)),
+                (key: "whole_run", value: stage(r.wholeRunSeconds)),
+            ]))),
+            (key: "peak_resident_bytes", value: peakBytes.map(number) ?? .null),
+            (key: "dedup", value: .object(JSONObject([
+                (key: "remembered_keys", value: number(dedup.keys)),
+                (key: "bytes", value: number(dedup.bytes)),
+                (key: "bytes_per_key", value: number(dedup.bytesPerKey, 2)),
+                (key: "estimate", value: .bool(true)),
+            ]))),
+        ]))
+    }
+
+    /// 10,500,000.
+    static func grouped(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var out = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
+            out.append(digit)
+        }
+        return value < 0 ? "-" + out : out
+    }
+
+    static func compact(_ rate: Double) -> String {
+        rate >= 1_000_000 ? String(format: "%.2fM", rate / 1_000_000) : rate >= 1_000 ? String(format: "%.1fK", rate / 1_000) : String(format: "%.0f", rate)
+    }
+
+    static func megabytes(_ bytes: Int) -> String {
+        String(format: "%.1f MB", Double(bytes) / 1_048_576)
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import TallyPipeline
+
+/// Measures a scenario run stage by stage, for `tally bench`.
+///
+/// Two passes over the same stream:
+/// 1. generation alone: the stream iterated without metering;
+/// 2. the whole run: ``ScenarioRunner/run(_:threads:observer:progress:)``, exactly as
+///    `tally run` does it (generate, validate, dedup, enrich, aggregate, rate, invoice).
+///
+/// Billing is then timed on its own, on the run's final usage (the same ``Biller``
+/// call the runner made). Metering is the whole run less generation and billing.
+/// With more than one thread, generation overlaps metering in the whole run, so
+/// that difference is what metering adds on the thread that meters.
+public enum PipelineBench {
+    /// Runs both passes over `scenario` on `threads` threads.
+    public static func run(_ scenario: Scenario, threads: Int, progress: ((String, Int) -> Void)? = nil) throws(RunError) -> BenchResult {
+        let clock = ContinuousClock()
+
+        var items = 0
+        var checksum: Int64 = 0
+        let generationStart = clock.now
+        try scenario.forEachGeneratedItem(threads: threads) { item in
+            // Touch every item so the pass cannot be skipped.
+            checksum &+= item.receivedAt.millisecondsSinceEpoch
+            items += 1
+            if items & 0xFFFF == 0 { progress?("generation", items) }
+        }
+        let generation = clock.now - generationStart
+        if checksum == .min { StandardStreams.note("") }
+
+        let capture = FinalMeter()
+        let runStart = clock.now
+        let run = try ScenarioRunner.run(scenario, threads: threads, observer: capture) { progress?("whole run", $0) }
+        let whole = clock.now - runStart
+        guard let meter = capture.meter else {
+            throw RunError(message: "\(scenario.name): the run ended without handing over its meter")
+        }
+
+        let biller = Biller(catalog: scenario.catalog, schedule: scenario.schedule)
+        let billingStart = clock.now
+        let invoices: [Invoice]
+        do { invoices = try biller.invoices(for: meter.usage) } catch {
+            throw RunError(message: "\(scenario.name): billing failed: \(error)")
+        }
+        let billing = clock.now - billingStart
+
+        return BenchResult(
+            scenario: scenario.name, threads: threads, generatedEvents: scenario.generatedEvents, events: run.counts.received,
+            counts: run.counts, invoices: invoices.count, streamItems: items,
+            generationSeconds: generation.seconds, wholeRunSeconds: whole.seconds, billingSeconds: billing.seconds,
+            rememberedKeys: meter.rememberedKeys, dedupTableBytes: meter.dedupTableBytes, expectationFailures: run.expectationFailures)
+    }
+}
+
+/// The figures of one ``PipelineBench`` run.
+public struct BenchResult: Sendable {
+    public var scenario: String
+    public var threads: Int
+    /// Events the traffic generates (before re-sends).
+    public var generatedEvents: Int
+    /// Events the pipeline received, re-sends, malformed and explicit ones included.
+    public var events: Int
+    public var counts: OutcomeCounts
+    public var invoices: Int
+    /// Items the generation pass saw: equal to `events` (checked by the caller).
+    public var streamItems: Int
+    public var generationSeconds: Double
+    public var wholeRunSeconds: Double
+    public var billingSeconds: Double
+    /// Idempotency keys the meter remembers at the end (``Meter/rememberedKeys``).
+    public var rememberedKeys: Int
+    /// The dedup table's bytes (``Meter/dedupTableBytes``).
+    public var dedupTableBytes: Int
+    public var expectationFailures: [String]
+
+    /// The whole run less generation and billing, never below zero.
+    public var meteringSeconds: Double { Swift.max(0, wholeRunSeconds - generationSeconds - billingSeconds) }
+
+    public var eventsPerSecond: Double { wholeRunSeconds > 0 ? Double(events) / wholeRunSeconds : 0 }
+
+    /// Nanoseconds per event received.
+    public func nanosecondsPerEvent(_ seconds: Double) -> Double { events > 0 ? seconds * 1e9 / Double(events) : 0 }
+
+    /// The dedup state at the end of the run.
+    public var dedup: DedupState { DedupState(keys: rememberedKeys, bytes: dedupTableBytes) }
+}
+
+/// The dedup table at the end of a run: keys remembered and the bytes holding them.
+public struct DedupState: Sendable, Hashable {
+    public var keys: Int
+    public var bytes: Int
+    public var bytesPerKey: Double { keys > 0 ? Double(bytes) / Double(keys) : 0 }
+}
+
+/// Takes the meter the runner hands over after billing.
+final class FinalMeter: RunObserver {
+    var meter: Meter?
+
+    func sent(_ item: GeneratedItem, outcome: MeteringOutcome) {}
+
+    func finished(_ run: ScenarioRun, meter: Meter) throws {
+        self.meter = meter
+    }
+}
+
+/// The machine a benchmark ran on, from /proc.
+public struct MachineInfo: Sendable {
+    /// The CPU's model name, from /proc/cpuinfo ("unknown" elsewhere).
+    public var model: String
+    /// Logical processors listed in /proc/cpuinfo (the active processor count elsewhere).
+    public var cores: Int
+
+    public static func current() -> MachineInfo {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        var model: String?
+        var processors = 0
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard let key = parts.first?.trimmingCharacters(in: .whitespaces) else { continue }
+            if key == "processor" { processors += 1 }
+            if key == "model name", model == nil, parts.count == 2 { model = parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return MachineInfo(model: model ?? "unknown", cores: processors > 0 ? processors : ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// Peak resident memory of this process so far, in bytes: VmHWM in /proc/self/status (nil where there is none).
+    public static func peakResidentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            // "VmHWM:   123456 kB"
+            guard fields.count >= 2, let kilobytes = Int(fields[1]) else { return nil }
+            return kilobytes * 1024
+        }
+        return nil
+    }
+}
+
+/// A nearly free side effect, so the optimizer keeps the generation pass's checksum.
+enum StandardStreams {
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double (for reports only).
+    var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+}
