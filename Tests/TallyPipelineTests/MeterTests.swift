@@ -169,6 +169,20 @@ struct MeterTests {
         #expect(try meter.usage.quantity(customer: "acme", metric: "api_calls", period: 0) == 2)
     }
 
+    @Test("the dedup table is sized from the expected events: big enough, and no bigger")
+    func dedupSizing() throws {
+        // 100 expected events x 5/4 = 125 slots wanted -> 128 (a power of two), 16 bytes each = 2,048 bytes.
+        var meter = Meter(catalog: try F.catalog(), schedule: PeriodSchedule(start: F.periodStart, count: 1), expectedEvents: 100)
+        #expect(meter.dedupTableBytes == 2_048)
+        for i in 0..<100 { meter.ingest(F.event("k\(i)"), receivedAt: F.now) }
+        // 100 keys in 128 slots is 78%, under the 80% that grows the table.
+        #expect(meter.rememberedKeys == 100)
+        #expect(meter.dedupTableBytes == 2_048)
+        // The 103rd key would fill it past 80% (103 x 5 = 515 > 128 x 4 = 512): it doubles.
+        for i in 100..<103 { meter.ingest(F.event("k\(i)"), receivedAt: F.now) }
+        #expect(meter.dedupTableBytes == 4_096)
+    }
+
     @Test("bad JSON input never crashes and names the field and the problem", arguments: [
         ("{not json", "malformed JSON: 1:2"),
         (#"{"tenant_id":"t","customer_id":"acme","metric":"api_calls","quantity":1,"timestamp":"2026-01-15T12:00:00Z","source":"kong"}"#, "event_id: missing"),

@@ -51,8 +51,9 @@ public struct Meter: Sendable {
         self.schedule = schedule
         self.limits = limits
         self.usage = Usage(schedule: schedule)
-        // 80% is the table's fill limit; aim a little below it.
-        self.dedup = DedupStore(window: limits.maxAge, capacity: Swift.min(expectedEvents, 1 << 30) * 4 / 3)
+        // 80% is the table's fill limit: 5/4 of the keys is the least that holds them. More
+        // would round up to the next power of two and double the table (100M events: 4 GB, not 2).
+        self.dedup = DedupStore(window: limits.maxAge, capacity: Swift.min(expectedEvents, 1 << 30) * 5 / 4)
         resolve(catalog)
     }
 
