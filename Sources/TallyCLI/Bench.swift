@@ -34,13 +34,7 @@ struct Bench: ParsableCommand {
     }
 
     func run() throws {
-        let loaded: Scenario
-        switch ScenarioSource.load(scenario) {
-        case .success(let value): loaded = value
-        case .failure(let errors):
-            StandardError.write(errors.description + "\n")
-            throw ExitCode(2)
-        }
+        let loaded = try ScenarioSource.loadOrExit(scenario)
         let sized = events.map { loaded.scaled(toGeneratedEvents: $0) } ?? loaded
         let progress = ProgressBar(label: sized.name, total: sized.totalEvents)
         let result: BenchResult

@@ -40,4 +40,14 @@ enum ScenarioSource {
         }
         do { return .success(try ScenarioLoader.load(yaml: text, file: file)) } catch { return .failure(error) }
     }
+
+    /// The scenario, or its problems on standard error and exit code 2, for commands that take one scenario.
+    static func loadOrExit(_ file: String) throws -> Scenario {
+        switch load(file) {
+        case .success(let scenario): return scenario
+        case .failure(let errors):
+            StandardError.write(errors.description + "\n")
+            throw ExitCode(2)
+        }
+    }
 }

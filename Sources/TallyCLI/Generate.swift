@@ -43,13 +43,7 @@ struct Generate: ParsableCommand {
     }
 
     func run() throws {
-        let loaded: Scenario
-        switch ScenarioSource.load(scenario) {
-        case .success(let value): loaded = value
-        case .failure(let errors):
-            StandardError.write(errors.description + "\n")
-            throw ExitCode(2)
-        }
+        let loaded = try ScenarioSource.loadOrExit(scenario)
         let started = Date()
         let progress = ProgressBar(label: loaded.name, total: out == nil ? 0 : loaded.totalEvents)
         let summary: EventExportSummary
