@@ -105,47 +105,6 @@ public struct Usage: Sendable {
         return index < row.count ? row[index] : nil
     }
 
-    /// Every stored aggregate with its key, in a fixed order (customers, then metric x period, then grouped by key).
-    private var allAccumulators: [(Key, Accumulator)] {
-        var all: [(Key, Accumulator)] = []
-        let periods = schedule.periods.count
-        for (customer, row) in slots.enumerated() {
-            for (index, slot) in row.enumerated() {
-                guard let slot else { continue }
-                all.append((Key(customer: Int32(customer), metric: Int32(index / periods), period: Int32(index % periods), group: 0), slot))
-            }
-        }
-        let keys = grouped.keys.sorted { ($0.customer, $0.metric, $0.period, $0.group) < ($1.customer, $1.metric, $1.period, $1.group) }
-        for key in keys { if let value = grouped[key] { all.append((key, value)) } }
-        return all
-    }
-
-    private mutating func store(_ accumulator: Accumulator, at key: Key) {
-        guard key.group == 0 else { grouped[key] = accumulator; return }
-        let index = Int(key.metric) * schedule.periods.count + Int(key.period)
-        if slots[Int(key.customer)].count <= index {
-            slots[Int(key.customer)] += Array(repeating: nil, count: index + 1 - slots[Int(key.customer)].count)
-        }
-        slots[Int(key.customer)][index] = accumulator
-    }
-
-    /// Folds another usage's aggregates into this one (e.g. a shard's), as if its
-    /// events had been metered here.
-    public mutating func merge(_ other: Usage) throws(DecimalError) {
-        for (key, accumulator) in other.allAccumulators {
-            let customer = customerNumber(other.customerIDs[Int(key.customer)])
-            let metric = metricNumber(other.metricDefinitions[Int(key.metric)], keepEventValues: other.keepsEventValues[Int(key.metric)])
-            let group = groupNumber(other.groupValues[Int(key.group)])
-            let mapped = Key(customer: customer, metric: metric, period: key.period, group: group)
-            if let existing = self.accumulator(mapped) {
-                store(try existing.merged(with: accumulator), at: mapped)
-            } else {
-                store(accumulator, at: mapped)
-            }
-            if let values = other.eventValues[key] { eventValues[mapped, default: []].append(contentsOf: values) }
-        }
-    }
-
     // MARK: Reading
 
     /// The metric's quantity for the customer in a period, over all groups.
@@ -179,11 +138,6 @@ public struct Usage: Sendable {
             values += eventValues[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))] ?? []
         }
         return values.sorted()
-    }
-
-    /// The number of accepted events of the metric for the customer in a period.
-    public func eventCount(customer: String, metric: String, period: Int) -> Int {
-        eventValues(customer: customer, metric: metric, period: period).count
     }
 
     /// An empty weighted_sum accumulator, whose quantity is then the opening level; nil for other kinds.

@@ -284,10 +284,6 @@ extension ExactDecimal {
         }
     }
 
-    /// The smallest whole number not below this one.
-    public func ceilingInteger() throws(DecimalError) -> ExactDecimal { try rounded(toScale: 0, .ceiling) }
-    /// The largest whole number not above this one.
-    public func floorInteger() throws(DecimalError) -> ExactDecimal { try rounded(toScale: 0, .floor) }
 }
 
 // MARK: - Comparison

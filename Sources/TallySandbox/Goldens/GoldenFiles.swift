@@ -10,8 +10,6 @@ public struct GoldenFiles: Sendable {
         self.fixtures = fixtures
     }
 
-    public static let fileNames = ["invoices.json", "rejections.json"]
-
     func folder(_ scenario: String) -> URL { fixtures.appendingPathComponent(scenario, isDirectory: true) }
 
     /// What a run produced, by golden file name.

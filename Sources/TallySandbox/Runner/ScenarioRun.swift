@@ -1,3 +1,4 @@
+import TallyJSON
 import TallyPipeline
 
 /// What one run of a scenario produced: invoices, outcome counts, and the checks that failed.
@@ -12,12 +13,12 @@ public struct ScenarioRun: Sendable {
 
     /// The canonical text of `invoices.json`.
     public var invoicesJSON: String {
-        CanonicalWriter.text(InvoicesDocument.json(scenario: scenario.name, currency: scenario.catalog.currency, invoices: invoices))
+        CanonicalJSON.write(InvoicesDocument.json(scenario: scenario.name, currency: scenario.catalog.currency, invoices: invoices))
     }
 
     /// The canonical text of `rejections.json`.
     public var rejectionsJSON: String {
-        CanonicalWriter.text(RejectionsDocument.json(scenario: scenario.name, counts: counts, samples: samples))
+        CanonicalJSON.write(RejectionsDocument.json(scenario: scenario.name, counts: counts, samples: samples))
     }
 }
 
