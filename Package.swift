@@ -16,7 +16,9 @@ let package = Package(
     ],
     targets: [
         // The pipeline a production metering and billing service links: no I/O, no clock.
-        .target(name: "TallyPipeline", dependencies: ["TallyJSON"]),
+        .target(name: "TallyPipeline", dependencies: ["TallyJSON", "CPrefetch"]),
+        // One C inline function: the CPU's prefetch hint, which Swift cannot spell.
+        .target(name: "CPrefetch"),
         // Strict JSON that keeps numbers as text, and the canonical writer of golden files.
         .target(name: "TallyJSON"),
         // The project's own seeded PRNG and distributions, pinned by test vectors.

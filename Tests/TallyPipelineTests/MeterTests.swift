@@ -183,6 +183,42 @@ struct MeterTests {
         #expect(meter.dedupTableBytes == 4_096)
     }
 
+    @Test("a copied meter is independent: its dedup table is copied before either copy writes")
+    func copiesAreIndependent() throws {
+        var original = try F.meter()
+        original.ingest(F.event("a"), receivedAt: F.now)
+        var copy = original
+        // "b" goes into the copy only; "a" was in both before the copy was made.
+        #expect(copy.ingest(F.event("b"), receivedAt: F.now) == .accepted(Acceptance(late: false, overSoftLimit: false, period: 0)))
+        #expect(copy.ingest(F.event("a"), receivedAt: F.now) == .rejected(.duplicate))
+        #expect(original.rememberedKeys == 1)
+        #expect(copy.rememberedKeys == 2)
+        #expect(original.ingest(F.event("b"), receivedAt: F.now) == .accepted(Acceptance(late: false, overSoftLimit: false, period: 0)))
+    }
+
+    @Test("prefetching changes no outcome, on a table large enough to be mapped on huge pages")
+    func prefetchIsOnlyAHint() throws {
+        // 1M expected events x 5/4 -> 2^21 slots x 16 bytes = 32 MB, above the 8 MB where the
+        // table is mapped (and marked for huge pages) instead of allocated.
+        let catalog = try F.catalog(), schedule = PeriodSchedule(start: F.periodStart, count: 1)
+        var hinted = Meter(catalog: catalog, schedule: schedule, expectedEvents: 1_000_000)
+        var plain = Meter(catalog: catalog, schedule: schedule, expectedEvents: 1_000_000)
+        #expect(hinted.dedupTableBytes == 33_554_432)
+        // 3,000 events whose ids repeat every 2,000: 2,000 accepted, then 1,000 duplicates.
+        let events = (0..<3_000).map { F.event("k\($0 % 2_000)") }
+        // Prefetch each event 4 ahead of ingesting it, and also some never ingested, or twice.
+        for event in events.prefix(4) { hinted.prefetch(event) }
+        for (index, event) in events.enumerated() {
+            if index + 4 < events.count { hinted.prefetch(events[index + 4]) }
+            hinted.prefetch(F.event("never-sent-\(index)"))
+            #expect(hinted.ingest(event, receivedAt: F.now) == plain.ingest(event, receivedAt: F.now))
+        }
+        #expect(hinted.counts == plain.counts)
+        #expect(hinted.counts.accepted == 2_000)
+        #expect(hinted.counts.count(.duplicate) == 1_000)
+        #expect(hinted.rememberedKeys == 2_000)
+    }
+
     @Test("bad JSON input never crashes and names the field and the problem", arguments: [
         ("{not json", "malformed JSON: 1:2"),
         (#"{"tenant_id":"t","customer_id":"acme","metric":"api_calls","quantity":1,"timestamp":"2026-01-15T12:00:00Z","source":"kong"}"#, "event_id: missing"),

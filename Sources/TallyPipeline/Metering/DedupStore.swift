@@ -1,3 +1,5 @@
+internal import CPrefetch
+
 /// The set of accepted idempotency keys still inside the acceptance window.
 ///
 /// Memory is bounded by the window, not by the run: a key is forgotten once its
@@ -14,10 +16,10 @@
 /// Two different keys share 96 bits with probability about n^2 / 2^97: for 100
 /// million keys in one window, 6e-14. The fingerprint is already a uniform
 /// hash, so its bits pick the slot directly and nothing is hashed twice.
-struct DedupStore {
+struct DedupStore: Sendable {
     /// One slot: 96 bits of the fingerprint and a stamp, together in 16 bytes so that a
     /// probe costs one cache line, not one per field.
-    struct Slot {
+    struct Slot: Sendable {
         var high: UInt64
         var tag: UInt32
         /// Seconds since `epochSeconds` plus one; 0 marks an empty slot.
@@ -30,7 +32,7 @@ struct DedupStore {
         var slot: Int
     }
 
-    private var slots: [Slot]
+    private var slots: SlotTable
     private var mask: Int
     private(set) var count = 0
     /// Sweeping on every event would cost a pass over the table each time; a
@@ -45,12 +47,12 @@ struct DedupStore {
         sweepInterval = Swift.max(window.milliseconds / 8, 1)
         var size = 16
         while size < capacity { size <<= 1 }
-        slots = Array(repeating: Slot(high: 0, tag: 0, stamp: 0), count: size)
+        slots = SlotTable(count: size)
         mask = size - 1
     }
 
     /// The table's size in bytes (its slots, filled or not).
-    var tableBytes: Int { slots.count * MemoryLayout<Slot>.stride }
+    var tableBytes: Int { slots.bytes }
 
     @inline(__always)
     private static func stamp(_ timestamp: Instant) -> UInt32 {
@@ -65,21 +67,29 @@ struct DedupStore {
     @inline(__always)
     mutating func probe(_ key: Fingerprint) -> Probe {
         if (count + 1) * 5 > slots.count * 4 { resize(to: slots.count * 2) }
+        if !isKnownUniquelyReferenced(&slots) { slots = slots.copy() }
         let tag = UInt32(truncatingIfNeeded: key.low)
         var slot = Int(truncatingIfNeeded: key.high) & mask
         while true {
-            let current = slots[slot]
+            let current = slots.base[slot]
             if current.stamp == 0 { return Probe(found: false, slot: slot) }
             if current.high == key.high && current.tag == tag { return Probe(found: true, slot: slot) }
             slot = (slot + 1) & mask
         }
     }
 
+    /// Starts loading the slot where a probe for `key` begins (see ``Meter/prefetch(_:)``).
+    @inline(__always)
+    func prefetch(_ key: Fingerprint) {
+        let slot = Int(truncatingIfNeeded: key.high) & mask
+        tally_prefetch_for_write(slots.base + slot)
+    }
+
     func contains(_ key: Fingerprint) -> Bool {
         let tag = UInt32(truncatingIfNeeded: key.low)
         var slot = Int(truncatingIfNeeded: key.high) & mask
-        while slots[slot].stamp != 0 {
-            if slots[slot].high == key.high && slots[slot].tag == tag { return true }
+        while slots.base[slot].stamp != 0 {
+            if slots.base[slot].high == key.high && slots.base[slot].tag == tag { return true }
             slot = (slot + 1) & mask
         }
         return false
@@ -89,7 +99,7 @@ struct DedupStore {
     @inline(__always)
     mutating func insert(_ key: Fingerprint, at probe: Probe, timestamp: Instant) {
         guard !probe.found else { return }
-        slots[probe.slot] = Slot(high: key.high, tag: UInt32(truncatingIfNeeded: key.low), stamp: DedupStore.stamp(timestamp))
+        slots.base[probe.slot] = Slot(high: key.high, tag: UInt32(truncatingIfNeeded: key.low), stamp: DedupStore.stamp(timestamp))
         count += 1
     }
 
@@ -108,7 +118,8 @@ struct DedupStore {
         // A stamp is the floor of the timestamp in seconds, so a key is surely older
         // than the horizon only when its whole second ends at or before it.
         let limit = DedupStore.stamp(horizon)
-        guard slots.contains(where: { $0.stamp != 0 && $0.stamp < limit }) else { return }
+        let table = UnsafeBufferPointer(start: slots.base, count: slots.count)
+        guard table.contains(where: { $0.stamp != 0 && $0.stamp < limit }) else { return }
         resize(to: slots.count, keeping: { $0 >= limit })
     }
 
@@ -117,14 +128,14 @@ struct DedupStore {
         let old = slots
         var newSize = 16
         while newSize < size { newSize <<= 1 }
-        slots = Array(repeating: Slot(high: 0, tag: 0, stamp: 0), count: newSize)
+        slots = SlotTable(count: newSize)
         mask = newSize - 1
         count = 0
-        for entry in old where entry.stamp != 0 && keep(entry.stamp) {
+        for entry in UnsafeBufferPointer(start: old.base, count: old.count) where entry.stamp != 0 && keep(entry.stamp) {
             // The slot comes from the high word, which is stored, so it can be found again here.
             var target = Int(truncatingIfNeeded: entry.high) & mask
-            while slots[target].stamp != 0 { target = (target + 1) & mask }
-            slots[target] = entry
+            while slots.base[target].stamp != 0 { target = (target + 1) & mask }
+            slots.base[target] = entry
             count += 1
         }
     }
