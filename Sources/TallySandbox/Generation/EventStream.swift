@@ -7,16 +7,70 @@ import TallyPipeline
 /// order: one generator per unit (traffic x period), the scenario's explicit
 /// events, and re-sends waiting for their later arrival. Ties are broken by a
 /// fixed key (time, source, unit, sequence), so the stream is the same on every
-/// run. With several threads, workers generate chunks of each unit ahead of
-/// the merge; since a unit's events depend only on its own PRNG streams, the
-/// result is byte-identical for any thread count. Memory holds a few chunks
-/// per unit and the pending re-sends, never the whole stream.
+/// run. It is handed out in batches of consecutive items.
+///
+/// Threads: with one, everything happens on the caller's thread. With two or
+/// more, a producer thread generates and merges the stream into batches while
+/// the caller consumes the previous ones, and threads beyond two generate
+/// chunks of each unit ahead of the merge. Since a unit's events depend only on
+/// its own PRNG streams and the merge order only on the keys, the stream is
+/// byte-identical for any thread count. Memory holds a few chunks per unit, a
+/// few batches and the pending re-sends, never the whole stream.
 struct EventStream {
     let scenario: Scenario
     let threads: Int
     static let chunkSize = 8192
+    static let batchSize = 4096
 
     func forEach(_ body: (GeneratedItem) -> Void) throws(RunError) {
+        try forEachBatch { batch in
+            for index in batch.indices { body(batch[index]) }
+        }
+    }
+
+    /// Calls `body` with consecutive runs of the stream, in order, until it ends.
+    func forEachBatch(_ body: ([GeneratedItem]) -> Void) throws(RunError) {
+        var merge = try Merge(scenario: scenario, chunkWorkers: Swift.max(0, threads - 2))
+        guard threads >= 2 else {
+            defer { merge.stop() }
+            var batch: [GeneratedItem] = []
+            batch.reserveCapacity(EventStream.batchSize)
+            while merge.fill(&batch, upTo: EventStream.batchSize) {
+                body(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+            return
+        }
+        let producer = BatchProducer(merge: merge)
+        defer { producer.stop() }
+        while var batch = producer.next() {
+            body(batch)
+            batch.removeAll(keepingCapacity: true)
+            producer.recycle(batch)
+        }
+    }
+}
+
+/// The k-way merge of the stream's sources, resumable a batch at a time.
+///
+/// A struct, so its state is reached without the dynamic exclusivity checks a
+/// class's stored properties cost on every access.
+struct Merge {
+    private let chunks: ChunkSource
+    // The heap orders small keys only; items stay where they are (unit buffers, the
+    // explicit list, the re-send slots), because moving ~200-byte events through a heap
+    // costs more than generating them.
+    private var heads = MinHeap<OrderKey>()
+    private var buffers: [ChunkSource.Chunk]
+    private var positions: [Int]
+    private var resendCursors: [Int]
+    /// Explicit events keep their declaration order among equal times.
+    private var explicit: [GeneratedItem] = []
+    private var resends: [GeneratedItem?] = []
+    private var freeSlots: [Int] = []
+    private var resendSequence = 0
+
+    init(scenario: Scenario, chunkWorkers: Int) throws(RunError) {
         let plan = StreamPlan(scenario: scenario)
         var pickers: [CustomerPicker] = []
         for traffic in scenario.traffic { pickers.append(try CustomerPicker(traffic: traffic)) }
@@ -25,48 +79,34 @@ struct EventStream {
             generators.append(try UnitGenerator(scenario: scenario, unit: unit, faults: plan.alterations, customerPicker: pickers[unit.traffic],
                                                 quantity: QuantitySampler(distribution: scenario.traffic[unit.traffic].quantity)))
         }
-        let chunks = ChunkSource(generators: generators, workers: max(0, threads - 1))
-        defer { chunks.stop() }
-
-        // The heap orders small keys only; items stay where they are (unit buffers, the
-        // explicit list, the re-send slots), because moving ~200-byte events through a heap
-        // costs more than generating them.
-        var heads = MinHeap<OrderKey>()
-        var buffers = Array(repeating: ChunkSource.Chunk(), count: generators.count)
-        var positions = Array(repeating: 0, count: generators.count)
-        var resendCursors = Array(repeating: 0, count: generators.count)
-        func advance(_ unit: Int) {
-            if positions[unit] >= buffers[unit].items.count {
-                buffers[unit] = chunks.next(unit)
-                positions[unit] = 0
-                resendCursors[unit] = 0
-            }
-            guard positions[unit] < buffers[unit].items.count else { return }
-            heads.push(OrderKey(time: buffers[unit].items[positions[unit]].receivedAt, source: 2, index: unit, sequence: positions[unit]))
-        }
+        chunks = ChunkSource(generators: generators, workers: chunkWorkers)
+        buffers = Array(repeating: ChunkSource.Chunk(), count: generators.count)
+        positions = Array(repeating: 0, count: generators.count)
+        resendCursors = Array(repeating: 0, count: generators.count)
         for unit in generators.indices { advance(unit) }
-
-        // Explicit events keep their declaration order among equal times.
-        var explicit: [GeneratedItem] = []
         for (index, event) in scenario.events.enumerated() {
             let receivedAt = event.receivedAt ?? event.event.timestamp + scenario.ingest.delay
             explicit.append(GeneratedItem(payload: .event(event.event), receivedAt: receivedAt, eventID: event.event.id))
-            heads.push(OrderKey(time: receivedAt, source: 0, index: index, sequence: 0))
+            heads.push(OrderKey(time: receivedAt, source: .explicit, rank: UInt64(index), index: index))
         }
-        var resends: [GeneratedItem?] = []
-        var freeSlots: [Int] = []
-        var resendSequence = 0
-        while let head = heads.pop() {
+    }
+
+    func stop() { chunks.stop() }
+
+    /// Appends the stream's next items to `batch` until it holds `limit`; false once the stream is over.
+    mutating func fill(_ batch: inout [GeneratedItem], upTo limit: Int) -> Bool {
+        while batch.count < limit, let head = heads.pop() {
             switch head.source {
-            case 0:
-                body(explicit[head.index])
-            case 1:
-                if let item = resends[head.index] { body(item) }
-                resends[head.index] = nil
+            case .explicit:
+                batch.append(explicit[head.index])
+            case .resend:
+                if let item = resends[head.index].take() { batch.append(item) }
                 freeSlots.append(head.index)
-            default:
+            case .unit:
                 let unit = head.index
-                body(buffers[unit].items[positions[unit]])
+                // Moved, not copied: a copy would retain every string in the event, and the
+                // chunk's release would release them all again.
+                if let item = buffers[unit].items[positions[unit]].take() { batch.append(item) }
                 let cursor = resendCursors[unit]
                 if cursor < buffers[unit].resends.count, buffers[unit].resends[cursor].index == positions[unit] {
                     let resend = buffers[unit].resends[cursor].item
@@ -74,32 +114,133 @@ struct EventStream {
                     let slot = freeSlots.popLast() ?? resends.count
                     if slot == resends.count { resends.append(resend) } else { resends[slot] = resend }
                     // The sequence number, not the slot, breaks ties: slots are reused.
-                    heads.push(OrderKey(time: resend.receivedAt, source: 1, index: slot, sequence: resendSequence))
+                    heads.push(OrderKey(time: resend.receivedAt, source: .resend, rank: UInt64(resendSequence), index: slot))
                     resendSequence += 1
                 }
                 positions[unit] += 1
                 advance(unit)
             }
         }
+        return !batch.isEmpty
     }
 
-    struct OrderKey: Comparable {
-        var time: Instant
-        /// 0 explicit events, 1 re-sends, 2 generated units.
-        var source: Int
-        var index: Int
-        var sequence: Int
+    private mutating func advance(_ unit: Int) {
+        if positions[unit] >= buffers[unit].items.count {
+            buffers[unit] = chunks.next(unit)
+            positions[unit] = 0
+            resendCursors[unit] = 0
+        }
+        guard positions[unit] < buffers[unit].items.count else { return }
+        // A unit has one item in the heap at a time, so its number alone orders it among equal times.
+        guard let receivedAt = buffers[unit].items[positions[unit]]?.receivedAt else { return }
+        heads.push(OrderKey(time: receivedAt, source: .unit, rank: UInt64(unit), index: unit))
+    }
 
-        /// Re-sends compare by their sequence before their slot, so reusing a slot never reorders them.
+    /// Where the next item of a source sits, and when it is due.
+    ///
+    /// Items are ordered by time, then by source (explicit events, then re-sends,
+    /// then generated units), then by rank within the source: an explicit event's
+    /// declaration index, a re-send's sequence number (not its slot, which is reused),
+    /// a unit's number. Source and rank share one word, so a comparison is two.
+    struct OrderKey: Comparable {
+        enum Source: UInt64 { case explicit = 0, resend = 1, unit = 2 }
+
+        let time: Instant
+        /// The source in the top two bits, the rank below.
+        let order: UInt64
+        /// The item's place: the explicit event's index, the re-send's slot, or the unit.
+        let index: Int
+
+        init(time: Instant, source: Source, rank: UInt64, index: Int) {
+            self.time = time
+            order = source.rawValue << 62 | rank
+            self.index = index
+        }
+
+        var source: Source { Source(rawValue: order >> 62) ?? .unit }
+
         static func < (a: OrderKey, b: OrderKey) -> Bool {
-            if a.time != b.time { return a.time < b.time }
-            if a.source != b.source { return a.source < b.source }
-            if a.source == 1 { return a.sequence < b.sequence }
-            if a.index != b.index { return a.index < b.index }
-            return a.sequence < b.sequence
+            a.time != b.time ? a.time < b.time : a.order < b.order
         }
     }
+}
 
+/// Runs a ``Merge`` on its own thread, a few batches ahead of the consumer.
+///
+/// Batches go back and forth: the consumer returns each emptied batch, so their
+/// storage is reused instead of allocated (and page-faulted in) for every batch.
+final class BatchProducer: @unchecked Sendable {
+    // @unchecked: every field below the condition is touched only under it.
+    private let condition = NSCondition()
+    private var ready: [[GeneratedItem]] = []
+    private var spare: [[GeneratedItem]] = []
+    private var finished = false
+    private var stopped = false
+    private var exited = false
+    /// Batches kept ready: enough to ride out a slow chunk, little memory.
+    private let depth = 3
+
+    init(merge: Merge) {
+        // The thread owns the merge from here on: nothing else touches it.
+        nonisolated(unsafe) let merge = merge
+        let thread = Thread { [self] in
+            var merge = merge
+            produce(&merge)
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// The next batch in stream order; nil once the stream is over.
+    func next() -> [GeneratedItem]? {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.isEmpty && !finished { condition.wait() }
+        guard !ready.isEmpty else { return nil }
+        let batch = ready.removeFirst()
+        condition.broadcast()
+        return batch
+    }
+
+    /// Hands an emptied batch back for reuse.
+    func recycle(_ batch: [GeneratedItem]) {
+        condition.lock()
+        spare.append(batch)
+        condition.unlock()
+    }
+
+    /// Stops the producer (if it is still running) and waits for its thread to leave the merge.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while !exited { condition.wait() }
+        condition.unlock()
+    }
+
+    private func produce(_ merge: inout Merge) {
+        defer {
+            merge.stop()
+            condition.lock()
+            finished = true
+            exited = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        while true {
+            condition.lock()
+            while ready.count >= depth && !stopped { condition.wait() }
+            if stopped { condition.unlock(); return }
+            var batch = spare.popLast() ?? []
+            condition.unlock()
+            batch.reserveCapacity(EventStream.batchSize)
+            guard merge.fill(&batch, upTo: EventStream.batchSize) else { return }
+            condition.lock()
+            ready.append(batch)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
 }
 
 /// A binary min-heap; its pop order depends only on the keys, which are all distinct here.
@@ -142,7 +283,8 @@ final class ChunkSource: @unchecked Sendable {
     /// A run of one unit's events. Re-sends are rare, so they sit beside the items
     /// (by position) rather than as an optional in every element, halving what is copied.
     struct Chunk: Sendable {
-        var items: [GeneratedItem] = []
+        /// Optional, so the merge can move each item out (see ``Merge/fill(_:upTo:)``).
+        var items: [GeneratedItem?] = []
         var resends: [(index: Int, item: GeneratedItem)] = []
     }
 

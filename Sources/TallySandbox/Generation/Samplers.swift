@@ -29,15 +29,25 @@ struct CustomerPicker: Sendable {
 /// Draws quantities and turns them into exact decimals.
 struct QuantitySampler: Sendable {
     let distribution: QuantityDistribution
+    /// A uniform distribution's bounds in whole steps, worked out once rather than per event.
+    private let uniformSteps: ClosedRange<Int64>
+
+    init(distribution: QuantityDistribution) {
+        self.distribution = distribution
+        if case .uniform(let low, let high, let decimals) = distribution {
+            uniformSteps = low.steps(decimals)...Swift.max(low.steps(decimals), high.steps(decimals))
+        } else {
+            uniformSteps = 0...0
+        }
+    }
 
     func sample(using random: inout PRNG) -> ExactDecimal {
         switch distribution {
         case .constant(let value):
             return value
-        case .uniform(let low, let high, let decimals):
+        case .uniform(_, _, let decimals):
             // An integer number of 10^-decimals steps, drawn exactly: no sampling arithmetic at all.
-            let lowSteps = low.steps(decimals), highSteps = high.steps(decimals)
-            return ExactDecimal.steps(random.nextInt(in: lowSteps...highSteps), decimals)
+            return ExactDecimal.steps(random.nextInt(in: uniformSteps), decimals)
         case .normal(let mean, let stddev, let decimals):
             return Sampled.decimal(Sampled.normal(mean: mean, stddev: stddev, using: &random), decimals)
         case .logNormal(let mu, let sigma, let decimals):

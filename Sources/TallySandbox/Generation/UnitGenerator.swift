@@ -28,7 +28,7 @@ struct UnitGenerator {
     private var sequence = 0
     private var alterationsLeft: [Int]
     private var duplicatesLeft: Int
-    private let idPrefix: String
+    private let ids: EventIDs
 
     /// Stream numbers: traffic, period and purpose packed into distinct bits, then mixed by the PRNG's seeding.
     enum Purpose: UInt64 { case arrivals = 1, customers, quantities, properties, faults, lags }
@@ -62,7 +62,7 @@ struct UnitGenerator {
         lagRandom = random(.lags)
         alterationsLeft = unit.alterations
         duplicatesLeft = unit.duplicates
-        idPrefix = "e\(unit.traffic).\(unit.period)."
+        ids = EventIDs(prefix: "e\(unit.traffic).\(unit.period).")
     }
 
     /// The next event, and a re-send of it to emit later when it was chosen for duplication.
@@ -75,7 +75,7 @@ struct UnitGenerator {
         for (key, values) in traffic.properties {
             properties[key] = values[Int(propertyRandom.nextInt(below: UInt64(values.count)))]
         }
-        let id = idPrefix + String(sequence)
+        let id = ids.id(sequence)
         var event = Event(id: id, tenant: tenant, customer: customer, metric: traffic.metric,
                           quantity: quantity.sample(using: &quantityRandom), timestamp: timestamp,
                           source: traffic.source, properties: properties)
@@ -145,6 +145,31 @@ struct UnitGenerator {
             members[index].value = .string("not-a-number")
         }
         return CanonicalJSON.write(.object(JSONObject(members)), pretty: false).trimmingSuffix("\n")
+    }
+}
+
+/// Generated event ids: a unit's prefix and the event's sequence number, `e0.0.12345`.
+///
+/// Written digit by digit into the string's own storage: ids up to 15 bytes are
+/// stored inline in the String, so making one allocates nothing, where
+/// `prefix + String(n)` builds and joins two strings per event.
+struct EventIDs: Sendable {
+    private let prefix: [UInt8]
+
+    init(prefix: String) { self.prefix = Array(prefix.utf8) }
+
+    func id(_ sequence: Int) -> String {
+        var digits = 1, rest = sequence / 10
+        while rest > 0 { digits += 1; rest /= 10 }
+        return String(unsafeUninitializedCapacity: prefix.count + digits) { buffer in
+            for (offset, byte) in prefix.enumerated() { buffer[offset] = byte }
+            var value = sequence
+            for position in stride(from: prefix.count + digits - 1, through: prefix.count, by: -1) {
+                buffer[position] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
+            return prefix.count + digits
+        }
     }
 }
 
