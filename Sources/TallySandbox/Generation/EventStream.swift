@@ -362,10 +362,7 @@ final class ChunkSource: @unchecked Sendable {
     private static func generate(_ generator: inout UnitGenerator) -> Chunk {
         var chunk = Chunk()
         chunk.items.reserveCapacity(EventStream.chunkSize)
-        while chunk.items.count < EventStream.chunkSize, let next = generator.next() {
-            if let resend = next.resend { chunk.resends.append((chunk.items.count, resend)) }
-            chunk.items.append(next.item)
-        }
+        while chunk.items.count < EventStream.chunkSize, generator.next(into: &chunk) {}
         return chunk
     }
 }

@@ -65,9 +65,12 @@ struct UnitGenerator {
         ids = EventIDs(prefix: "e\(unit.traffic).\(unit.period).")
     }
 
-    /// The next event, and a re-send of it to emit later when it was chosen for duplication.
-    mutating func next() -> (item: GeneratedItem, resend: GeneratedItem?)? {
-        guard let natural = arrivals.next() else { return nil }
+    /// Appends the unit's next event to `chunk`, and beside it a re-send of it to emit later
+    /// when it was chosen for duplication; false once the unit has no events left.
+    ///
+    /// Appending in place, rather than returning the event, saves copying ~200 bytes per event.
+    mutating func next(into chunk: inout ChunkSource.Chunk) -> Bool {
+        guard let natural = arrivals.next() else { return false }
         let timestamp = Instant(millisecondsSinceEpoch: natural)
         let receivedAt = timestamp + delay
         let customer = customerPicker.pick(sequence: sequence, using: &customerRandom)
@@ -83,12 +86,11 @@ struct UnitGenerator {
         sequence += 1
         switch fault?.kind {
         case nil:
-            return (GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id), nil)
+            break
         case .duplicate?:
             // "At a later point in the stream": 1 ms to 10 min after the original arrives.
             let lag = TimeSpan(milliseconds: 1 + Int64(lagRandom.nextInt(below: 600_000)))
-            let item = GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id)
-            return (item, GeneratedItem(payload: .event(event), receivedAt: receivedAt + lag, eventID: id))
+            chunk.resends.append((chunk.items.count, GeneratedItem(payload: .event(event), receivedAt: receivedAt + lag, eventID: id)))
         case .clockSkew?:
             event.timestamp = receivedAt + (fault?.offset ?? .minutes(6))
         case .late?:
@@ -100,9 +102,11 @@ struct UnitGenerator {
         case .unknownMetric?:
             event.metric = "unknown-" + event.metric
         case .malformed?:
-            return (GeneratedItem(payload: .malformed(malformedJSON(event)), receivedAt: receivedAt, eventID: id), nil)
+            chunk.items.append(GeneratedItem(payload: .malformed(malformedJSON(event)), receivedAt: receivedAt, eventID: id))
+            return true
         }
-        return (GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id), nil)
+        chunk.items.append(GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: id))
+        return true
     }
 
     /// Sequential selection (Knuth's algorithm S): with R events left and r_k faults of
