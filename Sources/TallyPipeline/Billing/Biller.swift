@@ -28,6 +28,7 @@ public struct Biller: Sendable {
         }
         var ledgers = catalog.customers.map { customer in CustomerLedger(customer: customer, credits: catalog.credits) }
         var invoices: [Invoice] = []
+        invoices.reserveCapacity(catalog.customers.count * schedule.periods.count)
         for period in schedule.periods {
             for (position, customer) in catalog.customers.enumerated() {
                 guard let active = ActiveTime(customer: customer, period: period) else { continue }

@@ -18,10 +18,15 @@ struct StringIndex: Sendable {
 
     @inline(__always)
     static func hash(_ key: String) -> Int {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in key.utf8 {
-            hash ^= UInt64(byte)
-            hash &*= 0x0000_0100_0000_01b3
+        // Over the bytes in place: walking `utf8` checks the string's form at every byte.
+        var key = key
+        let hash = key.withUTF8 { bytes in
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in bytes {
+                hash ^= UInt64(byte)
+                hash &*= 0x0000_0100_0000_01b3
+            }
+            return hash
         }
         // FNV's low bits mix poorly for short keys; fold the high half in.
         return Int(truncatingIfNeeded: hash ^ (hash >> 29))
