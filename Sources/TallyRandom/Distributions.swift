@@ -255,7 +255,17 @@ public struct Zipf: SamplingDistribution, Hashable {
     public let s: Fixed
     /// The largest accepted `n` (an 80 MB table).
     public static let maximumN = 10_000_000
-    private let cumulative: [UInt64]
+    let cumulative: [UInt64]
+    /// Where the search for a draw starts, by the draw's top bits; empty for small tables.
+    ///
+    /// A binary search over a million-entry table misses the cache at nearly every
+    /// step. Entry `b` is the first rank whose cumulative weight exceeds `b << guideShift`,
+    /// so a draw `r` with `r >> guideShift == b` lies between entries `b` and `b + 1`: the
+    /// search narrows to that span, usually a cache line or two, and finds the same rank.
+    private let guide: [Int32]
+    private let guideShift: Int
+    /// Below this many ranks the whole table stays in the cache: no guide needed.
+    static let guideThreshold = 4096
 
     /// Throws unless `1 <= n <= 10_000_000` and `s > 0`.
     public init(n: Int, s: Fixed) throws(ParameterError) {
@@ -277,6 +287,24 @@ public struct Zipf: SamplingDistribution, Hashable {
             table.append(sum)
         }
         cumulative = table
+        if n >= Zipf.guideThreshold {
+            // About one guide entry per 8 ranks: a 1M-rank table gets 512 KB of guide.
+            let bits = Swift.max(1, Int.bitWidth - (n / 8).leadingZeroBitCount)
+            guideShift = Swift.max(0, (UInt64.bitWidth - sum.leadingZeroBitCount) - bits)
+            let buckets = Int(sum >> guideShift) + 1
+            var guide = [Int32]()
+            guide.reserveCapacity(buckets)
+            var rank = 0
+            for bucket in 0..<buckets {
+                let floor = UInt64(bucket) << guideShift
+                while rank < n - 1 && table[rank] <= floor { rank += 1 }
+                guide.append(Int32(rank))
+            }
+            self.guide = guide
+        } else {
+            guide = []
+            guideShift = 0
+        }
     }
 
     /// The sum of all weights.
@@ -295,8 +323,15 @@ public struct Zipf: SamplingDistribution, Hashable {
     }
 
     public func sample(using generator: inout PRNG) -> Int {
+        let draw = generator.nextInt(below: totalWeight)
+        var low = 0, high = n
+        if !guide.isEmpty {
+            let bucket = Int(draw >> guideShift)
+            low = Int(guide[bucket])
+            high = bucket + 1 < guide.count ? Int(guide[bucket + 1]) + 1 : n
+        }
         // The draw is below the total, so some entry exceeds it; min() only guards the impossible case.
-        Swift.min(firstIndex(in: cumulative, above: generator.nextInt(below: totalWeight)), n - 1) + 1
+        return Swift.min(firstIndex(in: cumulative, above: draw, from: low, to: high), n - 1) + 1
     }
 }
 
@@ -339,8 +374,13 @@ public struct Discrete: SamplingDistribution, Hashable {
 /// Index of the first element of the ascending `table` that is `> value`, or `table.count` if none.
 @usableFromInline
 func firstIndex<T: Comparable>(in table: [T], above value: T) -> Int {
-    var low = 0
-    var high = table.count
+    firstIndex(in: table, above: value, from: 0, to: table.count)
+}
+
+/// The same, for a table whose answer is known to lie in `low...high` (or be `high`).
+func firstIndex<T: Comparable>(in table: [T], above value: T, from low: Int, to high: Int) -> Int {
+    var low = low
+    var high = high
     while low < high {
         let mid = low + (high - low) / 2
         if table[mid] > value { high = mid } else { low = mid + 1 }

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import TallyRandom
+@testable import TallyRandom
 
 private func draws<D: SamplingDistribution>(_ d: D, _ n: Int, seed: UInt64 = 42) -> [D.Value] {
     var g = PRNG(seed: seed)
@@ -129,6 +129,19 @@ private func dec(_ significand: Int64, _ scale: Int) -> Fixed { Fixed(significan
         }
         #expect(ranks.allSatisfy { (1...1000).contains($0) })
         #expect(z.weight(ofRank: 0) == 0 && z.weight(ofRank: 1001) == 0)
+    }
+
+    /// The guide table only narrows the binary search; every draw must land on the rank a
+    /// search of the whole cumulative table finds.
+    @Test(arguments: [Zipf.guideThreshold, 100_003, 1_000_000])
+    func zipfGuideFindsTheSameRankAsAFullSearch(n: Int) throws {
+        let z = try Zipf(n: n, s: dec(11, 1))
+        var guided = PRNG(seed: 77, stream: 3), plain = guided
+        for _ in 0..<20_000 {
+            let draw = plain.nextInt(below: z.totalWeight)
+            let expected = Swift.min(firstIndex(in: z.cumulative, above: draw), n - 1) + 1
+            #expect(z.sample(using: &guided) == expected)
+        }
     }
 
     @Test func zipfMillionRanksBuildsAndSamples() throws {
