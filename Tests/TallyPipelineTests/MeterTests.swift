@@ -219,6 +219,23 @@ struct MeterTests {
         #expect(hinted.rememberedKeys == 2_000)
     }
 
+    @Test("a prefetched fingerprint is reused only for the same id and tenant; strays are dropped")
+    func prefetchQueue() {
+        var queue = PrefetchQueue()
+        let a = Fingerprint(tenant: 0, id: "a"), b = Fingerprint(tenant: 0, id: "b")
+        queue.push(PrefetchedKey(id: "a", tenant: 0, key: a))
+        queue.push(PrefetchedKey(id: "b", tenant: 0, key: b))
+        // Same id, other tenant: not this entry.
+        #expect(queue.take(id: "b", tenant: 1) == nil)
+        // "b" is found behind "a", and "a" (never asked for in order) is dropped with it.
+        #expect(queue.take(id: "b", tenant: 0) == b)
+        #expect(queue.take(id: "a", tenant: 0) == nil)
+        // Past capacity (8) the oldest goes: after 9 pushes, k0 is gone and k1 is still there.
+        for i in 0..<9 { queue.push(PrefetchedKey(id: "k\(i)", tenant: 0, key: Fingerprint(tenant: 0, id: "k\(i)"))) }
+        #expect(queue.take(id: "k0", tenant: 0) == nil)
+        #expect(queue.take(id: "k1", tenant: 0) == Fingerprint(tenant: 0, id: "k1"))
+    }
+
     @Test("bad JSON input never crashes and names the field and the problem", arguments: [
         ("{not json", "malformed JSON: 1:2"),
         (#"{"tenant_id":"t","customer_id":"acme","metric":"api_calls","quantity":1,"timestamp":"2026-01-15T12:00:00Z","source":"kong"}"#, "event_id: missing"),

@@ -27,10 +27,12 @@ public struct Meter: Sendable {
     /// The latest ingest time seen.
     public private(set) var clock = Instant(millisecondsSinceEpoch: .min)
 
-    private var dedup: DedupStore
-    private var tenantNumbers = StringIndex()
+    var dedup: DedupStore
+    var tenantNumbers = StringIndex()
     /// The last tenant seen: nearly every event of a service comes from the same few.
-    private var lastTenant: (name: String, number: UInt32)?
+    var lastTenant: (name: String, number: UInt32)?
+    /// Fingerprints ``prefetch(_:)`` worked out, for the ingest that follows.
+    var prefetched = PrefetchQueue()
     /// Catalog lookups by id. The values are small and hold no references, so a lookup copies no
     /// dictionaries or strings (the per-event path does two of them).
     private var customerIndex = StringIndex()
@@ -71,25 +73,6 @@ public struct Meter: Sendable {
         let outcome = decide(event, receivedAt: receivedAt)
         counts.record(outcome)
         return outcome
-    }
-
-    /// Starts loading the memory that ingesting `event` will wait for: its slot in the dedup table.
-    ///
-    /// At a few million remembered keys the table is far larger than the CPU's caches,
-    /// and reading an event's slot from memory costs more than the rest of its
-    /// checks. A caller that sees events ahead (a batch, a queue) calls this a few
-    /// events before ingesting each one, so the load overlaps the work in between.
-    /// A hint only: calling it or not never changes an outcome.
-    public func prefetch(_ event: Event) {
-        let tenant: UInt32
-        if let last = lastTenant, last.name == event.tenant {
-            tenant = last.number
-        } else if let number = tenantNumbers[event.tenant] {
-            tenant = UInt32(number)
-        } else {
-            return  // A new tenant: nothing of it is remembered yet.
-        }
-        dedup.prefetch(Fingerprint(tenant: tenant, id: event.id))
     }
 
     /// Records input that could not be decoded into an event as a `schema_invalid` dead letter.
@@ -176,7 +159,8 @@ public struct Meter: Sendable {
         if event.timestamp - now > limits.maxFuture { return .rejected(.timestampInFuture) }
         let age = now - event.timestamp
         if age > limits.maxAge { return .rejected(.timestampTooOld) }
-        let key = Fingerprint(tenant: tenantNumber(event.tenant), id: event.id)
+        let tenant = tenantNumber(event.tenant)
+        let key = prefetched.take(id: event.id, tenant: tenant) ?? Fingerprint(tenant: tenant, id: event.id)
         let seen = dedup.probe(key)
         if seen.found { return .rejected(.duplicate) }
         guard let customerNumber = customerIndex[event.customer] else {

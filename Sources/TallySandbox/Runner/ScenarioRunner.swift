@@ -118,7 +118,7 @@ struct MeteringLoop {
         }
     }
 
-    private func prefetch(_ item: GeneratedItem) {
+    private mutating func prefetch(_ item: GeneratedItem) {
         if case .event(let event) = item.payload { meter.prefetch(event) }
     }
 

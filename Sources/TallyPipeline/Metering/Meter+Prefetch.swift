@@ -1,0 +1,68 @@
+extension Meter {
+    /// Starts loading the memory that ingesting `event` will wait for: its slot in the dedup table.
+    ///
+    /// At a few million remembered keys the table is far larger than the CPU's caches,
+    /// and reading an event's slot from memory costs more than the rest of its
+    /// checks. A caller that sees events ahead (a batch, a queue) calls this a few
+    /// events before ingesting each one, so the load overlaps the work in between.
+    /// The fingerprint worked out here is kept for that ingest, so it is not
+    /// computed twice. A hint only: calling it or not never changes an outcome.
+    public mutating func prefetch(_ event: Event) {
+        let tenant: UInt32
+        if let last = lastTenant, last.name == event.tenant {
+            tenant = last.number
+        } else if let number = tenantNumbers[event.tenant] {
+            tenant = UInt32(number)
+        } else {
+            return  // A new tenant: nothing of it is remembered yet.
+        }
+        let key = Fingerprint(tenant: tenant, id: event.id)
+        dedup.prefetch(key)
+        prefetched.push(PrefetchedKey(id: event.id, tenant: tenant, key: key))
+    }
+}
+
+/// A fingerprint ``Meter/prefetch(_:)`` worked out, and what it was worked out from.
+struct PrefetchedKey: Sendable {
+    var id: String
+    var tenant: UInt32
+    var key: Fingerprint
+}
+
+/// The last few prefetched fingerprints, oldest first.
+///
+/// Callers ingest events in the order they prefetched them, so the oldest entry
+/// is nearly always the one asked for; an entry that was never asked for (an
+/// event prefetched but not sent) is dropped when a later one matches. The id
+/// comparison makes a wrong answer impossible: at worst the fingerprint is
+/// computed again.
+struct PrefetchQueue: Sendable {
+    static let capacity = 8
+    private var entries: [PrefetchedKey?] = Array(repeating: nil, count: capacity)
+    private var head = 0
+    private var count = 0
+
+    mutating func push(_ entry: PrefetchedKey) {
+        if count == Self.capacity {
+            head = (head + 1) % Self.capacity
+            count -= 1
+        }
+        entries[(head + count) % Self.capacity] = entry
+        count += 1
+    }
+
+    /// The fingerprint prefetched for `id` in `tenant`, if it is queued; drops it and every older entry.
+    mutating func take(id: String, tenant: UInt32) -> Fingerprint? {
+        var offset = 0
+        while offset < count {
+            let slot = (head + offset) % Self.capacity
+            if let entry = entries[slot], entry.tenant == tenant, entry.id == id {
+                head = (slot + 1) % Self.capacity
+                count -= offset + 1
+                return entry.key
+            }
+            offset += 1
+        }
+        return nil
+    }
+}
