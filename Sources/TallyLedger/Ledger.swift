@@ -16,15 +16,8 @@ public final class Ledger: @unchecked Sendable {
     public let path: String
     let queue: DatabaseQueue
 
-    /// Opens the ledger at `path`, creating it when `create` is true, and migrates it to the current schema.
-    ///
-    /// - Throws: ``LedgerError`` when the file is missing (and `create` is false), is not a
-    ///   SQLite database, or was written by a newer version of Tally.
-    public init(path: String, create: Bool = false) throws {
-        self.path = path
-        if !create && !FileManager.default.fileExists(atPath: path) {
-            throw LedgerError("\(path): no such ledger file")
-        }
+    /// The pragmas every connection to a ledger uses.
+    static var configuration: Configuration {
         var configuration = Configuration()
         configuration.label = "tally-ledger"
         configuration.prepareDatabase { db in
@@ -37,16 +30,33 @@ public final class Ledger: @unchecked Sendable {
             // NORMAL is crash-safe under WAL against a killed process (only a power cut can
             // lose the last commits, never corrupt the file), and avoids an fsync per batch.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
-            // 256 MiB of page cache keeps the UNIQUE(tenant, event_id) index of a 10M-event run
-            // mostly in memory; checkpointing every 64 MiB of WAL (not 4 MiB) copies each hot
-            // page back into the database file less often.
+            // 256 MiB of page cache keeps the parts of the events B-tree that inserts touch in
+            // memory; checkpointing every 64 MiB of WAL (not 4 MiB) copies each hot page back
+            // into the database file less often.
             try db.execute(sql: "PRAGMA cache_size = -262144")
-            try db.execute(sql: "PRAGMA wal_autocheckpoint = 4096")
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = \(autocheckpointPages)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
+        return configuration
+    }
+
+    static let autocheckpointPages = 4096
+
+    /// Opens the ledger at `path`, creating it when `create` is true, and migrates it to the current schema.
+    ///
+    /// - Throws: ``LedgerError`` when the file is missing (and `create` is false), is not a
+    ///   SQLite database, or was written by a newer version of Tally.
+    public init(path: String, create: Bool = false) throws {
+        self.path = path
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw LedgerError("\(path): no such ledger file")
+        }
         do {
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            queue = try DatabaseQueue(path: path, configuration: Self.configuration)
             let migrator = LedgerSchema.migrator
+            if try queue.read({ try migrator.appliedIdentifiers($0).contains(LedgerSchema.preReleaseV1) }) {
+                throw LedgerError("\(path): the ledger has the pre-release layout of Tally's ledger, which this version does not read; record the scenario again into a new file")
+            }
             if try queue.read({ try migrator.hasBeenSuperseded($0) }) {
                 throw LedgerError("\(path): the ledger was written by a newer version of Tally (unknown schema migrations)")
             }

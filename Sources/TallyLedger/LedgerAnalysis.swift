@@ -101,7 +101,7 @@ public enum Reconciliation {
         try ledger.queue.read { db in
             guard let run = try RecordedRun.fetch(db) else { throw LedgerError("\(ledger.path): the ledger records no run yet") }
             var problems: [String] = []
-            let stream = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE origin = 'stream'") ?? 0
+            let stream = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE origin = 0") ?? 0
             let all = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
             let rejected = try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") ?? 0
             let dead = try Int.fetchOne(db, sql: "SELECT count(*) FROM dead_letters") ?? 0

@@ -5,26 +5,28 @@ import TallySandbox
 
 /// Reads recorded events back into the pipeline: rebuilding a ``Meter`` from a ledger.
 enum LedgerReader {
-    static let eventColumns = "seq, tenant, event_id, customer, metric, quantity, timestamp, source, properties, received_at"
+    static let eventColumns = "seq, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties, received_at"
 
     /// An `events` row as the event the pipeline accepted.
-    static func event(_ row: Row) throws -> Event {
+    static func event(_ row: Row, _ names: LedgerNameLookup) throws -> Event {
+        let seq = try row.int64("seq")
         var properties = EventProperties()
         if let text = try row.optional("properties", as: String.self) {
             guard case .object(let object)? = try? JSONValue.parse(text) else {
-                throw LedgerError("event #\(try row.int64("seq")): properties '\(text.prefix(60))' is not a JSON object")
+                throw LedgerError("event #\(seq): properties '\(text.prefix(60))' is not a JSON object")
             }
             for (key, value) in object.members {
                 guard case .string(let string) = value else {
-                    throw LedgerError("event #\(try row.int64("seq")): property '\(key)' is not a string")
+                    throw LedgerError("event #\(seq): property '\(key)' is not a string")
                 }
                 properties[key] = string
             }
         }
-        return Event(id: try row.text("event_id"), tenant: try row.text("tenant"), customer: try row.text("customer"),
-                     metric: try row.text("metric"), quantity: try row.decimal("quantity"),
+        return Event(id: try row.text("event_id"), tenant: try names.name(.tenant, try row.int64("tenant_no"), seq: seq),
+                     customer: try names.name(.customer, try row.int64("customer_no"), seq: seq),
+                     metric: try names.name(.metric, try row.int64("metric_no"), seq: seq), quantity: try row.decimal("quantity"),
                      timestamp: Instant(millisecondsSinceEpoch: try row.int64("timestamp")),
-                     source: try row.text("source"), properties: properties)
+                     source: try names.name(.source, try row.int64("source_no"), seq: seq), properties: properties)
     }
 
     /// Meters every accepted event of the ledger again (stream ones in stream order, then
@@ -44,10 +46,12 @@ enum LedgerReader {
         relaxed.maxFuture = TimeSpan(milliseconds: Int64.max / 4)
         var meter = Meter(catalog: catalog, schedule: schedule, limits: relaxed)
         var notAccepted: [OutcomeReason: Int] = [:]
-        for origin in ["stream", "replay"] {
+        let names = try LedgerNameLookup(db)
+        for origin in [0, 1] {
+            // The table is ordered by its key, not by seq: SQLite sorts (in memory, temp_store = MEMORY).
             let cursor = try Row.fetchCursor(db, sql: "SELECT \(eventColumns) FROM events WHERE origin = ? ORDER BY seq", arguments: [origin])
             while let row = try cursor.next() {
-                let event = try event(row)
+                let event = try event(row, names)
                 let outcome = meter.ingest(event, receivedAt: Instant(millisecondsSinceEpoch: try row.int64("received_at")))
                 if let reason = outcome.reason { notAccepted[reason, default: 0] += 1 }
             }
@@ -103,15 +107,19 @@ public enum DeadLetterReplay {
                 let recorded = try run.loadScenario()
                 let catalog = fixed?.catalog ?? recorded.catalog
                 var meter = Meter(catalog: recorded.catalog, schedule: recorded.schedule, limits: recorded.ingest.limits)
-                try rebuild(&meter, db)
+                let names = try LedgerNameLookup(db)
+                var clock = try rebuild(&meter, names, db)
                 meter.replaceCatalog(catalog)
-                let earlier = try Row.fetchCursor(db, sql: "SELECT \(LedgerReader.eventColumns) FROM events WHERE origin = 'replay' ORDER BY seq")
+                let earlier = try Row.fetchCursor(db, sql: "SELECT \(LedgerReader.eventColumns) FROM events WHERE origin = 1 ORDER BY seq")
                 while let row = try earlier.next() {
-                    meter.ingest(try LedgerReader.event(row), receivedAt: Instant(millisecondsSinceEpoch: try row.int64("received_at")))
+                    clock = max(clock, Instant(millisecondsSinceEpoch: try row.int64("received_at")))
+                    meter.ingest(try LedgerReader.event(row, names), receivedAt: clock)
                 }
-                let replayAt = meter.clock.millisecondsSinceEpoch == .min ? run.clockEnd : meter.clock
+                clock = max(clock, meter.clock)
+                let replayAt = clock.millisecondsSinceEpoch == .min ? run.clockEnd : clock
                 report.replayedAt = replayAt
-                var acceptedRows: [AcceptedRow] = []
+                var newNames = try LedgerNames(db)
+                var accepted = LedgerBatch(origin: 1)
                 let mark = try db.cachedStatement(sql: "UPDATE dead_letters SET replayed_at = ?, replay_outcome = ? WHERE seq = ? AND replayed_at IS NULL")
                 let pending = try Row.fetchAll(db, sql: "SELECT seq, reason, payload FROM dead_letters WHERE replayed_at IS NULL ORDER BY seq")
                 for row in pending {
@@ -125,7 +133,8 @@ public enum DeadLetterReplay {
                     switch meter.ingest(event, receivedAt: replayAt) {
                     case .accepted(let acceptance):
                         report.accepted += 1
-                        acceptedRows.append(AcceptedRow(seq: seq, event: event, receivedAt: replayAt.millisecondsSinceEpoch, acceptance: acceptance))
+                        accepted.appendAccepted(seq: seq, event: event, receivedAt: replayAt.millisecondsSinceEpoch, acceptance: acceptance,
+                                                names: &newNames)
                         try mark.execute(arguments: [replayAt.millisecondsSinceEpoch, "accepted", seq])
                     case .rejected(let reason):
                         report.rejected[reason, default: 0] += 1
@@ -134,10 +143,10 @@ public enum DeadLetterReplay {
                         report.stillDead[reason, default: 0] += 1
                     }
                 }
-                // The claim (UNIQUE(tenant, event_id)) and the write are this one statement, in this transaction.
-                let inserted = try LedgerWriter.insertEvents(acceptedRows, runID: run.id, origin: "replay", db)
-                guard inserted == acceptedRows.count else {
-                    throw LedgerError("\(acceptedRows.count - inserted) replayed events were already in the ledger: nothing was changed")
+                // The claim (the (event_id, tenant) key) and the write are one statement, in this transaction.
+                let inserted = try LedgerWriter.write(accepted, db)
+                guard inserted == accepted.events.count else {
+                    throw LedgerError("\(accepted.events.count - inserted) replayed events were already in the ledger: nothing was changed")
                 }
                 if report.accepted > 0 {
                     let invoices: [Invoice]
@@ -157,29 +166,39 @@ public enum DeadLetterReplay {
         }
     }
 
-    /// Re-sends every recorded stream event, in stream order, as the run sent it.
-    static func rebuild(_ meter: inout Meter, _ db: Database) throws {
+    /// Re-sends every recorded stream event, in stream order, as the run sent it; returns the clock the whole stream reached.
+    ///
+    /// A rejected event changes nothing in a meter but its clock (every rejection is decided
+    /// before any usage, quota or dedup entry is touched), so rejections are not re-sent:
+    /// their `received_at` moves the clock that the next events are metered at. The returned
+    /// clock also counts rejections after the last event, which the meter has not seen.
+    static func rebuild(_ meter: inout Meter, _ names: LedgerNameLookup, _ db: Database) throws -> Instant {
         let cursor = try Row.fetchCursor(db, sql: """
-            SELECT seq, 0 AS kind, tenant, event_id, customer, metric, quantity, timestamp, source, properties, received_at,
-                NULL AS payload FROM events WHERE origin = 'stream'
+            SELECT seq, 0 AS kind, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
+                received_at, NULL AS payload FROM events WHERE origin = 0
             UNION ALL
-            SELECT seq, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, received_at, payload FROM rejections
+            SELECT seq, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, received_at, NULL FROM rejections
             UNION ALL
-            SELECT seq, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, received_at, payload FROM dead_letters
+            SELECT seq, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, received_at, payload FROM dead_letters
             ORDER BY seq
             """)
         var mismatches = 0
+        var clock = Instant(millisecondsSinceEpoch: .min)
         while let row = try cursor.next() {
-            let receivedAt = Instant(millisecondsSinceEpoch: try row.int64("received_at"))
-            if try row.int("kind") == 0 {
-                if case .accepted = meter.ingest(try LedgerReader.event(row), receivedAt: receivedAt) {} else { mismatches += 1 }
-            } else {
+            clock = max(clock, Instant(millisecondsSinceEpoch: try row.int64("received_at")))
+            switch try row.int("kind") {
+            case 0:
+                if case .accepted = meter.ingest(try LedgerReader.event(row, names), receivedAt: clock) {} else { mismatches += 1 }
+            case 1:
+                break
+            default:
                 // The same door the run used for both typed and raw input; a typed event's JSON decodes to it again.
-                if case .accepted = meter.ingest(json: try row.text("payload"), receivedAt: receivedAt) { mismatches += 1 }
+                if case .accepted = meter.ingest(json: try row.text("payload"), receivedAt: clock) { mismatches += 1 }
             }
         }
         guard mismatches == 0 else {
             throw LedgerError("re-metering the recorded events under the recorded catalog gave \(mismatches) different outcomes: the ledger does not match its scenario")
         }
+        return clock
     }
 }

@@ -7,9 +7,14 @@ import GRDB
 /// scenario's simulated time. A migration, once released, is never edited: a
 /// change to the layout is a new migration, so old ledgers keep opening.
 enum LedgerSchema {
+    /// The identifier of the first, pre-release layout (15-column `events` with a second
+    /// B-tree for `UNIQUE(tenant, event_id)`). It was never released, so `v1` below replaced
+    /// it in place; a file that still has it is refused with a message saying so.
+    static let preReleaseV1 = "v1 runs, events, rejections, dead letters, invoices"
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1 runs, events, rejections, dead letters, invoices") { db in
+        migrator.registerMigration("v1 runs, names, events keyed by (event_id, tenant), rejections, dead letters, invoices") { db in
             try db.execute(sql: """
                 CREATE TABLE runs (
                     id INTEGER PRIMARY KEY,
@@ -32,44 +37,58 @@ enum LedgerSchema {
                     UNIQUE (scenario, seed, scenario_sha256)
                 );
 
-                -- Accepted events. seq is the event's position in the run's stream, so
-                -- stream order is rowid order and appends go to the end of the table.
+                -- The few distinct names events repeat millions of times, stored once each;
+                -- an event row holds their numbers.
+                CREATE TABLE tenants (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                CREATE TABLE customers (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                CREATE TABLE metrics (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                CREATE TABLE sources (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+
+                -- Accepted events. The uniqueness key is the table itself (WITHOUT ROWID), so an
+                -- insert updates one B-tree, not a table and an index. event_id comes first and
+                -- the table has at most 13 columns: SQLite then compares keys with its fast
+                -- string comparator instead of decoding whole records. The lookup numbers carry
+                -- no REFERENCES clause, which would cost a parent lookup per row.
                 CREATE TABLE events (
-                    seq INTEGER PRIMARY KEY,
-                    run_id INTEGER NOT NULL REFERENCES runs(id),
-                    tenant TEXT NOT NULL,
                     event_id TEXT NOT NULL,
-                    customer TEXT NOT NULL,
-                    metric TEXT NOT NULL,
+                    tenant_no INTEGER NOT NULL,         -- tenants.no
+                    seq INTEGER NOT NULL,               -- position in the run's stream
+                    customer_no INTEGER NOT NULL,       -- customers.no
+                    metric_no INTEGER NOT NULL,         -- metrics.no
                     quantity TEXT NOT NULL,
                     timestamp INTEGER NOT NULL,
-                    source TEXT NOT NULL,
+                    source_no INTEGER NOT NULL,         -- sources.no
                     properties TEXT,                    -- JSON object of strings; NULL when none
                     received_at INTEGER NOT NULL,
                     period INTEGER,                     -- billing period index; NULL outside every period
-                    late INTEGER NOT NULL,
-                    over_soft_limit INTEGER NOT NULL,
-                    origin TEXT NOT NULL,               -- 'stream', or 'replay' for a dead letter accepted later
-                    UNIQUE (tenant, event_id)
-                );
+                    flags INTEGER NOT NULL,             -- 1: late, 2: over a soft limit
+                    origin INTEGER NOT NULL,            -- 0: the stream, 1: a dead letter a later replay accepted
+                    PRIMARY KEY (event_id, tenant_no)
+                ) WITHOUT ROWID;
 
+                -- Rejected for good, with the whole event in the columns events uses (no JSON
+                -- built per row), or the text as sent when the input was raw.
                 CREATE TABLE rejections (
                     seq INTEGER PRIMARY KEY,
-                    run_id INTEGER NOT NULL REFERENCES runs(id),
+                    tenant_no INTEGER,                  -- tenants.no; NULL when the input was raw text
                     event_id TEXT NOT NULL,
                     reason TEXT NOT NULL,
+                    customer_no INTEGER,                -- customers.no
+                    metric_no INTEGER,                  -- metrics.no
+                    quantity TEXT,
+                    timestamp INTEGER,                  -- the event's
+                    source_no INTEGER,                  -- sources.no
+                    properties TEXT,                    -- JSON object of strings; NULL when none
                     received_at INTEGER NOT NULL,
-                    payload_kind TEXT NOT NULL,         -- 'event' (its JSON) or 'raw' (the text as sent)
-                    payload TEXT NOT NULL
+                    raw TEXT                            -- the input as sent, when it was raw text
                 );
 
                 CREATE TABLE dead_letters (
                     seq INTEGER PRIMARY KEY,
-                    run_id INTEGER NOT NULL REFERENCES runs(id),
                     event_id TEXT,
                     reason TEXT NOT NULL,
                     detail TEXT,                        -- filled in when the run finishes
-                    payload_kind TEXT NOT NULL,
+                    payload_kind TEXT NOT NULL,         -- 'event' (its JSON) or 'raw' (the text as sent)
                     payload TEXT NOT NULL,
                     received_at INTEGER NOT NULL,
                     replayed_at INTEGER,                -- simulated time of the replay that took it; NULL while pending
@@ -108,6 +127,18 @@ enum LedgerSchema {
                     amount TEXT NOT NULL,
                     PRIMARY KEY (invoice_id, position)
                 );
+
+                -- Events as they were sent, names and all: what queries by hand read.
+                CREATE VIEW events_view AS
+                SELECT e.seq, t.name AS tenant, e.event_id, c.name AS customer, m.name AS metric, e.quantity,
+                       e.timestamp, s.name AS source, e.properties, e.received_at, e.period,
+                       e.flags & 1 AS late, (e.flags & 2) / 2 AS over_soft_limit,
+                       CASE e.origin WHEN 0 THEN 'stream' ELSE 'replay' END AS origin
+                FROM events e
+                JOIN tenants t ON t.no = e.tenant_no
+                JOIN customers c ON c.no = e.customer_no
+                JOIN metrics m ON m.no = e.metric_no
+                JOIN sources s ON s.no = e.source_no;
                 """)
         }
         return migrator

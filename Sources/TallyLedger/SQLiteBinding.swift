@@ -32,82 +32,48 @@ struct SQLiteBinding {
         }
     }
 
-    func bind(_ index: Int32, _ text: String?) {
-        if let text { bind(index, text) } else { sqlite3_bind_null(statement, index) }
+    /// Binds a slice of a batch's text buffer without copying it, or NULL for a negative count.
+    ///
+    /// SQLITE_TRANSIENT would cost a malloc, a copy and a free per value; STATIC is safe
+    /// because the caller keeps the buffer alive until the statement has stepped.
+    /// A failed bind would leave the previous row's value in place, so it throws
+    /// (a value over SQLite's length limit, 1 GB, is the only way to get one).
+    @inline(__always)
+    func bindStatic(_ index: Int32, _ text: UnsafePointer<CChar>, _ span: LedgerBatch.Span) throws {
+        let code = span.count < 0
+            ? sqlite3_bind_null(statement, index)
+            // A nil destructor is SQLITE_STATIC (a stored constant would cost a swift_once per call).
+            : sqlite3_bind_text64(statement, index, text + span.start, UInt64(span.count), nil, UInt8(SQLITE_UTF8))
+        guard code == SQLITE_OK else {
+            throw LedgerError("SQLite error \(code) binding a \(span.count)-byte text to the ledger: \(message)")
+        }
     }
 
+    private var message: String {
+        connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "unknown error"
+    }
+
+    @inline(__always)
     func bind(_ index: Int32, _ value: Int64) {
         sqlite3_bind_int64(statement, index, value)
     }
 
-    func bind(_ index: Int32, _ value: Int?) {
-        if let value { sqlite3_bind_int64(statement, index, Int64(value)) } else { sqlite3_bind_null(statement, index) }
+    @inline(__always)
+    /// Binds the number, or NULL when there is none.
+    func bind(_ index: Int32, _ value: Int64?) {
+        if let value { bind(index, value) } else { bindNull(index) }
     }
 
-    func bind(_ index: Int32, _ flag: Bool) {
-        sqlite3_bind_int64(statement, index, flag ? 1 : 0)
+    func bindNull(_ index: Int32) {
+        sqlite3_bind_null(statement, index)
     }
-
-    /// Binds text columns from one reused byte buffer with SQLITE_STATIC, then steps.
-    ///
-    /// SQLITE_TRANSIENT costs a malloc, a copy and a free per text value, each taking
-    /// SQLite's memory-statistics mutex; STATIC reads the bytes in place, which is safe
-    /// because the buffer outlives the step (bindings are refreshed before the next one).
-    func stepBindingText(_ texts: inout TextColumns) throws {
-        try texts.bytes.withUnsafeBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            try base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { chars in
-                for column in texts.columns {
-                    if column.start < 0 {
-                        sqlite3_bind_null(statement, column.index)
-                    } else {
-                        sqlite3_bind_text(statement, column.index, chars + column.start, column.count, Self.static)
-                    }
-                }
-                try step()
-            }
-        }
-        texts.clear()
-    }
-
-    private static let `static` = unsafeBitCast(0, to: sqlite3_destructor_type.self)
 
     /// Runs the statement once and resets it for the next row (bindings stay, so constants are bound once).
     func step() throws {
         let code = sqlite3_step(statement)
         sqlite3_reset(statement)
         guard code == SQLITE_DONE else {
-            let message = connection.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "unknown error"
             throw LedgerError("SQLite error \(code) while writing the ledger: \(message)")
         }
-    }
-}
-
-/// The text columns of one row, encoded back to back into one buffer.
-struct TextColumns {
-    var bytes: [UInt8] = []
-    var columns: [(index: Int32, start: Int, count: Int32)] = []
-
-    init() {
-        bytes.reserveCapacity(4096)
-        columns.reserveCapacity(16)
-        clear()
-    }
-
-    mutating func clear() {
-        bytes.removeAll(keepingCapacity: true)
-        // A first byte, so the buffer always has an address and '' binds as '' (not NULL).
-        bytes.append(0)
-        columns.removeAll(keepingCapacity: true)
-    }
-
-    mutating func append(_ index: Int32, _ text: String) {
-        let start = bytes.count
-        bytes.append(contentsOf: text.utf8)
-        columns.append((index, start, Int32(bytes.count - start)))
-    }
-
-    mutating func append(_ index: Int32, _ text: String?) {
-        if let text { append(index, text) } else { columns.append((index, -1, 0)) }
     }
 }

@@ -104,8 +104,8 @@ struct LedgerTests {
         #expect(throws: Crash.self) {
             try ledger.queue.write { db in
                 try db.execute(sql: """
-                    INSERT INTO events (seq, run_id, tenant, event_id, customer, metric, quantity, timestamp, source, received_at, late, over_soft_limit, origin)
-                    VALUES (999999, 1, 'default', 'half-written', 'acme', 'api_calls', '1', 0, 'kong', 0, 0, 0, 'stream')
+                    INSERT INTO events (event_id, tenant_no, seq, customer_no, metric_no, quantity, timestamp, source_no, received_at, flags, origin)
+                    VALUES ('half-written', 0, 999999, 0, 0, '1', 0, 0, 0, 0, 0)
                     """)
                 throw Crash()
             }

@@ -1,0 +1,419 @@
+import GRDB
+import TallyJSON
+import TallyPipeline
+import TallySandbox
+
+/// The numbers of the names in the lookup tables (`tenants`, `customers`, `metrics`, `sources`).
+///
+/// Loaded from the ledger before a recording or a replay, so a name keeps the number
+/// it was stored with; a name seen for the first time gets the next free number and
+/// is written by the batch that first uses it, in that batch's transaction.
+struct LedgerNames: Sendable {
+    enum Kind: Int, Sendable, CaseIterable {
+        case tenant, customer, metric, source
+
+        var table: String {
+            switch self {
+            case .tenant: "tenants"
+            case .customer: "customers"
+            case .metric: "metrics"
+            case .source: "sources"
+            }
+        }
+    }
+
+    /// One lookup table: name to number, with the last name asked for remembered
+    /// (tenant and source rarely change from one event to the next).
+    struct Table: Sendable {
+        private var numbers: [String: Int64] = [:]
+        private var next: Int64 = 0
+        private var last: (name: String, number: Int64)?
+
+        init(_ rows: [(number: Int64, name: String)]) {
+            for row in rows {
+                numbers[row.name] = row.number
+                next = max(next, row.number + 1)
+            }
+        }
+
+        /// The name's number; `isNew` when this call assigned it.
+        mutating func number(_ name: String) -> (number: Int64, isNew: Bool) {
+            if let last, last.name == name { return (last.number, false) }
+            var isNew = false
+            let number: Int64
+            if let known = numbers[name] {
+                number = known
+            } else {
+                number = next
+                next += 1
+                numbers[name] = number
+                isNew = true
+            }
+            last = (name, number)
+            return (number, isNew)
+        }
+    }
+
+    private var tables: [Table]
+
+    init(_ db: Database) throws {
+        tables = try Kind.allCases.map { kind in
+            Table(try Row.fetchAll(db, sql: "SELECT no, name FROM \(kind.table)").map { row in
+                (try row.int64("no"), try row.text("name"))
+            })
+        }
+    }
+
+    /// The name's number, adding a name seen for the first time to `batch`'s new names.
+    mutating func number(_ kind: Kind, _ name: String, _ batch: inout LedgerBatch) -> Int64 {
+        let (number, isNew) = tables[kind.rawValue].number(name)
+        if isNew { batch.names.append((kind, number, name)) }
+        return number
+    }
+}
+
+/// The lookup tables read back: number to name, for turning `events` rows into events.
+struct LedgerNameLookup {
+    private var names: [[Int64: String]]
+
+    init(_ db: Database) throws {
+        names = try LedgerNames.Kind.allCases.map { kind in
+            var byNumber: [Int64: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT no, name FROM \(kind.table)") {
+                byNumber[try row.int64("no")] = try row.text("name")
+            }
+            return byNumber
+        }
+    }
+
+    func name(_ kind: LedgerNames.Kind, _ number: Int64, seq: Int64) throws -> String {
+        guard let name = names[kind.rawValue][number] else {
+            throw LedgerError("event #\(seq): \(kind.table) has no number \(number)")
+        }
+        return name
+    }
+}
+
+/// Rows waiting to be written in one transaction, encoded on the run's thread so that
+/// the writer thread only binds numbers and pointers.
+///
+/// Text (event ids, quantities, properties, reasons) is laid back to back in one byte
+/// buffer and bound in place (`SQLITE_STATIC`): no per-value String bridging, copy or
+/// allocation on the writer thread.
+struct LedgerBatch: Sendable {
+    /// A slice of ``text``.
+    struct Span: Sendable {
+        var start: Int
+        var count: Int
+
+        /// Bound as NULL.
+        static var null: Span { Span(start: 0, count: -1) }
+    }
+
+    struct EventRow: Sendable {
+        var seq: Int64
+        var tenant: Int64
+        var customer: Int64
+        var metric: Int64
+        var source: Int64
+        var timestamp: Int64
+        var receivedAt: Int64
+        /// `noPeriod` outside every billing period (stored as NULL).
+        var period: Int64
+        var flags: Int64
+        var id: Span
+        var quantity: Span
+        /// `count < 0`: no properties (stored as NULL).
+        var properties: Span
+    }
+
+    /// A rejected event: the same columns as an accepted one, all NULL but the id when the
+    /// input was raw text (which is then kept as sent).
+    struct RejectionRow: Sendable {
+        var seq: Int64
+        var tenant: Int64?
+        var customer: Int64?
+        var metric: Int64?
+        var source: Int64?
+        var timestamp: Int64?
+        var receivedAt: Int64
+        var eventID: Span
+        var reason: Span
+        var quantity = Span.null
+        var properties = Span.null
+        var raw = Span.null
+    }
+
+    struct DeadLetterRow: Sendable {
+        var seq: Int64
+        var eventID: String
+        var reason: String
+        var payloadKind: String
+        var payload: String
+        var receivedAt: Int64
+    }
+
+    static var noPeriod: Int64 { .min }
+    static var lateFlag: Int64 { 1 }
+    static var overSoftLimitFlag: Int64 { 2 }
+
+    /// 0 for the run's stream, 1 for dead letters a replay accepted.
+    var origin: Int64
+    var events: [EventRow] = []
+    var rejections: [RejectionRow] = []
+    var deadLetters: [DeadLetterRow] = []
+    /// Lookup names first used by this batch, written before its rows.
+    var names: [(kind: LedgerNames.Kind, number: Int64, name: String)] = []
+    /// Starts with one byte, so the buffer always has an address and '' binds as '' (not NULL).
+    var text: [UInt8] = [0]
+
+    init(origin: Int64, capacity: Int = 0) {
+        self.origin = origin
+        events.reserveCapacity(capacity)
+        // About 24 bytes of text per event: an id, a short quantity, no properties.
+        text.reserveCapacity(capacity * 24)
+    }
+
+    var count: Int { events.count + rejections.count + deadLetters.count }
+
+    mutating func appendAccepted(seq: Int64, event: Event, receivedAt: Int64, acceptance: Acceptance, names: inout LedgerNames) {
+        let tenant = names.number(.tenant, event.tenant, &self)
+        let customer = names.number(.customer, event.customer, &self)
+        let metric = names.number(.metric, event.metric, &self)
+        let source = names.number(.source, event.source, &self)
+        let id = append(event.id)
+        let quantity = appendQuantity(event.quantity)
+        let properties = event.properties.isEmpty ? Span.null : appendProperties(event.properties)
+        events.append(EventRow(
+            seq: seq, tenant: tenant, customer: customer, metric: metric, source: source,
+            timestamp: event.timestamp.millisecondsSinceEpoch, receivedAt: receivedAt,
+            period: acceptance.period.map(Int64.init) ?? Self.noPeriod,
+            flags: (acceptance.late ? Self.lateFlag : 0) | (acceptance.overSoftLimit ? Self.overSoftLimitFlag : 0),
+            id: id, quantity: quantity, properties: properties))
+    }
+
+    mutating func appendRejected(seq: Int64, item: GeneratedItem, reason: OutcomeReason, receivedAt: Int64, names: inout LedgerNames) {
+        var row = RejectionRow(seq: seq, receivedAt: receivedAt, eventID: append(item.eventID), reason: append(reason.rawValue))
+        switch item.payload {
+        case .event(let event):
+            row.tenant = names.number(.tenant, event.tenant, &self)
+            row.customer = names.number(.customer, event.customer, &self)
+            row.metric = names.number(.metric, event.metric, &self)
+            row.source = names.number(.source, event.source, &self)
+            row.timestamp = event.timestamp.millisecondsSinceEpoch
+            row.quantity = appendQuantity(event.quantity)
+            if !event.properties.isEmpty { row.properties = appendProperties(event.properties) }
+        case .malformed(let text):
+            row.raw = append(text)
+        }
+        rejections.append(row)
+    }
+
+    mutating func appendDeadLettered(seq: Int64, item: GeneratedItem, reason: OutcomeReason, receivedAt: Int64) {
+        let (kind, payload): (String, String)
+        switch item.payload {
+        case .event(let event): (kind, payload) = ("event", Self.eventJSON(event))
+        case .malformed(let text): (kind, payload) = ("raw", text)
+        }
+        deadLetters.append(DeadLetterRow(seq: seq, eventID: item.eventID, reason: reason.rawValue, payloadKind: kind,
+                                         payload: payload, receivedAt: receivedAt))
+    }
+
+    private mutating func append(_ string: String) -> Span {
+        let start = text.count
+        var string = string
+        string.withUTF8 { text.append(contentsOf: $0) }
+        return Span(start: start, count: text.count - start)
+    }
+
+    /// The quantity's canonical text (``ExactDecimal/description``), whole numbers written
+    /// straight into the buffer: most quantities are counts.
+    mutating func appendQuantity(_ quantity: ExactDecimal) -> Span {
+        guard quantity.scale == 0, let whole = Int64(exactly: quantity.significand) else { return append(quantity.description) }
+        let start = text.count
+        if whole < 0 { text.append(UInt8(ascii: "-")) }
+        var magnitude = whole.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 24 bytes: room for 20 digits
+        let count = withUnsafeMutableBytes(of: &digits) { buffer in
+            var index = buffer.count
+            repeat {
+                index -= 1
+                buffer[index] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            text.append(contentsOf: buffer[index...])
+            return buffer.count - index
+        }
+        return Span(start: start, count: count + (whole < 0 ? 1 : 0))
+    }
+
+    /// Properties as a JSON object of strings, keys in the event's (sorted) order.
+    private mutating func appendProperties(_ properties: EventProperties) -> Span {
+        let start = text.count
+        text.append(UInt8(ascii: "{"))
+        for (index, pair) in properties.enumerated() {
+            if index > 0 { text.append(UInt8(ascii: ",")) }
+            Self.appendJSONString(pair.key, to: &text)
+            text.append(UInt8(ascii: ":"))
+            Self.appendJSONString(pair.value, to: &text)
+        }
+        text.append(UInt8(ascii: "}"))
+        return Span(start: start, count: text.count - start)
+    }
+
+    private static func appendJSONString(_ text: String, to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                out.append(contentsOf: Array("\\u00".utf8))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0xf)])
+            default: out.append(byte)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// One event as compact JSON with the wire field names (what ``Event/init(json:)`` reads back).
+    static func eventJSON(_ event: Event) -> String {
+        var text = CanonicalJSON.write(event.json, pretty: false)
+        if text.hasSuffix("\n") { text.removeLast() }
+        return text
+    }
+}
+
+/// Writes batches inside the caller's transaction: recording and dead-letter replay share it.
+enum LedgerWriter {
+    /// Events per INSERT statement: one statement's fixed cost (cursor open, program start
+    /// and halt) is shared by this many rows.
+    static let rowsPerInsert = 32
+    /// Parameters of one event; the origin is one more parameter shared by every row.
+    private static let eventParameters = 12
+
+    static func insertEventsSQL(rows: Int) -> String {
+        let origin = rows * eventParameters + 1
+        let tuples = (0..<rows).map { row in
+            let first = row * eventParameters
+            return "(" + (1...eventParameters).map { "?\(first + $0)" }.joined(separator: ",") + ",?\(origin))"
+        }
+        return """
+            INSERT OR IGNORE INTO events (event_id, tenant_no, seq, customer_no, metric_no, quantity, timestamp, source_no,
+                properties, received_at, period, flags, origin)
+            VALUES \(tuples.joined(separator: ","))
+            """
+    }
+
+    private static let insertEventsMany = insertEventsSQL(rows: rowsPerInsert)
+    private static let insertEventsOne = insertEventsSQL(rows: 1)
+
+    /// Writes the batch's new names and rows; returns how many events were new.
+    ///
+    /// Every row is `INSERT OR IGNORE`: an event already stored under its `(event_id, tenant)`
+    /// key, or a rejection or dead letter already stored at its `seq`, is left as it is,
+    /// so the claim and the write are one statement.
+    @discardableResult
+    static func write(_ batch: LedgerBatch, _ db: Database) throws -> Int {
+        for name in batch.names {
+            // Plain INSERT: a number taken by another name means another writer raced this one.
+            try db.execute(sql: "INSERT INTO \(name.kind.table) (no, name) VALUES (?, ?)", arguments: [name.number, name.name])
+        }
+        var newEvents = 0
+        try batch.text.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            try base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { text in
+                let before = db.totalChangesCount
+                try insertEvents(batch, text, db)
+                newEvents = db.totalChangesCount - before
+                try insertRejections(batch, text, db)
+            }
+        }
+        try insertDeadLetters(batch, db)
+        return newEvents
+    }
+
+    private static func insertEvents(_ batch: LedgerBatch, _ text: UnsafePointer<CChar>, _ db: Database) throws {
+        let rows = batch.events
+        guard !rows.isEmpty else { return }
+        var index = 0
+        if rows.count >= rowsPerInsert {
+            let many = SQLiteBinding(try db.cachedStatement(sql: insertEventsMany), db)
+            many.bind(Int32(rowsPerInsert * eventParameters + 1), batch.origin)
+            while index + rowsPerInsert <= rows.count {
+                for offset in 0..<rowsPerInsert {
+                    try bind(rows[index + offset], at: Int32(offset * eventParameters), many, text)
+                }
+                try many.step()
+                index += rowsPerInsert
+            }
+        }
+        guard index < rows.count else { return }
+        let one = SQLiteBinding(try db.cachedStatement(sql: insertEventsOne), db)
+        one.bind(Int32(eventParameters + 1), batch.origin)
+        while index < rows.count {
+            try bind(rows[index], at: 0, one, text)
+            try one.step()
+            index += 1
+        }
+    }
+
+    @inline(__always)
+    private static func bind(_ row: LedgerBatch.EventRow, at offset: Int32, _ statement: SQLiteBinding, _ text: UnsafePointer<CChar>) throws {
+        try statement.bindStatic(offset + 1, text, row.id)
+        statement.bind(offset + 2, row.tenant)
+        statement.bind(offset + 3, row.seq)
+        statement.bind(offset + 4, row.customer)
+        statement.bind(offset + 5, row.metric)
+        try statement.bindStatic(offset + 6, text, row.quantity)
+        statement.bind(offset + 7, row.timestamp)
+        statement.bind(offset + 8, row.source)
+        try statement.bindStatic(offset + 9, text, row.properties)
+        statement.bind(offset + 10, row.receivedAt)
+        if row.period == LedgerBatch.noPeriod { statement.bindNull(offset + 11) } else { statement.bind(offset + 11, row.period) }
+        statement.bind(offset + 12, row.flags)
+    }
+
+    private static func insertRejections(_ batch: LedgerBatch, _ text: UnsafePointer<CChar>, _ db: Database) throws {
+        guard !batch.rejections.isEmpty else { return }
+        let statement = SQLiteBinding(try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO rejections (seq, tenant_no, event_id, reason, customer_no, metric_no, quantity, timestamp,
+                source_no, properties, received_at, raw)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+            """), db)
+        for row in batch.rejections {
+            statement.bind(1, row.seq)
+            statement.bind(2, row.tenant)
+            try statement.bindStatic(3, text, row.eventID)
+            try statement.bindStatic(4, text, row.reason)
+            statement.bind(5, row.customer)
+            statement.bind(6, row.metric)
+            try statement.bindStatic(7, text, row.quantity)
+            statement.bind(8, row.timestamp)
+            statement.bind(9, row.source)
+            try statement.bindStatic(10, text, row.properties)
+            statement.bind(11, row.receivedAt)
+            try statement.bindStatic(12, text, row.raw)
+            try statement.step()
+        }
+    }
+
+    private static func insertDeadLetters(_ batch: LedgerBatch, _ db: Database) throws {
+        guard !batch.deadLetters.isEmpty else { return }
+        let statement = SQLiteBinding(try db.cachedStatement(sql: """
+            INSERT OR IGNORE INTO dead_letters (seq, event_id, reason, received_at, payload_kind, payload)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            """), db)
+        for row in batch.deadLetters {
+            statement.bind(1, row.seq)
+            statement.bind(2, row.eventID)
+            statement.bind(3, row.reason)
+            statement.bind(4, row.receivedAt)
+            statement.bind(5, row.payloadKind)
+            statement.bind(6, row.payload)
+            try statement.step()
+        }
+    }
+}
