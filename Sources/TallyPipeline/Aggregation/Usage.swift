@@ -109,8 +109,17 @@ public struct Usage: Sendable {
 
     /// The metric's quantity for the customer in a period, over all groups.
     public func quantity(customer: String, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
-        guard let accumulator = try total(customer: customer, metric: metric, period: period) ?? carriedLevel(metric: metric) else { return .zero }
-        return try accumulator.quantity(openingLevel: try openingLevel(customer: customer, metric: metric, period: period), periodLength: schedule.periods[period].length)
+        // Each id is looked up once: a customer without usage still gets a weighted_sum's carried level.
+        guard let m = metricNumbers[metric] else { return .zero }
+        let c = customerNumbers[customer]
+        var total: Accumulator?
+        var opening = ExactDecimal.zero
+        if let c {
+            total = try self.total(customer: c, metric: m, period: period)
+            opening = try openingLevel(customer: c, metric: m, period: period)
+        }
+        guard let accumulator = total ?? carriedLevel(metric: m) else { return .zero }
+        return try accumulator.quantity(openingLevel: opening, periodLength: schedule.periods[period].length)
     }
 
     /// The quantity of each group (each combination of the metric's `groupBy`
@@ -123,7 +132,7 @@ public struct Usage: Sendable {
             let opening = try openingLevel(customer: c, metric: m, period: period, group: Int32(group))
             // A weighted_sum group without events this period still has its carried level.
             guard let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
-                ?? (opening.isZero ? nil : carriedLevel(metric: metric)) else { continue }
+                ?? (opening.isZero ? nil : carriedLevel(metric: m)) else { continue }
             result.append((values, try accumulator.quantity(openingLevel: opening, periodLength: length)))
         }
         return result.sorted { $0.group.lexicographicallyPrecedes($1.group) }
@@ -141,13 +150,12 @@ public struct Usage: Sendable {
     }
 
     /// An empty weighted_sum accumulator, whose quantity is then the opening level; nil for other kinds.
-    private func carriedLevel(metric: String) -> Accumulator? {
-        guard let m = metricNumbers[metric], metricDefinitions[Int(m)].aggregation == .weightedSum else { return nil }
+    private func carriedLevel(metric: Int32) -> Accumulator? {
+        guard metricDefinitions[Int(metric)].aggregation == .weightedSum else { return nil }
         return Accumulator(.weightedSum)
     }
 
-    private func total(customer: String, metric: String, period: Int) throws(DecimalError) -> Accumulator? {
-        guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return nil }
+    private func total(customer c: Int32, metric m: Int32, period: Int) throws(DecimalError) -> Accumulator? {
         var total: Accumulator?
         for group in groupValues.indices {
             guard let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group))) else { continue }
@@ -157,8 +165,7 @@ public struct Usage: Sendable {
     }
 
     /// The running level at a period's start: every delta of earlier periods.
-    private func openingLevel(customer: String, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
-        guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return .zero }
+    private func openingLevel(customer c: Int32, metric m: Int32, period: Int) throws(DecimalError) -> ExactDecimal {
         var level = ExactDecimal.zero
         for group in groupValues.indices {
             level = try level + (try openingLevel(customer: c, metric: m, period: period, group: Int32(group)))
