@@ -30,9 +30,6 @@ public enum CanonicalJSON {
     }
 }
 
-/// Lowercase, because canonical output must pick one spelling of `\u001f`.
-private let lowercaseHexDigits = Array("0123456789abcdef".utf8)
-
 private struct Writer {
     let pretty: Bool
     var out: [UInt8] = []
@@ -92,35 +89,6 @@ private struct Writer {
 
     /// Escapes only what JSON requires, using the short forms where they exist, so output is minimal and unique.
     mutating func writeString(_ text: String) {
-        out.append(ASCII.quote)
-        for byte in text.utf8 {
-            switch byte {
-            case ASCII.quote, ASCII.backslash:
-                out.append(ASCII.backslash)
-                out.append(byte)
-            case ASCII.newline:
-                out.append(ASCII.backslash)
-                out.append(ASCII.lowerN)
-            case ASCII.carriageReturn:
-                out.append(ASCII.backslash)
-                out.append(ASCII.lowerR)
-            case ASCII.tab:
-                out.append(ASCII.backslash)
-                out.append(ASCII.lowerT)
-            case 0x08:
-                out.append(ASCII.backslash)
-                out.append(ASCII.lowerB)
-            case 0x0C:
-                out.append(ASCII.backslash)
-                out.append(ASCII.lowerF)
-            case 0..<ASCII.space:
-                out.append(contentsOf: [ASCII.backslash, ASCII.lowerU, ASCII.zero, ASCII.zero])
-                out.append(lowercaseHexDigits[Int(byte >> 4)])
-                out.append(lowercaseHexDigits[Int(byte & 0xF)])
-            default:
-                out.append(byte)
-            }
-        }
-        out.append(ASCII.quote)
+        CanonicalJSON.appendString(text, to: &out)
     }
 }

@@ -253,29 +253,12 @@ struct LedgerBatch: Sendable {
         text.append(UInt8(ascii: "{"))
         for (index, pair) in properties.enumerated() {
             if index > 0 { text.append(UInt8(ascii: ",")) }
-            Self.appendJSONString(pair.key, to: &text)
+            CanonicalJSON.appendString(pair.key, to: &text)
             text.append(UInt8(ascii: ":"))
-            Self.appendJSONString(pair.value, to: &text)
+            CanonicalJSON.appendString(pair.value, to: &text)
         }
         text.append(UInt8(ascii: "}"))
         return Span(start: start, count: text.count - start)
-    }
-
-    private static func appendJSONString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: Array("\\u00".utf8))
-                out.append(hex[Int(byte >> 4)])
-                out.append(hex[Int(byte & 0xf)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// One event as compact JSON with the wire field names (what ``Event/init(json:)`` reads back).

@@ -8,14 +8,8 @@ extension Meter {
     /// The fingerprint worked out here is kept for that ingest, so it is not
     /// computed twice. A hint only: calling it or not never changes an outcome.
     public mutating func prefetch(_ event: Event) {
-        let tenant: UInt32
-        if let last = lastTenant, last.name == event.tenant {
-            tenant = last.number
-        } else if let number = tenantNumbers[event.tenant] {
-            tenant = UInt32(number)
-        } else {
-            return  // A new tenant: nothing of it is remembered yet.
-        }
+        // A new tenant has nothing remembered yet: no slot to load.
+        guard let tenant = knownTenantNumber(event.tenant) else { return }
         let key = Fingerprint(tenant: tenant, id: event.id)
         dedup.prefetch(key)
         prefetched.push(PrefetchedKey(id: event.id, tenant: tenant, key: key))

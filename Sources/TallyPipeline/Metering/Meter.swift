@@ -226,10 +226,16 @@ public struct Meter: Sendable {
 
     private mutating func tenantNumber(_ tenant: String) -> UInt32 {
         if let last = lastTenant, last.name == tenant { return last.number }
-        let number = tenantNumbers[tenant].map { UInt32($0) } ?? UInt32(tenantNumbers.count)
+        let number = knownTenantNumber(tenant) ?? UInt32(tenantNumbers.count)
         if number == UInt32(tenantNumbers.count) { tenantNumbers.set(tenant, Int32(number)) }
         lastTenant = (tenant, number)
         return number
+    }
+
+    /// The tenant's number if the meter has seen it, without numbering a new one.
+    func knownTenantNumber(_ tenant: String) -> UInt32? {
+        if let last = lastTenant, last.name == tenant { return last.number }
+        return tenantNumbers[tenant].map { UInt32($0) }
     }
 
     /// The structural checks of step 1 that a typed event can still fail.

@@ -270,37 +270,18 @@ struct RawWriter {
         text.withUTF8 { bytes(UnsafeRawBufferPointer($0)) }
     }
 
-    /// A JSON string literal, escaped exactly as ``CanonicalJSON`` escapes it.
+    /// A JSON string literal, escaped by ``CanonicalJSON/emitString(_:_:)``.
     @inline(__always)
     mutating func jsonString(_ text: String) {
-        byte(Byte.quote)
+        // Nearly every string needs no escape: copy its bytes whole.
         let plain = text.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
             for value in utf8 where value < 0x20 || value == Byte.quote || value == Byte.backslash { return false }
+            byte(Byte.quote)
             bytes(utf8)
+            byte(Byte.quote)
             return true
         }
-        if plain != true { escaped(text) }
-        byte(Byte.quote)
-    }
-
-    private static let hexDigits: StaticString = "0123456789abcdef"
-
-    private mutating func escaped(_ text: String) {
-        for value in text.utf8 {
-            switch value {
-            case Byte.quote, Byte.backslash: byte(Byte.backslash); byte(value)
-            case Byte.newline: literal("\\n")
-            case 0x0D: literal("\\r")
-            case 0x09: literal("\\t")
-            case 0x08: literal("\\b")
-            case 0x0C: literal("\\f")
-            case 0..<0x20:
-                literal("\\u00")
-                byte(RawWriter.hexDigits.utf8Start[Int(value >> 4)])
-                byte(RawWriter.hexDigits.utf8Start[Int(value & 0xF)])
-            default: byte(value)
-            }
-        }
+        if plain != true { CanonicalJSON.emitString(text) { byte($0) } }
     }
 
     @inline(__always)

@@ -281,7 +281,7 @@ struct MinHeap<Element: Comparable> {
 /// Hands out each unit's events in chunks, generating them ahead on worker threads when it has any.
 final class ChunkSource: @unchecked Sendable {
     /// A run of one unit's events. Re-sends are rare, so they sit beside the items
-    /// (by position) rather than as an optional in every element, halving what is copied.
+    /// (by position) rather than as a second item in every element.
     struct Chunk: Sendable {
         /// Optional, so the merge can move each item out (see ``Merge/fill(_:upTo:)``).
         var items: [GeneratedItem?] = []
