@@ -24,20 +24,19 @@ struct EventStream {
 
     func forEach(_ body: (GeneratedItem) -> Void) throws(RunError) {
         try forEachBatch { batch in
-            for index in batch.indices { body(batch[index]) }
+            for index in 0..<batch.count { body(batch.item(index)) }
         }
     }
 
     /// Calls `body` with consecutive runs of the stream, in order, until it ends.
-    func forEachBatch(_ body: ([GeneratedItem]) -> Void) throws(RunError) {
+    func forEachBatch(_ body: (StreamBatch) -> Void) throws(RunError) {
         var merge = try Merge(scenario: scenario, chunkWorkers: Swift.max(0, threads - 2))
         guard threads >= 2 else {
             defer { merge.stop() }
-            var batch: [GeneratedItem] = []
-            batch.reserveCapacity(EventStream.batchSize)
+            var batch = StreamBatch(names: merge.names)
             while merge.fill(&batch, upTo: EventStream.batchSize) {
                 body(batch)
-                batch.removeAll(keepingCapacity: true)
+                batch.removeAll()
             }
             return
         }
@@ -45,7 +44,7 @@ struct EventStream {
         defer { producer.stop() }
         while var batch = producer.next() {
             body(batch)
-            batch.removeAll(keepingCapacity: true)
+            batch.removeAll()
             producer.recycle(batch)
         }
     }
@@ -56,34 +55,49 @@ struct EventStream {
 /// A struct, so its state is reached without the dynamic exclusivity checks a
 /// class's stored properties cost on every access.
 struct Merge {
+    let names: StreamNames
     private let chunks: ChunkSource
     // The heap orders small keys only; items stay where they are (unit buffers, the
-    // explicit list, the re-send slots), because moving ~200-byte events through a heap
-    // costs more than generating them.
+    // explicit list, the re-send slots) until they are due.
     private var heads = MinHeap<OrderKey>()
     private var buffers: [ChunkSource.Chunk]
     private var positions: [Int]
     private var resendCursors: [Int]
     /// Explicit events keep their declaration order among equal times.
     private var explicit: [GeneratedItem] = []
-    private var resends: [GeneratedItem?] = []
+    private var resends: [StreamItem] = []
     private var freeSlots: [Int] = []
     private var resendSequence = 0
 
     init(scenario: Scenario, chunkWorkers: Int) throws(RunError) {
         let plan = StreamPlan(scenario: scenario)
         var pickers: [CustomerPicker] = []
-        for traffic in scenario.traffic { pickers.append(try CustomerPicker(traffic: traffic)) }
+        var combinations: [PropertyCombinations] = []
+        for (index, traffic) in scenario.traffic.enumerated() {
+            pickers.append(try CustomerPicker(traffic: traffic))
+            guard let combination = PropertyCombinations(traffic.properties) else {
+                throw RunError(message: "\(scenario.name): the property values of traffic \(index + 1) combine in more than 2^64 ways; the generator numbers each combination in 64 bits, so use fewer properties or values")
+            }
+            combinations.append(combination)
+        }
+        names = StreamNames(tenant: scenario.tenant, units: plan.units.map { unit in
+            let traffic = scenario.traffic[unit.traffic]
+            return StreamNames.Unit(ids: EventIDs(prefix: "e\(unit.traffic).\(unit.period)."), metric: traffic.metric,
+                                    source: traffic.source, customers: traffic.customers, properties: combinations[unit.traffic])
+        })
         var generators: [UnitGenerator] = []
         for unit in plan.units {
-            generators.append(try UnitGenerator(scenario: scenario, unit: unit, faults: plan.alterations, customerPicker: pickers[unit.traffic],
+            generators.append(try UnitGenerator(scenario: scenario, unit: unit, names: names.units[unit.index], faults: plan.alterations,
+                                                customerPicker: pickers[unit.traffic],
                                                 quantity: QuantitySampler(distribution: scenario.traffic[unit.traffic].quantity)))
         }
         chunks = ChunkSource(generators: generators, workers: chunkWorkers)
         buffers = Array(repeating: ChunkSource.Chunk(), count: generators.count)
         positions = Array(repeating: 0, count: generators.count)
         resendCursors = Array(repeating: 0, count: generators.count)
-        for unit in generators.indices { advance(unit) }
+        for unit in generators.indices {
+            if let key = nextKey(unit) { heads.push(key) }
+        }
         for (index, event) in scenario.events.enumerated() {
             let receivedAt = event.receivedAt ?? event.event.timestamp + scenario.ingest.delay
             explicit.append(GeneratedItem(payload: .event(event.event), receivedAt: receivedAt, eventID: event.event.id))
@@ -94,46 +108,57 @@ struct Merge {
     func stop() { chunks.stop() }
 
     /// Appends the stream's next items to `batch` until it holds `limit`; false once the stream is over.
-    mutating func fill(_ batch: inout [GeneratedItem], upTo limit: Int) -> Bool {
-        while batch.count < limit, let head = heads.pop() {
+    mutating func fill(_ batch: inout StreamBatch, upTo limit: Int) -> Bool {
+        while batch.count < limit, let head = heads.top {
             switch head.source {
             case .explicit:
-                batch.append(explicit[head.index])
+                _ = heads.pop()
+                batch.full.append(explicit[head.index])
+                batch.items.append(.full(at: batch.full.count - 1, receivedAt: head.time))
             case .resend:
-                if let item = resends[head.index].take() { batch.append(item) }
+                _ = heads.pop()
+                batch.items.append(resends[head.index])
                 freeSlots.append(head.index)
             case .unit:
-                let unit = head.index
-                // Moved, not copied: a copy would retain every string in the event, and the
-                // chunk's release would release them all again.
-                if let item = buffers[unit].items[positions[unit]].take() { batch.append(item) }
+                let unit = head.index, position = positions[unit]
+                let item = buffers[unit].items[position]
+                if item.unit == StreamItem.fullItem {
+                    batch.full.append(buffers[unit].full[item.sequence])
+                    batch.items.append(.full(at: batch.full.count - 1, receivedAt: item.receivedAt))
+                } else {
+                    batch.items.append(item)
+                }
+                var resend: StreamItem?
                 let cursor = resendCursors[unit]
-                if cursor < buffers[unit].resends.count, buffers[unit].resends[cursor].index == positions[unit] {
-                    let resend = buffers[unit].resends[cursor].item
+                if cursor < buffers[unit].resends.count, buffers[unit].resends[cursor].index == position {
+                    resend = buffers[unit].resends[cursor].item
                     resendCursors[unit] += 1
+                }
+                positions[unit] += 1
+                // The unit's next item takes its place at the top: one sift instead of a pop and a push.
+                if let next = nextKey(unit) { heads.replaceTop(next) } else { _ = heads.pop() }
+                if let resend {
                     let slot = freeSlots.popLast() ?? resends.count
                     if slot == resends.count { resends.append(resend) } else { resends[slot] = resend }
                     // The sequence number, not the slot, breaks ties: slots are reused.
                     heads.push(OrderKey(time: resend.receivedAt, source: .resend, rank: UInt64(resendSequence), index: slot))
                     resendSequence += 1
                 }
-                positions[unit] += 1
-                advance(unit)
             }
         }
-        return !batch.isEmpty
+        return batch.count > 0
     }
 
-    private mutating func advance(_ unit: Int) {
+    /// The key of the unit's next item, fetching its next chunk when the current one is used up.
+    private mutating func nextKey(_ unit: Int) -> OrderKey? {
         if positions[unit] >= buffers[unit].items.count {
             buffers[unit] = chunks.next(unit)
             positions[unit] = 0
             resendCursors[unit] = 0
         }
-        guard positions[unit] < buffers[unit].items.count else { return }
+        guard positions[unit] < buffers[unit].items.count else { return nil }
         // A unit has one item in the heap at a time, so its number alone orders it among equal times.
-        guard let receivedAt = buffers[unit].items[positions[unit]]?.receivedAt else { return }
-        heads.push(OrderKey(time: receivedAt, source: .unit, rank: UInt64(unit), index: unit))
+        return OrderKey(time: buffers[unit].items[positions[unit]].receivedAt, source: .unit, rank: UInt64(unit), index: unit)
     }
 
     /// Where the next item of a source sits, and when it is due.
@@ -172,8 +197,8 @@ struct Merge {
 final class BatchProducer: @unchecked Sendable {
     // @unchecked: every field below the condition is touched only under it.
     private let condition = NSCondition()
-    private var ready: [[GeneratedItem]] = []
-    private var spare: [[GeneratedItem]] = []
+    private var ready: [StreamBatch] = []
+    private var spare: [StreamBatch] = []
     private var finished = false
     private var stopped = false
     private var exited = false
@@ -192,7 +217,7 @@ final class BatchProducer: @unchecked Sendable {
     }
 
     /// The next batch in stream order; nil once the stream is over.
-    func next() -> [GeneratedItem]? {
+    func next() -> StreamBatch? {
         condition.lock()
         defer { condition.unlock() }
         while ready.isEmpty && !finished { condition.wait() }
@@ -203,7 +228,7 @@ final class BatchProducer: @unchecked Sendable {
     }
 
     /// Hands an emptied batch back for reuse.
-    func recycle(_ batch: [GeneratedItem]) {
+    func recycle(_ batch: StreamBatch) {
         condition.lock()
         spare.append(batch)
         condition.unlock()
@@ -231,9 +256,8 @@ final class BatchProducer: @unchecked Sendable {
             condition.lock()
             while ready.count >= depth && !stopped { condition.wait() }
             if stopped { condition.unlock(); return }
-            var batch = spare.popLast() ?? []
+            var batch = spare.popLast() ?? StreamBatch(names: merge.names)
             condition.unlock()
-            batch.reserveCapacity(EventStream.batchSize)
             guard merge.fill(&batch, upTo: EventStream.batchSize) else { return }
             condition.lock()
             ready.append(batch)
@@ -249,6 +273,9 @@ struct MinHeap<Element: Comparable> {
 
     var isEmpty: Bool { items.isEmpty }
 
+    /// The least element, left in place.
+    var top: Element? { items.first }
+
     mutating func push(_ element: Element) {
         items.append(element)
         var child = items.count - 1
@@ -262,30 +289,51 @@ struct MinHeap<Element: Comparable> {
 
     mutating func pop() -> Element? {
         guard !items.isEmpty else { return nil }
-        items.swapAt(0, items.count - 1)
-        let top = items.removeLast()
+        let top = items[0]
+        let last = items.removeLast()
+        if !items.isEmpty {
+            items[0] = last
+            siftDown()
+        }
+        return top
+    }
+
+    /// Pops the least element and pushes `element`, in one pass down the heap.
+    mutating func replaceTop(_ element: Element) {
+        guard !items.isEmpty else { return push(element) }
+        items[0] = element
+        siftDown()
+    }
+
+    private mutating func siftDown() {
         var parent = 0
+        let count = items.count
         while true {
             let left = 2 * parent + 1, right = left + 1
             var smallest = parent
-            if left < items.count && items[left] < items[smallest] { smallest = left }
-            if right < items.count && items[right] < items[smallest] { smallest = right }
-            if smallest == parent { break }
+            if left < count && items[left] < items[smallest] { smallest = left }
+            if right < count && items[right] < items[smallest] { smallest = right }
+            if smallest == parent { return }
             items.swapAt(parent, smallest)
             parent = smallest
         }
-        return top
     }
 }
 
 /// Hands out each unit's events in chunks, generating them ahead on worker threads when it has any.
 final class ChunkSource: @unchecked Sendable {
     /// A run of one unit's events. Re-sends are rare, so they sit beside the items
-    /// (by position) rather than as a second item in every element.
+    /// (by position) rather than as a second item in every element; so do the
+    /// whole items some faults make (see ``StreamItem``).
     struct Chunk: Sendable {
-        /// Optional, so the merge can move each item out (see ``Merge/fill(_:upTo:)``).
-        var items: [GeneratedItem?] = []
-        var resends: [(index: Int, item: GeneratedItem)] = []
+        var items: [StreamItem] = []
+        var resends: [(index: Int, item: StreamItem)] = []
+        var full: [GeneratedItem] = []
+
+        mutating func append(whole item: GeneratedItem) {
+            full.append(item)
+            items.append(.full(at: full.count - 1, receivedAt: item.receivedAt))
+        }
     }
 
     private var generators: [UnitGenerator]

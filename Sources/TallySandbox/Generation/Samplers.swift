@@ -18,11 +18,13 @@ struct CustomerPicker: Sendable {
         }
     }
 
+    /// The customer's position in the traffic's list.
+    ///
     /// `even` deals events round-robin, so every customer gets the same count (give or
     /// take one): totals a person can work out by hand. `zipf` draws a rank.
-    func pick(sequence: Int, using random: inout PRNG) -> String {
-        guard let zipf else { return customers[sequence % customers.count] }
-        return customers[zipf.sample(using: &random) - 1]
+    func pick(sequence: Int, using random: inout PRNG) -> Int {
+        guard let zipf else { return sequence % customers.count }
+        return zipf.sample(using: &random) - 1
     }
 }
 

@@ -110,11 +110,25 @@ struct MeteringLoop {
     }
 
     /// Meters a batch of consecutive events of the stream.
-    mutating func receive(_ batch: [GeneratedItem]) {
-        for index in batch.indices.prefix(Self.prefetchDistance) { prefetch(batch[index]) }
-        for index in batch.indices {
-            if index + Self.prefetchDistance < batch.endIndex { prefetch(batch[index + Self.prefetchDistance]) }
-            send(batch[index])
+    ///
+    /// Each item is made an event once, `prefetchDistance` items before it is sent,
+    /// and waits in a small ring until then.
+    mutating func receive(_ batch: StreamBatch) {
+        let count = batch.count, distance = Self.prefetchDistance
+        // Twice the distance, a power of two: a slot is sent from before it is filled again.
+        let mask = 2 * distance - 1
+        var ring: [GeneratedItem] = []
+        ring.reserveCapacity(mask + 1)
+        // Slots fill in order 0, 1, 2...: the first pass through the ring appends.
+        func load(_ index: Int) {
+            let item = batch.item(index)
+            prefetch(item)
+            if ring.count > mask { ring[index & mask] = item } else { ring.append(item) }
+        }
+        for index in 0..<Swift.min(distance, count) { load(index) }
+        for index in 0..<count {
+            if index + distance < count { load(index + distance) }
+            send(ring[index & mask])
         }
     }
 

@@ -1,0 +1,102 @@
+import Testing
+import TallyPipeline
+@testable import TallySandbox
+
+/// The compact form generated events travel in, and the merge heap that orders them.
+@Suite("Stream items and the merge heap")
+struct StreamItemTests {
+    static let twoKeys = [(key: "plan", values: ["a", "b", "c"]), (key: "region", values: ["eu", "us"])]
+
+    @Test("a property combination's number is mixed radix, first key most significant")
+    func combinationNumbers() throws {
+        let combinations = try #require(PropertyCombinations(StreamItemTests.twoKeys))
+        // plan index 2 ("c"), region index 1 ("us"): 2 x 2 + 1 = 5.
+        #expect(combinations.number([2, 1]) == 5)
+        #expect(combinations.properties(5) == ["plan": "c", "region": "us"])
+        // plan index 0, region index 0: 0; plan 1, region 0: 1 x 2 + 0 = 2.
+        #expect(combinations.properties(0) == ["plan": "a", "region": "eu"])
+        #expect(combinations.properties(2) == ["plan": "b", "region": "eu"])
+        #expect(try #require(PropertyCombinations([])).properties(0).isEmpty)
+    }
+
+    @Test("past the prebuilt limit, combinations are built on the fly, to the same properties")
+    func builtOnTheFly() throws {
+        let values = (0..<20).map { "v\($0)" }
+        // 20 x 20 x 20 = 8,000 combinations > 4,096: none prebuilt.
+        let combinations = try #require(PropertyCombinations([(key: "a", values: values), (key: "b", values: values), (key: "c", values: values)]))
+        // digits 3, 7, 19: 3 x 400 + 7 x 20 + 19 = 1,200 + 140 + 19 = 1,359.
+        #expect(combinations.number([3, 7, 19]) == 1_359)
+        #expect(combinations.properties(1_359) == ["a": "v3", "b": "v7", "c": "v19"])
+        // The last combination, 7,999 = 19 x 400 + 19 x 20 + 19.
+        #expect(combinations.properties(7_999) == ["a": "v19", "b": "v19", "c": "v19"])
+    }
+
+    @Test("combinations that do not fit in 64 bits are refused")
+    func tooManyCombinations() {
+        let binary = ["0", "1"]
+        // 2^63 combinations fit in a UInt64; 2^64 do not.
+        #expect(PropertyCombinations((0..<63).map { (key: "p\($0)", values: binary) }) != nil)
+        #expect(PropertyCombinations((0..<64).map { (key: "p\($0)", values: binary) }) == nil)
+    }
+
+    @Test("a stream item becomes the event its unit's names describe")
+    func materialize() throws {
+        let names = StreamNames(tenant: "acme", units: [
+            StreamNames.Unit(ids: EventIDs(prefix: "e0.0."), metric: "api_calls", source: "kong", customers: ["c1", "c2"],
+                             properties: try #require(PropertyCombinations([]))),
+            StreamNames.Unit(ids: EventIDs(prefix: "e1.0."), metric: "seats", source: "sdk", customers: ["c1", "c2", "c3"],
+                             properties: try #require(PropertyCombinations(StreamItemTests.twoKeys))),
+        ])
+        let quantity = try #require(ExactDecimal("2.5"))
+        let item = StreamItem(quantity: quantity, receivedAt: Instant(millisecondsSinceEpoch: 2_000),
+                              timestamp: Instant(millisecondsSinceEpoch: 1_000), sequence: 42, customer: 2, unit: 1, properties: 3)
+        let made = names.item(item, full: [])
+        // Unit 1's prefix and sequence 42; customer index 2 of [c1, c2, c3]; combination 3 = plan 1 ("b") x 2 + region 1 ("us").
+        let expected = Event(id: "e1.0.42", tenant: "acme", customer: "c3", metric: "seats", quantity: quantity,
+                             timestamp: Instant(millisecondsSinceEpoch: 1_000), source: "sdk", properties: ["plan": "b", "region": "us"])
+        guard case .event(let event) = made.payload else { Issue.record("expected an event"); return }
+        #expect(event == expected)
+        #expect(made.receivedAt == Instant(millisecondsSinceEpoch: 2_000))
+        #expect(made.eventID == "e1.0.42")
+
+        // A whole item is handed back as it is.
+        let whole = GeneratedItem(payload: .malformed("{}"), receivedAt: Instant(millisecondsSinceEpoch: 5), eventID: "x")
+        let standIn = StreamItem.full(at: 1, receivedAt: whole.receivedAt)
+        let other = GeneratedItem(payload: .malformed("[]"), receivedAt: Instant(millisecondsSinceEpoch: 4), eventID: "y")
+        guard case .malformed(let raw) = names.item(standIn, full: [other, whole]).payload else { Issue.record("expected raw input"); return }
+        #expect(raw == "{}")
+    }
+
+    @Test("the heap pops in order, with replaceTop standing for a pop then a push")
+    func heapOrder() {
+        var heap = MinHeap<Int>()
+        var reference: [Int] = []
+        // A fixed linear congruential sequence: values 0..<1000, repeats allowed.
+        var state = 12_345
+        func next() -> Int {
+            state = (state &* 1_103_515_245 &+ 12_345) & 0x7FFF_FFFF
+            return state % 1_000
+        }
+        for _ in 0..<500 {
+            let value = next()
+            heap.push(value)
+            reference.append(value)
+        }
+        reference.sort()
+        for step in 0..<1_000 {
+            let value = next()
+            #expect(heap.top == reference.first)
+            if step % 3 == 0 {
+                #expect(heap.pop() == reference.removeFirst())
+            } else {
+                heap.replaceTop(value)
+                reference.removeFirst()
+                reference.insert(value, at: reference.firstIndex { $0 > value } ?? reference.endIndex)
+            }
+        }
+        var popped: [Int] = []
+        while let value = heap.pop() { popped.append(value) }
+        #expect(popped == reference)
+        #expect(heap.top == nil)
+    }
+}
