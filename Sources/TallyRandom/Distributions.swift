@@ -264,8 +264,11 @@ public struct Zipf: SamplingDistribution, Hashable {
     /// search narrows to that span, usually a cache line or two, and finds the same rank.
     private let guide: [Int32]
     private let guideShift: Int
-    /// Below this many ranks the whole table stays in the cache: no guide needed.
-    static let guideThreshold = 4096
+    /// Below this many ranks a plain binary search takes a handful of steps: no guide needed.
+    ///
+    /// Above it the guide pays even when the table fits in the cache: each step of a binary
+    /// search is a branch the CPU cannot predict, and the guide leaves one or two of them.
+    static let guideThreshold = 64
 
     /// Throws unless `1 <= n <= 10_000_000` and `s > 0`.
     public init(n: Int, s: Fixed) throws(ParameterError) {

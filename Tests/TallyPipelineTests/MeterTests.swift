@@ -230,8 +230,9 @@ struct MeterTests {
         // "b" is found behind "a", and "a" (never asked for in order) is dropped with it.
         #expect(queue.take(id: "b", tenant: 0) == b)
         #expect(queue.take(id: "a", tenant: 0) == nil)
-        // Past capacity (8) the oldest goes: after 9 pushes, k0 is gone and k1 is still there.
-        for i in 0..<9 { queue.push(PrefetchedKey(id: "k\(i)", tenant: 0, key: Fingerprint(tenant: 0, id: "k\(i)"))) }
+        // Past capacity (16) the oldest goes: after 17 pushes, k0 is gone and k1 is still there.
+        #expect(PrefetchQueue.capacity == 16)
+        for i in 0..<17 { queue.push(PrefetchedKey(id: "k\(i)", tenant: 0, key: Fingerprint(tenant: 0, id: "k\(i)"))) }
         #expect(queue.take(id: "k0", tenant: 0) == nil)
         #expect(queue.take(id: "k1", tenant: 0) == Fingerprint(tenant: 0, id: "k1"))
     }

@@ -31,7 +31,8 @@ struct PrefetchedKey: Sendable {
 /// comparison makes a wrong answer impossible: at worst the fingerprint is
 /// computed again.
 struct PrefetchQueue: Sendable {
-    static let capacity = 8
+    /// More than a caller prefetches ahead: the sandbox's runner prefetches 8 events ahead.
+    static let capacity = 16
     private var entries: [PrefetchedKey?] = Array(repeating: nil, count: capacity)
     private var head = 0
     private var count = 0

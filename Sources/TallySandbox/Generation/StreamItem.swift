@@ -61,12 +61,21 @@ struct StreamBatch: Sendable {
 ///
 /// Built once per stream and only read afterwards, by whichever thread sends.
 final class StreamNames: Sendable {
-    struct Unit: Sendable {
+    /// A class, so looking one up per event retains one object, not each of its arrays and strings.
+    final class Unit: Sendable {
         let ids: EventIDs
         let metric: String
         let source: String
         let customers: [String]
         let properties: PropertyCombinations
+
+        init(ids: EventIDs, metric: String, source: String, customers: [String], properties: PropertyCombinations) {
+            self.ids = ids
+            self.metric = metric
+            self.source = source
+            self.customers = customers
+            self.properties = properties
+        }
     }
 
     let tenant: String
