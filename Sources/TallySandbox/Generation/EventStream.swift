@@ -259,6 +259,7 @@ final class BatchProducer: @unchecked Sendable {
             var batch = spare.popLast() ?? StreamBatch(names: merge.names)
             condition.unlock()
             guard merge.fill(&batch, upTo: EventStream.batchSize) else { return }
+            batch.makeAll()
             condition.lock()
             ready.append(batch)
             condition.broadcast()

@@ -39,6 +39,8 @@ struct StreamItem: Sendable {
 struct StreamBatch: Sendable {
     var items: [StreamItem] = []
     var full: [GeneratedItem] = []
+    /// Every item already made an event, when the thread that filled the batch did it (see ``makeAll()``).
+    private var made: [GeneratedItem] = []
     let names: StreamNames
 
     init(names: StreamNames) {
@@ -49,11 +51,22 @@ struct StreamBatch: Sendable {
     var count: Int { items.count }
 
     /// The item at `index`, as the pipeline receives it.
-    func item(_ index: Int) -> GeneratedItem { names.item(items[index], full: full) }
+    func item(_ index: Int) -> GeneratedItem {
+        made.isEmpty ? names.item(items[index], full: full) : made[index]
+    }
+
+    /// Makes every item an event now, so that the thread that consumes the batch does not have to.
+    ///
+    /// With two threads the producer has time to spare and the metering thread has none.
+    mutating func makeAll() {
+        made.reserveCapacity(items.count)
+        for item in items { made.append(names.item(item, full: full)) }
+    }
 
     mutating func removeAll() {
         items.removeAll(keepingCapacity: true)
         full.removeAll(keepingCapacity: true)
+        made.removeAll(keepingCapacity: true)
     }
 }
 
