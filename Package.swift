@@ -16,13 +16,13 @@ let package = Package(
     ],
     targets: [
         // The pipeline a production metering and billing service links: no I/O, no clock.
-        .target(name: "TallyPipeline", dependencies: ["TallyJSON", "CPrefetch"]),
-        // One C inline function: the CPU's prefetch hint, which Swift cannot spell.
-        .target(name: "CPrefetch"),
+        .target(name: "TallyPipeline", dependencies: ["TallyJSON", "CIntrinsics"]),
+        // C inline functions for CPU instructions Swift cannot spell: prefetch, 128-by-64-bit division.
+        .target(name: "CIntrinsics"),
         // Strict JSON that keeps numbers as text, and the canonical writer of golden files.
         .target(name: "TallyJSON"),
         // The project's own seeded PRNG and distributions, pinned by test vectors.
-        .target(name: "TallyRandom"),
+        .target(name: "TallyRandom", dependencies: ["CIntrinsics"]),
         // Scenarios, seeded traffic and faults, golden files: the sandbox around the pipeline.
         .target(
             name: "TallySandbox",

@@ -1,2 +1,2 @@
-// The module is header-only (an inline function); SwiftPM wants one source file per C target.
-#include "CPrefetch.h"
+// The module is header-only (inline functions); SwiftPM wants one source file per C target.
+#include "CIntrinsics.h"

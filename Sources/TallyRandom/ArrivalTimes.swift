@@ -239,7 +239,7 @@ public struct ArrivalTimes: Sequence, Sendable {
             if numerator >= denominator {
                 fraction = UInt64.max
             } else {
-                fraction = UInt64(denominator).dividingFullWidth((high: UInt64(numerator), low: 0)).quotient
+                fraction = FixedMath.divideWide(high: UInt64(numerator), low: 0, by: UInt64(denominator))
             }
             let offset = Swift.min(FixedMath.mulHigh(fraction, segmentLength), segmentLength - 1)
             return emit(Int64(bitPattern: UInt64(bitPattern: segmentStart) &+ offset))
@@ -257,7 +257,7 @@ public struct ArrivalTimes: Sequence, Sendable {
             let high = UInt64(truncatingIfNeeded: numerator >> 64)
             let low = UInt64(truncatingIfNeeded: numerator)
             let (q1, r1) = high.quotientAndRemainder(dividingBy: divisor)
-            let q0 = divisor.dividingFullWidth((high: r1, low: low)).quotient
+            let q0 = FixedMath.divideWide(high: r1, low: low, by: divisor)
             return UInt128(q1) << 64 | UInt128(q0)
         }
 
@@ -274,8 +274,9 @@ public struct ArrivalTimes: Sequence, Sendable {
             let n = UInt64(count)
             let i = UInt64(emitted)
             // i·L/n < L because i < n, so the 128-by-64 division cannot overflow.
-            let slotStart = n.dividingFullWidth(i.multipliedFullWidth(by: length)).quotient
-            let slotEnd = i + 1 == n ? length : n.dividingFullWidth((i + 1).multipliedFullWidth(by: length)).quotient
+            let below = i.multipliedFullWidth(by: length), above = (i + 1).multipliedFullWidth(by: length)
+            let slotStart = FixedMath.divideWide(high: below.high, low: below.low, by: n)
+            let slotEnd = i + 1 == n ? length : FixedMath.divideWide(high: above.high, low: above.low, by: n)
             let width = slotEnd - slotStart
             let offset = width == 0 ? slotStart : slotStart + generator.nextInt(below: width)
             return Int64(bitPattern: UInt64(bitPattern: start) &+ offset)

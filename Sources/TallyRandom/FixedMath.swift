@@ -1,3 +1,5 @@
+internal import CIntrinsics
+
 /// Deterministic elementary functions in fixed-point integer arithmetic.
 ///
 /// Why: generated data must be bit-identical everywhere, and Tally never uses binary floating point
@@ -119,7 +121,7 @@ public enum FixedMath {
         let negative = m62 < one62
         let numerator = negative ? one62 - m62 : m62 - one62
         // s = |m − 1|/(m + 1) in Q64; numerator < denominator < 2^64, so the quotient fits.
-        let s = (m62 + one62).dividingFullWidth((high: numerator, low: 0)).quotient
+        let s = divideWide(high: numerator, low: 0, by: m62 + one62)
         let z = mulHigh(s, s)
         let coefficients = atanhCoefficients
         var p = coefficients[11]
@@ -132,6 +134,14 @@ public enum FixedMath {
         let t = Int128(s) + Int128(mulHigh(s, mulHigh(z, p)))
         let lnM = negative ? -2 * t : 2 * t
         return lnM + ln2TimesQ64(exponent)
+    }
+
+    /// ⌊(high · 2^64 + low) / divisor⌋ with one `divq` where the quotient fits 64 bits, as the callers on
+    /// the per-event path guarantee; otherwise `dividingFullWidth`, which traps on an overflowing quotient.
+    @inline(__always)
+    static func divideWide(high: UInt64, low: UInt64, by divisor: UInt64) -> UInt64 {
+        guard high < divisor else { return divisor.dividingFullWidth((high: high, low: low)).quotient }
+        return tally_divide_wide(high, low, divisor)
     }
 
     /// k · ln 2 in Q64, using 128 bits of ln 2 (error < 2^−64 for |k| < 2^60).

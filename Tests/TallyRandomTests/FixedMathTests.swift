@@ -154,3 +154,22 @@ func nearestRaw(_ x: Double) -> Int64 { Int64((x * 4294967296.0).rounded()) }
         #expect(FixedMath.oneMinusExpNegQ64(0) == 0)
     }
 }
+
+@Suite("128-by-64-bit division")
+struct WideDivisionTests {
+    /// The `divq` path must give exactly the quotient Swift's own full-width division gives.
+    @Test func matchesDividingFullWidth() {
+        // (0 · 2^64 + 100) / 7 = 14 (7 · 14 = 98, remainder 2).
+        #expect(FixedMath.divideWide(high: 0, low: 100, by: 7) == 14)
+        // (1 · 2^64 + 0) / 2 = 2^63.
+        #expect(FixedMath.divideWide(high: 1, low: 0, by: 2) == 1 << 63)
+        // The largest numerator under divisor · 2^64: (d − 1) · 2^64 + (2^64 − 1) over d is 2^64 − 1.
+        #expect(FixedMath.divideWide(high: 999, low: .max, by: 1_000) == .max)
+        var random = PRNG(seed: 2026, stream: 11)
+        for _ in 0..<10_000 {
+            let divisor = random.next() | 1
+            let high = random.nextInt(below: divisor), low = random.next()
+            #expect(FixedMath.divideWide(high: high, low: low, by: divisor) == divisor.dividingFullWidth((high: high, low: low)).quotient)
+        }
+    }
+}

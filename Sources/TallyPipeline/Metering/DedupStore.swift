@@ -1,4 +1,4 @@
-internal import CPrefetch
+internal import CIntrinsics
 
 /// The set of accepted idempotency keys still inside the acceptance window.
 ///
