@@ -18,4 +18,29 @@ struct FingerprintTests {
         #expect(murmur("evt-000000000001", seed: 7) == Fingerprint(high: 0x224a_3257_f7f6_b0fa, low: 0x19bd_a722_6521_7025))
         #expect(Fingerprint(tenant: 7, id: "evt-000000000001") == murmur("evt-000000000001", seed: 7))
     }
+
+    /// The reference's tail, byte by byte, as MurmurHash3_x64_128's C source reads it.
+    static func referenceTail(_ bytes: [UInt8]) -> (k1: UInt64, k2: UInt64) {
+        let tail = bytes.count / 16 * 16, rest = bytes.count & 15
+        var k1: UInt64 = 0, k2: UInt64 = 0
+        if rest > 8 { for i in stride(from: rest - 1, through: 8, by: -1) { k2 = (k2 << 8) | UInt64(bytes[tail + i]) } }
+        if rest > 0 { for i in stride(from: Swift.min(rest, 8) - 1, through: 0, by: -1) { k1 = (k1 << 8) | UInt64(bytes[tail + i]) } }
+        return (k1, k2)
+    }
+
+    @Test("the tail's whole-word loads read what the reference's byte loop reads, at every length")
+    func tailWords() {
+        // Bytes 1, 2, 3...: a 3-byte tail [1, 2, 3] is the little-endian word 0x030201.
+        #expect(FingerprintTests.referenceTail([1, 2, 3]).k1 == 0x03_0201)
+        for length in 0..<48 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            let expected = FingerprintTests.referenceTail(bytes)
+            let tail = length / 16 * 16, rest = length & 15
+            bytes.withUnsafeBytes { buffer in
+                let k1 = rest > 0 ? Fingerprint.littleEndianWord(buffer, from: tail, count: Swift.min(rest, 8)) : 0
+                let k2 = rest > 8 ? Fingerprint.littleEndianWord(buffer, from: tail + 8, count: rest - 8) : 0
+                #expect(k1 == expected.k1 && k2 == expected.k2, "length \(length)")
+            }
+        }
+    }
 }

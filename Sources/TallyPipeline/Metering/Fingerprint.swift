@@ -39,12 +39,13 @@ public struct Fingerprint: Sendable, Hashable {
         let tail = blocks * 16
         var k1: UInt64 = 0, k2: UInt64 = 0
         let rest = length & 15
+        // The reference reads the tail byte by byte, little-endian; whole loads give the same words.
         if rest > 8 {
-            for i in stride(from: rest - 1, through: 8, by: -1) { k2 = (k2 << 8) | UInt64(bytes[tail + i]) }
+            k2 = littleEndianWord(bytes, from: tail + 8, count: rest - 8)
             k2 &*= c2; k2 = rotl(k2, 33); k2 &*= c1; h2 ^= k2
         }
         if rest > 0 {
-            for i in stride(from: Swift.min(rest, 8) - 1, through: 0, by: -1) { k1 = (k1 << 8) | UInt64(bytes[tail + i]) }
+            k1 = littleEndianWord(bytes, from: tail, count: Swift.min(rest, 8))
             k1 &*= c1; k1 = rotl(k1, 31); k1 &*= c2; h1 ^= k1
         }
         h1 ^= UInt64(length); h2 ^= UInt64(length)
@@ -52,6 +53,25 @@ public struct Fingerprint: Sendable, Hashable {
         h1 = fmix(h1); h2 = fmix(h2)
         h1 &+= h2; h2 &+= h1
         return Fingerprint(high: h1, low: h2)
+    }
+
+    /// `count` (at most 8) bytes from `offset` as a little-endian number, in at most three loads.
+    @inlinable
+    static func littleEndianWord(_ bytes: UnsafeRawBufferPointer, from offset: Int, count: Int) -> UInt64 {
+        if count == 8 { return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
+        var word: UInt64 = 0, filled = 0
+        if count & 4 != 0 {
+            word = UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+            filled = 4
+        }
+        if count & 2 != 0 {
+            word |= UInt64(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + filled, as: UInt16.self))) << UInt64(filled * 8)
+            filled += 2
+        }
+        if count & 1 != 0 {
+            word |= UInt64(bytes[offset + filled]) << UInt64(filled * 8)
+        }
+        return word
     }
 
     @inlinable

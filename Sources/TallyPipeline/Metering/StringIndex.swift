@@ -1,7 +1,7 @@
 /// A map from short strings (customer ids, metric keys, tenants) to small numbers, for the per-event path.
 ///
 /// Three such lookups happen per event. A `Dictionary` hashes each key with
-/// seeded SipHash; this table hashes the UTF-8 bytes with FNV-1a, which is
+/// seeded SipHash; this table hashes the UTF-8 bytes a word at a time, which is
 /// several times cheaper for ids of a few bytes and, unlike `Hasher`, gives
 /// the same layout in every process. Entries are only added, never removed.
 struct StringIndex: Sendable {
@@ -20,16 +20,33 @@ struct StringIndex: Sendable {
     static func hash(_ key: String) -> Int {
         // Over the bytes in place: walking `utf8` checks the string's form at every byte.
         var key = key
-        let hash = key.withUTF8 { bytes in
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-            for byte in bytes {
-                hash ^= UInt64(byte)
-                hash &*= 0x0000_0100_0000_01b3
-            }
-            return hash
+        return key.withUTF8 { Int(truncatingIfNeeded: hash(UnsafeRawBufferPointer($0))) }
+    }
+
+    /// Eight bytes at a time, each word folded in with one full-width multiply.
+    ///
+    /// A customer id or metric key is one or two words, so this costs a few
+    /// multiplies where a byte-at-a-time hash (FNV-1a) costs one per byte, each
+    /// waiting for the last. Folding the 128-bit product's halves together (as
+    /// wyhash does) carries every input bit into the low bits the table uses, so
+    /// ids that differ only in their last character spread over the table.
+    /// Only the table's layout depends on it, never an output.
+    @inline(__always)
+    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        @inline(__always) func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let product = a.multipliedFullWidth(by: b)
+            return product.high ^ product.low
         }
-        // FNV's low bits mix poorly for short keys; fold the high half in.
-        return Int(truncatingIfNeeded: hash ^ (hash >> 29))
+        var hash = 0x9e37_79b9_7f4a_7c15 ^ UInt64(bytes.count)
+        var offset = 0
+        while offset + 8 <= bytes.count {
+            hash = fold(hash ^ UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)), 0xbf58_476d_1ce4_e5b9)
+            offset += 8
+        }
+        if offset < bytes.count {
+            hash = fold(hash ^ Fingerprint.littleEndianWord(bytes, from: offset, count: bytes.count - offset), 0x94d0_49bb_1331_11eb)
+        }
+        return fold(hash, 0xe703_7ed1_a0b4_28db)
     }
 
     subscript(key: String) -> Int32? {

@@ -40,7 +40,7 @@ struct StreamBatch: Sendable {
     var items: [StreamItem] = []
     var full: [GeneratedItem] = []
     /// Every item already made an event, when the thread that filled the batch did it (see ``makeAll()``).
-    private var made: [GeneratedItem] = []
+    private(set) var made: [GeneratedItem] = []
     let names: StreamNames
 
     init(names: StreamNames) {
@@ -49,6 +49,9 @@ struct StreamBatch: Sendable {
     }
 
     var count: Int { items.count }
+
+    /// Whether ``made`` holds every item.
+    var isMade: Bool { made.count == items.count }
 
     /// The item at `index`, as the pipeline receives it.
     func item(_ index: Int) -> GeneratedItem {

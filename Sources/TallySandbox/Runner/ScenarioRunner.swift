@@ -115,24 +115,35 @@ struct MeteringLoop {
 
     /// Meters a batch of consecutive events of the stream.
     ///
-    /// Each item is made an event once, `prefetchDistance` items before it is sent,
-    /// and waits in a small ring until then.
+    /// Items are made events a run at a time (unless the producer thread already
+    /// did), into a buffer small enough to stay in the cache, and metered from it
+    /// in place: no event is copied on its way into the meter.
     mutating func receive(_ batch: StreamBatch) {
-        let count = batch.count, distance = Self.prefetchDistance
-        // Twice the distance, a power of two: a slot is sent from before it is filled again.
-        let mask = 2 * distance - 1
-        var ring: [GeneratedItem] = []
-        ring.reserveCapacity(mask + 1)
-        // Slots fill in order 0, 1, 2...: the first pass through the ring appends.
-        func load(_ index: Int) {
-            let item = batch.item(index)
-            prefetch(item)
-            if ring.count > mask { ring[index & mask] = item } else { ring.append(item) }
+        if batch.isMade {
+            batch.made.withUnsafeBufferPointer { meter($0) }
+            return
         }
-        for index in 0..<Swift.min(distance, count) { load(index) }
-        for index in 0..<count {
-            if index + distance < count { load(index + distance) }
-            send(ring[index & mask])
+        var made: [GeneratedItem] = []
+        made.reserveCapacity(Swift.min(Self.runLength, batch.count))
+        var start = 0
+        while start < batch.count {
+            let end = Swift.min(start + Self.runLength, batch.count)
+            made.removeAll(keepingCapacity: true)
+            for index in start..<end { made.append(batch.item(index)) }
+            made.withUnsafeBufferPointer { meter($0) }
+            start = end
+        }
+    }
+
+    /// Events made at a time on one thread: 256 of about 160 bytes stay in the L1 and L2 caches.
+    static let runLength = 256
+
+    private mutating func meter(_ items: UnsafeBufferPointer<GeneratedItem>) {
+        let distance = Self.prefetchDistance
+        for index in 0..<Swift.min(distance, items.count) { prefetch(items[index]) }
+        for index in items.indices {
+            if index + distance < items.count { prefetch(items[index + distance]) }
+            send(items[index])
         }
     }
 

@@ -1,0 +1,36 @@
+import Testing
+@testable import TallyPipeline
+
+@Suite("Id lookup table")
+struct StringIndexTests {
+    @Test("every key added is found with its number, and unknown keys are not")
+    func lookups() {
+        var index = StringIndex()
+        // 100,000 keys: the table grows from 16 slots through 13 doublings.
+        for number in 0..<100_000 { index.set("cust-\(number)", Int32(number)) }
+        #expect(index.count == 100_000)
+        for number in stride(from: 0, to: 100_000, by: 7) { #expect(index["cust-\(number)"] == Int32(number)) }
+        #expect(index["cust-100000"] == nil)
+        #expect(index[""] == nil)
+        // Replacing a key's number keeps one entry.
+        index.set("cust-5", 42)
+        #expect(index["cust-5"] == 42 && index.count == 100_000)
+        // Keys of every length up to 40 bytes, across the one-word, two-word and tail paths.
+        var lengths = StringIndex()
+        for length in 0...40 { lengths.set(String(repeating: "x", count: length), Int32(length)) }
+        for length in 0...40 { #expect(lengths[String(repeating: "x", count: length)] == Int32(length)) }
+    }
+
+    @Test("ids that differ only in their last characters spread over the low bits")
+    func spread() {
+        // "cust-0" ... "cust-999" share their first five bytes. Thrown at random into 1,024
+        // buckets, 1,000 keys fill 1,024 × (1 − (1 − 1/1,024)^1,000) ≈ 638 distinct buckets;
+        // a hash whose low bits ignored the last bytes would fill a handful.
+        var buckets = Set<UInt64>()
+        for number in 0..<1_000 {
+            var id = "cust-\(number)"
+            buckets.insert(id.withUTF8 { StringIndex.hash(UnsafeRawBufferPointer($0)) } & 1_023)
+        }
+        #expect(buckets.count > 550)
+    }
+}
