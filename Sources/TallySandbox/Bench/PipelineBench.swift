@@ -29,19 +29,15 @@ public enum PipelineBench {
         let generation = clock.now - generationStart
         if checksum == .min { StandardStreams.note("") }
 
-        let capture = FinalMeter()
         let runStart = clock.now
-        let counts: OutcomeCounts, expectationFailures: [String]
+        let counts: OutcomeCounts, expectationFailures: [String], meter: Meter
         do {
-            let run = try ScenarioRunner.run(scenario, threads: threads, observer: capture) { progress?("whole run", $0) }
-            (counts, expectationFailures) = (run.counts, run.expectationFailures)
+            let (run, final) = try ScenarioRunner.runKeepingMeter(scenario, threads: threads, observer: nil) { progress?("whole run", $0) }
+            (counts, expectationFailures, meter) = (run.counts, run.expectationFailures, final)
         }
         // The run's invoices are gone by now: the billing pass below does not hold two sets at once
         // (with a million customers, 2.6 GB each).
         let whole = clock.now - runStart
-        guard let meter = capture.meter else {
-            throw RunError(message: "\(scenario.name): the run ended without handing over its meter")
-        }
 
         let biller = Biller(catalog: scenario.catalog, schedule: scenario.schedule)
         let billingStart = clock.now
@@ -97,17 +93,6 @@ public struct DedupState: Sendable, Hashable {
     public var keys: Int
     public var bytes: Int
     public var bytesPerKey: Double { keys > 0 ? Double(bytes) / Double(keys) : 0 }
-}
-
-/// Takes the meter the runner hands over after billing.
-final class FinalMeter: RunObserver {
-    var meter: Meter?
-
-    func sent(_ item: GeneratedItem, outcome: MeteringOutcome) {}
-
-    func finished(_ run: ScenarioRun, meter: Meter) throws {
-        self.meter = meter
-    }
 }
 
 /// The machine a benchmark ran on, from /proc.

@@ -7,7 +7,7 @@ import TallyPipeline
 /// and a release per reference, about a third of a run's time when events
 /// travelled whole. A stream item holds no references, so chunks, batches and
 /// the merge move it as plain bytes, and the strings are put together once, on
-/// the thread that meters, by ``StreamNames/item(_:full:)``.
+/// the thread that meters, by ``StreamNames/event(_:)``.
 ///
 /// Items the numbers cannot describe (explicit events, malformed JSON, events a
 /// fault renamed) travel whole beside the batch, and the stream item only says
@@ -39,8 +39,9 @@ struct StreamItem: Sendable {
 struct StreamBatch: Sendable {
     var items: [StreamItem] = []
     var full: [GeneratedItem] = []
-    /// Every item already made an event, when the thread that filled the batch did it (see ``makeAll()``).
-    private(set) var made: [GeneratedItem] = []
+    /// Each item made an event, when the thread that filled the batch did it (see ``makeAll()``);
+    /// a stand-in where the item travels whole.
+    private(set) var events: [Event] = []
     let names: StreamNames
 
     init(names: StreamNames) {
@@ -50,26 +51,34 @@ struct StreamBatch: Sendable {
 
     var count: Int { items.count }
 
-    /// Whether ``made`` holds every item.
-    var isMade: Bool { made.count == items.count }
+    /// Whether ``events`` holds every item.
+    var isMade: Bool { events.count == items.count }
 
     /// The item at `index`, as the pipeline receives it.
     func item(_ index: Int) -> GeneratedItem {
-        made.isEmpty ? names.item(items[index], full: full) : made[index]
+        let item = items[index]
+        guard isMade, item.unit != StreamItem.fullItem else { return names.item(item, full: full) }
+        return GeneratedItem(payload: .event(events[index]), receivedAt: item.receivedAt, eventID: events[index].id)
+    }
+
+    /// The event of the item at `index`, or ``StreamNames/standIn`` for an item that travels whole.
+    func event(_ index: Int) -> Event {
+        let item = items[index]
+        return item.unit == StreamItem.fullItem ? StreamNames.standIn : names.event(item)
     }
 
     /// Makes every item an event now, so that the thread that consumes the batch does not have to.
     ///
     /// With two threads the producer has time to spare and the metering thread has none.
     mutating func makeAll() {
-        made.reserveCapacity(items.count)
-        for item in items { made.append(names.item(item, full: full)) }
+        events.reserveCapacity(items.count)
+        for index in items.indices { events.append(event(index)) }
     }
 
     mutating func removeAll() {
         items.removeAll(keepingCapacity: true)
         full.removeAll(keepingCapacity: true)
-        made.removeAll(keepingCapacity: true)
+        events.removeAll(keepingCapacity: true)
     }
 }
 
@@ -104,13 +113,21 @@ final class StreamNames: Sendable {
 
     func item(_ item: StreamItem, full: [GeneratedItem]) -> GeneratedItem {
         guard item.unit != StreamItem.fullItem else { return full[item.sequence] }
-        let unit = units[Int(item.unit)]
-        let id = unit.ids.id(item.sequence)
-        let event = Event(id: id, tenant: tenant, customer: unit.customers[Int(item.customer)], metric: unit.metric,
-                          quantity: item.quantity, timestamp: item.timestamp, source: unit.source,
-                          properties: unit.properties.properties(item.properties))
-        return GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: id)
+        let event = event(item)
+        return GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id)
     }
+
+    /// The event of an item that is not a whole one.
+    func event(_ item: StreamItem) -> Event {
+        let unit = units[Int(item.unit)]
+        return Event(id: unit.ids.id(item.sequence), tenant: tenant, customer: unit.customers[Int(item.customer)], metric: unit.metric,
+                     quantity: item.quantity, timestamp: item.timestamp, source: unit.source,
+                     properties: unit.properties.properties(item.properties))
+    }
+
+    /// Holds the place of a whole item among made events; never sent.
+    static let standIn = Event(id: "", tenant: "", customer: "", metric: "", quantity: .zero,
+                               timestamp: Instant(millisecondsSinceEpoch: 0), source: "")
 }
 
 /// A traffic's property values, one drawn per key, numbered as one mixed-radix number.
