@@ -100,3 +100,39 @@ struct StreamItemTests {
         #expect(heap.top == nil)
     }
 }
+
+@Suite("Event buffer")
+struct EventBufferTests {
+    static func event(_ id: String) -> Event {
+        Event(id: id, tenant: "t", customer: "c", metric: "m", quantity: .one, timestamp: Instant(millisecondsSinceEpoch: 0), source: "s")
+    }
+
+    @Test("events come out first in, first out, each once; it grows past its capacity")
+    func fifo() {
+        let buffer = EventBuffer(capacity: 2)
+        // 5 appends into 2 slots: it grows to 4, then to 8.
+        for number in 0..<5 { buffer.append(EventBufferTests.event("e\(number)")) }
+        #expect(buffer.count == 5)
+        #expect(buffer.withEvent(at: 3) { $0.pointee.id } == "e3")
+        #expect(buffer.withEvent(at: 5) { $0.pointee.id } == nil)
+        #expect(buffer.take()?.id == "e0")
+        #expect(buffer.take()?.id == "e1")
+        // Offsets count from the first event not yet taken.
+        #expect(buffer.withEvent(at: 0) { $0.pointee.id } == "e2")
+        // Growing after takes keeps the order.
+        for number in 5..<9 { buffer.append(EventBufferTests.event("e\(number)")) }
+        #expect((0..<7).compactMap { _ in buffer.take()?.id } == ["e2", "e3", "e4", "e5", "e6", "e7", "e8"])
+        #expect(buffer.take() == nil && buffer.count == 0)
+    }
+
+    @Test("removeAll drops what was not taken and starts over")
+    func removeAll() {
+        let buffer = EventBuffer(capacity: 4)
+        for number in 0..<3 { buffer.append(EventBufferTests.event("e\(number)")) }
+        _ = buffer.take()
+        buffer.removeAll()
+        #expect(buffer.count == 0 && buffer.take() == nil)
+        buffer.append(EventBufferTests.event("next"))
+        #expect(buffer.take()?.id == "next")
+    }
+}

@@ -8,11 +8,16 @@ extension Meter {
     /// The fingerprint worked out here is kept for that ingest, so it is not
     /// computed twice. A hint only: calling it or not never changes an outcome.
     public mutating func prefetch(_ event: Event) {
+        prefetch(id: event.id, tenant: event.tenant)
+    }
+
+    /// ``prefetch(_:)`` for the event with this idempotency key, all it reads of the event.
+    public mutating func prefetch(id: String, tenant: String) {
         // A new tenant has nothing remembered yet: no slot to load.
-        guard let tenant = knownTenantNumber(event.tenant) else { return }
-        let key = Fingerprint(tenant: tenant, id: event.id)
+        guard let number = knownTenantNumber(tenant) else { return }
+        let key = Fingerprint(tenant: number, id: id)
         dedup.prefetch(key)
-        prefetched.push(PrefetchedKey(id: event.id, tenant: tenant, key: key))
+        prefetched.push(PrefetchedKey(id: id, tenant: number, key: key))
     }
 }
 

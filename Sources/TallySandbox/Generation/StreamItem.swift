@@ -41,7 +41,7 @@ struct StreamBatch: Sendable {
     var full: [GeneratedItem] = []
     /// Each item made an event, when the thread that filled the batch did it (see ``makeAll()``);
     /// a stand-in where the item travels whole.
-    private(set) var events: [Event] = []
+    private(set) var made: EventBuffer?
     let names: StreamNames
 
     init(names: StreamNames) {
@@ -51,14 +51,15 @@ struct StreamBatch: Sendable {
 
     var count: Int { items.count }
 
-    /// Whether ``events`` holds every item.
-    var isMade: Bool { events.count == items.count }
+    /// Whether ``made`` holds every item, none taken yet.
+    var isMade: Bool { made?.count == items.count }
 
     /// The item at `index`, as the pipeline receives it.
     func item(_ index: Int) -> GeneratedItem {
         let item = items[index]
-        guard isMade, item.unit != StreamItem.fullItem else { return names.item(item, full: full) }
-        return GeneratedItem(payload: .event(events[index]), receivedAt: item.receivedAt, eventID: events[index].id)
+        guard item.unit != StreamItem.fullItem else { return full[item.sequence] }
+        let event = made?.withEvent(at: index) { $0.pointee } ?? names.event(item)
+        return GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id)
     }
 
     /// The event of the item at `index`, or ``StreamNames/standIn`` for an item that travels whole.
@@ -71,14 +72,15 @@ struct StreamBatch: Sendable {
     ///
     /// With two threads the producer has time to spare and the metering thread has none.
     mutating func makeAll() {
-        events.reserveCapacity(items.count)
-        for index in items.indices { events.append(event(index)) }
+        let made = self.made ?? EventBuffer(capacity: EventStream.batchSize)
+        self.made = made
+        for index in items.indices { made.append(event(index)) }
     }
 
     mutating func removeAll() {
         items.removeAll(keepingCapacity: true)
         full.removeAll(keepingCapacity: true)
-        events.removeAll(keepingCapacity: true)
+        made?.removeAll()
     }
 }
 

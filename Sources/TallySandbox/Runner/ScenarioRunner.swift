@@ -123,49 +123,44 @@ struct MeteringLoop {
 
     /// Meters a batch of consecutive events of the stream.
     ///
-    /// Items are made events a run at a time (unless the producer thread already
-    /// did), into an array small enough to stay in the cache, and metered from
-    /// there. The events sit in a plain array, not inside ``GeneratedItem``s:
-    /// binding an event out of an item's enum copied the whole item (its id and
-    /// its event's strings, each retained and released) for the prefetch and
-    /// again for the ingest.
+    /// Each event is moved into the meter, never copied (see ``EventBuffer``).
+    /// With one thread, events are made `prefetchDistance` items ahead of the
+    /// one sent, and prefetched as they are made; with two, the producer made
+    /// them all, and each is prefetched where it lies.
     mutating func receive(_ batch: StreamBatch) {
-        if batch.isMade {
-            meter(batch, from: 0, batch.events)
-            return
-        }
-        var events: [Event] = []
-        events.reserveCapacity(Swift.min(Self.runLength, batch.count))
-        var start = 0
-        while start < batch.count {
-            let end = Swift.min(start + Self.runLength, batch.count)
-            events.removeAll(keepingCapacity: true)
-            for index in start..<end { events.append(batch.event(index)) }
-            meter(batch, from: start, events)
-            start = end
-        }
-    }
-
-    /// Events made at a time on one thread: 256 of 128 bytes stay in the L1 and L2 caches.
-    static let runLength = 256
-
-    /// Meters `events.count` items of `batch` from `start`; `events[k]` is item `start + k` made an event.
-    private mutating func meter(_ batch: StreamBatch, from start: Int, _ events: [Event]) {
         let distance = Self.prefetchDistance
-        for k in 0..<Swift.min(distance, events.count) where batch.items[start + k].unit != StreamItem.fullItem {
-            meter.prefetch(events[k])
+        let madeAhead = batch.isMade
+        let events = madeAhead ? batch.made ?? ahead : ahead
+        if !madeAhead { events.removeAll() }
+        var made = madeAhead ? batch.count : 0
+        if madeAhead {
+            for index in 0..<Swift.min(distance, batch.count) where batch.items[index].unit != StreamItem.fullItem {
+                _ = events.withEvent(at: index) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant) }
+            }
         }
-        for k in events.indices {
-            let ahead = k + distance
-            if ahead < events.count, batch.items[start + ahead].unit != StreamItem.fullItem { meter.prefetch(events[ahead]) }
-            let item = batch.items[start + k]
+        for index in 0..<batch.count {
+            while made < Swift.min(index + distance + 1, batch.count) {
+                let event = batch.event(made)
+                if batch.items[made].unit != StreamItem.fullItem { meter.prefetch(event) }
+                events.append(event)
+                made += 1
+            }
+            if madeAhead, index + distance < batch.count, batch.items[index + distance].unit != StreamItem.fullItem {
+                _ = events.withEvent(at: distance) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant) }
+            }
+            // Every item has its event (or stand-in) in `events`, so the take always succeeds.
+            guard let event = events.take() else { continue }
+            let item = batch.items[index]
             if item.unit == StreamItem.fullItem {
                 send(batch.full[item.sequence])
             } else {
-                send(events[k], receivedAt: item.receivedAt)
+                send(event, receivedAt: item.receivedAt)
             }
         }
     }
+
+    /// The events made ahead on one thread: a few slots, reused batch after batch.
+    private let ahead = EventBuffer(capacity: 2 * MeteringLoop.prefetchDistance)
 
     private mutating func send(_ event: Event, receivedAt: Instant) {
         let outcome = meter.ingest(event, receivedAt: receivedAt)

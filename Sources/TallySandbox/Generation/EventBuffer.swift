@@ -1,0 +1,71 @@
+import TallyPipeline
+
+/// A queue of events that are moved in when made and moved out when metered, never copied.
+///
+/// An event holds five strings and a property list. Read out of an array, an
+/// event handed to the meter is copied first (a retain, and later a release,
+/// per reference): twice per event, once for the prefetch and once for the
+/// ingest, which was an eighth of a run. Moving each event out of its slot
+/// hands the meter the only copy.
+///
+/// Not thread-safe: one thread fills it and one drains it, and a batch passes
+/// between them under ``BatchProducer``'s lock.
+final class EventBuffer: @unchecked Sendable {
+    private var base: UnsafeMutablePointer<Event>
+    private var capacity: Int
+    /// Slots `head..<tail` hold events; the rest are uninitialized.
+    private var head = 0
+    private var tail = 0
+
+    init(capacity: Int) {
+        self.capacity = Swift.max(1, capacity)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        removeAll()
+        base.deallocate()
+    }
+
+    /// Events waiting to be taken.
+    var count: Int { tail - head }
+
+    /// Moves `event` in at the end.
+    func append(_ event: consuming Event) {
+        if tail == capacity { grow() }
+        (base + tail).initialize(to: event)
+        tail += 1
+    }
+
+    /// Moves the first event out; nil when there is none.
+    func take() -> Event? {
+        guard head < tail else { return nil }
+        defer { head += 1 }
+        return (base + head).move()
+    }
+
+    /// Lends the event `offset` places after the first to `body`, in place; nil past the end.
+    ///
+    /// A pointer, so that `body` can read one field without the whole event being copied out.
+    func withEvent<Result>(at offset: Int, _ body: (UnsafePointer<Event>) -> Result) -> Result? {
+        guard offset >= 0, head + offset < tail else { return nil }
+        return body(base + head + offset)
+    }
+
+    /// Destroys the events not taken and starts again from the first slot.
+    func removeAll() {
+        (base + head).deinitialize(count: tail - head)
+        head = 0
+        tail = 0
+    }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<Event>.allocate(capacity: capacity * 2)
+        larger.moveInitialize(from: base + head, count: tail - head)
+        base.deallocate()
+        base = larger
+        capacity *= 2
+        tail -= head
+        head = 0
+    }
+}
