@@ -165,6 +165,8 @@ struct PropertyCombinations: Sendable {
         return number
     }
 
+    // Inlined: called as a method, it retains and releases all three arrays per event.
+    @inline(__always)
     func properties(_ number: UInt64) -> EventProperties {
         if keys.isEmpty { return EventProperties() }
         if number < UInt64(prebuilt.count) { return prebuilt[Int(number)] }

@@ -184,7 +184,13 @@ struct EventIDs: Sendable {
     func id(_ sequence: Int) -> String {
         var digits = 1, rest = sequence / 10
         while rest > 0 { digits += 1; rest /= 10 }
-        return String(unsafeUninitializedCapacity: prefix.count + digits) { buffer in
+        return prefix.withUnsafeBufferPointer { prefix in id(sequence, digits: digits, prefix: prefix) }
+    }
+
+    /// Takes the prefix's bytes in place: a closure that captured the array retained it twice per id.
+    @inline(__always)
+    private func id(_ sequence: Int, digits: Int, prefix: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: prefix.count + digits) { buffer in
             for (offset, byte) in prefix.enumerated() { buffer[offset] = byte }
             var value = sequence
             for position in stride(from: prefix.count + digits - 1, through: prefix.count, by: -1) {
