@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "TallyLedgerTests", dependencies: ["TallyLedger", "TallySandbox", "TallyPipeline", "TallyJSON"]),
         .testTarget(
             name: "TallySandboxTests",
-            dependencies: ["TallySandbox", "TallyPipeline", "TallyJSON"],
+            dependencies: ["TallySandbox", "TallyPipeline", "TallyJSON", "TallyRandom"],
             exclude: ["BrokenScenarios"]
         ),
     ],

@@ -1,5 +1,6 @@
 import Testing
 import TallyPipeline
+import TallyRandom
 @testable import TallySandbox
 
 /// The compact form generated events travel in, and the merge heap that orders them.
@@ -11,12 +12,16 @@ struct StreamItemTests {
     func combinationNumbers() throws {
         let combinations = try #require(PropertyCombinations(StreamItemTests.twoKeys))
         // plan index 2 ("c"), region index 1 ("us"): 2 x 2 + 1 = 5.
-        #expect(combinations.number([2, 1]) == 5)
         #expect(combinations.properties(5) == ["plan": "c", "region": "us"])
         // plan index 0, region index 0: 0; plan 1, region 0: 1 x 2 + 0 = 2.
         #expect(combinations.properties(0) == ["plan": "a", "region": "eu"])
         #expect(combinations.properties(2) == ["plan": "b", "region": "eu"])
         #expect(try #require(PropertyCombinations([])).properties(0).isEmpty)
+        // A draw takes one value index per key, in key order, from the same stream.
+        var random = PRNG(seed: 5, stream: 1), replay = random
+        let plan = replay.nextInt(below: 3), region = replay.nextInt(below: 2)
+        #expect(combinations.draw(using: &random) == plan * 2 + region)
+        #expect(random.next() == replay.next())
     }
 
     @Test("past the prebuilt limit, combinations are built on the fly, to the same properties")
@@ -25,7 +30,6 @@ struct StreamItemTests {
         // 20 x 20 x 20 = 8,000 combinations > 4,096: none prebuilt.
         let combinations = try #require(PropertyCombinations([(key: "a", values: values), (key: "b", values: values), (key: "c", values: values)]))
         // digits 3, 7, 19: 3 x 400 + 7 x 20 + 19 = 1,200 + 140 + 19 = 1,359.
-        #expect(combinations.number([3, 7, 19]) == 1_359)
         #expect(combinations.properties(1_359) == ["a": "v3", "b": "v7", "c": "v19"])
         // The last combination, 7,999 = 19 x 400 + 19 x 20 + 19.
         #expect(combinations.properties(7_999) == ["a": "v19", "b": "v19", "c": "v19"])
@@ -50,7 +54,9 @@ struct StreamItemTests {
         let quantity = try #require(ExactDecimal("2.5"))
         let item = StreamItem(quantity: quantity, receivedAt: Instant(millisecondsSinceEpoch: 2_000),
                               timestamp: Instant(millisecondsSinceEpoch: 1_000), sequence: 42, customer: 2, unit: 1, properties: 3)
-        let made = names.item(item, full: [])
+        var batch = StreamBatch(names: names)
+        batch.items = [item]
+        let made = batch.item(0)
         // Unit 1's prefix and sequence 42; customer index 2 of [c1, c2, c3]; combination 3 = plan 1 ("b") x 2 + region 1 ("us").
         let expected = Event(id: "e1.0.42", tenant: "acme", customer: "c3", metric: "seats", quantity: quantity,
                              timestamp: Instant(millisecondsSinceEpoch: 1_000), source: "sdk", properties: ["plan": "b", "region": "us"])
@@ -58,12 +64,19 @@ struct StreamItemTests {
         #expect(event == expected)
         #expect(made.receivedAt == Instant(millisecondsSinceEpoch: 2_000))
         #expect(made.eventID == "e1.0.42")
+        // Made ahead (as the producer thread does), the same event.
+        batch.makeAll()
+        #expect(batch.isMade)
+        guard case .event(let madeAhead) = batch.item(0).payload else { Issue.record("expected an event"); return }
+        #expect(madeAhead == expected)
 
         // A whole item is handed back as it is.
         let whole = GeneratedItem(payload: .malformed("{}"), receivedAt: Instant(millisecondsSinceEpoch: 5), eventID: "x")
-        let standIn = StreamItem.full(at: 1, receivedAt: whole.receivedAt)
         let other = GeneratedItem(payload: .malformed("[]"), receivedAt: Instant(millisecondsSinceEpoch: 4), eventID: "y")
-        guard case .malformed(let raw) = names.item(standIn, full: [other, whole]).payload else { Issue.record("expected raw input"); return }
+        var wholes = StreamBatch(names: names)
+        wholes.full = [other, whole]
+        wholes.items = [.full(at: 1, receivedAt: whole.receivedAt)]
+        guard case .malformed(let raw) = wholes.item(0).payload else { Issue.record("expected raw input"); return }
         #expect(raw == "{}")
     }
 

@@ -1,6 +1,7 @@
 import TallyPipeline
+import TallyRandom
 
-/// A generated event in the few numbers that determine it, made into a ``GeneratedItem`` only when it is sent.
+/// A generated event in the few numbers that determine it, made into an ``Event`` only when it is sent.
 ///
 /// An ``Event`` is 128 bytes with five strings and a property array: every copy
 /// on its way from generator through merge to meter is a memmove plus a retain
@@ -103,6 +104,13 @@ final class StreamNames: Sendable {
             self.customers = customers
             self.properties = properties
         }
+
+        /// The event of one of this unit's items.
+        func event(_ item: StreamItem, tenant: String) -> Event {
+            Event(id: ids.id(item.sequence), tenant: tenant, customer: customers[Int(item.customer)], metric: metric,
+                  quantity: item.quantity, timestamp: item.timestamp, source: source,
+                  properties: properties.properties(item.properties))
+        }
     }
 
     let tenant: String
@@ -113,18 +121,9 @@ final class StreamNames: Sendable {
         self.units = units
     }
 
-    func item(_ item: StreamItem, full: [GeneratedItem]) -> GeneratedItem {
-        guard item.unit != StreamItem.fullItem else { return full[item.sequence] }
-        let event = event(item)
-        return GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id)
-    }
-
     /// The event of an item that is not a whole one.
     func event(_ item: StreamItem) -> Event {
-        let unit = units[Int(item.unit)]
-        return Event(id: unit.ids.id(item.sequence), tenant: tenant, customer: unit.customers[Int(item.customer)], metric: unit.metric,
-                     quantity: item.quantity, timestamp: item.timestamp, source: unit.source,
-                     properties: unit.properties.properties(item.properties))
+        units[Int(item.unit)].event(item, tenant: tenant)
     }
 
     /// Holds the place of a whole item among made events; never sent.
@@ -158,10 +157,10 @@ struct PropertyCombinations: Sendable {
         prebuilt = total <= Self.prebuiltLimit ? (0..<total).map { Self.build($0, keys: keys, values: values) } : []
     }
 
-    /// The combination's number from each key's value index, in key order.
-    func number(_ digits: some Sequence<Int>) -> UInt64 {
+    /// Draws one value index per key, in key order, and returns the combination's number.
+    func draw(using random: inout PRNG) -> UInt64 {
         var number: UInt64 = 0
-        for (digit, list) in zip(digits, values) { number = number * UInt64(list.count) + UInt64(digit) }
+        for list in values { number = number * UInt64(list.count) + random.nextInt(below: UInt64(list.count)) }
         return number
     }
 

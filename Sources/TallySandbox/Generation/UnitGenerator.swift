@@ -79,10 +79,7 @@ struct UnitGenerator {
         let timestamp = Instant(millisecondsSinceEpoch: natural)
         let receivedAt = timestamp + delay
         let customer = customerPicker.pick(sequence: sequence, using: &customerRandom)
-        var properties: UInt64 = 0
-        for values in names.properties.values {
-            properties = properties * UInt64(values.count) + propertyRandom.nextInt(below: UInt64(values.count))
-        }
+        let properties = names.properties.draw(using: &propertyRandom)
         var item = StreamItem(quantity: quantity.sample(using: &quantityRandom), receivedAt: receivedAt, timestamp: timestamp,
                               sequence: sequence, customer: Int32(customer), unit: number, properties: properties)
         let fault = chooseFault()
@@ -121,12 +118,7 @@ struct UnitGenerator {
         return true
     }
 
-    private func event(_ item: StreamItem) -> Event {
-        let id = names.ids.id(item.sequence)
-        return Event(id: id, tenant: tenant, customer: names.customers[Int(item.customer)], metric: names.metric,
-                     quantity: item.quantity, timestamp: item.timestamp, source: names.source,
-                     properties: names.properties.properties(item.properties))
-    }
+    private func event(_ item: StreamItem) -> Event { names.event(item, tenant: tenant) }
 
     /// Sequential selection (Knuth's algorithm S): with R events left and r_k faults of
     /// kind k still to place, this event takes kind k with probability r_k / R, so
