@@ -113,8 +113,7 @@ struct Merge {
             switch head.source {
             case .explicit:
                 _ = heads.pop()
-                batch.full.append(explicit[head.index])
-                batch.items.append(.full(at: batch.full.count - 1, receivedAt: head.time))
+                batch.append(whole: explicit[head.index])
             case .resend:
                 _ = heads.pop()
                 batch.items.append(resends[head.index])
@@ -123,8 +122,7 @@ struct Merge {
                 let unit = head.index, position = positions[unit]
                 let item = buffers[unit].items[position]
                 if item.unit == StreamItem.fullItem {
-                    batch.full.append(buffers[unit].full[item.sequence])
-                    batch.items.append(.full(at: batch.full.count - 1, receivedAt: item.receivedAt))
+                    batch.append(whole: buffers[unit].full[item.sequence])
                 } else {
                     batch.items.append(item)
                 }

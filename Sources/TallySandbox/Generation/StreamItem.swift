@@ -52,6 +52,12 @@ struct StreamBatch: Sendable {
 
     var count: Int { items.count }
 
+    /// Appends an item that travels whole, and its stand-in.
+    mutating func append(whole item: GeneratedItem) {
+        full.append(item)
+        items.append(.full(at: full.count - 1, receivedAt: item.receivedAt))
+    }
+
     /// Whether ``made`` holds every item, none taken yet.
     var isMade: Bool { made?.count == items.count }
 

@@ -110,9 +110,10 @@ struct MeteringLoop {
     private(set) var sent = 0
     /// Far enough ahead to cover a memory load (~150 ns) with a few events' work.
     ///
-    /// Measured on bench-10m (1 thread): 4 ahead, 1.50M events/s; 8 ahead, 1.61M; 16 ahead,
-    /// 1.43M (the ring and the early lines start to crowd the L1 cache). At most
-    /// `PrefetchQueue.capacity - 1`, or fingerprints are dropped before they are used.
+    /// Measured on bench-10m (1 thread, before events were moved rather than copied):
+    /// 4 ahead, 1.50M events/s; 8 ahead, 1.61M; 16 ahead, 1.43M (lines loaded that early
+    /// start to be evicted before they are used). At most `PrefetchQueue.capacity - 1`,
+    /// or fingerprints are dropped before they are used.
     static let prefetchDistance = 8
 
     init(meter: Meter, observer: RunObserver?, progress: ((Int) -> Void)?) {
