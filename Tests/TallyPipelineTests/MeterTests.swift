@@ -160,13 +160,22 @@ struct MeterTests {
         let start = F.instant("2026-01-10T00:00:00Z")
         meter.ingest(F.event("a", at: start), receivedAt: start)
         #expect(meter.rememberedKeys == 1)
-        // Two hours later the key is outside the window and forgotten...
+        let oldest = meter.dedup.oldestStamp
+        // 30 minutes later nothing is old enough to forget: the key stays, and so does the oldest stamp.
+        let soon = start + TimeSpan.minutes(30)
+        meter.ingest(F.event("c", at: soon), receivedAt: soon)
+        #expect(meter.rememberedKeys == 2)
+        #expect(meter.dedup.oldestStamp == oldest)
+        // Two hours after the start "a" and "c" are outside the window and forgotten...
         let later = start + TimeSpan.hours(2)
         meter.ingest(F.event("b", at: later), receivedAt: later)
         #expect(meter.rememberedKeys == 1)
+        // ...and the oldest stamp is now "b"'s, 2 h = 7,200 s after "a"'s.
+        #expect(meter.dedup.oldestStamp == oldest + 7_200)
         // ...and a re-send of "a" is refused as too old before the dedup check is reached.
         #expect(meter.ingest(F.event("a", at: start), receivedAt: later) == .rejected(.timestampTooOld))
-        #expect(try meter.usage.quantity(customer: "acme", metric: "api_calls", period: 0) == 2)
+        // "a", "c" and "b" each counted once; the re-send of "a" not at all: 3.
+        #expect(try meter.usage.quantity(customer: "acme", metric: "api_calls", period: 0) == 3)
     }
 
     @Test("the dedup table is sized from the expected events: big enough, and no bigger")

@@ -40,6 +40,12 @@ struct DedupStore: Sendable {
     /// table within 9/8 of the window's keys at O(1) amortized cost.
     private var nextSweep: Int64 = .min
     private let sweepInterval: Int64
+    /// No stored stamp is below this; `.max` for an empty table.
+    ///
+    /// A sweep that would find nothing to forget (every key younger than the
+    /// horizon, as in a run shorter than the window) then skips its pass over the
+    /// table: at 100M keys, 2 GB read for nothing at every sweep.
+    private(set) var oldestStamp: UInt32 = .max
     /// 2000-01-01T00:00:00Z in seconds: stamps count from here, good until 2136.
     private static let epochSeconds: Int64 = 946_684_800
 
@@ -99,7 +105,9 @@ struct DedupStore: Sendable {
     @inline(__always)
     mutating func insert(_ key: Fingerprint, at probe: Probe, timestamp: Instant) {
         guard !probe.found else { return }
-        slots.base[probe.slot] = Slot(high: key.high, tag: UInt32(truncatingIfNeeded: key.low), stamp: DedupStore.stamp(timestamp))
+        let stamp = DedupStore.stamp(timestamp)
+        slots.base[probe.slot] = Slot(high: key.high, tag: UInt32(truncatingIfNeeded: key.low), stamp: stamp)
+        oldestStamp = Swift.min(oldestStamp, stamp)
         count += 1
     }
 
@@ -118,8 +126,8 @@ struct DedupStore: Sendable {
         // A stamp is the floor of the timestamp in seconds, so a key is surely older
         // than the horizon only when its whole second ends at or before it.
         let limit = DedupStore.stamp(horizon)
-        let table = UnsafeBufferPointer(start: slots.base, count: slots.count)
-        guard table.contains(where: { $0.stamp != 0 && $0.stamp < limit }) else { return }
+        // The oldest stamp is exact (kept on every insert and rebuild), so this is the whole test.
+        guard oldestStamp < limit else { return }
         resize(to: slots.count, keeping: { $0 >= limit })
     }
 
@@ -131,7 +139,9 @@ struct DedupStore: Sendable {
         slots = SlotTable(count: newSize)
         mask = newSize - 1
         count = 0
+        oldestStamp = .max
         for entry in UnsafeBufferPointer(start: old.base, count: old.count) where entry.stamp != 0 && keep(entry.stamp) {
+            oldestStamp = Swift.min(oldestStamp, entry.stamp)
             // The slot comes from the high word, which is stored, so it can be found again here.
             var target = Int(truncatingIfNeeded: entry.high) & mask
             while slots.base[target].stamp != 0 { target = (target + 1) & mask }
