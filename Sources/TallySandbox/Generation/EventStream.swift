@@ -1,5 +1,6 @@
 import Foundation
 import TallyPipeline
+import TallyRandom
 
 /// A scenario's whole event stream in ingest-time order, generated on the fly.
 ///
@@ -73,8 +74,9 @@ struct Merge {
         let plan = StreamPlan(scenario: scenario)
         var pickers: [CustomerPicker] = []
         var combinations: [PropertyCombinations] = []
+        var zipfTables: [CustomerPicker.ZipfShape: Zipf] = [:]
         for (index, traffic) in scenario.traffic.enumerated() {
-            pickers.append(try CustomerPicker(traffic: traffic))
+            pickers.append(try CustomerPicker(traffic: traffic, tables: &zipfTables))
             guard let combination = PropertyCombinations(traffic.properties) else {
                 throw RunError(message: "\(scenario.name): the property values of traffic \(index + 1) combine in more than 2^64 ways; the generator numbers each combination in 64 bits, so use fewer properties or values")
             }
