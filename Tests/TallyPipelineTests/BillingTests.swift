@@ -279,6 +279,21 @@ struct BillingTests {
         #expect(try Biller(catalog: catalog, schedule: schedule).invoices(for: usage) == invoices)
     }
 
+    @Test func invoiceNumberDigitsArePaddedNotCut() {
+        func padded(_ value: Int, _ width: Int) -> String {
+            var text: [UInt8] = []
+            InvoiceStage.appendPadded(value, width, to: &text)
+            return String(decoding: text, as: UTF8.self)
+        }
+        #expect(padded(7, 6) == "000007")
+        #expect(padded(0, 2) == "00")
+        // A position past 999,999 keeps all seven digits.
+        #expect(padded(1_234_567, 6) == "1234567")
+        #expect(padded(2026, 4) == "2026")
+        // Never reached by dates or positions, and spelled as before: two zeros, then "-5".
+        #expect(padded(-5, 4) == "00-5")
+    }
+
     @Test func linesAreRoundedBeforeTheyAreSummed() throws {
         let price = try dec("0.005")
         let plan = Plan(id: "p", charges: [
