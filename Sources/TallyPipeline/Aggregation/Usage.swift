@@ -109,9 +109,16 @@ public struct Usage: Sendable {
 
     /// The metric's quantity for the customer in a period, over all groups.
     public func quantity(customer: String, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
-        // Each id is looked up once: a customer without usage still gets a weighted_sum's carried level.
+        try quantity(customerNumber: customerNumbers[customer], metric: metric, period: period)
+    }
+
+    /// The customer's number here, nil when it has no usage; for a caller that reads several quantities of one customer.
+    func customerNumber(of customer: String) -> Int32? { customerNumbers[customer] }
+
+    /// ``quantity(customer:metric:period:)`` for a customer already looked up (nil: no usage).
+    func quantity(customerNumber c: Int32?, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
+        // A customer without usage still gets a weighted_sum's carried level.
         guard let m = metricNumbers[metric] else { return .zero }
-        let c = customerNumbers[customer]
         var total: Accumulator?
         var opening = ExactDecimal.zero
         if let c {

@@ -37,6 +37,8 @@ public struct BillingError: Error, Sendable, Equatable, CustomStringConvertible 
 struct BillingContext: Sendable {
     var customer: String
     var period: Int
+    /// The customer's number in the usage being billed, looked up once per invoice (nil: no usage).
+    var usageNumber: Int32?
 
     /// Runs exact arithmetic, turning an overflow into a ``BillingError`` that says where.
     func checked<T>(_ stage: BillingError.Stage, _ detail: @autoclosure () -> String, _ body: () throws(DecimalError) -> T) throws(BillingError) -> T {

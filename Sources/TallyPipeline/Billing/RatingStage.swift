@@ -31,7 +31,7 @@ enum RatingStage {
         let metric = charge.metric ?? ""
         func quantity() throws(DecimalError) -> ExactDecimal {
             if let quantityOverride { return quantityOverride }
-            return try usage.quantity(customer: context.customer, metric: metric, period: context.period)
+            return try usage.quantity(customerNumber: context.usageNumber, metric: metric, period: context.period)
         }
         switch charge.model {
         case .flat(let amount):
