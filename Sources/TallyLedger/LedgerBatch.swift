@@ -110,37 +110,36 @@ struct LedgerBatch: Sendable {
         static var null: Span { Span(start: 0, count: -1) }
     }
 
-    struct EventRow: Sendable {
-        var seq: Int64
+    /// The columns an event fills alike in `events` and in `rejections`, names as lookup numbers.
+    struct EventColumns: Sendable {
         var tenant: Int64
         var customer: Int64
         var metric: Int64
         var source: Int64
         var timestamp: Int64
-        var receivedAt: Int64
-        /// `noPeriod` outside every billing period (stored as NULL).
-        var period: Int64
-        var flags: Int64
-        var id: Span
         var quantity: Span
         /// `count < 0`: no properties (stored as NULL).
         var properties: Span
     }
 
-    /// A rejected event: the same columns as an accepted one, all NULL but the id when the
-    /// input was raw text (which is then kept as sent).
+    struct EventRow: Sendable {
+        var seq: Int64
+        var columns: EventColumns
+        var receivedAt: Int64
+        /// `noPeriod` outside every billing period (stored as NULL).
+        var period: Int64
+        var flags: Int64
+        var id: Span
+    }
+
+    /// A rejected event: the same columns as an accepted one, or, when the input was raw
+    /// text (then kept as sent), none of them (all NULL) but the id.
     struct RejectionRow: Sendable {
         var seq: Int64
-        var tenant: Int64?
-        var customer: Int64?
-        var metric: Int64?
-        var source: Int64?
-        var timestamp: Int64?
+        var columns: EventColumns?
         var receivedAt: Int64
         var eventID: Span
         var reason: Span
-        var quantity = Span.null
-        var properties = Span.null
         var raw = Span.null
     }
 
@@ -177,36 +176,29 @@ struct LedgerBatch: Sendable {
     var count: Int { events.count + rejections.count + deadLetters.count }
 
     mutating func appendAccepted(seq: Int64, event: Event, receivedAt: Int64, acceptance: Acceptance, names: inout LedgerNames) {
-        let tenant = names.number(.tenant, event.tenant, &self)
-        let customer = names.number(.customer, event.customer, &self)
-        let metric = names.number(.metric, event.metric, &self)
-        let source = names.number(.source, event.source, &self)
         let id = append(event.id)
-        let quantity = appendQuantity(event.quantity)
-        let properties = event.properties.isEmpty ? Span.null : appendProperties(event.properties)
         events.append(EventRow(
-            seq: seq, tenant: tenant, customer: customer, metric: metric, source: source,
-            timestamp: event.timestamp.millisecondsSinceEpoch, receivedAt: receivedAt,
+            seq: seq, columns: appendColumns(event, names: &names), receivedAt: receivedAt,
             period: acceptance.period.map(Int64.init) ?? Self.noPeriod,
             flags: (acceptance.late ? Self.lateFlag : 0) | (acceptance.overSoftLimit ? Self.overSoftLimitFlag : 0),
-            id: id, quantity: quantity, properties: properties))
+            id: id))
     }
 
     mutating func appendRejected(seq: Int64, item: GeneratedItem, reason: OutcomeReason, receivedAt: Int64, names: inout LedgerNames) {
         var row = RejectionRow(seq: seq, receivedAt: receivedAt, eventID: append(item.eventID), reason: append(reason.rawValue))
         switch item.payload {
-        case .event(let event):
-            row.tenant = names.number(.tenant, event.tenant, &self)
-            row.customer = names.number(.customer, event.customer, &self)
-            row.metric = names.number(.metric, event.metric, &self)
-            row.source = names.number(.source, event.source, &self)
-            row.timestamp = event.timestamp.millisecondsSinceEpoch
-            row.quantity = appendQuantity(event.quantity)
-            if !event.properties.isEmpty { row.properties = appendProperties(event.properties) }
-        case .malformed(let text):
-            row.raw = append(text)
+        case .event(let event): row.columns = appendColumns(event, names: &names)
+        case .malformed(let text): row.raw = append(text)
         }
         rejections.append(row)
+    }
+
+    private mutating func appendColumns(_ event: Event, names: inout LedgerNames) -> EventColumns {
+        EventColumns(
+            tenant: names.number(.tenant, event.tenant, &self), customer: names.number(.customer, event.customer, &self),
+            metric: names.number(.metric, event.metric, &self), source: names.number(.source, event.source, &self),
+            timestamp: event.timestamp.millisecondsSinceEpoch, quantity: appendQuantity(event.quantity),
+            properties: event.properties.isEmpty ? Span.null : appendProperties(event.properties))
     }
 
     mutating func appendDeadLettered(seq: Int64, item: GeneratedItem, reason: OutcomeReason, receivedAt: Int64) {
@@ -346,17 +338,25 @@ enum LedgerWriter {
     @inline(__always)
     private static func bind(_ row: LedgerBatch.EventRow, at offset: Int32, _ statement: SQLiteBinding, _ text: UnsafePointer<CChar>) throws {
         try statement.bindStatic(offset + 1, text, row.id)
-        statement.bind(offset + 2, row.tenant)
+        statement.bind(offset + 2, row.columns.tenant)
         statement.bind(offset + 3, row.seq)
-        statement.bind(offset + 4, row.customer)
-        statement.bind(offset + 5, row.metric)
-        try statement.bindStatic(offset + 6, text, row.quantity)
-        statement.bind(offset + 7, row.timestamp)
-        statement.bind(offset + 8, row.source)
-        try statement.bindStatic(offset + 9, text, row.properties)
+        try bind(row.columns, from: offset + 4, statement, text)
         statement.bind(offset + 10, row.receivedAt)
         if row.period == LedgerBatch.noPeriod { statement.bindNull(offset + 11) } else { statement.bind(offset + 11, row.period) }
         statement.bind(offset + 12, row.flags)
+    }
+
+    /// Binds customer, metric, quantity, timestamp, source and properties, in that order (both
+    /// tables list them so), from parameter `first`; all NULL without columns.
+    @inline(__always)
+    private static func bind(_ columns: LedgerBatch.EventColumns?, from first: Int32, _ statement: SQLiteBinding,
+                             _ text: UnsafePointer<CChar>) throws {
+        statement.bind(first, columns?.customer)
+        statement.bind(first + 1, columns?.metric)
+        try statement.bindStatic(first + 2, text, columns?.quantity ?? .null)
+        statement.bind(first + 3, columns?.timestamp)
+        statement.bind(first + 4, columns?.source)
+        try statement.bindStatic(first + 5, text, columns?.properties ?? .null)
     }
 
     private static func insertRejections(_ batch: LedgerBatch, _ text: UnsafePointer<CChar>, _ db: Database) throws {
@@ -368,15 +368,10 @@ enum LedgerWriter {
             """), db)
         for row in batch.rejections {
             statement.bind(1, row.seq)
-            statement.bind(2, row.tenant)
+            statement.bind(2, row.columns?.tenant)
             try statement.bindStatic(3, text, row.eventID)
             try statement.bindStatic(4, text, row.reason)
-            statement.bind(5, row.customer)
-            statement.bind(6, row.metric)
-            try statement.bindStatic(7, text, row.quantity)
-            statement.bind(8, row.timestamp)
-            statement.bind(9, row.source)
-            try statement.bindStatic(10, text, row.properties)
+            try bind(row.columns, from: 5, statement, text)
             statement.bind(11, row.receivedAt)
             try statement.bindStatic(12, text, row.raw)
             try statement.step()

@@ -112,8 +112,9 @@ public struct Usage: Sendable {
         try quantity(customerNumber: customerNumbers[customer], metric: metric, period: period)
     }
 
-    /// The customer's number here, nil when it has no usage; for a caller that reads several quantities of one customer.
-    func customerNumber(of customer: String) -> Int32? { customerNumbers[customer] }
+    /// The customer's number here without numbering a new one (nil: no usage), for a caller
+    /// that reads several aggregates of one customer.
+    func knownCustomerNumber(_ customer: String) -> Int32? { customerNumbers[customer] }
 
     /// ``quantity(customer:metric:period:)`` for a customer already looked up (nil: no usage).
     func quantity(customerNumber c: Int32?, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
@@ -132,7 +133,12 @@ public struct Usage: Sendable {
     /// The quantity of each group (each combination of the metric's `groupBy`
     /// values seen), sorted by the group's values.
     public func groupedQuantities(customer: String, metric: String, period: Int) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
-        guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return [] }
+        try groupedQuantities(customerNumber: customerNumbers[customer], metric: metric, period: period)
+    }
+
+    /// ``groupedQuantities(customer:metric:period:)`` for a customer already looked up (nil: no usage).
+    func groupedQuantities(customerNumber: Int32?, metric: String, period: Int) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
+        guard let c = customerNumber, let m = metricNumbers[metric] else { return [] }
         let length = schedule.periods[period].length
         var result: [(group: [String], quantity: ExactDecimal)] = []
         for (group, values) in groupValues.enumerated() {
@@ -148,7 +154,12 @@ public struct Usage: Sendable {
     /// Each accepted event's value, in timestamp order (ties: event id), for metrics
     /// priced per event. Empty unless the catalog has a percentage charge on the metric.
     public func eventValues(customer: String, metric: String, period: Int) -> [EventValue] {
-        guard let c = customerNumbers[customer], let m = metricNumbers[metric] else { return [] }
+        eventValues(customerNumber: customerNumbers[customer], metric: metric, period: period)
+    }
+
+    /// ``eventValues(customer:metric:period:)`` for a customer already looked up (nil: no usage).
+    func eventValues(customerNumber: Int32?, metric: String, period: Int) -> [EventValue] {
+        guard let c = customerNumber, let m = metricNumbers[metric] else { return [] }
         var values: [EventValue] = []
         for group in groupValues.indices {
             values += eventValues[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))] ?? []

@@ -43,7 +43,7 @@ public struct Biller: Sendable {
         customer: Customer, position: Int, period: BillingPeriod, active: ActiveTime, usage: Usage, ledger: inout CustomerLedger
     ) throws(BillingError) -> Invoice {
         // With a million customers, each lookup by id is a cache miss: one per invoice, not one per charge.
-        let context = BillingContext(customer: customer.id, period: period.index, usageNumber: usage.customerNumber(of: customer.id))
+        let context = BillingContext(customer: customer.id, period: period.index, usageNumber: usage.knownCustomerNumber(customer.id))
         guard let plan = catalog.plan(customer.plan) else {
             throw BillingError(stage: .setup, customer: customer.id, period: period.index, detail: "unknown plan '\(customer.plan)'")
         }

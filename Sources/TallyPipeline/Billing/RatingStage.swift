@@ -45,13 +45,13 @@ enum RatingStage {
         case .package(let size, let price, let freeUnits, let roundUp):
             return try Pricing.package(quantity: try quantity(), size: size, price: price, freeUnits: freeUnits, roundUp: roundUp)
         case .percentage(let terms):
-            return try Pricing.percentage(events: usage.eventValues(customer: context.customer, metric: metric, period: context.period), terms: terms)
+            return try Pricing.percentage(events: usage.eventValues(customerNumber: context.usageNumber, metric: metric, period: context.period), terms: terms)
         case .graduatedPercentage(let tiers):
             return try Pricing.graduatedPercentage(amount: try quantity(), tiers: tiers)
         case .stairstep(let tiers):
             return Pricing.stairstep(quantity: try quantity(), tiers: tiers)
         case .matrix(let prices):
-            return try Pricing.matrix(groups: try usage.groupedQuantities(customer: context.customer, metric: metric, period: context.period), prices: prices)
+            return try Pricing.matrix(groups: try usage.groupedQuantities(customerNumber: context.usageNumber, metric: metric, period: context.period), prices: prices)
         }
     }
 }

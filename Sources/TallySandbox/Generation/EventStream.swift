@@ -272,8 +272,6 @@ final class BatchProducer: @unchecked Sendable {
 struct MinHeap<Element: Comparable> {
     private var items: [Element] = []
 
-    var isEmpty: Bool { items.isEmpty }
-
     /// The least element, left in place.
     var top: Element? { items.first }
 
@@ -326,15 +324,10 @@ final class ChunkSource: @unchecked Sendable {
     /// A run of one unit's events. Re-sends are rare, so they sit beside the items
     /// (by position) rather than as a second item in every element; so do the
     /// whole items some faults make (see ``StreamItem``).
-    struct Chunk: Sendable {
+    struct Chunk: Sendable, HoldsWholeItems {
         var items: [StreamItem] = []
         var resends: [(index: Int, item: StreamItem)] = []
         var full: [GeneratedItem] = []
-
-        mutating func append(whole item: GeneratedItem) {
-            full.append(item)
-            items.append(.full(at: full.count - 1, receivedAt: item.receivedAt))
-        }
     }
 
     private var generators: [UnitGenerator]

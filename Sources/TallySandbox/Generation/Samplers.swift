@@ -3,23 +3,24 @@ import TallyRandom
 
 /// Chooses the customer of each generated event.
 struct CustomerPicker: Sendable {
-    let customers: [String]
+    /// How many customers the traffic spreads over; their ids stay in ``StreamNames``.
+    let customerCount: Int
     let zipf: Zipf?
 
     /// - Parameter tables: zipf tables already built, by size and exponent, shared between
     ///   traffics: a million-rank table takes a quarter of a second to build.
     init(traffic: Traffic, tables: inout [ZipfShape: Zipf]) throws(RunError) {
-        customers = traffic.customers
+        customerCount = traffic.customers.count
         switch traffic.spread {
         case .even:
             zipf = nil
         case .zipf(let s):
-            let shape = ZipfShape(n: customers.count, s: s.fixed)
+            let shape = ZipfShape(n: customerCount, s: s.fixed)
             if let built = tables[shape] {
                 zipf = built
                 return
             }
-            do { zipf = try Zipf(n: customers.count, s: s.fixed) } catch {
+            do { zipf = try Zipf(n: customerCount, s: s.fixed) } catch {
                 throw RunError(message: "zipf spread: \(error)")
             }
             tables[shape] = zipf
@@ -37,7 +38,7 @@ struct CustomerPicker: Sendable {
     /// `even` deals events round-robin, so every customer gets the same count (give or
     /// take one): totals a person can work out by hand. `zipf` draws a rank.
     func pick(sequence: Int, using random: inout PRNG) -> Int {
-        guard let zipf else { return sequence % customers.count }
+        guard let zipf else { return sequence % customerCount }
         return zipf.sample(using: &random) - 1
     }
 }

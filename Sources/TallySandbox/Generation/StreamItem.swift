@@ -36,8 +36,22 @@ struct StreamItem: Sendable {
     }
 }
 
+/// A run of stream items with, beside it, the whole items its stand-ins point to: a chunk or a batch.
+protocol HoldsWholeItems {
+    var items: [StreamItem] { get set }
+    var full: [GeneratedItem] { get set }
+}
+
+extension HoldsWholeItems {
+    /// Appends an item that travels whole, and its stand-in.
+    mutating func append(whole item: GeneratedItem) {
+        full.append(item)
+        items.append(.full(at: full.count - 1, receivedAt: item.receivedAt))
+    }
+}
+
 /// Consecutive items of the stream, with the whole items they refer to and the names to make them events.
-struct StreamBatch: Sendable {
+struct StreamBatch: Sendable, HoldsWholeItems {
     var items: [StreamItem] = []
     var full: [GeneratedItem] = []
     /// Each item made an event, when the thread that filled the batch did it (see ``makeAll()``);
@@ -51,12 +65,6 @@ struct StreamBatch: Sendable {
     }
 
     var count: Int { items.count }
-
-    /// Appends an item that travels whole, and its stand-in.
-    mutating func append(whole item: GeneratedItem) {
-        full.append(item)
-        items.append(.full(at: full.count - 1, receivedAt: item.receivedAt))
-    }
 
     /// Whether ``made`` holds every item, none taken yet.
     var isMade: Bool { made?.count == items.count }
