@@ -34,6 +34,32 @@ struct BillingTests {
         #expect(invoices.of("above")[0].subtotal == (try dec("10.05")))
     }
 
+    @Test func usageNumberedInAnotherOrderIsReadPerCustomer() throws {
+        // The biller guesses each customer's usage number from its catalog position; here the
+        // usage was metered on a catalog listing the customers the other way round, on two plans.
+        let cheap = Plan(id: "cheap", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.10")))])
+        let dear = Plan(id: "dear", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))])
+        let customers = [Customer(id: "a", plan: "cheap"), Customer(id: "b", plan: "dear"), Customer(id: "c", plan: "cheap")]
+        let metered = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [cheap, dear], customers: customers.reversed())
+        let billed = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [cheap, dear], customers: customers)
+        let schedule = try months(1)
+        var builder = UsageBuilder(catalog: metered, schedule: schedule)
+        try builder.add("a", "calls", count: 1, at: "2026-01-05T10:00:00Z")
+        try builder.add("b", "calls", count: 2, at: "2026-01-05T10:00:00Z")
+        try builder.add("c", "calls", count: 3, at: "2026-01-05T10:00:00Z")
+        let usage = builder.usage()
+        // Metered as c, b, a: numbers 0, 1, 2. A right guess, a wrong one, one out of range.
+        #expect(usage.knownCustomerNumber("c", guessing: 0) == 0)
+        #expect(usage.knownCustomerNumber("a", guessing: 0) == 2)
+        #expect(usage.knownCustomerNumber("b", guessing: 9) == 1)
+        #expect(usage.knownCustomerNumber("nobody", guessing: 0) == nil)
+        let invoices = try Biller(catalog: billed, schedule: schedule).invoices(for: usage)
+        #expect(invoices.map(\.customer) == ["a", "b", "c"])
+        #expect(invoices.of("a")[0].total == (try dec("0.10")))  // 1 x 0.10
+        #expect(invoices.of("b")[0].total == 2)                   // 2 x 1
+        #expect(invoices.of("c")[0].total == (try dec("0.30")))  // 3 x 0.10
+    }
+
     @Test func flatProrationForACustomerStartingMidPeriod() throws {
         let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 31))])
         let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [

@@ -29,22 +29,26 @@ public struct Biller: Sendable {
         var ledgers = catalog.customers.map { customer in CustomerLedger(customer: customer, credits: catalog.credits) }
         var invoices: [Invoice] = []
         invoices.reserveCapacity(catalog.customers.count * schedule.periods.count)
+        // Customers on one plan tend to come together: the plan is looked up again only when it changes.
+        var lastPlan: (id: String, plan: Plan?)?
         for period in schedule.periods {
             for (position, customer) in catalog.customers.enumerated() {
                 guard let active = ActiveTime(customer: customer, period: period) else { continue }
-                invoices.append(try invoice(customer: customer, position: position, period: period, active: active,
-                                            usage: usage, ledger: &ledgers[position]))
+                if lastPlan?.id != customer.plan { lastPlan = (customer.plan, catalog.plan(customer.plan)) }
+                invoices.append(try invoice(customer: customer, plan: lastPlan?.plan, position: position, period: period,
+                                            active: active, usage: usage, ledger: &ledgers[position]))
             }
         }
         return invoices
     }
 
     private func invoice(
-        customer: Customer, position: Int, period: BillingPeriod, active: ActiveTime, usage: Usage, ledger: inout CustomerLedger
+        customer: Customer, plan: Plan?, position: Int, period: BillingPeriod, active: ActiveTime, usage: Usage,
+        ledger: inout CustomerLedger
     ) throws(BillingError) -> Invoice {
         // With a million customers, each lookup by id is a cache miss: one per invoice, not one per charge.
-        let context = BillingContext(customer: customer.id, period: period.index, usageNumber: usage.knownCustomerNumber(customer.id))
-        guard let plan = catalog.plan(customer.plan) else {
+        let context = BillingContext(customer: customer.id, period: period.index, usageNumber: usage.knownCustomerNumber(customer.id, guessing: position))
+        guard let plan else {
             throw BillingError(stage: .setup, customer: customer.id, period: period.index, detail: "unknown plan '\(customer.plan)'")
         }
         let currency = catalog.currency
