@@ -89,6 +89,9 @@ struct DedupStore: Sendable {
     func prefetch(_ key: Fingerprint) {
         let slot = Int(truncatingIfNeeded: key.high) & mask
         tally_prefetch_for_write(slots.base + slot)
+        // A probe reads a run of slots, a few on average, and a 64-byte line holds four: the
+        // run often spills into the next line, which would then be loaded only on demand.
+        tally_prefetch_for_write(slots.base + ((slot + 3) & mask))
     }
 
     func contains(_ key: Fingerprint) -> Bool {
