@@ -37,17 +37,20 @@ struct PrefetchedKey: Sendable {
 /// computed again.
 struct PrefetchQueue: Sendable {
     /// More than a caller prefetches ahead: the sandbox's runner prefetches 8 events ahead.
+    /// A power of two, so a position wraps with a mask.
     static let capacity = 16
-    private var entries: [PrefetchedKey?] = Array(repeating: nil, count: capacity)
+    private static let mask = capacity - 1
+    // Never-used entries are blanks rather than nil: the hot path then has no optional to unwrap.
+    private var entries = Array(repeating: PrefetchedKey(id: "", tenant: 0, key: Fingerprint(high: 0, low: 0)), count: capacity)
     private var head = 0
     private var count = 0
 
     mutating func push(_ entry: PrefetchedKey) {
         if count == Self.capacity {
-            head = (head + 1) % Self.capacity
+            head = (head + 1) & Self.mask
             count -= 1
         }
-        entries[(head + count) % Self.capacity] = entry
+        entries[(head + count) & Self.mask] = entry
         count += 1
     }
 
@@ -55,11 +58,11 @@ struct PrefetchQueue: Sendable {
     mutating func take(id: String, tenant: UInt32) -> Fingerprint? {
         var offset = 0
         while offset < count {
-            let slot = (head + offset) % Self.capacity
-            if let entry = entries[slot], entry.tenant == tenant, entry.id == id {
-                head = (slot + 1) % Self.capacity
+            let slot = (head + offset) & Self.mask
+            if entries[slot].tenant == tenant, entries[slot].id == id {
+                head = (slot + 1) & Self.mask
                 count -= offset + 1
-                return entry.key
+                return entries[slot].key
             }
             offset += 1
         }
