@@ -27,6 +27,8 @@ struct UnitGenerator {
     private var lagRandom: PRNG
     private var sequence = 0
     private var alterationsLeft: [Int]
+    /// The sum of `alterationsLeft`, kept rather than summed for every event.
+    private var alteringLeft: Int
     private var duplicatesLeft: Int
     /// The unit's number in the stream, and what makes its items events.
     private let number: Int32
@@ -66,6 +68,7 @@ struct UnitGenerator {
         faultRandom = random(.faults)
         lagRandom = random(.lags)
         alterationsLeft = unit.alterations
+        alteringLeft = unit.alterations.reduce(0, +)
         duplicatesLeft = unit.duplicates
     }
 
@@ -126,12 +129,13 @@ struct UnitGenerator {
     /// events that no other fault alters, so every re-send is of a clean event.
     private mutating func chooseFault() -> Fault? {
         let remaining = UInt64(unit.events - sequence)
-        let altering = alterationsLeft.reduce(0, +)
+        let altering = alteringLeft
         if altering > 0 {
             var draw = faultRandom.nextInt(below: remaining)
             for (k, left) in alterationsLeft.enumerated() {
                 if draw < UInt64(left) {
                     alterationsLeft[k] -= 1
+                    alteringLeft -= 1
                     return faults[k]
                 }
                 draw -= UInt64(left)
