@@ -5,7 +5,7 @@ import Testing
 struct StringIndexTests {
     @Test("every key added is found with its number, and unknown keys are not")
     func lookups() {
-        var index = StringIndex()
+        var index = StringIndex<Int32>()
         // 100,000 keys: the table grows from 16 slots through 13 doublings.
         for number in 0..<100_000 { index.set("cust-\(number)", Int32(number)) }
         #expect(index.count == 100_000)
@@ -16,7 +16,7 @@ struct StringIndexTests {
         index.set("cust-5", 42)
         #expect(index["cust-5"] == 42 && index.count == 100_000)
         // Keys of every length up to 40 bytes, across the one-word, two-word and tail paths.
-        var lengths = StringIndex()
+        var lengths = StringIndex<Int32>()
         for length in 0...40 { lengths.set(String(repeating: "x", count: length), Int32(length)) }
         for length in 0...40 { #expect(lengths[String(repeating: "x", count: length)] == Int32(length)) }
     }
@@ -29,7 +29,7 @@ struct StringIndexTests {
         var buckets = Set<UInt64>()
         for number in 0..<1_000 {
             var id = "cust-\(number)"
-            buckets.insert(id.withUTF8 { StringIndex.hash(UnsafeRawBufferPointer($0)) } & 1_023)
+            buckets.insert(id.withUTF8 { StringIndex<Int32>.hash(UnsafeRawBufferPointer($0)) } & 1_023)
         }
         #expect(buckets.count > 550)
     }

@@ -28,17 +28,15 @@ public struct Meter: Sendable {
     public private(set) var clock = Instant(millisecondsSinceEpoch: .min)
 
     var dedup: DedupStore
-    var tenantNumbers = StringIndex()
+    var tenantNumbers = StringIndex<UInt32>()
     /// The last tenant seen: nearly every event of a service comes from the same few.
     var lastTenant: (name: String, number: UInt32)?
     /// Fingerprints ``prefetch(_:)`` worked out, for the ingest that follows.
     var prefetched = PrefetchQueue()
     /// Catalog lookups by id. The values are small and hold no references, so a lookup copies no
     /// dictionaries or strings (the per-event path does two of them).
-    private var customerIndex = StringIndex()
-    private var customerTable: [ResolvedCustomer] = []
-    private var metricIndex = StringIndex()
-    private var metricTable: [ResolvedMetric] = []
+    private var customers = StringIndex<ResolvedCustomer>()
+    private var metrics = StringIndex<ResolvedMetric>()
     /// Metric definitions by metric number, read only when a metric needs more than its quantity.
     private var metricDefinitions: [Int32: Metric] = [:]
     /// Hard and soft limits per (customer number, metric number), for the customers whose plan has any.
@@ -128,10 +126,9 @@ public struct Meter: Sendable {
 
     /// What a gateway's `canAccess` call answers for the customer and metric at `instant`.
     public func entitlement(customer: String, metric: String, at instant: Instant) -> Entitlement {
-        guard let c = customerIndex[customer], let m = metricIndex[metric] else {
+        guard let resolvedCustomer = customers[customer], let resolvedMetric = metrics[metric] else {
             return Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil)
         }
-        let resolvedCustomer = customerTable[Int(c)], resolvedMetric = metricTable[Int(m)]
         let used = schedule.periodIndex(containing: instant).flatMap {
             quotaUsage[QuotaKey(customer: resolvedCustomer.number, metric: resolvedMetric.number, period: Int32($0))]
         } ?? .zero
@@ -163,13 +160,12 @@ public struct Meter: Sendable {
         let key = prefetched.take(id: event.id, tenant: tenant) ?? Fingerprint(tenant: tenant, id: event.id)
         let seen = dedup.probe(key)
         if seen.found { return .rejected(.duplicate) }
-        guard let customerNumber = customerIndex[event.customer] else {
+        guard let customer = customers[event.customer] else {
             return deadLetter(event, .unknownCustomer, "customer '\(event.customer)' is not in the catalog")
         }
-        guard let metricNumber = metricIndex[event.metric] else {
+        guard let metric = metrics[event.metric] else {
             return deadLetter(event, .unknownMetric, "metric '\(event.metric)' is not in the catalog")
         }
-        let customer = customerTable[Int(customerNumber)], metric = metricTable[Int(metricNumber)]
         var value = event.quantity, distinct: String?
         if metric.needsDefinition, let definition = metricDefinitions[metric.number] {
             switch Meter.value(of: event, for: definition) {
@@ -227,7 +223,7 @@ public struct Meter: Sendable {
     private mutating func tenantNumber(_ tenant: String) -> UInt32 {
         if let last = lastTenant, last.name == tenant { return last.number }
         let number = knownTenantNumber(tenant) ?? UInt32(tenantNumbers.count)
-        if number == UInt32(tenantNumbers.count) { tenantNumbers.set(tenant, Int32(number)) }
+        if number == UInt32(tenantNumbers.count) { tenantNumbers.set(tenant, number) }
         lastTenant = (tenant, number)
         return number
     }
@@ -235,7 +231,7 @@ public struct Meter: Sendable {
     /// The tenant's number if the meter has seen it, without numbering a new one.
     func knownTenantNumber(_ tenant: String) -> UInt32? {
         if let last = lastTenant, last.name == tenant { return last.number }
-        return tenantNumbers[tenant].map { UInt32($0) }
+        return tenantNumbers[tenant]
     }
 
     /// The structural checks of step 1 that a typed event can still fail.
@@ -282,27 +278,23 @@ public struct Meter: Sendable {
             if case .percentage = charge.model { return charge.metric }
             return nil
         })
-        metricIndex = StringIndex()
-        metricTable = []
+        metrics = StringIndex()
         for metric in catalog.metrics {
             let number = usage.metricNumber(metric, keepEventValues: percentageMetrics.contains(metric.key))
-            metricIndex.set(metric.key, Int32(metricTable.count))
-            metricTable.append(ResolvedMetric(
+            metrics.set(metric.key, ResolvedMetric(
                 number: number, aggregation: metric.aggregation, allowsNegative: metric.allowsNegative,
                 needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount, grouped: !metric.groupBy.isEmpty))
             metricDefinitions[number] = metric
         }
-        customerIndex = StringIndex()
-        customerTable = []
+        customers = StringIndex()
         quotas = [:]
         for customer in catalog.customers {
             let number = usage.customerNumber(customer.id)
             let planQuotas = catalog.plan(customer.plan)?.quotas ?? []
             for quota in planQuotas {
-                if let m = metricIndex[quota.metric] { quotas[QuotaKey(customer: number, metric: metricTable[Int(m)].number, period: 0)] = quota }
+                if let m = metrics[quota.metric] { quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota }
             }
-            customerIndex.set(customer.id, Int32(customerTable.count))
-            customerTable.append(ResolvedCustomer(
+            customers.set(customer.id, ResolvedCustomer(
                 number: number, hasQuotas: !planQuotas.isEmpty,
                 start: customer.start?.millisecondsSinceEpoch ?? .min, end: customer.end?.millisecondsSinceEpoch ?? .max))
         }
