@@ -123,19 +123,16 @@ public enum Pricing {
     }
 
     /// `(lower, upper]` of each tier: tier 1 starts at 0; the last tier is open.
-    static func bounds(_ upTos: [ExactDecimal?]) -> [(lower: ExactDecimal, upper: ExactDecimal?)] {
-        var lower = ExactDecimal.zero
-        var result: [(lower: ExactDecimal, upper: ExactDecimal?)] = []
-        for upTo in upTos {
-            result.append((lower, upTo))
-            if let upTo { lower = upTo }
-        }
-        return result
+    ///
+    /// Worked out as the tiers are walked, not collected: billing a million invoices
+    /// rates several million charges, and an array per charge was an allocation each.
+    static func bounds<UpTos: Sequence<ExactDecimal?>>(_ upTos: UpTos) -> TierBounds<UpTos.Iterator> {
+        TierBounds(upTos: upTos.makeIterator())
     }
 
     /// The 0-based tier a total falls in: the first whose `up_to` is at or above it
     /// (so a total exactly at `up_to` stays in that tier); 0 for a total of 0.
-    static func tierIndex(of total: ExactDecimal, upTos: [ExactDecimal?]) -> Int {
+    static func tierIndex(of total: ExactDecimal, upTos: some Collection<ExactDecimal?>) -> Int {
         for (index, upTo) in upTos.enumerated() {
             guard let upTo else { return index }
             if total <= upTo { return index }
@@ -153,3 +150,16 @@ public enum Pricing {
         return ExactDecimal.max(.zero, try top - bound.lower)
     }
 }
+
+/// The `(lower, upper]` bounds of consecutive tiers, from their `up_to`s (see ``Pricing/bounds(_:)``).
+struct TierBounds<UpTos: IteratorProtocol<ExactDecimal?>>: Sequence, IteratorProtocol {
+    var upTos: UpTos
+    var lower = ExactDecimal.zero
+
+    mutating func next() -> (lower: ExactDecimal, upper: ExactDecimal?)? {
+        guard let upTo = upTos.next() else { return nil }
+        defer { if let upTo { lower = upTo } }
+        return (lower, upTo)
+    }
+}
+

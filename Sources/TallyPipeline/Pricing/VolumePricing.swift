@@ -4,7 +4,7 @@ extension Pricing {
     /// Crossing into a cheaper tier can lower the total: that is the point of volume pricing.
     /// Without tiers (which catalog validation refuses) no tier is reached and nothing is charged.
     public static func volume(quantity: ExactDecimal, tiers: [Tier]) throws(DecimalError) -> Rated {
-        let index = tierIndex(of: quantity, upTos: tiers.map(\.upTo))
+        let index = tierIndex(of: quantity, upTos: tiers.lazy.map(\.upTo))
         guard tiers.indices.contains(index) else {
             return Rated(quantity: quantity, amount: .zero, breakdown: .graduated([]))
         }
