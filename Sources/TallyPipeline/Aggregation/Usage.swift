@@ -109,7 +109,7 @@ public struct Usage: Sendable {
 
     /// The metric's quantity for the customer in a period, over all groups.
     public func quantity(customer: String, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
-        try quantity(customerNumber: customerNumbers[customer], metric: metric, period: period)
+        try quantity(customerNumber: customerNumbers[customer], metricNumber: metricNumbers[metric], period: period)
     }
 
     /// The customer's number here without numbering a new one (nil: no usage), for a caller
@@ -128,10 +128,13 @@ public struct Usage: Sendable {
         return customerNumbers[customer]
     }
 
-    /// ``quantity(customer:metric:period:)`` for a customer already looked up (nil: no usage).
-    func quantity(customerNumber c: Int32?, metric: String, period: Int) throws(DecimalError) -> ExactDecimal {
+    /// The metric's number here (nil: not a metric of this usage), for a caller that reads it for many customers.
+    func knownMetricNumber(_ metric: String) -> Int32? { metricNumbers[metric] }
+
+    /// ``quantity(customer:metric:period:)`` for a customer and metric already looked up (nil: none).
+    func quantity(customerNumber c: Int32?, metricNumber: Int32?, period: Int) throws(DecimalError) -> ExactDecimal {
         // A customer without usage still gets a weighted_sum's carried level.
-        guard let m = metricNumbers[metric] else { return .zero }
+        guard let m = metricNumber else { return .zero }
         var total: Accumulator?
         var opening = ExactDecimal.zero
         if let c {
@@ -145,12 +148,12 @@ public struct Usage: Sendable {
     /// The quantity of each group (each combination of the metric's `groupBy`
     /// values seen), sorted by the group's values.
     public func groupedQuantities(customer: String, metric: String, period: Int) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
-        try groupedQuantities(customerNumber: customerNumbers[customer], metric: metric, period: period)
+        try groupedQuantities(customerNumber: customerNumbers[customer], metricNumber: metricNumbers[metric], period: period)
     }
 
-    /// ``groupedQuantities(customer:metric:period:)`` for a customer already looked up (nil: no usage).
-    func groupedQuantities(customerNumber: Int32?, metric: String, period: Int) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
-        guard let c = customerNumber, let m = metricNumbers[metric] else { return [] }
+    /// ``groupedQuantities(customer:metric:period:)`` for a customer and metric already looked up (nil: none).
+    func groupedQuantities(customerNumber: Int32?, metricNumber: Int32?, period: Int) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
+        guard let c = customerNumber, let m = metricNumber else { return [] }
         let length = schedule.periods[period].length
         var result: [(group: [String], quantity: ExactDecimal)] = []
         for (group, values) in groupValues.enumerated() {
@@ -166,12 +169,12 @@ public struct Usage: Sendable {
     /// Each accepted event's value, in timestamp order (ties: event id), for metrics
     /// priced per event. Empty unless the catalog has a percentage charge on the metric.
     public func eventValues(customer: String, metric: String, period: Int) -> [EventValue] {
-        eventValues(customerNumber: customerNumbers[customer], metric: metric, period: period)
+        eventValues(customerNumber: customerNumbers[customer], metricNumber: metricNumbers[metric], period: period)
     }
 
-    /// ``eventValues(customer:metric:period:)`` for a customer already looked up (nil: no usage).
-    func eventValues(customerNumber: Int32?, metric: String, period: Int) -> [EventValue] {
-        guard let c = customerNumber, let m = metricNumbers[metric] else { return [] }
+    /// ``eventValues(customer:metric:period:)`` for a customer and metric already looked up (nil: none).
+    func eventValues(customerNumber: Int32?, metricNumber: Int32?, period: Int) -> [EventValue] {
+        guard let c = customerNumber, let m = metricNumber else { return [] }
         var values: [EventValue] = []
         for group in groupValues.indices {
             values += eventValues[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))] ?? []

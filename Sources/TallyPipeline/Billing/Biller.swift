@@ -29,25 +29,31 @@ public struct Biller: Sendable {
         var ledgers = catalog.customers.map { customer in CustomerLedger(customer: customer, credits: catalog.credits) }
         var invoices: [Invoice] = []
         invoices.reserveCapacity(catalog.customers.count * schedule.periods.count)
-        // Customers on one plan tend to come together: the plan is looked up again only when it changes.
-        var lastPlan: (id: String, plan: Plan?)?
+        // Customers on one plan tend to come together: the plan, and its charges' metrics in the
+        // usage, are looked up again only when it changes.
+        var lastPlan: (id: String, plan: Plan?, chargeMetrics: [Int32?])?
         for period in schedule.periods {
             for (position, customer) in catalog.customers.enumerated() {
                 guard let active = ActiveTime(customer: customer, period: period) else { continue }
-                if lastPlan?.id != customer.plan { lastPlan = (customer.plan, catalog.plan(customer.plan)) }
-                invoices.append(try invoice(customer: customer, plan: lastPlan?.plan, position: position, period: period,
-                                            active: active, usage: usage, ledger: &ledgers[position]))
+                if lastPlan?.id != customer.plan {
+                    let plan = catalog.plan(customer.plan)
+                    lastPlan = (customer.plan, plan, (plan?.charges ?? []).map { $0.metric.flatMap(usage.knownMetricNumber) })
+                }
+                invoices.append(try invoice(customer: customer, plan: lastPlan?.plan, chargeMetrics: lastPlan?.chargeMetrics ?? [],
+                                            position: position, period: period, active: active, usage: usage,
+                                            ledger: &ledgers[position]))
             }
         }
         return invoices
     }
 
     private func invoice(
-        customer: Customer, plan: Plan?, position: Int, period: BillingPeriod, active: ActiveTime, usage: Usage,
-        ledger: inout CustomerLedger
+        customer: Customer, plan: Plan?, chargeMetrics: [Int32?], position: Int, period: BillingPeriod, active: ActiveTime,
+        usage: Usage, ledger: inout CustomerLedger
     ) throws(BillingError) -> Invoice {
         // With a million customers, each lookup by id is a cache miss: one per invoice, not one per charge.
-        let context = BillingContext(customer: customer.id, period: period.index, usageNumber: usage.knownCustomerNumber(customer.id, guessing: position))
+        let context = BillingContext(customer: customer.id, period: period.index,
+                                     usageNumber: usage.knownCustomerNumber(customer.id, guessing: position), chargeMetrics: chargeMetrics)
         guard let plan else {
             throw BillingError(stage: .setup, customer: customer.id, period: period.index, detail: "unknown plan '\(customer.plan)'")
         }
@@ -56,7 +62,7 @@ public struct Biller: Sendable {
         var rollover: RolloverOutcome?
         if let metric = plan.rollover?.metric {
             let quantity = try context.checked(.rollover, "usage of '\(metric)'") { () throws(DecimalError) -> ExactDecimal in
-                try usage.quantity(customerNumber: context.usageNumber, metric: metric, period: period.index)
+                try usage.quantity(customerNumber: context.usageNumber, metricNumber: usage.knownMetricNumber(metric), period: period.index)
             }
             rollover = try RolloverStage.run(plan: plan, quantity: quantity, period: period.index, buckets: &ledger.rolloverBuckets, context: context)
         }

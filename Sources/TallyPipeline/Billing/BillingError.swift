@@ -39,6 +39,9 @@ struct BillingContext: Sendable {
     var period: Int
     /// The customer's number in the usage being billed, looked up once per invoice (nil: no usage).
     var usageNumber: Int32?
+    /// The usage's number of each charge's metric, in the plan's charge order (nil: no such usage),
+    /// looked up once per plan rather than once per charge of every invoice.
+    var chargeMetrics: [Int32?] = []
 
     /// Runs exact arithmetic, turning an overflow into a ``BillingError`` that says where.
     func checked<T>(_ stage: BillingError.Stage, _ detail: @autoclosure () -> String, _ body: () throws(DecimalError) -> T) throws(BillingError) -> T {

@@ -11,8 +11,8 @@ enum RatingStage {
         for (index, charge) in plan.charges.enumerated() {
             let rolledOver = rollover.flatMap { $0.chargeIndex == index ? $0 : nil }
             let line = try context.checked(.rating, "charge '\(charge.name)'") { () throws(DecimalError) -> InvoiceLine in
-                let rated = try rate(charge, usage: usage, active: active, currency: currency,
-                                     quantityOverride: rolledOver?.quantityToRate, context: context)
+                let rated = try rate(charge, metricNumber: context.chargeMetrics[index], usage: usage, active: active,
+                                     currency: currency, quantityOverride: rolledOver?.quantityToRate, context: context)
                 return InvoiceLine(
                     kind: .charge, name: charge.name, metric: charge.metric, quantity: rated.quantity,
                     rolloverUnitsUsed: rolledOver?.summary.used ?? .zero,
@@ -25,13 +25,12 @@ enum RatingStage {
 
     /// Reads the usage a charge's model needs and prices it.
     static func rate(
-        _ charge: Charge, usage: Usage, active: ActiveTime, currency: Currency,
+        _ charge: Charge, metricNumber: Int32?, usage: Usage, active: ActiveTime, currency: Currency,
         quantityOverride: ExactDecimal?, context: BillingContext
     ) throws(DecimalError) -> Rated {
-        let metric = charge.metric ?? ""
         func quantity() throws(DecimalError) -> ExactDecimal {
             if let quantityOverride { return quantityOverride }
-            return try usage.quantity(customerNumber: context.usageNumber, metric: metric, period: context.period)
+            return try usage.quantity(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period)
         }
         switch charge.model {
         case .flat(let amount):
@@ -45,13 +44,13 @@ enum RatingStage {
         case .package(let size, let price, let freeUnits, let roundUp):
             return try Pricing.package(quantity: try quantity(), size: size, price: price, freeUnits: freeUnits, roundUp: roundUp)
         case .percentage(let terms):
-            return try Pricing.percentage(events: usage.eventValues(customerNumber: context.usageNumber, metric: metric, period: context.period), terms: terms)
+            return try Pricing.percentage(events: usage.eventValues(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period), terms: terms)
         case .graduatedPercentage(let tiers):
             return try Pricing.graduatedPercentage(amount: try quantity(), tiers: tiers)
         case .stairstep(let tiers):
             return Pricing.stairstep(quantity: try quantity(), tiers: tiers)
         case .matrix(let prices):
-            return try Pricing.matrix(groups: try usage.groupedQuantities(customerNumber: context.usageNumber, metric: metric, period: context.period), prices: prices)
+            return try Pricing.matrix(groups: try usage.groupedQuantities(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period), prices: prices)
         }
     }
 }
