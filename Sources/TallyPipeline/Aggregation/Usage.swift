@@ -81,11 +81,13 @@ public struct Usage: Sendable {
         let periodEnd = schedule.periods[period].end
         if group == 0 {
             let index = Int(metric) * schedule.periods.count + period
-            if slots[Int(customer)].count <= index {
-                slots[Int(customer)] += Array(repeating: nil, count: index + 1 - slots[Int(customer)].count)
+            let kind = aggregations[Int(metric)]
+            // One access to the customer's row for the whole update: each subscript of
+            // `slots[c][i]` checks both arrays' bounds and uniqueness again.
+            try slots[Int(customer)].withCell(at: index) { (cell: inout Accumulator?) throws(DecimalError) in
+                if cell == nil { cell = Accumulator(kind) }
+                try cell?.add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
             }
-            if slots[Int(customer)][index] == nil { slots[Int(customer)][index] = Accumulator(aggregations[Int(metric)]) }
-            try slots[Int(customer)][index]?.add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
         } else {
             let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
             try grouped[key, default: Accumulator(aggregations[Int(metric)])]
@@ -235,3 +237,15 @@ public struct EventValue: Sendable, Hashable, Comparable {
         return lhs.eventID.utf8.lexicographicallyPrecedes(rhs.eventID.utf8)
     }
 }
+
+extension Array where Element == Accumulator? {
+    /// Lends the cell at `index` to `body` in place, growing the row with empty cells to reach it.
+    @inline(__always)
+    fileprivate mutating func withCell(at index: Int, _ body: (inout Accumulator?) throws(DecimalError) -> Void) throws(DecimalError) {
+        if count <= index { append(contentsOf: repeatElement(nil, count: index + 1 - count)) }
+        try withUnsafeMutableBufferPointer { (cells: inout UnsafeMutableBufferPointer<Accumulator?>) throws(DecimalError) in
+            try body(&cells[index])
+        }
+    }
+}
+
