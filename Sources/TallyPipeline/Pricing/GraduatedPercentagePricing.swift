@@ -3,7 +3,6 @@ extension Pricing {
     /// inside it, plus the flat fee of every tier reached (tier 1 always).
     public static func graduatedPercentage(amount: ExactDecimal, tiers: [PercentageTier]) throws(DecimalError) -> Rated {
         var slices: [PercentageTierSlice] = []
-        slices.reserveCapacity(tiers.count)
         var total = ExactDecimal.zero
         for (index, bound) in bounds(tiers.lazy.map(\.upTo)).enumerated() {
             guard let value = try units(of: amount, in: bound, isFirst: index == 0) else { break }

@@ -5,7 +5,6 @@ extension Pricing {
     /// flat fee works as a base fee.
     public static func graduated(quantity: ExactDecimal, tiers: [Tier]) throws(DecimalError) -> Rated {
         var slices: [TierSlice] = []
-        slices.reserveCapacity(tiers.count)
         var total = ExactDecimal.zero
         for (index, bound) in bounds(tiers.lazy.map(\.upTo)).enumerated() {
             guard let units = try units(of: quantity, in: bound, isFirst: index == 0) else { break }
