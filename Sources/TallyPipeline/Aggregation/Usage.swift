@@ -115,10 +115,7 @@ public struct Usage: Sendable {
     }
 
     /// The customer's number here without numbering a new one (nil: no usage), for a caller
-    /// that reads several aggregates of one customer.
-    func knownCustomerNumber(_ customer: String) -> Int32? { customerNumbers[customer] }
-
-    /// ``knownCustomerNumber(_:)``, trying `position` first.
+    /// that reads several aggregates of one customer; `position` is tried first.
     ///
     /// A meter numbers the catalog's customers in catalog order, so a biller going
     /// through the catalog nearly always finds the customer at its own position;

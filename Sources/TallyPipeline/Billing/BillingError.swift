@@ -41,7 +41,7 @@ struct BillingContext: Sendable {
     var usageNumber: Int32?
     /// The usage's number of each charge's metric, in the plan's charge order (nil: no such usage),
     /// looked up once per plan rather than once per charge of every invoice.
-    var chargeMetrics: [Int32?] = []
+    var chargeMetrics: [Int32?]
 
     /// Runs exact arithmetic, turning an overflow into a ``BillingError`` that says where.
     func checked<T>(_ stage: BillingError.Stage, _ detail: @autoclosure () -> String, _ body: () throws(DecimalError) -> T) throws(BillingError) -> T {
