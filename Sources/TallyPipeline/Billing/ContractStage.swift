@@ -6,7 +6,7 @@ enum ContractStage {
         try context.checked(.contract, "minimum commitment and spend cap") { () throws(DecimalError) -> [InvoiceLine] in
             var lines = lines
             if let commitment = plan.minimumCommitment {
-                let spent = try ExactDecimal.sum(lines.map(\.amount))
+                let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
                 // commit x active / period - spent, as one fraction, so the true-up is rounded once.
                 let (active, days) = active.isFull
                     ? (ExactDecimal.one, ExactDecimal.one)
@@ -25,7 +25,7 @@ enum ContractStage {
                 }
             }
             if let cap = plan.spendCap {
-                let spent = try ExactDecimal.sum(lines.map(\.amount))
+                let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
                 if spent > cap {
                     let adjustment = try cap - spent
                     lines.append(InvoiceLine(

@@ -8,6 +8,8 @@ enum DiscountStage {
         discounts: [Discount], customer: String, invoiceOrdinal: Int, rests: inout [Int: ExactDecimal],
         lines: [InvoiceLine], currency: Currency, context: BillingContext
     ) throws(BillingError) -> [DiscountLine] {
+        // Most customers have no discount: no lines to copy for them.
+        guard discounts.contains(where: { $0.customer == customer }) else { return [] }
         var net = lines.map(\.amount)
         var result: [DiscountLine] = []
         for (index, discount) in discounts.enumerated() where discount.customer == customer {

@@ -44,9 +44,9 @@ enum InvoiceStage {
         lines: [InvoiceLine], discounts: [DiscountLine], taxes: [TaxLine], context: BillingContext
     ) throws(BillingError) -> (subtotal: ExactDecimal, discounts: ExactDecimal, tax: ExactDecimal, total: ExactDecimal) {
         try context.checked(.invoice, "invoice totals") { () throws(DecimalError) -> (ExactDecimal, ExactDecimal, ExactDecimal, ExactDecimal) in
-            let subtotal = try ExactDecimal.sum(lines.map(\.amount))
-            let discountTotal = try ExactDecimal.sum(discounts.map(\.amount))
-            let taxTotal = try ExactDecimal.sum(taxes.map(\.amount))
+            let subtotal = try ExactDecimal.sum(lines.lazy.map(\.amount))
+            let discountTotal = try ExactDecimal.sum(discounts.lazy.map(\.amount))
+            let taxTotal = try ExactDecimal.sum(taxes.lazy.map(\.amount))
             return (subtotal, discountTotal, taxTotal, try (try subtotal - discountTotal) + taxTotal)
         }
     }

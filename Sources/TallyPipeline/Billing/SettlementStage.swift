@@ -68,7 +68,7 @@ enum SettlementStage {
                 grants[index].remaining = .zero
                 grants[index].expired = true
             }
-            let applied = try ExactDecimal.sum(applications.map(\.amount))
+            let applied = try ExactDecimal.sum(applications.lazy.map(\.amount))
             return Settlement(applications: applications, applied: applied, amountDue: due, expired: expired)
         }
     }
