@@ -32,6 +32,23 @@ struct ExactDecimalTests {
         #expect((try -(try low + 1) - 1).significand == -((Int128(1) << 64) + 1))
     }
 
+    @Test("aligns scales exactly on both sides of the 64-bit fast path")
+    func alignment() throws {
+        // -5 + 10^-18 = -4.999999999999999999: -5 widened by 18 digits, the most the fast path takes.
+        let a = try ExactDecimal(significand: -5, scale: 0) + (try ExactDecimal(significand: 1, scale: 18))
+        #expect(a.significand == -4_999_999_999_999_999_999 && a.scale == 18)
+        // Int64.max + 0.1: the widened significand, 92233720368547758070, needs more than 64 bits.
+        let b = try ExactDecimal(significand: Int128(Int64.max), scale: 0) + (try ExactDecimal(significand: 1, scale: 1))
+        #expect(b.significand == Int128(Int64.max) * 10 + 1 && b.scale == 1)
+        // 2^64 + 0.1: a significand beyond 64 bits takes the checked 128-bit path.
+        let c = try ExactDecimal(significand: Int128(1) << 64, scale: 0) + (try ExactDecimal(significand: 1, scale: 1))
+        #expect(c.significand == (Int128(1) << 64) * 10 + 1 && c.scale == 1)
+        // 1 + 10^-19: a 19-digit widening also takes the checked path; 10^19 + 1 at scale 19.
+        let d = try ExactDecimal(1) + (try ExactDecimal(significand: 1, scale: 19))
+        #expect(d.significand == 10_000_000_000_000_000_001 && d.scale == 19)
+        #expect(ExactDecimal.zero == 0 && ExactDecimal.one == 1)
+    }
+
     @Test("refuses text that is not a plain decimal", arguments: ["", "-", "1e3", "1.2.3", "1.", ".5", "abc", " 1", "1,000", "NaN", "Infinity", "0x10"])
     func refuses(text: String) {
         #expect(throws: DecimalParseError.self) { try ExactDecimal(parsing: text) }

@@ -60,8 +60,10 @@ public struct ExactDecimal: Sendable {
         self.init(uncheckedSignificand: Int128(integer), scale: 0)
     }
 
-    public static let zero = ExactDecimal(0)
-    public static let one = ExactDecimal(1)
+    // Computed, not stored: a stored static is reached through a lazy-initialization
+    // check on every use, and billing uses these on every line.
+    public static var zero: ExactDecimal { ExactDecimal(uncheckedSignificand: 0, scale: 0) }
+    public static var one: ExactDecimal { ExactDecimal(uncheckedSignificand: 1, scale: 0) }
 
     public var isZero: Bool { significand == 0 }
     public var isNegative: Bool { significand < 0 }
@@ -132,7 +134,17 @@ extension ExactDecimal {
     @inlinable
     func widened(toScale newScale: Int) throws(DecimalError) -> Int128 {
         if newScale == scale { return significand }
-        guard newScale > scale, let factor = PowerOfTen.of(newScale - scale) else { throw .overflow }
+        // The usual case, a significand within 64 bits widened by at most 18 digits: one
+        // 64-by-64-bit multiply, whose 128-bit product cannot overflow, instead of a
+        // checked 128-bit multiply by a power read from a table.
+        let shift = newScale - scale
+        if shift > 0, shift <= 18, let small = Int64(exactly: significand) {
+            var factor: Int64 = 10
+            for _ in 1..<shift { factor &*= 10 }
+            let product = small.multipliedFullWidth(by: factor)
+            return Int128(product.high) << 64 | Int128(product.low)
+        }
+        guard newScale > scale, let factor = PowerOfTen.of(shift) else { throw .overflow }
         let (product, overflow) = significand.multipliedReportingOverflow(by: factor)
         if overflow { throw .overflow }
         return product
