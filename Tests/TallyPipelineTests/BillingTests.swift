@@ -316,6 +316,9 @@ struct BillingTests {
         // A position past 999,999 keeps all seven digits.
         #expect(padded(1_234_567, 6) == "1234567")
         #expect(padded(2026, 4) == "2026")
+        // Powers of ten and the largest Int: every digit, none lost at the top.
+        #expect(padded(10, 2) == "10" && padded(100, 2) == "100")
+        #expect(padded(Int.max, 4) == "9223372036854775807")
         // Never reached by dates or positions, and spelled as before: two zeros, then "-5".
         #expect(padded(-5, 4) == "00-5")
     }
