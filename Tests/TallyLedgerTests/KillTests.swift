@@ -37,8 +37,10 @@ struct LedgerKillTests {
             return
         }
         let folder = try LedgerFixtures.folder()
-        // 200,000 api_calls dealt evenly: 100,000 each x 0.01 = 1,000.00 each; no duplicates.
-        let yaml = LedgerFixtures.scenario(events: 200_000, duplicates: 0)
+        // 1,000,000 api_calls dealt evenly: 500,000 each x 0.01 = 5,000.00 each; no duplicates.
+        // Large enough that the run is still writing when it is killed, even on a loaded
+        // machine (with 200,000 a faster pipeline sometimes finished first under CI load).
+        let yaml = LedgerFixtures.scenario(events: 1_000_000, duplicates: 0)
         let scenarioFile = folder.appendingPathComponent("ledger-small.yaml")
         try Data(yaml.utf8).write(to: scenarioFile)
         let ledgerPath = folder.appendingPathComponent("killed.db").path
@@ -63,7 +65,7 @@ struct LedgerKillTests {
             committed = (try? Self.rowCount(ledgerPath)) ?? 0
         }
         guard victim.isRunning else {
-            Issue.record("tally finished before it could be killed (\(committed) rows); the scenario is too small for this machine")
+            Issue.record("tally finished (exit status \(victim.terminationStatus)) before it could be killed (\(committed) rows seen); the scenario is too small for this machine")
             return
         }
         kill(victim.processIdentifier, SIGKILL)
@@ -73,7 +75,7 @@ struct LedgerKillTests {
         let ledger = try Ledger(path: ledgerPath)
         #expect(try ledger.integrityCheck() == "ok")
         let partial = try ledger.counts()
-        #expect(partial.events > 0 && partial.events < 200_000)
+        #expect(partial.events > 0 && partial.events < 1_000_000)
         #expect(partial.invoices == 0)
         #expect(try ledger.requireRun().completed == false)
 
@@ -81,12 +83,12 @@ struct LedgerKillTests {
         rerun.waitUntilExit()
         #expect(rerun.terminationStatus == 0)
         #expect(try ledger.integrityCheck() == "ok")
-        // 200,000 accepted + 10 malformed + 2 initech dead letters; each stored once.
+        // 1,000,000 accepted + 10 malformed + 2 initech dead letters; each stored once.
         let counts = try ledger.counts()
-        #expect(counts.events == 200_000 && counts.rejections == 0 && counts.deadLetters == 12)
+        #expect(counts.events == 1_000_000 && counts.rejections == 0 && counts.deadLetters == 12)
         let expected = try ScenarioRunner.run(try LedgerFixtures.load(yaml)).invoices.map(InvoiceRecord.init)
         #expect(try ledger.invoices() == expected)
-        #expect(try ledger.invoices().map(\.total) == ["1000.00", "1000.00"])
+        #expect(try ledger.invoices().map(\.total) == ["5000.00", "5000.00"])
         #expect(try Reconciliation.run(ledger).isClean)
     }
 
