@@ -125,29 +125,24 @@ struct MeteringLoop {
     /// Meters a batch of consecutive events of the stream.
     ///
     /// Each event is moved into the meter, never copied (see ``EventBuffer``).
-    /// With one thread, events are made `prefetchDistance` items ahead of the
-    /// one sent, and prefetched as they are made; with two, the producer made
-    /// them all, and each is prefetched where it lies.
+    /// Each event's dedup slot is prefetched `prefetchDistance` items before it is
+    /// sent, where the event lies: with one thread the event is made just then,
+    /// with two the producer made them all.
     mutating func receive(_ batch: StreamBatch) {
         let distance = Self.prefetchDistance
         let madeAhead = batch.isMade
         let events = madeAhead ? batch.made ?? ahead : ahead
         if !madeAhead { events.removeAll() }
-        var made = madeAhead ? batch.count : 0
-        if madeAhead {
-            for index in 0..<Swift.min(distance, batch.count) where batch.items[index].unit != StreamItem.fullItem {
-                _ = events.withEvent(at: index) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant) }
-            }
-        }
+        // Items before `ready` have their event in `events` and its dedup slot prefetched;
+        // the event of item `i` sits `i - index` places after the first, once `index` were taken.
+        var ready = 0
         for index in 0..<batch.count {
-            while made < Swift.min(index + distance + 1, batch.count) {
-                let event = batch.event(made)
-                if batch.items[made].unit != StreamItem.fullItem { meter.prefetch(event) }
-                events.append(event)
-                made += 1
-            }
-            if madeAhead, index + distance < batch.count, batch.items[index + distance].unit != StreamItem.fullItem {
-                _ = events.withEvent(at: distance) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant) }
+            while ready < Swift.min(index + distance + 1, batch.count) {
+                if !madeAhead { events.append(batch.event(ready)) }
+                if batch.items[ready].unit != StreamItem.fullItem {
+                    _ = events.withEvent(at: ready - index) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant) }
+                }
+                ready += 1
             }
             // Every item has its event (or stand-in) in `events`, so the take always succeeds.
             guard let event = events.take() else { continue }
