@@ -47,6 +47,31 @@ struct AggregationTests {
         #expect(try quantity(negative, "seats") == 0)
     }
 
+    @Test("a metric and a customer added by a catalog fix keep every earlier aggregate in its place")
+    func catalogGrowsAfterUsage() throws {
+        var meter = try F.meter(periods: 2)
+        let nextPeriod = F.now + TimeSpan.days(31)
+        meter.ingest(F.event("a1"), receivedAt: F.now)
+        meter.ingest(F.event("a2", metric: "bytes", quantity: "2.5"), receivedAt: F.now)
+        meter.ingest(F.event("g1", customer: "globex", metric: "peak", quantity: "7"), receivedAt: F.now)
+        meter.ingest(F.event("g2", customer: "globex", metric: "peak", quantity: "3", at: nextPeriod), receivedAt: nextPeriod)
+        // A new metric numbers after the others, so each customer's part of a period's table
+        // grows by one cell and every aggregate moves; a new customer extends the table.
+        let old = meter.catalog
+        meter.replaceCatalog(try Catalog(currency: old.currency, metrics: old.metrics + [Metric(key: "logins", aggregation: .count)],
+                                         plans: old.plans, customers: old.customers + [Customer(id: "initech", plan: "basic")]))
+        meter.ingest(F.event("a3", metric: "logins", at: nextPeriod), receivedAt: nextPeriod)
+        meter.ingest(F.event("i1", customer: "initech", metric: "bytes", quantity: "4", at: nextPeriod), receivedAt: nextPeriod)
+        #expect(try quantity(meter, "api_calls") == 1)
+        #expect(try quantity(meter, "bytes") == F.decimal("2.5"))
+        #expect(try quantity(meter, "peak", customer: "globex") == 7)
+        #expect(try quantity(meter, "peak", customer: "globex", period: 1) == 3)
+        #expect(try quantity(meter, "logins", period: 1) == 1)
+        #expect(try quantity(meter, "logins", period: 0) == 0)
+        #expect(try quantity(meter, "bytes", customer: "initech", period: 1) == 4)
+        #expect(try quantity(meter, "api_calls", customer: "initech", period: 1) == 0)
+    }
+
     @Test("weighted_sum on Lago's example: 16.5 unit-hours over a 744-hour period")
     func weightedSumLago() throws {
         // Period 2023-08-01 .. 2023-09-01 = 31 days = 744 h.

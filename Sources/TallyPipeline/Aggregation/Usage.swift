@@ -18,9 +18,17 @@ public struct Usage: Sendable {
     private(set) var customerIDs: [String] = []
     private var customerNumbers: [String: Int32] = [:]
     private var metricNumbers: [String: Int32] = [:]
-    /// Ungrouped aggregates, the hot path: per customer number, at `metric x periods + period`.
-    /// A dense array needs no hashing per event, unlike a dictionary.
-    private var slots: [[Accumulator?]] = []
+    /// Ungrouped aggregates, the hot path: one table per billing period, empty until the period's
+    /// first event, at `customer x metricStride + metric`.
+    ///
+    /// A dense array needs no hashing per event, unlike a dictionary. One flat table
+    /// rather than a row per customer: with a million customers the rows are a
+    /// million separate allocations, and finding one costs a cache miss on the
+    /// array of rows before the miss on the row itself. Billing, which reads the
+    /// customers in number order, then walks the table from start to end.
+    private var periodCells: [[Accumulator?]]
+    /// Cells per customer in a period's table: at least the number of metrics.
+    private var metricStride = 0
     /// Aggregates of grouped metrics (group number above 0).
     private var grouped: [Key: Accumulator] = [:]
     /// Each metric number's aggregation, so the hot path does not copy whole `Metric`s.
@@ -35,6 +43,7 @@ public struct Usage: Sendable {
 
     init(schedule: PeriodSchedule) {
         self.schedule = schedule
+        periodCells = Array(repeating: [], count: schedule.periods.count)
     }
 
     /// Interns a customer id; numbers are stable for the life of this usage.
@@ -43,7 +52,6 @@ public struct Usage: Sendable {
         let number = Int32(customerIDs.count)
         customerIDs.append(id)
         customerNumbers[id] = number
-        slots.append([])
         return number
     }
 
@@ -62,7 +70,22 @@ public struct Usage: Sendable {
         }
         if keepsEventValues.count <= Int(number) { keepsEventValues.append(contentsOf: Array(repeating: false, count: Int(number) + 1 - keepsEventValues.count)) }
         keepsEventValues[Int(number)] = keepEventValues
+        if metricDefinitions.count > metricStride { widenTables(to: metricDefinitions.count) }
         return number
+    }
+
+    /// Lays every period's table out again with `stride` cells per customer, for a metric
+    /// added after usage was recorded (a catalog fix); each aggregate keeps its customer and metric.
+    private mutating func widenTables(to stride: Int) {
+        for period in periodCells.indices where !periodCells[period].isEmpty {
+            let old = periodCells[period]
+            var table = [Accumulator?](repeating: nil, count: customerIDs.count * stride)
+            for index in old.indices where old[index] != nil {
+                table[index / metricStride * stride + index % metricStride] = old[index]
+            }
+            periodCells[period] = table
+        }
+        metricStride = stride
     }
 
     mutating func groupNumber(_ values: [String]) -> Int32 {
@@ -80,11 +103,11 @@ public struct Usage: Sendable {
     ) throws(DecimalError) {
         let periodEnd = schedule.periods[period].end
         if group == 0 {
-            let index = Int(metric) * schedule.periods.count + period
+            let index = Int(customer) * metricStride + Int(metric)
             let kind = aggregations[Int(metric)]
-            // One access to the customer's row for the whole update: each subscript of
-            // `slots[c][i]` checks both arrays' bounds and uniqueness again.
-            try slots[Int(customer)].withCell(at: index) { (cell: inout Accumulator?) throws(DecimalError) in
+            // One access to the period's table for the whole update: each subscript of
+            // `periodCells[p][i]` checks both arrays' bounds and uniqueness again.
+            try periodCells[period].withCell(at: index, tableSize: customerIDs.count * metricStride) { (cell: inout Accumulator?) throws(DecimalError) in
                 if cell == nil { cell = Accumulator(kind) }
                 try cell?.add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
             }
@@ -102,9 +125,9 @@ public struct Usage: Sendable {
     /// The aggregate at a key, wherever it is stored.
     private func accumulator(_ key: Key) -> Accumulator? {
         guard key.group == 0 else { return grouped[key] }
-        let row = slots[Int(key.customer)]
-        let index = Int(key.metric) * schedule.periods.count + Int(key.period)
-        return index < row.count ? row[index] : nil
+        let table = periodCells[Int(key.period)]
+        let index = Int(key.customer) * metricStride + Int(key.metric)
+        return index < table.count ? table[index] : nil
     }
 
     // MARK: Reading
@@ -236,10 +259,11 @@ public struct EventValue: Sendable, Hashable, Comparable {
 }
 
 extension Array where Element == Accumulator? {
-    /// Lends the cell at `index` to `body` in place, growing the row with empty cells to reach it.
+    /// Lends the cell at `index` to `body` in place, first growing the table with empty cells
+    /// to `tableSize` (every customer numbered so far) when it does not reach `index`.
     @inline(__always)
-    fileprivate mutating func withCell(at index: Int, _ body: (inout Accumulator?) throws(DecimalError) -> Void) throws(DecimalError) {
-        if count <= index { append(contentsOf: repeatElement(nil, count: index + 1 - count)) }
+    fileprivate mutating func withCell(at index: Int, tableSize: Int, _ body: (inout Accumulator?) throws(DecimalError) -> Void) throws(DecimalError) {
+        if count <= index { append(contentsOf: repeatElement(nil, count: Swift.max(tableSize, index + 1) - count)) }
         try withUnsafeMutableBufferPointer { (cells: inout UnsafeMutableBufferPointer<Accumulator?>) throws(DecimalError) in
             try body(&cells[index])
         }
