@@ -246,8 +246,9 @@ public struct Poisson: SamplingDistribution, Hashable {
 /// Algorithm: integer weights W_r = round(r^(−s) · 2^S) with S = 64 − bitWidth(n), so the n weights
 /// sum below 2^64; r^(−s) = exp(−s · ln r) is evaluated by `FixedMath` in Q64/Q62. Their cumulative
 /// sums (exact `UInt64` additions, in rank order) are built once at init; a sample draws
-/// `nextInt(below: total)` (Lemire, unbiased) and binary-searches for the first rank whose cumulative
-/// weight exceeds it, so given the table the sampling is exact integer arithmetic. Ranks whose weight
+/// `nextInt(below: total)` (Lemire, unbiased) and finds the first rank whose cumulative weight
+/// exceeds it (a guide table by the draw's top bits, then a short walk), so given the table the
+/// sampling is exact integer arithmetic. Ranks whose weight
 /// rounds to 0 (r^(−s) < 2^−(S+1)) are never drawn. O(n) memory and setup, O(log n) per sample.
 /// Copies share the table (copy-on-write array), so build it once and pass it around.
 public struct Zipf: SamplingDistribution, Hashable {
@@ -326,15 +327,34 @@ public struct Zipf: SamplingDistribution, Hashable {
     }
 
     public func sample(using generator: inout PRNG) -> Int {
-        let draw = generator.nextInt(below: totalWeight)
-        var low = 0, high = n
-        if !guide.isEmpty {
-            let bucket = Int(draw >> guideShift)
-            low = Int(guide[bucket])
-            high = bucket + 1 < guide.count ? Int(guide[bucket + 1]) + 1 : n
+        rank(drawn: generator.nextInt(below: totalWeight))
+    }
+
+    /// The rank a draw in `0..<totalWeight` picks: the first whose cumulative weight exceeds it.
+    func rank(drawn draw: UInt64) -> Int {
+        guard !guide.isEmpty else {
+            // The draw is below the total, so some entry exceeds it; min() only guards the impossible case.
+            return Swift.min(firstIndex(in: cumulative, above: draw), n - 1) + 1
         }
-        // The draw is below the total, so some entry exceeds it; min() only guards the impossible case.
-        return Swift.min(firstIndex(in: cumulative, above: draw, from: low, to: high), n - 1) + 1
+        let bucket = Int(draw >> guideShift)
+        let low = Int(guide[bucket])
+        let last = bucket + 1 < guide.count ? Int(guide[bucket + 1]) : n - 1
+        // A bucket inside one rank's weight (the head of the distribution) needs no table read.
+        if low == last { return low + 1 }
+        // In the tail a bucket spans many ranks of nearly equal weight, so the draw's place in the
+        // bucket is close to its rank's place among them: the estimate or its neighbour is nearly
+        // always the rank, one cache line, where a binary search would touch a new line at nearly
+        // every step. When it is not (ranks of weight 0 at the end), a search of the side the
+        // estimate rules out finds the same rank.
+        let offset = Int((UInt128(draw - (UInt64(bucket) << guideShift)) * UInt128(last - low)) >> guideShift)
+        let index = low + offset
+        if cumulative[index] > draw {
+            if index == low || cumulative[index - 1] <= draw { return index + 1 }
+            return firstIndex(in: cumulative, above: draw, from: low, to: index) + 1
+        }
+        // Some rank up to `last` exceeds the draw, so `index < last`.
+        if cumulative[index + 1] > draw { return index + 2 }
+        return firstIndex(in: cumulative, above: draw, from: index + 1, to: last) + 1
     }
 }
 

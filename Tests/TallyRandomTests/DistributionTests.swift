@@ -144,6 +144,23 @@ private func dec(_ significand: Int64, _ scale: Int) -> Fixed { Fixed(significan
         }
     }
 
+    /// Draws on either side of every rank's cumulative weight (exponent 3 leaves the tail's
+    /// weights 0, so many ranks share one) land where a search of the whole table does.
+    @Test(arguments: [(100_003, dec(11, 1)), (300_000, dec(3, 0)), (Zipf.guideThreshold, dec(2, 0))])
+    func zipfRankAtEveryCumulativeBoundary(n: Int, s: Fixed) throws {
+        let z = try Zipf(n: n, s: s)
+        var misses: [UInt64] = []
+        for boundary in z.cumulative {
+            for draw in [boundary &- 1, boundary] where draw < z.totalWeight
+                && z.rank(drawn: draw) != Swift.min(firstIndex(in: z.cumulative, above: draw), n - 1) + 1 {
+                misses.append(draw)
+            }
+        }
+        let firstMisses = Array(misses.prefix(5))
+        #expect(firstMisses.isEmpty, "\(misses.count) draws land elsewhere")
+        #expect(z.rank(drawn: 0) == 1)
+    }
+
     @Test func zipfMillionRanksBuildsAndSamples() throws {
         let z = try Zipf(n: 1_000_000, s: 1)
         let ranks = draws(z, 10_000, seed: 9)
