@@ -21,6 +21,22 @@ struct StringIndexTests {
         for length in 0...40 { #expect(lengths[String(repeating: "x", count: length)] == Int32(length)) }
     }
 
+    @Test("sized for its keys up front, the table holds them without growing")
+    func capacity() {
+        // 1,000 keys at most half full need 2,000 slots: the next power of two is 2,048.
+        var index = StringIndex<Int32>(capacity: 1_000)
+        #expect(index.slotCount == 2_048)
+        for number in 0..<1_000 { index.set("cust-\(number)", Int32(number)) }
+        #expect(index.slotCount == 2_048)
+        #expect((0..<1_000).allSatisfy { index["cust-\($0)"] == Int32($0) })
+        // Half full at 1,024 keys; the 1,025th doubles it, as in any table.
+        for number in 1_000..<1_024 { index.set("cust-\(number)", Int32(number)) }
+        #expect(index.slotCount == 2_048)
+        index.set("cust-1024", 1_024)
+        #expect(index.slotCount == 4_096 && index.count == 1_025)
+        #expect(StringIndex<Int32>(capacity: 0).slotCount == 16)
+    }
+
     @Test("ids that differ only in their last characters spread over the low bits")
     func spread() {
         // "cust-0" ... "cust-999" share their first five bytes. Thrown at random into 1,024

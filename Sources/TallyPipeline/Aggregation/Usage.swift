@@ -55,6 +55,12 @@ public struct Usage: Sendable {
         return number
     }
 
+    /// Makes room for `count` customers in all, so numbering a million of them never rehashes.
+    mutating func reserveCustomers(_ count: Int) {
+        customerIDs.reserveCapacity(count)
+        customerNumbers.reserveCapacity(count)
+    }
+
     /// Interns a metric; a redefinition (after a catalog fix) replaces the old one.
     mutating func metricNumber(_ metric: Metric, keepEventValues: Bool) -> Int32 {
         let number: Int32

@@ -286,11 +286,15 @@ public struct Meter: Sendable {
                 needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount, grouped: !metric.groupBy.isEmpty))
             metricDefinitions[number] = metric
         }
-        customers = StringIndex()
+        customers = StringIndex(capacity: catalog.customers.count)
+        usage.reserveCustomers(catalog.customers.count)
         quotas = [:]
+        // Customers come in runs on one plan: its quotas are looked up once per run.
+        var plan: (id: String, quotas: [Quota])?
         for customer in catalog.customers {
             let number = usage.customerNumber(customer.id)
-            let planQuotas = catalog.plan(customer.plan)?.quotas ?? []
+            if plan?.id != customer.plan { plan = (customer.plan, catalog.plan(customer.plan)?.quotas ?? []) }
+            let planQuotas = plan?.quotas ?? []
             for quota in planQuotas {
                 if let m = metrics[quota.metric] { quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota }
             }

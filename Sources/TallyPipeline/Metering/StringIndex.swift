@@ -13,10 +13,17 @@ struct StringIndex<Value: Sendable>: Sendable {
     private var slots: [(key: String, value: Value)?]
     private var mask: Int
     private(set) var count = 0
+    /// Slots in the table, filled or not.
+    var slotCount: Int { slots.count }
 
-    init() {
-        slots = Array(repeating: nil, count: 16)
-        mask = 15
+    /// - Parameter capacity: how many keys it will hold, if known: sized for them up front,
+    ///   it never has to grow (a million customers would otherwise grow it 17 times).
+    init(capacity: Int = 0) {
+        // At most half full, like `set(_:_:)` keeps it.
+        var size = 16
+        while size < capacity * 2 { size *= 2 }
+        slots = Array(repeating: nil, count: size)
+        mask = size - 1
     }
 
     @inline(__always)
