@@ -8,10 +8,11 @@ import TallyPipeline
 /// 2. the whole run: ``ScenarioRunner/run(_:threads:observer:progress:)``, exactly as
 ///    `tally run` does it (generate, validate, dedup, enrich, aggregate, rate, invoice).
 ///
-/// Billing is then timed on its own, on the run's final usage (the same ``Biller``
-/// call the runner made). Metering is the whole run less generation and billing.
-/// With more than one thread, generation overlaps metering in the whole run, so
-/// that difference is what metering adds on the thread that meters.
+/// Billing is timed inside the whole run, from the moment every event is metered to the
+/// moment every invoice is made. Metering is the run up to that first moment (building the
+/// meter included) less generation alone; the rest of the run is checking its expectations
+/// and freeing it. With more than one thread, generation overlaps metering in the whole
+/// run, so that difference is what metering adds on the thread that meters.
 public enum PipelineBench {
     /// Runs both passes over `scenario` on `threads` threads.
     public static func run(_ scenario: Scenario, threads: Int, progress: ((String, Int) -> Void)? = nil) throws(RunError) -> BenchResult {
@@ -30,27 +31,27 @@ public enum PipelineBench {
         if checksum == .min { StandardStreams.note("") }
 
         let runStart = clock.now
-        let counts: OutcomeCounts, expectationFailures: [String], meter: Meter
+        var metered = runStart, billed = runStart
+        let counts: OutcomeCounts, expectationFailures: [String], meter: Meter, invoices: Int
         do {
-            let (run, final) = try ScenarioRunner.runKeepingMeter(scenario, threads: threads, observer: nil) { progress?("whole run", $0) }
-            (counts, expectationFailures, meter) = (run.counts, run.expectationFailures, final)
+            let (run, final) = try ScenarioRunner.runKeepingMeter(
+                scenario, threads: threads, observer: nil, progress: { progress?("whole run", $0) },
+                reached: { milestone in
+                    switch milestone {
+                    case .metered: metered = clock.now
+                    case .billed: billed = clock.now
+                    }
+                })
+            (counts, expectationFailures, meter, invoices) = (run.counts, run.expectationFailures, final, run.invoices.count)
         }
-        // The run's invoices are gone by now: the billing pass below does not hold two sets at once
-        // (with a million customers, 2.6 GB each).
+        // The run's invoices are freed by now, inside the timing: `tally run` frees them too.
         let whole = clock.now - runStart
-
-        let biller = Biller(catalog: scenario.catalog, schedule: scenario.schedule)
-        let billingStart = clock.now
-        let invoices: [Invoice]
-        do { invoices = try biller.invoices(for: meter.usage) } catch {
-            throw RunError(message: "\(scenario.name): billing failed: \(error)")
-        }
-        let billing = clock.now - billingStart
 
         return BenchResult(
             scenario: scenario.name, threads: threads, generatedEvents: scenario.generatedEvents, events: counts.received,
-            counts: counts, invoices: invoices.count, streamItems: items,
-            generationSeconds: generation.seconds, wholeRunSeconds: whole.seconds, billingSeconds: billing.seconds,
+            counts: counts, invoices: invoices, streamItems: items,
+            generationSeconds: generation.seconds, meteringPhaseSeconds: (metered - runStart).seconds,
+            billingSeconds: (billed - metered).seconds, wholeRunSeconds: whole.seconds,
             rememberedKeys: meter.rememberedKeys, dedupTableBytes: meter.dedupTableBytes, expectationFailures: expectationFailures)
     }
 }
@@ -68,16 +69,22 @@ public struct BenchResult: Sendable {
     /// Items the generation pass saw: equal to `events` (checked by the caller).
     public var streamItems: Int
     public var generationSeconds: Double
-    public var wholeRunSeconds: Double
+    /// The whole run up to the end of metering: building the meter, generating and metering every event.
+    public var meteringPhaseSeconds: Double
+    /// Billing inside the whole run.
     public var billingSeconds: Double
+    public var wholeRunSeconds: Double
     /// Idempotency keys the meter remembers at the end (``Meter/rememberedKeys``).
     public var rememberedKeys: Int
     /// The dedup table's bytes (``Meter/dedupTableBytes``).
     public var dedupTableBytes: Int
     public var expectationFailures: [String]
 
-    /// The whole run less generation and billing, never below zero.
-    public var meteringSeconds: Double { Swift.max(0, wholeRunSeconds - generationSeconds - billingSeconds) }
+    /// The run's metering phase less generation alone, never below zero.
+    public var meteringSeconds: Double { Swift.max(0, meteringPhaseSeconds - generationSeconds) }
+
+    /// The whole run after billing: checking its expectations and freeing its invoices.
+    public var restSeconds: Double { Swift.max(0, wholeRunSeconds - meteringPhaseSeconds - billingSeconds) }
 
     public var eventsPerSecond: Double { wholeRunSeconds > 0 ? Double(events) / wholeRunSeconds : 0 }
 

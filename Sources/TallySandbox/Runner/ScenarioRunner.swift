@@ -17,8 +17,12 @@ public enum ScenarioRunner {
 
     /// ``run(_:threads:observer:progress:)``, handing back the final meter too (for `tally bench`,
     /// which would otherwise need an observer, and so pay for handing it every item).
+    ///
+    /// - Parameter reached: called as the run passes each ``RunMilestone``, so that `tally bench`
+    ///   can time billing inside the run itself.
     static func runKeepingMeter(
-        _ scenario: Scenario, threads: Int, observer: RunObserver?, progress: ((Int) -> Void)?
+        _ scenario: Scenario, threads: Int, observer: RunObserver?, progress: ((Int) -> Void)?,
+        reached: (RunMilestone) -> Void = { _ in }
     ) throws(RunError) -> (run: ScenarioRun, meter: Meter) {
         var loop = MeteringLoop(
             meter: Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
@@ -33,12 +37,14 @@ public enum ScenarioRunner {
         guard counts.received == sent, counts.isBalanced, sent == scenario.totalEvents else {
             throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned), \(counts.received) received, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
         }
+        reached(.metered)
         let invoices: [Invoice]
         do {
             invoices = try Biller(catalog: scenario.catalog, schedule: scenario.schedule).invoices(for: meter.usage)
         } catch {
             throw RunError(message: "\(scenario.name): billing failed: \(error)")
         }
+        reached(.billed)
         var run = ScenarioRun(scenario: scenario, invoices: invoices, counts: counts, samples: samples, expectationFailures: [])
         run.expectationFailures = ExpectationCheck.failures(of: run)
         do { try observer?.finished(run, meter: meter) } catch {
@@ -46,6 +52,14 @@ public enum ScenarioRunner {
         }
         return (run, meter)
     }
+}
+
+/// The points of a run between its phases.
+enum RunMilestone {
+    /// Every event is metered and the counts add up; billing starts.
+    case metered
+    /// Every invoice is made.
+    case billed
 }
 
 /// Watches a run event by event, e.g. to record it in a ledger.

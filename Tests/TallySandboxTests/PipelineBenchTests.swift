@@ -1,0 +1,25 @@
+import Testing
+import TallyPipeline
+@testable import TallySandbox
+
+/// `tally bench`'s measurement: what it counts and how its stages divide the run.
+/// No timing is asserted beyond the order of the moments it reads.
+@Suite("Pipeline benchmark (tally bench)")
+struct PipelineBenchTests {
+    @Test("the stages it reports divide the whole run, and it counts what the run did")
+    func stagesDivideTheRun() throws {
+        // bench-10m at 20,000 generated events: 5% re-sent, so 21,000 received; one invoice
+        // per customer (1,000) for the one period.
+        let scenario = try Repository.load("bench-10m.yaml").scaled(toGeneratedEvents: 20_000)
+        let result = try PipelineBench.run(scenario, threads: 1)
+        #expect(result.events == 21_000 && result.streamItems == 21_000)
+        #expect(result.counts.isBalanced && result.counts.received == 21_000)
+        #expect(result.invoices == 1_000)
+        // Billing is timed inside the run, between metering and the rest: the three never add up
+        // to more than the run, and none is negative.
+        #expect(result.meteringPhaseSeconds > 0 && result.billingSeconds > 0)
+        #expect(result.meteringPhaseSeconds + result.billingSeconds <= result.wholeRunSeconds)
+        let parts = result.meteringPhaseSeconds + result.billingSeconds + result.restSeconds
+        #expect(abs(parts - result.wholeRunSeconds) < 1e-9)
+    }
+}
