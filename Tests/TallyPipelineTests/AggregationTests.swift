@@ -72,6 +72,37 @@ struct AggregationTests {
         #expect(try quantity(meter, "api_calls", customer: "initech", period: 1) == 0)
     }
 
+    @Test("customers far apart in the catalog keep their own aggregates, through a catalog fix too")
+    func customersInSeveralBlocks() throws {
+        // 2,500 customers in blocks of 64: 0 and 63 share the first block, 1,023 | 1,024 straddle
+        // a boundary, and 1,500 and 2,499 sit in blocks of their own.
+        let base = try F.catalog()
+        let customers = (0..<2_500).map { Customer(id: "c\($0)", plan: "basic") }
+        var meter = Meter(catalog: try Catalog(currency: base.currency, metrics: base.metrics, plans: base.plans, customers: customers),
+                          schedule: PeriodSchedule(start: F.periodStart, count: 1))
+        for (i, number) in [0, 63, 1_023, 1_024, 1_500, 2_499, 2_499].enumerated() {
+            meter.ingest(F.event("e\(i)", customer: "c\(number)", metric: "bytes", quantity: "\(number + 1)"), receivedAt: F.now)
+        }
+        #expect(try quantity(meter, "bytes", customer: "c0") == 1)
+        #expect(try quantity(meter, "bytes", customer: "c63") == 64)
+        #expect(try quantity(meter, "bytes", customer: "c1023") == 1_024)
+        #expect(try quantity(meter, "bytes", customer: "c1024") == 1_025)
+        #expect(try quantity(meter, "bytes", customer: "c1500") == 1_501)
+        #expect(try quantity(meter, "bytes", customer: "c2499") == 5_000)  // 2,500 twice
+        #expect(try quantity(meter, "bytes", customer: "c2000") == 0)      // a block never made
+        #expect(try quantity(meter, "bytes", customer: "c1501") == 0)      // 1,500's block, its own cell empty
+        #expect(try quantity(meter, "bytes", customer: "c1") == 0)
+        // A metric added later widens every block; the aggregates stay with their customers.
+        let old = meter.catalog
+        meter.replaceCatalog(try Catalog(currency: old.currency, metrics: old.metrics + [Metric(key: "logins", aggregation: .count)],
+                                         plans: old.plans, customers: old.customers))
+        meter.ingest(F.event("l1", customer: "c2499", metric: "logins"), receivedAt: F.now)
+        #expect(try quantity(meter, "bytes", customer: "c1500") == 1_501)
+        #expect(try quantity(meter, "bytes", customer: "c2499") == 5_000)
+        #expect(try quantity(meter, "logins", customer: "c2499") == 1)
+        #expect(try quantity(meter, "logins", customer: "c1500") == 0)
+    }
+
     @Test("weighted_sum on Lago's example: 16.5 unit-hours over a 744-hour period")
     func weightedSumLago() throws {
         // Period 2023-08-01 .. 2023-09-01 = 31 days = 744 h.
