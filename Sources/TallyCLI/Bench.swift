@@ -13,8 +13,9 @@ struct Bench: ParsableCommand {
             included) less generation; the rest is checking expectations and freeing the run. Peak resident memory is VmHWM from /proc/self/status. Dedup bytes are the \
             table's own size (16-byte slots, grown at 80% load). With one thread everything runs on it; \
             with two, a second thread generates and merges the stream while the first meters; more \
-            threads generate chunks ahead of the merge. Build in release (`swift build -c release`) \
-            for meaningful figures.
+            threads generate chunks ahead of the merge. On a shared machine, --repeat runs it several \
+            times and reports the run with the median whole-run time, and the fastest and slowest. \
+            Build in release (`swift build -c release`) for meaningful figures.
             """
     )
 
@@ -27,45 +28,56 @@ struct Bench: ParsableCommand {
     @Option(help: "Threads: 1 does everything on one; 2 generates on a second while the first meters; more generate ahead.")
     var threads: Int = 1
 
+    @Option(name: .customLong("repeat"), help: "Runs: the figures are the run with the median whole-run time, with the fastest and slowest beside it.")
+    var repeats: Int = 1
+
     @Flag(help: "Print the figures as JSON on standard output.")
     var json = false
 
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256") }
         if let events, events < 1 || events > 10_000_000_000 { throw ValidationError("--events must be from 1 to 10000000000") }
+        guard repeats >= 1 && repeats <= 100 else { throw ValidationError("--repeat must be from 1 to 100") }
     }
 
     func run() throws {
         let loaded = try ScenarioSource.loadOrExit(scenario)
         let sized = events.map { loaded.scaled(toGeneratedEvents: $0) } ?? loaded
-        let progress = ProgressBar(label: sized.name, total: sized.totalEvents)
-        let result: BenchResult
-        do {
-            result = try PipelineBench.run(sized, threads: threads) { _, done in progress.update(done) }
-        } catch {
+        var series: BenchSeries?
+        for run in 1...repeats {
+            let label = repeats == 1 ? sized.name : "\(sized.name) (run \(run) of \(repeats))"
+            let progress = ProgressBar(label: label, total: sized.totalEvents)
+            let result: BenchResult
+            do {
+                result = try PipelineBench.run(sized, threads: threads) { _, done in progress.update(done) }
+            } catch {
+                progress.finish()
+                StandardError.write("tally bench: \(error)\n")
+                throw ExitCode(1)
+            }
             progress.finish()
-            StandardError.write("tally bench: \(error)\n")
-            throw ExitCode(1)
+            guard result.streamItems == result.events else {
+                StandardError.write("tally bench: the generation pass saw \(result.streamItems) events, the run \(result.events)\n")
+                throw ExitCode(1)
+            }
+            if series == nil { series = BenchSeries(result) } else { series?.append(result) }
         }
-        progress.finish()
-        guard result.streamItems == result.events else {
-            StandardError.write("tally bench: the generation pass saw \(result.streamItems) events, the run \(result.events)\n")
-            throw ExitCode(1)
-        }
+        guard let series else { throw ExitCode(1) }  // --repeat is at least 1
         let machine = MachineInfo.current()
         let peak = MachineInfo.peakResidentBytes()
         if json {
-            print(CanonicalJSON.write(BenchReport.json(result, machine: machine, peakBytes: peak)), terminator: "")
+            print(CanonicalJSON.write(BenchReport.json(series, machine: machine, peakBytes: peak)), terminator: "")
         } else {
-            print(BenchReport.table(result, machine: machine, peakBytes: peak), terminator: "")
+            print(BenchReport.table(series, machine: machine, peakBytes: peak), terminator: "")
         }
-        for failure in result.expectationFailures { StandardError.write("note: expect: \(failure)\n") }
+        for failure in series.median.expectationFailures { StandardError.write("note: expect: \(failure)\n") }
     }
 }
 
 /// The human table and the JSON of `tally bench`.
 enum BenchReport {
-    static func table(_ r: BenchResult, machine: MachineInfo, peakBytes: Int?) -> String {
+    static func table(_ series: BenchSeries, machine: MachineInfo, peakBytes: Int?) -> String {
+        let r = series.median
         var lines: [String] = []
         lines.append("scenario   \(r.scenario): \(grouped(r.generatedEvents)) generated events, \(grouped(r.events)) received")
         lines.append("machine    \(machine.model), \(machine.cores) cores; \(r.threads) thread\(r.threads == 1 ? "" : "s")")
@@ -94,19 +106,24 @@ enum BenchReport {
         for cells in rows { lines.append(format(cells)) }
         lines.append("")
         lines.append("throughput \(compact(r.eventsPerSecond)) events/s for the whole run (\(String(format: "%.0f", r.eventsPerSecond)))")
-        lines.append("peak RSS   \(peakBytes.map { megabytes($0) } ?? "unknown (no /proc/self/status)") (VmHWM, the whole process: both passes)")
+        if series.runs.count > 1 {
+            let (fastest, slowest) = (series.fastest, series.slowest)
+            lines.append("runs       \(series.runs.count), the median shown; whole run \(String(format: "%.1f", fastest.nanosecondsPerEvent(fastest.wholeRunSeconds))) to \(String(format: "%.1f", slowest.nanosecondsPerEvent(slowest.wholeRunSeconds))) ns/event (\(compact(fastest.eventsPerSecond)) to \(compact(slowest.eventsPerSecond)) events/s)")
+        }
+        lines.append("peak RSS   \(peakBytes.map { megabytes($0) } ?? "unknown (no /proc/self/status)") (VmHWM, the whole process: \(series.runs.count == 1 ? "both passes" : "every pass of every run"))")
         let dedup = r.dedup
         lines.append("dedup      \(grouped(dedup.keys)) remembered keys in \(megabytes(dedup.bytes)), \(String(format: "%.1f", dedup.bytesPerKey)) bytes per key (16-byte slots, sized for the run's events, grown at 80% load, on huge pages where Linux offers them)")
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func json(_ r: BenchResult, machine: MachineInfo, peakBytes: Int?) -> JSONValue {
+    static func json(_ series: BenchSeries, machine: MachineInfo, peakBytes: Int?) -> JSONValue {
+        let r = series.median
         func number(_ value: Int) -> JSONValue { .number(String(value)) }
         func number(_ value: Double, _ digits: Int) -> JSONValue { .number(String(format: "%.\(digits)f", value)) }
-        func stage(_ seconds: Double) -> JSONValue {
+        func stage(_ seconds: Double, of run: BenchResult? = nil) -> JSONValue {
             .object(JSONObject([
                 (key: "seconds", value: number(seconds, 6)),
-                (key: "ns_per_event", value: number(r.nanosecondsPerEvent(seconds), 2)),
+                (key: "ns_per_event", value: number((run ?? r).nanosecondsPerEvent(seconds), 2)),
             ]))
         }
         let dedup = r.dedup
@@ -132,6 +149,12 @@ enum BenchReport {
                 (key: "whole_run", value: stage(r.wholeRunSeconds)),
             ]))),
             (key: "peak_resident_bytes", value: peakBytes.map(number) ?? .null),
+            (key: "runs", value: .object(JSONObject([
+                (key: "count", value: number(series.runs.count)),
+                // The median run's stages are the ones above; these bound its whole run.
+                (key: "fastest_whole_run", value: stage(series.fastest.wholeRunSeconds, of: series.fastest)),
+                (key: "slowest_whole_run", value: stage(series.slowest.wholeRunSeconds, of: series.slowest)),
+            ]))),
             (key: "dedup", value: .object(JSONObject([
                 (key: "remembered_keys", value: number(dedup.keys)),
                 (key: "bytes", value: number(dedup.bytes)),

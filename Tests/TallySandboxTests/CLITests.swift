@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TallyJSON
+import TallyPipeline
 
 /// The `tally` command as CI uses it: exit codes, --json, --junit and --update.
 @Suite("tally run: exit codes and reports")
@@ -60,6 +61,28 @@ struct CLITests {
         let junit = try String(contentsOf: folder.appendingPathComponent("report.xml"), encoding: .utf8)
         #expect(junit.contains(#"<testsuite name="tally" tests="1" failures="0" errors="0""#))
         #expect(junit.contains(#"name="clock-skew""#))
+    }
+
+    @Test("bench --repeat runs several times and reports the median run with the fastest and slowest; --repeat 0 is refused")
+    func benchRepeats() throws {
+        let folder = try project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard let result = try tally(["bench", "Scenarios/clock-skew.yaml", "--repeat", "3", "--json"], in: folder) else { return }
+        #expect(result.status == 0)
+        guard case .object(let report) = try JSONValue.parse(result.stdout), case .object(let runs)? = report["runs"],
+              case .object(let fastest)? = runs["fastest_whole_run"], case .object(let slowest)? = runs["slowest_whole_run"],
+              case .object(let stages)? = report["stages"], case .object(let median)? = stages["whole_run"],
+              case .number(let low)? = fastest["seconds"], case .number(let middle)? = median["seconds"],
+              case .number(let high)? = slowest["seconds"],
+              let lowSeconds = ExactDecimal(low), let middleSeconds = ExactDecimal(middle), let highSeconds = ExactDecimal(high) else {
+            Issue.record("no runs, stages or seconds in \(result.stdout)")
+            return
+        }
+        #expect(runs["count"] == .number("3"))
+        #expect(lowSeconds <= middleSeconds && middleSeconds <= highSeconds)
+        guard let refused = try tally(["bench", "Scenarios/clock-skew.yaml", "--repeat", "0"], in: folder) else { return }
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("--repeat must be from 1 to 100"))
     }
 
     @Test("a changed price exits 1 with a diff naming the customer and line; --update rewrites and names the files")

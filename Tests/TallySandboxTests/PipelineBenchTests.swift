@@ -22,4 +22,27 @@ struct PipelineBenchTests {
         let parts = result.meteringPhaseSeconds + result.billingSeconds + result.restSeconds
         #expect(abs(parts - result.wholeRunSeconds) < 1e-9)
     }
+
+    @Test("a series reports the run with the median whole-run time, and the fastest and slowest")
+    func series() throws {
+        let scenario = try Repository.load("bench-10m.yaml").scaled(toGeneratedEvents: 2_000)
+        let run = try PipelineBench.run(scenario, threads: 1)
+        func taking(_ seconds: Double) -> BenchResult {
+            var result = run
+            result.wholeRunSeconds = seconds
+            return result
+        }
+        // Whole runs of 3, 1 and 2 seconds: the median is the 2-second one.
+        var series = BenchSeries(taking(3))
+        series.append(taking(1))
+        series.append(taking(2))
+        #expect(series.runs.map(\.wholeRunSeconds) == [3, 1, 2])
+        #expect(series.median.wholeRunSeconds == 2)
+        #expect(series.fastest.wholeRunSeconds == 1 && series.slowest.wholeRunSeconds == 3)
+        // Of an even count, the lower middle one: of 1 and 3, 1.
+        var pair = BenchSeries(taking(3))
+        pair.append(taking(1))
+        #expect(pair.median.wholeRunSeconds == 1)
+        #expect(BenchSeries(taking(5)).median.wholeRunSeconds == 5)
+    }
 }

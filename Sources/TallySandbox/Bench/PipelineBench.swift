@@ -95,6 +95,25 @@ public struct BenchResult: Sendable {
     public var dedup: DedupState { DedupState(keys: rememberedKeys, bytes: dedupTableBytes) }
 }
 
+/// Several ``BenchResult``s of one scenario, for a machine whose speed varies from one run to the next.
+public struct BenchSeries: Sendable {
+    /// In the order they ran; never empty.
+    public private(set) var runs: [BenchResult]
+
+    public init(_ first: BenchResult) { runs = [first] }
+
+    public mutating func append(_ run: BenchResult) { runs.append(run) }
+
+    /// The run whose whole-run time is the median (the lower middle one of an even count).
+    ///
+    /// Its stage figures are reported together, so they always come from one run and add up.
+    public var median: BenchResult { byWholeRun[(runs.count - 1) / 2] }
+    public var fastest: BenchResult { byWholeRun[0] }
+    public var slowest: BenchResult { byWholeRun[runs.count - 1] }
+
+    private var byWholeRun: [BenchResult] { runs.sorted { $0.wholeRunSeconds < $1.wholeRunSeconds } }
+}
+
 /// The dedup table at the end of a run: keys remembered and the bytes holding them.
 public struct DedupState: Sendable, Hashable {
     public var keys: Int
