@@ -35,6 +35,13 @@ struct StringIndexTests {
         index.set("cust-1024", 1_024)
         #expect(index.slotCount == 4_096 && index.count == 1_025)
         #expect(StringIndex<Int32>(capacity: 0).slotCount == 16)
+        // Reserving room for 3,000 keys in all rehashes once into 8,192 slots (6,000 rounded up)
+        // and keeps every key; reserving less than it has changes nothing.
+        index.reserveCapacity(3_000)
+        #expect(index.slotCount == 8_192 && index.count == 1_025)
+        #expect((0...1_024).allSatisfy { index["cust-\($0)"] == Int32($0) })
+        index.reserveCapacity(10)
+        #expect(index.slotCount == 8_192)
     }
 
     @Test("ids that differ only in their last characters spread over the low bits")

@@ -16,7 +16,9 @@ public struct Usage: Sendable {
     /// Metric definitions by interned metric number.
     private(set) var metricDefinitions: [Metric] = []
     private(set) var customerIDs: [String] = []
-    private var customerNumbers: [String: Int32] = [:]
+    /// Customer numbers by id, hashed as the meter's lookups are: a million customers number
+    /// in a fraction of the time a `Dictionary`'s SipHash takes.
+    private var customerNumbers = StringIndex<Int32>()
     private var metricNumbers: [String: Int32] = [:]
     /// Ungrouped aggregates, the hot path: blocks of ``blockSize`` customers in one period, at
     /// `(customer / blockSize) x periods + period`; in a block, the cell of a customer's metric
@@ -57,7 +59,7 @@ public struct Usage: Sendable {
         if let number = customerNumbers[id] { return number }
         let number = Int32(customerIDs.count)
         customerIDs.append(id)
-        customerNumbers[id] = number
+        customerNumbers.set(id, number)
         return number
     }
 

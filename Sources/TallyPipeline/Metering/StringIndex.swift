@@ -19,11 +19,22 @@ struct StringIndex<Value: Sendable>: Sendable {
     /// - Parameter capacity: how many keys it will hold, if known: sized for them up front,
     ///   it never has to grow (a million customers would otherwise grow it 17 times).
     init(capacity: Int = 0) {
-        // At most half full, like `set(_:_:)` keeps it.
-        var size = 16
-        while size < capacity * 2 { size *= 2 }
+        let size = StringIndex.slotCount(holding: capacity)
         slots = Array(repeating: nil, count: size)
         mask = size - 1
+    }
+
+    /// Slots for `capacity` keys at most half full, as `set(_:_:)` keeps the table: a power of two.
+    private static func slotCount(holding capacity: Int) -> Int {
+        var size = 16
+        while size < capacity * 2 { size *= 2 }
+        return size
+    }
+
+    /// Makes room for `capacity` keys in all, rehashing at most once.
+    mutating func reserveCapacity(_ capacity: Int) {
+        let size = StringIndex.slotCount(holding: capacity)
+        if size > slots.count { rehash(into: size) }
     }
 
     @inline(__always)
@@ -80,10 +91,12 @@ struct StringIndex<Value: Sendable>: Sendable {
         count += 1
     }
 
-    private mutating func grow() {
+    private mutating func grow() { rehash(into: slots.count * 2) }
+
+    private mutating func rehash(into size: Int) {
         let old = slots
-        slots = Array(repeating: nil, count: old.count * 2)
-        mask = slots.count - 1
+        slots = Array(repeating: nil, count: size)
+        mask = size - 1
         count = 0
         for case let (key, value)? in old { set(key, value) }
     }
