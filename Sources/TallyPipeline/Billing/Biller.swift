@@ -32,14 +32,17 @@ public struct Biller: Sendable {
         // Customers on one plan tend to come together: the plan, and its charges' metrics in the
         // usage, are looked up again only when it changes.
         var lastPlan: (id: String, plan: Plan?, chargeMetrics: [Int32?])?
+        var numberText: [UInt8] = []
         for period in schedule.periods {
+            let numberPrefix = InvoiceStage.numberPrefix(period: period)
             for (position, customer) in catalog.customers.enumerated() {
                 guard let active = ActiveTime(customer: customer, period: period) else { continue }
                 if lastPlan?.id != customer.plan {
                     let plan = catalog.plan(customer.plan)
                     lastPlan = (customer.plan, plan, (plan?.charges ?? []).map { $0.metric.flatMap(usage.knownMetricNumber) })
                 }
-                invoices.append(try invoice(customer: customer, plan: lastPlan?.plan, chargeMetrics: lastPlan?.chargeMetrics ?? [],
+                let number = InvoiceStage.number(prefix: numberPrefix, customerPosition: position + 1, scratch: &numberText)
+                invoices.append(try invoice(number: number, customer: customer, plan: lastPlan?.plan, chargeMetrics: lastPlan?.chargeMetrics ?? [],
                                             position: position, period: period, active: active, usage: usage,
                                             ledger: &ledgers[position]))
             }
@@ -48,7 +51,7 @@ public struct Biller: Sendable {
     }
 
     private func invoice(
-        customer: Customer, plan: Plan?, chargeMetrics: [Int32?], position: Int, period: BillingPeriod, active: ActiveTime,
+        number: String, customer: Customer, plan: Plan?, chargeMetrics: [Int32?], position: Int, period: BillingPeriod, active: ActiveTime,
         usage: Usage, ledger: inout CustomerLedger
     ) throws(BillingError) -> Invoice {
         // With a million customers, each lookup by id is a cache miss: one per invoice, not one per charge.
@@ -79,7 +82,7 @@ public struct Biller: Sendable {
         ledger.invoicesIssued += 1
 
         return Invoice(
-            number: InvoiceStage.number(period: period, customerPosition: position + 1),
+            number: number,
             customer: customer.id, period: period, currency: currency, destination: destination,
             lines: lines, subtotal: totals.subtotal,
             discounts: discounts, discountTotal: totals.discounts,

@@ -1,18 +1,27 @@
 /// Stage 8: the invoice itself, its number and its totals.
 enum InvoiceStage {
-    /// `INV-<YYYYMMDD of the period start>-<1-based position of the customer in the catalog, 6 digits>`.
-    ///
-    /// Built only from the period and the catalog, so a re-run issues the same numbers.
-    static func number(period: BillingPeriod, customerPosition: Int) -> String {
+    /// `INV-<YYYYMMDD of the period start>-`, the part every invoice number of a period shares:
+    /// a biller works it out once per period. A number is this prefix and the customer's
+    /// 1-based position in the catalog, 6 digits (``number(prefix:customerPosition:scratch:)``),
+    /// built only from the period and the catalog, so a re-run issues the same numbers.
+    static func numberPrefix(period: BillingPeriod) -> [UInt8] {
         let date = period.start.civilDate
-        // Written byte by byte into one buffer: a million invoices made ten small strings each.
         var text: [UInt8] = []
-        text.reserveCapacity(24)
+        text.reserveCapacity(13)
         text.append(contentsOf: "INV-".utf8)
         appendPadded(date.year, 4, to: &text)
         appendPadded(date.month, 2, to: &text)
         appendPadded(date.day, 2, to: &text)
         text.append(UInt8(ascii: "-"))
+        return text
+    }
+
+    /// A number from its period's ``numberPrefix(period:)``, written byte by byte into `scratch`,
+    /// which the caller keeps from one invoice to the next: a million invoices made ten small
+    /// strings each, then a buffer each.
+    static func number(prefix: [UInt8], customerPosition: Int, scratch text: inout [UInt8]) -> String {
+        text.removeAll(keepingCapacity: true)
+        text.append(contentsOf: prefix)
         appendPadded(customerPosition, 6, to: &text)
         return String(decoding: text, as: UTF8.self)
     }
