@@ -10,8 +10,9 @@ struct Bench: ParsableCommand {
         discussion: """
             Two passes: the event stream alone (generation), then the whole run as `tally run` does it. \
             Billing is timed inside the run; metering is the run up to billing (building the meter \
-            included) less generation; the rest is checking expectations and freeing the run. Peak resident memory is VmHWM from /proc/self/status. Dedup bytes are the \
-            table's own size (16-byte slots, grown at 80% load). With one thread everything runs on it; \
+            included) less generation; the rest is checking expectations and freeing the run. Peak \
+            resident memory is VmHWM from /proc/self/status. Dedup bytes are the table's own size \
+            (16-byte slots, grown at 80% load). With one thread everything runs on it; \
             with two, a second thread generates and merges the stream while the first meters; more \
             threads generate chunks ahead of the merge. On a shared machine, --repeat runs it several \
             times and reports the run with the median whole-run time, and the fastest and slowest. \

@@ -286,4 +286,3 @@ extension Array where Element == Accumulator? {
         }
     }
 }
-

@@ -162,4 +162,3 @@ struct TierBounds<UpTos: IteratorProtocol<ExactDecimal?>>: Sequence, IteratorPro
         return (lower, upTo)
     }
 }
-

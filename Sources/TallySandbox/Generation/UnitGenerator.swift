@@ -129,8 +129,7 @@ struct UnitGenerator {
     /// events that no other fault alters, so every re-send is of a clean event.
     private mutating func chooseFault() -> Fault? {
         let remaining = UInt64(unit.events - sequence)
-        let altering = alteringLeft
-        if altering > 0 {
+        if alteringLeft > 0 {
             var draw = faultRandom.nextInt(below: remaining)
             for (k, left) in alterationsLeft.enumerated() {
                 if draw < UInt64(left) {
@@ -142,7 +141,7 @@ struct UnitGenerator {
             }
         }
         if duplicatesLeft > 0 {
-            let clean = remaining - UInt64(altering)
+            let clean = remaining - UInt64(alteringLeft)
             if faultRandom.nextInt(below: clean) < UInt64(duplicatesLeft) {
                 duplicatesLeft -= 1
                 return UnitGenerator.duplicate
