@@ -8,9 +8,10 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scenario at a given size and print events/s, time per event per stage, and memory.",
         discussion: """
-            Two passes: the event stream alone (generation), then the whole run as `tally run` does it. \
-            Billing is timed inside the run; metering is the run up to billing (building the meter \
-            included) less generation; the rest is checking expectations and freeing the run. Peak \
+            Two passes: the event stream alone (generation), then the whole run as `tally run` does it, \
+            except that each invoice is counted and let go as it is made instead of kept for a golden \
+            file. Billing is timed inside the run; metering is the run up to billing (building the \
+            meter included) less generation; the rest is checking expectations and freeing the run. Peak \
             resident memory is VmHWM from /proc/self/status. Dedup bytes are the table's own size \
             (16-byte slots, grown at 80% load). With one thread everything runs on it; \
             with two, a second thread generates and merges the stream while the first meters; more \

@@ -305,6 +305,22 @@ struct BillingTests {
         #expect(try Biller(catalog: catalog, schedule: schedule).invoices(for: usage) == invoices)
     }
 
+    @Test func invoicesHandedOverOneByOneComeInTheSameOrder() throws {
+        // Credit carries between periods in the ledger, so a streamed run must keep it too:
+        // "first" has a 1.50 balance against a 1.00 flat fee, "second" none.
+        let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 1))])
+        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan],
+                                  customers: [Customer(id: "first", plan: "p", creditBalance: try dec("1.50")), Customer(id: "second", plan: "p")])
+        let schedule = try months(2, from: "2026-01-15")
+        var builder = UsageBuilder(catalog: catalog, schedule: schedule)
+        var handed: [Invoice] = []
+        try Biller(catalog: catalog, schedule: schedule).forEachInvoice(for: builder.usage()) { handed.append($0) }
+        #expect(handed.map(\.number) == ["INV-20260115-000001", "INV-20260115-000002", "INV-20260215-000001", "INV-20260215-000002"])
+        // first: P1 balance pays 1.00 (0.50 left), due 0.00; P2 balance pays 0.50, due 0.50. second: due 1.00 both times.
+        #expect(handed.map(\.amountDue) == [0, 1, try dec("0.50"), 1])
+        #expect(try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage()) == handed)
+    }
+
     @Test func invoiceNumberDigitsArePaddedNotCut() {
         func padded(_ value: Int, _ width: Int) -> String {
             var text: [UInt8] = []

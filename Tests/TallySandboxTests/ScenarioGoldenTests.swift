@@ -83,6 +83,23 @@ struct ScenarioGoldenTests {
         // The expect: block also notices: 59.00 became 64.00.
         #expect(run.expectationFailures.contains("expected globex's invoice total 59.00, got 64.00"))
     }
+
+    @Test("a run that lets its invoices go as they are made (tally bench) counts them and checks the same expectations")
+    func invoicesLetGoStillCheckExpectations() throws {
+        // acme's P4 amount due is 100.00 - 40.00 of balance = 60.00 (see the scenario); expect 50.00 to see it fail.
+        let scenario = try Repository.load("stage-credits.yaml") {
+            $0.replacingOccurrences(of: "acme: [0.00, 0.00, 0.00, 60.00]", with: "acme: [0.00, 0.00, 0.00, 50.00]")
+        }
+        let kept = try ScenarioRunner.run(scenario)
+        let letGo = try ScenarioRunner.runKeepingMeter(scenario, threads: 1, observer: nil, progress: nil, keepingInvoices: false).run
+        // 2 customers x 4 periods = 8 invoices
+        #expect(kept.invoices.count == 8)
+        #expect(kept.invoiceCount == 8)
+        #expect(letGo.invoices.isEmpty)
+        #expect(letGo.invoiceCount == 8)
+        #expect(kept.expectationFailures == [#"expected acme's amount due per period ["0.00", "0.00", "0.00", "50.00"], got ["0.00", "0.00", "0.00", "60.00"]"#])
+        #expect(letGo.expectationFailures == kept.expectationFailures)
+    }
 }
 
 @Suite("Fault placement")

@@ -4,7 +4,11 @@ import TallyPipeline
 /// What one run of a scenario produced: invoices, outcome counts, and the checks that failed.
 public struct ScenarioRun: Sendable {
     public var scenario: Scenario
+    /// Every invoice in billing's order: by period, then in the catalog's customer order.
+    /// Empty when the run let them go as they were made (`tally bench`).
     public var invoices: [Invoice]
+    /// How many invoices billing made.
+    public var invoiceCount: Int
     public var counts: OutcomeCounts
     /// The first event ids of each reason, in stream order.
     public var samples: [OutcomeReason: [String]]

@@ -18,11 +18,15 @@ public enum ScenarioRunner {
     /// ``run(_:threads:observer:progress:)``, handing back the final meter too (for `tally bench`,
     /// which would otherwise need an observer, and so pay for handing it every item).
     ///
-    /// - Parameter reached: called as the run passes each ``RunMilestone``, so that `tally bench`
-    ///   can time billing inside the run itself.
+    /// - Parameters:
+    ///   - keepingInvoices: false to let each invoice go once it is counted and its expected
+    ///     figures are taken, as a service that sends invoices on would: the run's `invoices`
+    ///     is then empty and only `invoiceCount` tells how many were made.
+    ///   - reached: called as the run passes each ``RunMilestone``, so that `tally bench`
+    ///     can time billing inside the run itself.
     static func runKeepingMeter(
         _ scenario: Scenario, threads: Int, observer: RunObserver?, progress: ((Int) -> Void)?,
-        reached: (RunMilestone) -> Void = { _ in }
+        keepingInvoices: Bool = true, reached: (RunMilestone) -> Void = { _ in }
     ) throws(RunError) -> (run: ScenarioRun, meter: Meter) {
         var loop = MeteringLoop(
             meter: Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
@@ -38,15 +42,16 @@ public enum ScenarioRunner {
             throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned), \(counts.received) received, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
         }
         reached(.metered)
-        let invoices: [Invoice]
+        var billed = BilledInvoices(expectations: scenario.expectations, keepingInvoices: keepingInvoices)
         do {
-            invoices = try Biller(catalog: scenario.catalog, schedule: scenario.schedule).invoices(for: meter.usage)
+            try Biller(catalog: scenario.catalog, schedule: scenario.schedule).forEachInvoice(for: meter.usage) { billed.receive($0) }
         } catch {
             throw RunError(message: "\(scenario.name): billing failed: \(error)")
         }
         reached(.billed)
-        var run = ScenarioRun(scenario: scenario, invoices: invoices, counts: counts, samples: samples, expectationFailures: [])
-        run.expectationFailures = ExpectationCheck.failures(of: run)
+        let run = ScenarioRun(
+            scenario: scenario, invoices: billed.invoices, invoiceCount: billed.count, counts: counts, samples: samples,
+            expectationFailures: ExpectationCheck.failures(scenario: scenario, counts: counts, billed: billed))
         do { try observer?.finished(run, meter: meter) } catch {
             throw RunError(message: "\(scenario.name): recording the run failed: \(error)")
         }
@@ -70,34 +75,59 @@ public protocol RunObserver: AnyObject {
     func finished(_ run: ScenarioRun, meter: Meter) throws
 }
 
+/// What a run keeps of its invoices as billing hands them over.
+struct BilledInvoices {
+    private let keepsInvoices: Bool
+    /// Every invoice in billing's order, when kept.
+    private(set) var invoices: [Invoice] = []
+    private(set) var count = 0
+    /// For each customer an `expect:` check names: its invoices' totals and amounts due, in period order.
+    private(set) var expectedFigures: [String: [(total: ExactDecimal, amountDue: ExactDecimal)]]
+
+    init(expectations: Expectations, keepingInvoices: Bool) {
+        keepsInvoices = keepingInvoices
+        let named = Set(expectations.invoiceTotals.keys).union(expectations.amountsDue.keys)
+        expectedFigures = Dictionary(uniqueKeysWithValues: named.map { ($0, []) })
+    }
+
+    mutating func receive(_ invoice: consuming Invoice) {
+        count += 1
+        if !expectedFigures.isEmpty, expectedFigures[invoice.customer] != nil {
+            expectedFigures[invoice.customer]?.append((invoice.total, invoice.amountDue))
+        }
+        if keepsInvoices { invoices.append(invoice) }
+    }
+}
+
 /// Checks a run against its scenario's inline `expect:` block.
 enum ExpectationCheck {
-    static func failures(of run: ScenarioRun) -> [String] {
-        let expected = run.scenario.expectations
-        let currency = run.scenario.catalog.currency
+    static func failures(scenario: Scenario, counts: OutcomeCounts, billed: BilledInvoices) -> [String] {
+        let expected = scenario.expectations
+        let currency = scenario.catalog.currency
         var failures: [String] = []
         for reason in expected.outcomes.keys.sorted() {
             let want = expected.outcomes[reason] ?? 0
-            let got = run.counts.count(reason)
+            let got = counts.count(reason)
             if want != got { failures.append("expected \(want) \(reason.disposition.rawValue.replacingOccurrences(of: "_", with: "-")) \(reason.rawValue), got \(got)") }
         }
-        if let accepted = expected.accepted, accepted != run.counts.accepted {
-            failures.append("expected \(accepted) accepted, got \(run.counts.accepted)")
+        if let accepted = expected.accepted, accepted != counts.accepted {
+            failures.append("expected \(accepted) accepted, got \(counts.accepted)")
         }
-        if let late = expected.late, late != run.counts.late {
-            failures.append("expected \(late) late, got \(run.counts.late)")
+        if let late = expected.late, late != counts.late {
+            failures.append("expected \(late) late, got \(counts.late)")
         }
-        func check(_ label: String, _ table: [String: [ExactDecimal]], _ perPeriod: [String: Bool], _ value: (Invoice) -> ExactDecimal) {
+        func check(_ label: String, _ table: [String: [ExactDecimal]], _ perPeriod: [String: Bool],
+                   _ value: ((total: ExactDecimal, amountDue: ExactDecimal)) -> ExactDecimal) {
             for customer in table.keys.sorted() {
-                let invoices = run.invoices.filter { $0.customer == customer }
+                let figures = billed.expectedFigures[customer] ?? []
                 let want = table[customer] ?? []
                 if perPeriod[customer] == true {
-                    let got = invoices.map(value)
+                    let got = figures.map(value)
                     if got != want {
                         failures.append("expected \(customer)'s \(label) per period \(want.map(currency.format)), got \(got.map(currency.format))")
                     }
                 } else {
-                    let got = (try? ExactDecimal.sum(invoices.map(value))) ?? .zero
+                    let got = (try? ExactDecimal.sum(figures.map(value))) ?? .zero
                     if [got] != want {
                         failures.append("expected \(customer)'s \(label) \(want.map(currency.format).joined()), got \(currency.format(got))")
                     }
