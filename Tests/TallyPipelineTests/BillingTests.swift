@@ -321,6 +321,37 @@ struct BillingTests {
         #expect(try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage()) == handed)
     }
 
+    @Test func customerRangesBilledApartMakeTheSameInvoices() throws {
+        // Flat 1.00 plus 0.10 a call; c2's 1.50 balance carries from P1 to P2 in its own ledger.
+        let plan = Plan(id: "p", charges: [
+            Charge(name: "Base", metric: nil, model: .flat(amount: 1)),
+            Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.10")))])
+        let balance = try dec("1.50")
+        let customers = (1...5).map { Customer(id: "c\($0)", plan: "p", creditBalance: $0 == 2 ? balance : .zero) }
+        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: customers)
+        let schedule = try months(2)
+        var builder = UsageBuilder(catalog: catalog, schedule: schedule)
+        try builder.add("c1", "calls", count: 3, at: "2026-01-05T10:00:00Z")
+        try builder.add("c3", "calls", count: 10, at: "2026-02-05T10:00:00Z")
+        let usage = builder.usage()
+        let biller = Biller(catalog: catalog, schedule: schedule)
+        var parts: [[Invoice]] = []
+        for range in [0..<1, 1..<3, 3..<5, 5..<5, 4..<9] {
+            var part: [Invoice] = []
+            try biller.forEachInvoice(for: usage, customers: range) { part.append($0) }
+            parts.append(part)
+        }
+        #expect(parts[3].isEmpty)                                 // no customer
+        #expect(parts[4].map(\.customer) == ["c5", "c5"])         // clamped to the catalog
+        // Each period in turn, range after range: the order of billing the whole catalog.
+        let merged = (0..<2).flatMap { period in parts[0..<3].flatMap { $0.filter { $0.period.index == period } } }
+        #expect(merged == (try biller.invoices(for: usage)))
+        #expect(merged.map(\.number).prefix(2) == ["INV-20260101-000001", "INV-20260101-000002"])
+        // P1: c1 1 + 3 x 0.10 = 1.30; c2 1.00 paid by balance (0.50 left); c3-c5 1.00.
+        // P2: c1 1.00; c2 1.00 - 0.50 = 0.50; c3 1 + 10 x 0.10 = 2.00; c4, c5 1.00.
+        #expect(merged.map(\.amountDue) == [try dec("1.30"), 0, 1, 1, 1, 1, try dec("0.50"), 2, 1, 1])
+    }
+
     @Test func invoiceNumberDigitsArePaddedNotCut() {
         func padded(_ value: Int, _ width: Int) -> String {
             var text: [UInt8] = []

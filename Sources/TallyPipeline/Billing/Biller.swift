@@ -38,18 +38,35 @@ public struct Biller: Sendable {
     ///
     /// - Throws: as ``invoices(for:)``; the invoices handed over before the error stand.
     public func forEachInvoice(for usage: Usage, _ body: (consuming Invoice) -> Void) throws(BillingError) {
+        try forEachInvoice(for: usage, customers: catalog.customers.indices, body)
+    }
+
+    /// ``forEachInvoice(for:_:)`` for the catalog's customers at `positions` only: their invoices,
+    /// by period, then in catalog order.
+    ///
+    /// A customer's invoices depend on nothing but its own usage and its own ledger of credits,
+    /// rollover and discounts, so contiguous ranges that cover the catalog can be billed apart,
+    /// on as many threads: for each period in turn, the ranges' invoices of that period, range
+    /// after range, are exactly those of ``invoices(for:)``, numbers included.
+    ///
+    /// - Throws: as ``invoices(for:)``.
+    public func forEachInvoice(
+        for usage: Usage, customers positions: Range<Int>, _ body: (consuming Invoice) -> Void
+    ) throws(BillingError) {
         guard usage.schedule == schedule else {
             throw BillingError(stage: .setup, customer: nil, period: nil,
                                detail: "the usage was metered on a different period schedule than the biller's")
         }
-        var ledgers = catalog.customers.map { customer in CustomerLedger(customer: customer, credits: catalog.credits) }
+        let positions = positions.clamped(to: catalog.customers.indices)
+        let customers = catalog.customers[positions]
+        var ledgers = customers.map { customer in CustomerLedger(customer: customer, credits: catalog.credits) }
         // Customers on one plan tend to come together: the plan, and its charges' metrics in the
         // usage, are looked up again only when it changes.
         var lastPlan: (id: String, plan: Plan?, chargeMetrics: [Int32?])?
         var numberText: [UInt8] = []
         for period in schedule.periods {
             let numberPrefix = InvoiceStage.numberPrefix(period: period)
-            for (position, customer) in catalog.customers.enumerated() {
+            for (position, customer) in zip(positions, customers) {
                 guard let active = ActiveTime(customer: customer, period: period) else { continue }
                 if lastPlan?.id != customer.plan {
                     let plan = catalog.plan(customer.plan)
@@ -58,7 +75,7 @@ public struct Biller: Sendable {
                 let number = InvoiceStage.number(prefix: numberPrefix, customerPosition: position + 1, scratch: &numberText)
                 body(try invoice(number: number, customer: customer, plan: lastPlan?.plan, chargeMetrics: lastPlan?.chargeMetrics ?? [],
                                  position: position, period: period, active: active, usage: usage,
-                                 ledger: &ledgers[position]))
+                                 ledger: &ledgers[position - positions.lowerBound]))
             }
         }
     }

@@ -42,9 +42,12 @@ public enum ScenarioRunner {
             throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned), \(counts.received) received, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
         }
         reached(.metered)
-        var billed = BilledInvoices(expectations: scenario.expectations, keepingInvoices: keepingInvoices)
+        let billed: BilledInvoices
         do {
-            try Biller(catalog: scenario.catalog, schedule: scenario.schedule).forEachInvoice(for: meter.usage) { billed.receive($0) }
+            billed = try RunBilling.bill(
+                Biller(catalog: scenario.catalog, schedule: scenario.schedule), usage: meter.usage,
+                parts: RunBilling.parts(customers: scenario.catalog.customers.count, threads: threads),
+                expectations: scenario.expectations, keepingInvoices: keepingInvoices)
         } catch {
             throw RunError(message: "\(scenario.name): billing failed: \(error)")
         }
@@ -73,30 +76,6 @@ public protocol RunObserver: AnyObject {
     func sent(_ item: GeneratedItem, outcome: MeteringOutcome)
     /// Called once after billing, with the final meter (its dead letters, its usage).
     func finished(_ run: ScenarioRun, meter: Meter) throws
-}
-
-/// What a run keeps of its invoices as billing hands them over.
-struct BilledInvoices {
-    private let keepsInvoices: Bool
-    /// Every invoice in billing's order, when kept.
-    private(set) var invoices: [Invoice] = []
-    private(set) var count = 0
-    /// For each customer an `expect:` check names: its invoices' totals and amounts due, in period order.
-    private(set) var expectedFigures: [String: [(total: ExactDecimal, amountDue: ExactDecimal)]]
-
-    init(expectations: Expectations, keepingInvoices: Bool) {
-        keepsInvoices = keepingInvoices
-        let named = Set(expectations.invoiceTotals.keys).union(expectations.amountsDue.keys)
-        expectedFigures = Dictionary(uniqueKeysWithValues: named.map { ($0, []) })
-    }
-
-    mutating func receive(_ invoice: consuming Invoice) {
-        count += 1
-        if !expectedFigures.isEmpty, expectedFigures[invoice.customer] != nil {
-            expectedFigures[invoice.customer]?.append((invoice.total, invoice.amountDue))
-        }
-        if keepsInvoices { invoices.append(invoice) }
-    }
 }
 
 /// Checks a run against its scenario's inline `expect:` block.
