@@ -21,6 +21,16 @@ struct StringIndexTests {
         for length in 0...40 { #expect(lengths[String(repeating: "x", count: length)] == Int32(length)) }
     }
 
+    @Test("prefetching a key, there or not, changes nothing")
+    func prefetchIsOnlyAHint() {
+        var index = StringIndex<Int32>(capacity: 4)
+        index.set("acme", 1)
+        for key in ["acme", "globex", ""] { index.prefetch(key) }
+        #expect(index.count == 1 && index.slotCount == 16)  // 4 keys at most half full: 16, the least
+        #expect(index["acme"] == 1 && index["globex"] == nil)
+        StringIndex<Int32>().prefetch("anything")  // an empty table has slots too: 16
+    }
+
     @Test("sized for its keys up front, the table holds them without growing")
     func capacity() {
         // 1,000 keys at most half full need 2,000 slots: the next power of two is 2,048.

@@ -63,6 +63,9 @@ public struct Usage: Sendable {
         return number
     }
 
+    /// Starts loading what ``customerNumber(_:)`` will read for `id`. A hint only.
+    func prefetchCustomerNumber(_ id: String) { customerNumbers.prefetch(id) }
+
     /// Makes room for `count` customers in all, so numbering a million of them never rehashes.
     mutating func reserveCustomers(_ count: Int) {
         customerIDs.reserveCapacity(count)

@@ -1,3 +1,5 @@
+internal import CIntrinsics
+
 /// A map from short strings (customer ids, metric keys, tenants) to small values, for the per-event path.
 ///
 /// Three such lookups happen per event. A `Dictionary` hashes each key with
@@ -77,6 +79,15 @@ struct StringIndex<Value: Sendable>: Sendable {
             slot = (slot + 1) & mask
         }
         return nil
+    }
+
+    /// Starts loading the slot a lookup or insertion of `key` reads first. A hint only: it never
+    /// changes the table, whether the key is there or not.
+    func prefetch(_ key: String) {
+        let slot = StringIndex.hash(key) & mask
+        slots.withUnsafeBufferPointer { slots in
+            if let base = slots.baseAddress { tally_prefetch_for_write(base + slot) }
+        }
     }
 
     /// Adds or replaces a key's value.
