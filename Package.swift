@@ -26,7 +26,7 @@ let package = Package(
         // Scenarios, seeded traffic and faults, golden files: the sandbox around the pipeline.
         .target(
             name: "TallySandbox",
-            dependencies: ["TallyPipeline", "TallyJSON", "TallyRandom", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TallyPipeline", "TallyJSON", "TallyRandom", "CIntrinsics", .product(name: "Yams", package: "Yams")]
         ),
         // The SQLite ledger of runs: events, rejections, dead letters, invoices (keeps SQLite out of the pipeline).
         .target(

@@ -43,6 +43,34 @@ struct StreamItemTests {
         #expect(PropertyCombinations((0..<64).map { (key: "p\($0)", values: binary) }) == nil)
     }
 
+    @Test("customer ids are prefetched only for lists past 64K ids, and prefetching changes no event")
+    func prefetchedCustomerIDs() throws {
+        let none = try #require(PropertyCombinations([]))
+        func unit(_ customers: Int) -> StreamNames.Unit {
+            StreamNames.Unit(ids: EventIDs(prefix: "e0.0."), metric: "api_calls", source: "kong",
+                             customers: (0..<customers).map { "cust-\($0)" }, properties: none)
+        }
+        // 65,535 ids of 16 bytes stay under 1 MB; 65,536 reach it.
+        #expect(!StreamNames(tenant: "t", units: [unit(65_535)]).prefetchesCustomerIDs)
+        let names = StreamNames(tenant: "t", units: [unit(2), unit(65_536)])
+        #expect(names.prefetchesCustomerIDs)
+        var batch = StreamBatch(names: names)
+        let at = Instant(millisecondsSinceEpoch: 1_000)
+        batch.items = [
+            StreamItem(quantity: .one, receivedAt: at, timestamp: at, sequence: 7, customer: 65_535, unit: 1, properties: 0),
+            .full(at: 0, receivedAt: at),
+            StreamItem(quantity: .one, receivedAt: at, timestamp: at, sequence: 8, customer: 1, unit: 0, properties: 0),
+        ]
+        // Every index, a whole item's stand-in and past the end included.
+        for index in 0..<5 { batch.prefetchEvent(index) }
+        #expect(batch.event(0).customer == "cust-65535" && batch.event(0).id == "e0.0.7")
+        #expect(batch.event(2).customer == "cust-1")
+        batch.full = [GeneratedItem(payload: .event(batch.event(2)), receivedAt: at, eventID: "e0.0.8")]
+        batch.makeAll()
+        #expect(batch.isMade)
+        #expect(batch.item(0).eventID == "e0.0.7")
+    }
+
     @Test("a stream item becomes the event its unit's names describe")
     func materialize() throws {
         let names = StreamNames(tenant: "acme", units: [

@@ -15,6 +15,12 @@ static inline __attribute__((always_inline)) void tally_prefetch_for_write(const
     __builtin_prefetch(address, 1, 3);
 }
 
+/// Asks the CPU to start loading the cache line at `address` for a read soon. A hint only,
+/// as ``tally_prefetch_for_write``.
+static inline __attribute__((always_inline)) void tally_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
 /// ⌊(high · 2^64 + low) / divisor⌋, for `high < divisor` (so the quotient fits 64 bits).
 ///
 /// Swift's `dividingFullWidth` compiles to a call of the 128-bit division

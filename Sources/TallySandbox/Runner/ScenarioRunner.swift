@@ -161,7 +161,10 @@ struct MeteringLoop {
         var ready = 0
         for index in 0..<batch.count {
             while ready < Swift.min(index + distance + 1, batch.count) {
-                if !madeAhead { events.append(batch.event(ready)) }
+                if !madeAhead {
+                    batch.prefetchEvent(ready + StreamBatch.prefetchDistance)
+                    events.append(batch.event(ready))
+                }
                 if batch.items[ready].unit != StreamItem.fullItem {
                     _ = events.withEvent(at: ready - index) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant) }
                 }
