@@ -1,3 +1,5 @@
+internal import CIntrinsics
+
 // Distributions as small immutable value types: validate once in a throwing initializer, then
 // `sample(using:)` is total (never traps) and consumes generator output in a documented, fixed way.
 // Every sampler uses only `PRNG` draws and integer arithmetic: `Fixed` (Q32.32) parameters and
@@ -327,27 +329,53 @@ public struct Zipf: SamplingDistribution, Hashable {
     }
 
     public func sample(using generator: inout PRNG) -> Int {
-        rank(drawn: generator.nextInt(below: totalWeight))
+        rank(drawn: draw(using: &generator))
     }
 
-    /// The rank a draw in `0..<totalWeight` picks: the first whose cumulative weight exceeds it.
-    func rank(drawn draw: UInt64) -> Int {
-        guard !guide.isEmpty else {
-            // The draw is below the total, so some entry exceeds it; min() only guards the impossible case.
-            return Swift.min(firstIndex(in: cumulative, above: draw), n - 1) + 1
+    /// The draw ``sample(using:)`` makes before finding its rank: `sample` is `rank(drawn: draw(using:))`.
+    public func draw(using generator: inout PRNG) -> UInt64 {
+        generator.nextInt(below: totalWeight)
+    }
+
+    /// Starts loading the cumulative weight ``rank(drawn:)`` will read first for `draw`. A hint only.
+    ///
+    /// A million-rank table is 8 MB: a caller that draws a few samples ahead (see
+    /// ``draw(using:)``) overlaps the cache miss with the work in between.
+    public func prefetch(drawn draw: UInt64) {
+        guard let (_, _, index) = guess(drawn: draw) else { return }
+        cumulative.withUnsafeBufferPointer { table in
+            if index < table.count, let base = table.baseAddress { tally_prefetch(base + index) }
         }
+    }
+
+    /// For a draw in the tail, the guide's span of ranks `low...last` holding it and the
+    /// estimated index of its rank in `cumulative`; nil without a guide or for a span of one rank.
+    ///
+    /// In the tail a bucket spans many ranks of nearly equal weight, so the draw's place in the
+    /// bucket is close to its rank's place among them: the estimate or its neighbour is nearly
+    /// always the rank, one cache line, where a binary search would touch a new line at nearly
+    /// every step.
+    @inline(__always)
+    private func guess(drawn draw: UInt64) -> (low: Int, last: Int, index: Int)? {
+        guard !guide.isEmpty else { return nil }
         let bucket = Int(draw >> guideShift)
         let low = Int(guide[bucket])
         let last = bucket + 1 < guide.count ? Int(guide[bucket + 1]) : n - 1
+        if low == last { return (low, last, low) }
+        let offset = Int((UInt128(draw - (UInt64(bucket) << guideShift)) * UInt128(last - low)) >> guideShift)
+        return (low, last, low + offset)
+    }
+
+    /// The rank a draw in `0..<totalWeight` picks: the first whose cumulative weight exceeds it.
+    public func rank(drawn draw: UInt64) -> Int {
+        guard let (low, last, index) = guess(drawn: draw) else {
+            // The draw is below the total, so some entry exceeds it; min() only guards the impossible case.
+            return Swift.min(firstIndex(in: cumulative, above: draw), n - 1) + 1
+        }
         // A bucket inside one rank's weight (the head of the distribution) needs no table read.
         if low == last { return low + 1 }
-        // In the tail a bucket spans many ranks of nearly equal weight, so the draw's place in the
-        // bucket is close to its rank's place among them: the estimate or its neighbour is nearly
-        // always the rank, one cache line, where a binary search would touch a new line at nearly
-        // every step. When it is not (ranks of weight 0 at the end), a search of the side the
+        // When the estimate is wrong (ranks of weight 0 at the end), a search of the side the
         // estimate rules out finds the same rank.
-        let offset = Int((UInt128(draw - (UInt64(bucket) << guideShift)) * UInt128(last - low)) >> guideShift)
-        let index = low + offset
         if cumulative[index] > draw {
             if index == low || cumulative[index - 1] <= draw { return index + 1 }
             return firstIndex(in: cumulative, above: draw, from: low, to: index) + 1

@@ -161,6 +161,21 @@ private func dec(_ significand: Int64, _ scale: Int) -> Fixed { Fixed(significan
         #expect(z.rank(drawn: 0) == 1)
     }
 
+    /// A sample is its draw then that draw's rank, so a caller may draw ahead and find ranks
+    /// later; prefetching a draw's table line changes nothing.
+    @Test func zipfSampleIsADrawThenItsRank() throws {
+        let z = try Zipf(n: 100_003, s: dec(11, 1))
+        var sampled = PRNG(seed: 12, stream: 4), split = sampled
+        for _ in 0..<5_000 {
+            let draw = z.draw(using: &split)
+            z.prefetch(drawn: draw)
+            #expect(z.sample(using: &sampled) == z.rank(drawn: draw))
+        }
+        #expect(sampled.next() == split.next())
+        // Without a guide (fewer ranks than its threshold), prefetching does nothing.
+        try Zipf(n: 10, s: 1).prefetch(drawn: 0)
+    }
+
     @Test func zipfMillionRanksBuildsAndSamples() throws {
         let z = try Zipf(n: 1_000_000, s: 1)
         let ranks = draws(z, 10_000, seed: 9)

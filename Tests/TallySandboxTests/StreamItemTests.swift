@@ -177,3 +177,26 @@ struct EventBufferTests {
         #expect(buffer.take()?.id == "next")
     }
 }
+
+@Suite("Customer draws made ahead")
+struct DrawsAheadTests {
+    @Test("drawn eight ahead from the same stream, the picks are those of drawing each in turn")
+    func sameCustomersInTheSameOrder() throws {
+        // 70,000 ranks: past the 65,536 where drawing ahead starts.
+        let zipf = try Zipf(n: 70_000, s: Fixed(significand: 11, decimalScale: 1))
+        var aheadRandom = PRNG(seed: 3, stream: 2), plainRandom = aheadRandom
+        var ahead = try #require(DrawsAhead(zipf, using: &aheadRandom))
+        let picked = (0..<1_000).map { _ in ahead.pick(using: &aheadRandom) }
+        let plain = (0..<1_000).map { _ in zipf.sample(using: &plainRandom) - 1 }
+        #expect(picked == plain)
+        // The stream has given 8 draws more: those of the next 8 picks.
+        for _ in 0..<8 { _ = zipf.draw(using: &plainRandom) }
+        #expect(aheadRandom.next() == plainRandom.next())
+        // Smaller tables, and even spreads, draw each in turn.
+        var random = PRNG(seed: 3, stream: 2)
+        #expect(DrawsAhead(try Zipf(n: 65_535, s: 1), using: &random) == nil)
+        #expect(DrawsAhead(nil, using: &random) == nil)
+        var fresh = PRNG(seed: 3, stream: 2)
+        #expect(random.next() == fresh.next())  // nothing drawn
+    }
+}

@@ -43,6 +43,47 @@ struct CustomerPicker: Sendable {
     }
 }
 
+/// A unit's zipf customer draws, made a few events before they are used.
+///
+/// With a million customers the zipf table is 8 MB, and finding a tail draw's rank
+/// waits for a cache miss. Each draw is made ``depth`` picks early and its table line
+/// prefetched; the draws come from the unit's customer stream in the same order
+/// and are used in that order, so every pick is the one ``CustomerPicker/pick(sequence:using:)``
+/// makes. Drawing ahead consumes up to ``depth`` values more of that stream, which
+/// nothing else reads.
+struct DrawsAhead {
+    /// Tables smaller than this (512 KB of weights) stay in a core's cache: no need to draw ahead.
+    static let minimumRanks = 1 << 16
+    static let depth = 8
+    private let zipf: Zipf
+    /// The next ``depth`` draws, oldest at `next`.
+    private var pending: [UInt64]
+    private var next = 0
+
+    /// Nil without a zipf table (an even spread), or with one small enough not to need it.
+    init?(_ zipf: Zipf?, using random: inout PRNG) {
+        guard let zipf, zipf.n >= DrawsAhead.minimumRanks else { return nil }
+        self.zipf = zipf
+        pending = []
+        pending.reserveCapacity(DrawsAhead.depth)
+        for _ in 0..<DrawsAhead.depth {
+            let draw = zipf.draw(using: &random)
+            zipf.prefetch(drawn: draw)
+            pending.append(draw)
+        }
+    }
+
+    /// The next customer's position in the traffic's list, as ``CustomerPicker/pick(sequence:using:)`` gives it.
+    mutating func pick(using random: inout PRNG) -> Int {
+        let draw = pending[next]
+        let ahead = zipf.draw(using: &random)
+        zipf.prefetch(drawn: ahead)
+        pending[next] = ahead
+        next = (next + 1) % DrawsAhead.depth
+        return zipf.rank(drawn: draw) - 1
+    }
+}
+
 /// Draws quantities and turns them into exact decimals.
 struct QuantitySampler: Sendable {
     let distribution: QuantityDistribution

@@ -21,6 +21,8 @@ struct UnitGenerator {
 
     private var arrivals: ArrivalTimes.Iterator
     private var customerRandom: PRNG
+    /// With a million-rank zipf table, the customer draws made ahead (see ``DrawsAhead``).
+    private var customersAhead: DrawsAhead?
     private var quantityRandom: PRNG
     private var propertyRandom: PRNG
     private var faultRandom: PRNG
@@ -63,6 +65,7 @@ struct UnitGenerator {
             throw RunError(message: "\(scenario.name): cannot generate arrivals for traffic \(unit.traffic + 1): \(error)")
         }
         customerRandom = random(.customers)
+        customersAhead = DrawsAhead(customerPicker.zipf, using: &customerRandom)
         quantityRandom = random(.quantities)
         propertyRandom = random(.properties)
         faultRandom = random(.faults)
@@ -81,7 +84,7 @@ struct UnitGenerator {
         guard let natural = arrivals.next() else { return false }
         let timestamp = Instant(millisecondsSinceEpoch: natural)
         let receivedAt = timestamp + delay
-        let customer = customerPicker.pick(sequence: sequence, using: &customerRandom)
+        let customer = customersAhead?.pick(using: &customerRandom) ?? customerPicker.pick(sequence: sequence, using: &customerRandom)
         let properties = names.properties.draw(using: &propertyRandom)
         var item = StreamItem(quantity: quantity.sample(using: &quantityRandom), receivedAt: receivedAt, timestamp: timestamp,
                               sequence: sequence, customer: Int32(customer), unit: number, properties: properties)
