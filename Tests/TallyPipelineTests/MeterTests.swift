@@ -218,10 +218,10 @@ struct MeterTests {
         // Prefetch each event 4 ahead of ingesting it, and also some never ingested, or twice.
         for event in events.prefix(4) { hinted.prefetch(event) }
         for (index, event) in events.enumerated() {
-            // Half of them by id and tenant alone, the form a caller holding fields uses.
+            // Half of them by id, tenant and customer alone, the form a caller holding fields uses.
             if index + 4 < events.count {
                 let ahead = events[index + 4]
-                if index % 2 == 0 { hinted.prefetch(ahead) } else { hinted.prefetch(id: ahead.id, tenant: ahead.tenant) }
+                if index % 2 == 0 { hinted.prefetch(ahead) } else { hinted.prefetch(id: ahead.id, tenant: ahead.tenant, customer: ahead.customer) }
             }
             hinted.prefetch(F.event("never-sent-\(index)"))
             #expect(hinted.ingest(event, receivedAt: F.now) == plain.ingest(event, receivedAt: F.now))
@@ -230,6 +230,33 @@ struct MeterTests {
         #expect(hinted.counts.accepted == 2_000)
         #expect(hinted.counts.count(.duplicate) == 1_000)
         #expect(hinted.rememberedKeys == 2_000)
+    }
+
+    @Test("with a catalog too large for the cache, prefetching customers' slots changes no outcome")
+    func customerSlotPrefetchIsOnlyAHint() throws {
+        // 20,000 customers: 65,536 slots of 48 bytes, past the 1 MB where their slots are prefetched.
+        let customers = (0..<20_000).map { Customer(id: "cust-\($0)", plan: "basic") }
+        let catalog = try Catalog(currency: try #require(Currency(code: "USD")), metrics: [Metric(key: "api_calls", aggregation: .count)],
+                                  plans: [Plan(id: "basic", charges: [])], customers: customers)
+        let schedule = PeriodSchedule(start: F.periodStart, count: 1)
+        var hinted = Meter(catalog: catalog, schedule: schedule), plain = Meter(catalog: catalog, schedule: schedule)
+        // Known customers, one the catalog lacks and an empty one, every 7th id sent twice.
+        let events = (0..<3_000).map { F.event("k\($0 - $0 / 7)", customer: $0 % 100 == 0 ? "nobody" : $0 % 101 == 0 ? "" : "cust-\($0 * 6 % 20_000)") }
+        for (index, event) in events.enumerated() {
+            if index + 4 < events.count { hinted.prefetch(events[index + 4]) }
+            #expect(hinted.ingest(event, receivedAt: F.now) == plain.ingest(event, receivedAt: F.now))
+        }
+        #expect(hinted.counts == plain.counts)
+        // Walking the 3,000 through the checks in order (schema, dedup, customer): 29 empty
+        // customers (multiples of 101, not of 100) are schema-invalid; of the 30 to "nobody"
+        // (multiples of 100), 4 reuse an id already accepted and are duplicates first, 26 are
+        // unknown; 416 duplicates in all; 3,000 - 29 - 416 - 26 = 2,529 accepted.
+        #expect(hinted.counts.count(.schemaInvalid) == 29)
+        #expect(hinted.counts.count(.unknownCustomer) == 26)
+        #expect(hinted.counts.count(.duplicate) == 416)
+        #expect(hinted.counts.accepted == 2_529)
+        let hintedCalls = try hinted.usage.quantity(customer: "cust-6", metric: "api_calls", period: 0)
+        #expect(hintedCalls == (try plain.usage.quantity(customer: "cust-6", metric: "api_calls", period: 0)))
     }
 
     @Test("a prefetched fingerprint is reused only for the same id and tenant; strays are dropped")

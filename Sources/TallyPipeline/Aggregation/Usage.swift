@@ -64,7 +64,7 @@ public struct Usage: Sendable {
     }
 
     /// Starts loading what ``customerNumber(_:)`` will read for `id`. A hint only.
-    func prefetchCustomerNumber(_ id: String) { customerNumbers.prefetch(id) }
+    func prefetchCustomerNumber(_ id: String) { customerNumbers.prefetch(id, forInsert: true) }
 
     /// Makes room for `count` customers in all, so numbering a million of them never rehashes.
     mutating func reserveCustomers(_ count: Int) {

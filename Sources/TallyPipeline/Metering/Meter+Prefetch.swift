@@ -1,18 +1,21 @@
 extension Meter {
-    /// Starts loading the memory that ingesting `event` will wait for: its slot in the dedup table.
+    /// Starts loading the memory that ingesting `event` will wait for: its slot in the dedup
+    /// table and, with a large catalog, its customer's slot in the customer lookup.
     ///
-    /// At a few million remembered keys the table is far larger than the CPU's caches,
-    /// and reading an event's slot from memory costs more than the rest of its
-    /// checks. A caller that sees events ahead (a batch, a queue) calls this a few
-    /// events before ingesting each one, so the load overlaps the work in between.
-    /// The fingerprint worked out here is kept for that ingest, so it is not
-    /// computed twice. A hint only: calling it or not never changes an outcome.
+    /// At a few million remembered keys the dedup table is far larger than the CPU's
+    /// caches, and so is the customer lookup with a million customers: reading either
+    /// slot from memory costs more than the rest of the event's checks. A caller that
+    /// sees events ahead (a batch, a queue) calls this a few events before ingesting each
+    /// one, so the loads overlap the work in between. The fingerprint worked out here is
+    /// kept for that ingest, so it is not computed twice. A hint only: calling it or not
+    /// never changes an outcome.
     public mutating func prefetch(_ event: Event) {
-        prefetch(id: event.id, tenant: event.tenant)
+        prefetch(id: event.id, tenant: event.tenant, customer: event.customer)
     }
 
-    /// ``prefetch(_:)`` for the event with this idempotency key, all it reads of the event.
-    public mutating func prefetch(id: String, tenant: String) {
+    /// ``prefetch(_:)`` for the event with this idempotency key, tenant and customer, all it reads of the event.
+    public mutating func prefetch(id: String, tenant: String, customer: String) {
+        prefetchCustomerSlot(customer)
         // A new tenant has nothing remembered yet: no slot to load.
         guard let number = knownTenantNumber(tenant) else { return }
         let key = Fingerprint(tenant: number, id: id)

@@ -36,6 +36,14 @@ public struct Meter: Sendable {
     /// Catalog lookups by id. The values are small and hold no references, so a lookup copies no
     /// dictionaries or strings (the per-event path does two of them).
     private var customers = StringIndex<ResolvedCustomer>()
+    /// Whether `customers` outgrows a core's own cache (1 MB), so that its slots are worth
+    /// prefetching; below that the slot is nearly always cached, and the check is all an event pays.
+    private var prefetchesCustomerSlots = false
+    /// Starts loading the customer's slot in `customers` (see ``prefetch(_:)``); here, not beside
+    /// it, because the slot's type is private to this file.
+    func prefetchCustomerSlot(_ id: String) {
+        if prefetchesCustomerSlots { customers.prefetch(id) }
+    }
     private var metrics = StringIndex<ResolvedMetric>()
     /// Metric definitions by metric number, read only when a metric needs more than its quantity.
     private var metricDefinitions: [Int32: Metric] = [:]
@@ -287,6 +295,7 @@ public struct Meter: Sendable {
             metricDefinitions[number] = metric
         }
         customers = StringIndex(capacity: catalog.customers.count)
+        prefetchesCustomerSlots = customers.tableBytes > 1 << 20
         usage.reserveCustomers(catalog.customers.count)
         quotas = [:]
         // Customers come in runs on one plan: its quotas are looked up once per run.
@@ -299,7 +308,7 @@ public struct Meter: Sendable {
             if position + ahead < catalog.customers.count {
                 let id = catalog.customers[position + ahead].id
                 usage.prefetchCustomerNumber(id)
-                customers.prefetch(id)
+                customers.prefetch(id, forInsert: true)
             }
             let number = usage.customerNumber(customer.id)
             if plan?.id != customer.plan { plan = (customer.plan, catalog.plan(customer.plan)?.quotas ?? []) }

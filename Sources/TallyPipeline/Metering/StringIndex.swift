@@ -17,6 +17,8 @@ struct StringIndex<Value: Sendable>: Sendable {
     private(set) var count = 0
     /// Slots in the table, filled or not.
     var slotCount: Int { slots.count }
+    /// The table's bytes, filled slots or not.
+    var tableBytes: Int { slots.count * MemoryLayout<(key: String, value: Value)?>.stride }
 
     /// - Parameter capacity: how many keys it will hold, if known: sized for them up front,
     ///   it never has to grow (a million customers would otherwise grow it 17 times).
@@ -81,12 +83,14 @@ struct StringIndex<Value: Sendable>: Sendable {
         return nil
     }
 
-    /// Starts loading the slot a lookup or insertion of `key` reads first. A hint only: it never
-    /// changes the table, whether the key is there or not.
-    func prefetch(_ key: String) {
+    /// Starts loading the slot a lookup of `key` reads first, or, `forInsert`, the slot an
+    /// insertion will write (its line is then asked for as a write needs it). A hint only: it
+    /// never changes the table, whether the key is there or not.
+    func prefetch(_ key: String, forInsert: Bool = false) {
         let slot = StringIndex.hash(key) & mask
         slots.withUnsafeBufferPointer { slots in
-            if let base = slots.baseAddress { tally_prefetch_for_write(base + slot) }
+            guard let base = slots.baseAddress else { return }
+            if forInsert { tally_prefetch_for_write(base + slot) } else { tally_prefetch(base + slot) }
         }
     }
 

@@ -122,7 +122,7 @@ enum ExpectationCheck {
 /// The metering side of a run: each event into the meter, its outcome to the observer and the samples.
 ///
 /// Each event is ingested a few events after the meter is asked to prefetch its
-/// dedup slot (see ``Meter/prefetch(_:)``); the order and the outcomes are
+/// dedup and customer slots (see ``Meter/prefetch(_:)``); the order and the outcomes are
 /// exactly those of ingesting each event as it arrives. A struct with mutating
 /// methods, so the per-event calls reach the meter in place, never a copy of it.
 struct MeteringLoop {
@@ -148,7 +148,7 @@ struct MeteringLoop {
     /// Meters a batch of consecutive events of the stream.
     ///
     /// Each event is moved into the meter, never copied (see ``EventBuffer``).
-    /// Each event's dedup slot is prefetched `prefetchDistance` items before it is
+    /// Each event's dedup and customer slots are prefetched `prefetchDistance` items before it is
     /// sent, where the event lies: with one thread the event is made just then,
     /// with two the producer made them all.
     mutating func receive(_ batch: StreamBatch) {
@@ -156,7 +156,7 @@ struct MeteringLoop {
         let madeAhead = batch.isMade
         let events = madeAhead ? batch.made ?? ahead : ahead
         if !madeAhead { events.removeAll() }
-        // Items before `ready` have their event in `events` and its dedup slot prefetched;
+        // Items before `ready` have their event in `events` and its slots prefetched;
         // the event of item `i` sits `i - index` places after the first, once `index` were taken.
         var ready = 0
         for index in 0..<batch.count {
@@ -166,7 +166,7 @@ struct MeteringLoop {
                     events.append(batch.event(ready))
                 }
                 if batch.items[ready].unit != StreamItem.fullItem {
-                    _ = events.withEvent(at: ready - index) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant) }
+                    _ = events.withEvent(at: ready - index) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant, customer: $0.pointee.customer) }
                 }
                 ready += 1
             }
