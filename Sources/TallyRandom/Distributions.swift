@@ -348,8 +348,8 @@ public struct Zipf: SamplingDistribution, Hashable {
         }
     }
 
-    /// For a draw in the tail, the guide's span of ranks `low...last` holding it and the
-    /// estimated index of its rank in `cumulative`; nil without a guide or for a span of one rank.
+    /// The guide's span of rank indices `low...last` holding a draw and the estimated index of
+    /// its rank in `cumulative` (`low` itself for a span of one rank); nil without a guide.
     ///
     /// In the tail a bucket spans many ranks of nearly equal weight, so the draw's place in the
     /// bucket is close to its rank's place among them: the estimate or its neighbour is nearly
