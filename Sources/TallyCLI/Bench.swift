@@ -27,7 +27,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Generated events in all: every traffic's events are scaled to add up to this, keeping their proportions (default: the scenario's own).")
     var events: Int?
 
-    @Option(help: "Threads: 1 does everything on one; 2 generates on a second while the first meters; more generate ahead.")
+    @Option(help: "Threads: 1 does everything on one; 2 generates on a second while the first meters; more generate ahead. Billing uses them all from 4,096 customers per thread.")
     var threads: Int = 1
 
     @Option(name: .customLong("repeat"), help: "Runs: the figures are the run with the median whole-run time, with the fastest and slowest beside it.")

@@ -25,7 +25,7 @@ struct Run: ParsableCommand {
     @Flag(help: "Print a machine-readable JSON summary on standard output (human output goes to standard error).")
     var json = false
 
-    @Option(help: "Threads: 2 generates events on one while the other meters; more generate ahead (results are identical for any count).")
+    @Option(help: "Threads: 2 generates events on one while the other meters; more generate ahead; billing uses them all from 4,096 customers per thread (results are identical for any count).")
     var threads: Int = 1
 
     @Option(help: "The golden files' folder (default: Fixtures/ beside the scenarios' folder).")
