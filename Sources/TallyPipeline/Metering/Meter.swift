@@ -38,7 +38,7 @@ public struct Meter: Sendable {
     private var customers = StringIndex<ResolvedCustomer>()
     /// Whether `customers` outgrows a core's own cache (1 MB), so that its slots are worth
     /// prefetching; below that the slot is nearly always cached, and the check is all an event pays.
-    private var prefetchesCustomerSlots = false
+    private var prefetchesCustomerSlots: Bool { customers.tableBytes > 1 << 20 }
     /// Starts loading the customer's slot in `customers` (see ``prefetch(_:)``); here, not beside
     /// it, because the slot's type is private to this file.
     func prefetchCustomerSlot(_ id: String) {
@@ -295,7 +295,6 @@ public struct Meter: Sendable {
             metricDefinitions[number] = metric
         }
         customers = StringIndex(capacity: catalog.customers.count)
-        prefetchesCustomerSlots = customers.tableBytes > 1 << 20
         usage.reserveCustomers(catalog.customers.count)
         quotas = [:]
         // Customers come in runs on one plan: its quotas are looked up once per run.

@@ -25,36 +25,35 @@ enum RunBilling {
     static func bill(
         _ biller: Biller, usage: Usage, parts: Int, expectations: Expectations, keepingInvoices: Bool
     ) throws(BillingError) -> BilledInvoices {
-        guard parts > 1 else {
+        @Sendable func bill(_ customers: Range<Int>) throws(BillingError) -> BilledInvoices {
             var billed = BilledInvoices(expectations: expectations, keepingInvoices: keepingInvoices)
-            try biller.forEachInvoice(for: usage) { billed.receive($0) }
+            try biller.forEachInvoice(for: usage, customers: customers) { billed.receive($0) }
             return billed
         }
         let customers = biller.catalog.customers.count
+        guard parts > 1 else { return try bill(0..<customers) }
         let ranges = (0..<parts).map { part in (customers * part / parts)..<(customers * (part + 1) / parts) }
         let results = PartResults(count: parts)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
-            var billed = BilledInvoices(expectations: expectations, keepingInvoices: keepingInvoices)
             do throws(BillingError) {
-                try biller.forEachInvoice(for: usage, customers: ranges[part]) { billed.receive($0) }
-                results.set(part, .success(billed))
+                results.set(part, .success(try bill(ranges[part])))
             } catch {
                 results.set(part, .failure(error))
             }
         }
         var billedParts: [BilledInvoices] = []
-        var firstError: (part: Int, error: BillingError)?
+        var firstError: BillingError?
         for (part, result) in results.all.enumerated() {
             switch result {
             case .success(let billed): billedParts.append(billed)
             case .failure(let error):
                 // A part stops at its own first error; of those, the earliest period's comes first.
-                if firstError.map({ (error.period ?? -1) < ($0.error.period ?? -1) }) ?? true { firstError = (part, error) }
+                if firstError.map({ (error.period ?? -1) < ($0.period ?? -1) }) ?? true { firstError = error }
             case nil:
                 throw BillingError(stage: .setup, customer: nil, period: nil, detail: "customers \(ranges[part]) were not billed")
             }
         }
-        if let firstError { throw firstError.error }
+        if let firstError { throw firstError }
         return BilledInvoices(merging: billedParts, periods: biller.schedule.periods.count)
     }
 }
