@@ -144,6 +144,48 @@ struct AggregationTests {
         #expect(try quantity(meter, "calls_by_region") == 5)
     }
 
+    @Test("unique_count past the 64 values kept as bits, and values equal as strings count once")
+    func uniqueCountBeyondOneWord() throws {
+        var meter = try F.meter()
+        // acme: u0...u69, then u0...u9 again. The first 64 values seen are numbered 0...63 and
+        // kept as bits; u64...u69 are numbered 64...69 and go to the set.
+        for i in 0..<80 {
+            meter.ingest(F.event("a\(i)", metric: "users", properties: ["user": "u\(i % 70)"]), receivedAt: F.now)
+        }
+        // globex: u65...u74, five values acme has and five new ones, all numbered above 63;
+        // then "é" precomposed (U+00E9) and decomposed (e, U+0301), one value as Swift strings compare.
+        for i in 65..<75 {
+            meter.ingest(F.event("g\(i)", customer: "globex", metric: "users", properties: ["user": "u\(i)"]), receivedAt: F.now)
+        }
+        meter.ingest(F.event("g-e1", customer: "globex", metric: "users", properties: ["user": "\u{E9}"]), receivedAt: F.now)
+        meter.ingest(F.event("g-e2", customer: "globex", metric: "users", properties: ["user": "e\u{301}"]), receivedAt: F.now)
+        #expect(try quantity(meter, "users") == 70)                      // u0...u69; the 10 repeats add none
+        #expect(try quantity(meter, "users", customer: "globex") == 11)  // u65...u74 is 10, plus é once
+    }
+
+    @Test("a grouped unique_count counts a value seen in two groups once in the total")
+    func uniqueCountOverGroups() throws {
+        var meter = try F.meter()
+        let catalog = meter.catalog
+        meter.replaceCatalog(try Catalog(
+            currency: catalog.currency,
+            metrics: catalog.metrics + [Metric(key: "users_by_region", aggregation: .uniqueCount, property: "user", groupBy: ["region"])],
+            plans: catalog.plans, customers: catalog.customers))
+        // Values are numbered as first seen: ann 0, bob 1, u0...u64 2...66, zed 67. ann (a bit) is
+        // in eu and us, bob in us, u0...u64 in eu, u64 (66, in the set) in us too, zed (67) only in us.
+        let seen = [("ann", "eu"), ("ann", "us"), ("bob", "us"), ("ann", "us")] + (0...64).map { ("u\($0)", "eu") }
+            + [("u64", "us"), ("zed", "us")]
+        for (i, pair) in seen.enumerated() {
+            meter.ingest(F.event("x\(i)", metric: "users_by_region", properties: ["user": pair.0, "region": pair.1]), receivedAt: F.now)
+        }
+        let groups = try meter.usage.groupedQuantities(customer: "acme", metric: "users_by_region", period: 0)
+        #expect(groups.map(\.group) == [["eu"], ["us"]])
+        // eu: ann, u0...u64 = 1 + 65 = 66; us: ann, bob, u64, zed = 4.
+        #expect(groups.map(\.quantity) == [66, 4])
+        // All groups: ann, bob, u0...u64, zed = 2 + 65 + 1 = 68 (ann and u64 are in both groups, counted once).
+        #expect(try quantity(meter, "users_by_region") == 68)
+    }
+
     /// A deterministic mix of events over every aggregation, with 50 re-sends of earlier events.
     func mixedEvents() -> [Event] {
         let metrics = ["api_calls", "bytes", "peak", "users", "seats", "storage", "payments", "calls_by_region"]
@@ -198,5 +240,20 @@ struct AggregationTests {
             }
             #expect(try snapshot(meter) == expected)
         }
+    }
+}
+
+@Suite("DistinctValues")
+struct DistinctValuesTests {
+    @Test("numbers below 64 and from 64 up are counted and united alike")
+    func countAndUnion() {
+        var a = DistinctValues(), b = DistinctValues()
+        for number in [1, 63, 64, 100, 63] { a.insert(number) }
+        for number in [1, 2, 100, 200] { b.insert(number) }
+        #expect(a.count == 4)  // 1, 63, 64, 100: the second 63 adds none
+        #expect(b.count == 4)
+        // {1, 63, 64, 100} ∪ {1, 2, 100, 200} = {1, 2, 63, 64, 100, 200}.
+        #expect(a.union(b).count == 6)
+        #expect(DistinctValues().count == 0)
     }
 }

@@ -7,7 +7,7 @@ enum Accumulator: Sendable {
     case sum(ExactDecimal)
     /// nil until the first event.
     case max(ExactDecimal?)
-    case uniqueCount(Set<String>)
+    case uniqueCount(DistinctValues)
     case latest(LatestValue?)
     /// `delta` is the sum of deltas in the period; `area` is sum(delta x (period end - t))
     /// in unit-milliseconds, so the level-time integral never depends on event order.
@@ -18,7 +18,7 @@ enum Accumulator: Sendable {
         case .count: self = .count(0)
         case .sum: self = .sum(.zero)
         case .max: self = .max(nil)
-        case .uniqueCount: self = .uniqueCount([])
+        case .uniqueCount: self = .uniqueCount(DistinctValues())
         case .latest: self = .latest(nil)
         case .weightedSum: self = .weightedSum(delta: .zero, area: .zero)
         }
@@ -28,9 +28,9 @@ enum Accumulator: Sendable {
     ///
     /// - Parameters:
     ///   - value: the quantity, or the metric's property read as a decimal.
-    ///   - distinct: the property value for `unique_count`.
+    ///   - distinct: the number ``Usage`` gave the event's property value, for `unique_count`.
     ///   - periodEnd: the end of the event's period, for `weighted_sum`.
-    mutating func add(value: ExactDecimal, distinct: String?, timestamp: Instant, eventID: String, periodEnd: Instant) throws(DecimalError) {
+    mutating func add(value: ExactDecimal, distinct: Int?, timestamp: Instant, eventID: String, periodEnd: Instant) throws(DecimalError) {
         switch self {
         case .count(let n):
             self = .count(n + 1)
@@ -39,8 +39,10 @@ enum Accumulator: Sendable {
         case .max(let current):
             self = .max(current.map { ExactDecimal.max($0, value) } ?? value)
         case .uniqueCount(var values):
+            // Usage numbers the value of every unique_count event (a missing one as ""), so this holds.
+            guard let distinct else { return }
             self = .count(0) // release the set's buffer so the insert below does not copy it
-            values.insert(distinct ?? "")
+            values.insert(distinct)
             self = .uniqueCount(values)
         case .latest(let current):
             let candidate = LatestValue(timestamp: timestamp, eventID: eventID, value: value)

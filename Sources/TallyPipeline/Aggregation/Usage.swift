@@ -49,6 +49,9 @@ public struct Usage: Sendable {
     private var eventValues: [Key: [EventValue]] = [:]
     /// By metric number: whether to keep each event's value (an array: this is read per event).
     private var keepsEventValues: [Bool] = []
+    /// The number of each `unique_count` property value seen, in order of first arrival (see ``DistinctValues``).
+    /// Keyed by `String`, so values equal as strings (canonically equivalent) count as one, as they always have.
+    private var distinctNumbers: [String: Int] = [:]
 
     init(schedule: PeriodSchedule) {
         self.schedule = schedule
@@ -119,6 +122,7 @@ public struct Usage: Sendable {
         value: ExactDecimal, distinct: String?, timestamp: Instant, eventID: String
     ) throws(DecimalError) {
         let periodEnd = schedule.periods[period].end
+        let distinct = aggregations[Int(metric)] == .uniqueCount ? distinctNumber(distinct ?? "") : nil
         if group == 0 {
             let block = (Int(customer) >> Usage.blockShift) * schedule.periods.count + period
             let index = (Int(customer) & (Usage.blockSize - 1)) * metricStride + Int(metric)
@@ -139,6 +143,13 @@ public struct Usage: Sendable {
             let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
             eventValues[key, default: []].append(EventValue(timestamp: timestamp, eventID: eventID, value: value))
         }
+    }
+
+    private mutating func distinctNumber(_ value: String) -> Int {
+        if let number = distinctNumbers[value] { return number }
+        let number = distinctNumbers.count
+        distinctNumbers[value] = number
+        return number
     }
 
     /// The aggregate at a key, wherever it is stored.
