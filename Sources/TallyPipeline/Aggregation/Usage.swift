@@ -122,7 +122,7 @@ public struct Usage: Sendable {
         value: ExactDecimal, distinct: String?, timestamp: Instant, eventID: String
     ) throws(DecimalError) {
         let periodEnd = schedule.periods[period].end
-        let distinct = aggregations[Int(metric)] == .uniqueCount ? distinctNumber(distinct ?? "") : nil
+        let valueNumber = aggregations[Int(metric)] == .uniqueCount ? number(ofDistinct: distinct ?? "") : nil
         if group == 0 {
             let block = (Int(customer) >> Usage.blockShift) * schedule.periods.count + period
             let index = (Int(customer) & (Usage.blockSize - 1)) * metricStride + Int(metric)
@@ -132,12 +132,12 @@ public struct Usage: Sendable {
             // `blocks[b][i]` checks both arrays' bounds and uniqueness again.
             try blocks[block].withCell(at: index, blockCells: Usage.blockSize * metricStride) { (cell: inout Accumulator?) throws(DecimalError) in
                 if cell == nil { cell = Accumulator(kind) }
-                try cell?.add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
+                try cell?.add(value: value, distinct: valueNumber, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
             }
         } else {
             let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
             try grouped[key, default: Accumulator(aggregations[Int(metric)])]
-                .add(value: value, distinct: distinct, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
+                .add(value: value, distinct: valueNumber, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
         }
         if keepsEventValues[Int(metric)] {
             let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
@@ -145,7 +145,8 @@ public struct Usage: Sendable {
         }
     }
 
-    private mutating func distinctNumber(_ value: String) -> Int {
+    /// The number of a `unique_count` property value, numbering it if it is new.
+    private mutating func number(ofDistinct value: String) -> Int {
         if let number = distinctNumbers[value] { return number }
         let number = distinctNumbers.count
         distinctNumbers[value] = number
