@@ -122,11 +122,10 @@ public struct Usage: Sendable {
         value: ExactDecimal, distinct: String?, timestamp: Instant, eventID: String
     ) throws(DecimalError) {
         let periodEnd = schedule.periods[period].end
-        let valueNumber = aggregations[Int(metric)] == .uniqueCount ? number(ofDistinct: distinct ?? "") : nil
+        let kind = aggregations[Int(metric)]
+        let valueNumber = kind == .uniqueCount ? number(ofDistinct: distinct ?? "") : nil
         if group == 0 {
-            let block = (Int(customer) >> Usage.blockShift) * schedule.periods.count + period
-            let index = (Int(customer) & (Usage.blockSize - 1)) * metricStride + Int(metric)
-            let kind = aggregations[Int(metric)]
+            let (block, index) = cell(customer: customer, metric: metric, period: period)
             if blocks.count <= block { blocks.append(contentsOf: repeatElement([], count: block + 1 - blocks.count)) }
             // One access to the block for the whole update: each subscript of
             // `blocks[b][i]` checks both arrays' bounds and uniqueness again.
@@ -136,7 +135,7 @@ public struct Usage: Sendable {
             }
         } else {
             let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
-            try grouped[key, default: Accumulator(aggregations[Int(metric)])]
+            try grouped[key, default: Accumulator(kind)]
                 .add(value: value, distinct: valueNumber, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
         }
         if keepsEventValues[Int(metric)] {
@@ -153,12 +152,18 @@ public struct Usage: Sendable {
         return number
     }
 
+    /// Where an ungrouped aggregate lives: its block in `blocks`, and its cell in the block.
+    @inline(__always)
+    private func cell(customer: Int32, metric: Int32, period: Int) -> (block: Int, index: Int) {
+        ((Int(customer) >> Usage.blockShift) * schedule.periods.count + period,
+         (Int(customer) & (Usage.blockSize - 1)) * metricStride + Int(metric))
+    }
+
     /// The aggregate at a key, wherever it is stored.
     private func accumulator(_ key: Key) -> Accumulator? {
         guard key.group == 0 else { return grouped[key] }
-        let block = (Int(key.customer) >> Usage.blockShift) * schedule.periods.count + Int(key.period)
+        let (block, index) = cell(customer: key.customer, metric: key.metric, period: Int(key.period))
         guard block < blocks.count else { return nil }
-        let index = (Int(key.customer) & (Usage.blockSize - 1)) * metricStride + Int(key.metric)
         return index < blocks[block].count ? blocks[block][index] : nil
     }
 
