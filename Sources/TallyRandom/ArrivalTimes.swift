@@ -164,12 +164,28 @@ public struct ArrivalTimes: Sequence, Sendable {
         private var remaining: UInt128 = 1 << 64
         private var previous: Int64
 
+        /// The next instants' steps h = 1 − v^(1/left), worked out a batch at a time.
+        ///
+        /// Each h takes a logarithm and an exponential, chains of dependent
+        /// multiplications and divisions; worked out one per instant, the CPU mostly
+        /// waits on the chain. But an h depends only on its own draw and on how many
+        /// instants are left, not on the instants before it, so `fillSteps` works out
+        /// a batch of them, four at a time side by side. The draws come from this
+        /// iterator's own generator in the same order as one at a time, so the
+        /// instants are the same, bit for bit.
+        private var steps = InlineArray<32, UInt64>(repeating: 0)
+        private var stepCount = 0
+        private var nextStep = 0
+
         // Current segment index and its cached bounds and cumulative masses.
         private var segmentIndex = 0
         private var segmentStart: Int64
         private var segmentEnd: Int64
         private var massAtSegmentStart: UInt128 = 0
         private var massAtSegmentEnd: UInt128 = 0
+        /// The segment's mass shifted right by `segmentMassShift` bits to fit 64, the divisor of every instant in it.
+        private var segmentMass: UInt64 = 0
+        private var segmentMassShift = 0
 
         init(start: Int64, end: Int64, count: Int, shape: ArrivalShape, generator: PRNG) {
             self.generator = generator
@@ -216,10 +232,9 @@ public struct ArrivalTimes: Sequence, Sendable {
 
             // Next ascending uniform order statistic: min of the (count − emitted) uniforms left on [u, 1):
             // remaining ← remaining · v^(1/left) = remaining − remaining · (1 − exp(ln v / left)).
-            let left = UInt64(count - emitted)
-            let negativeLog = generator.nextNegativeLogOfOpenClosedUnit()  // Q64, < 2^70
-            let exponent = Self.divide(negativeLog, by: left)
-            let h = FixedMath.oneMinusExpNegQ64(exponent)
+            if nextStep == stepCount { fillSteps() }
+            let h = steps[nextStep]
+            nextStep += 1
             let decrease = remaining == 1 << 64 ? UInt128(h) : UInt128(FixedMath.mulHigh(UInt64(remaining), h))
             remaining -= decrease  // decrease <= remaining
             let target = Self.scale(totalMass, by: (1 << 64) - remaining)
@@ -230,19 +245,38 @@ public struct ArrivalTimes: Sequence, Sendable {
             let segmentLength = UInt64(bitPattern: segmentEnd &- segmentStart)
             guard massAtSegmentEnd > massAtSegmentStart, segmentLength > 0 else { return emit(segmentStart) }
             // fraction = (target − M_start)/(M_end − M_start) in Q64; both shifted so the divisor fits 64 bits.
-            var numerator = target > massAtSegmentStart ? target - massAtSegmentStart : 0
-            var denominator = massAtSegmentEnd - massAtSegmentStart
-            let excess = Swift.max(0, 64 - denominator.leadingZeroBitCount)
-            numerator >>= excess
-            denominator >>= excess
+            let numerator = (target > massAtSegmentStart ? target - massAtSegmentStart : 0) >> segmentMassShift
             let fraction: UInt64
-            if numerator >= denominator {
+            if numerator >= segmentMass {
                 fraction = UInt64.max
             } else {
-                fraction = FixedMath.divideWide(high: UInt64(numerator), low: 0, by: UInt64(denominator))
+                fraction = FixedMath.divideWide(high: UInt64(numerator), low: 0, by: segmentMass)
             }
             let offset = Swift.min(FixedMath.mulHigh(fraction, segmentLength), segmentLength - 1)
             return emit(Int64(bitPattern: UInt64(bitPattern: segmentStart) &+ offset))
+        }
+
+        /// Works out h = 1 − v^(1/left) for the next instants: a batch, or all that are left.
+        ///
+        /// The last batch of the sequence may draw up to three values more than it has
+        /// instants; nothing draws from this generator after the last instant, so no
+        /// instant changes.
+        private mutating func fillSteps() {
+            stepCount = Swift.min(steps.count, count - emitted)
+            nextStep = 0
+            var step = 0
+            while step < stepCount {
+                let negativeLogs = generator.nextNegativeLogsOfOpenClosedUnit()  // Q64, < 2^70
+                var exponents = InlineArray<4, UInt128>(repeating: 0)
+                for lane in exponents.indices {
+                    // A lane past the last instant has no instants left and is dropped: any divisor will do.
+                    let left = UInt64(Swift.max(1, count - emitted - step - lane))
+                    exponents[lane] = Self.divide(negativeLogs[lane], by: left)
+                }
+                let lanes = FixedMath.oneMinusExpNegQ64(lanes: exponents)
+                for lane in 0..<Swift.min(lanes.count, stepCount - step) { steps[step + lane] = lanes[lane] }
+                step += lanes.count
+            }
         }
 
         /// Records and returns the instant, clamped to be >= the previous one (already true by construction).
@@ -256,7 +290,8 @@ public struct ArrivalTimes: Sequence, Sendable {
         private static func divide(_ numerator: UInt128, by divisor: UInt64) -> UInt128 {
             let high = UInt64(truncatingIfNeeded: numerator >> 64)
             let low = UInt64(truncatingIfNeeded: numerator)
-            let (q1, r1) = high.quotientAndRemainder(dividingBy: divisor)
+            // The high word is below 2^6 and the divisor usually far above it: skip that division then.
+            let (q1, r1) = high < divisor ? (0, high) : high.quotientAndRemainder(dividingBy: divisor)
             let q0 = FixedMath.divideWide(high: r1, low: low, by: divisor)
             return UInt128(q1) << 64 | UInt128(q0)
         }
@@ -313,6 +348,9 @@ public struct ArrivalTimes: Sequence, Sendable {
             segmentEnd = boundary(index + 1)
             massAtSegmentStart = mass(atBoundary: index)
             massAtSegmentEnd = mass(atBoundary: index + 1)
+            let mass = massAtSegmentEnd - massAtSegmentStart
+            segmentMassShift = Swift.max(0, 64 - mass.leadingZeroBitCount)
+            segmentMass = UInt64(mass >> segmentMassShift)
         }
 
         /// Instant of boundary j (0 = start, segmentCount = end).

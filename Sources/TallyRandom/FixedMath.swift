@@ -46,6 +46,10 @@ public enum FixedMath {
         0x0000_0000_0003_5CFE,
     ]
 
+    /// min(13, ⌊64/e⌋ + 1) for e = 0...64 (0 and 1 unused): the terms `oneMinusExpNegQ64` sums for
+    /// y < 2^−e. A table, because dividing by e would sit on the critical path of every call.
+    static let seriesTerms: [UInt8] = (0...64).map { UInt8(Swift.min(13, 64 / Swift.max($0, 1) + 1)) }
+
     /// round(2^63/n!) for n = 0...20: Taylor coefficients in Q63 for sin, cos and 1 − e^−y.
     static let inverseFactorialsQ63: [UInt64] = [
         0x8000_0000_0000_0000, 0x8000_0000_0000_0000, 0x4000_0000_0000_0000, 0x1555_5555_5555_5555,
@@ -107,22 +111,8 @@ public enum FixedMath {
     /// The result is exact to a few units of 2^−64; inputs with 64 significant bits lose their two
     /// lowest bits in the reduction to Q62.
     static func logQ64(_ x: UInt64, fractionBits: Int) -> Int128 {
-        let top = 63 - x.leadingZeroBitCount
-        let normalized = x << UInt64(63 - top)  // m · 2^63 with m in [1, 2)
-        var exponent = top - fractionBits
-        let m62: UInt64
-        if normalized > sqrt2Q63 {
-            m62 = normalized >> 2  // m/2 in [√2/2, 1)
-            exponent += 1
-        } else {
-            m62 = normalized >> 1
-        }
-        let one62: UInt64 = 1 << 62
-        let negative = m62 < one62
-        let numerator = negative ? one62 - m62 : m62 - one62
-        // s = |m − 1|/(m + 1) in Q64; numerator < denominator < 2^64, so the quotient fits.
-        let s = divideWide(high: numerator, low: 0, by: m62 + one62)
-        let z = mulHigh(s, s)
+        let argument = LogArgument(x, fractionBits: fractionBits)
+        let z = mulHigh(argument.s, argument.s)
         let coefficients = atanhCoefficients
         var p = coefficients[11]
         var i = 10
@@ -130,10 +120,68 @@ public enum FixedMath {
             p = coefficients[i] &+ mulHigh(z, p)
             i -= 1
         }
-        // ln m = 2·(s + s·z·P) where P = Σ z^(i−1)/(2i+1).
-        let t = Int128(s) + Int128(mulHigh(s, mulHigh(z, p)))
-        let lnM = negative ? -2 * t : 2 * t
-        return lnM + ln2TimesQ64(exponent)
+        return argument.logarithm(z: z, series: p)
+    }
+
+    /// ``logQ64(_:fractionBits:)`` of four values, worked out side by side: each lane's result is
+    /// the same as one at a time.
+    ///
+    /// Why lanes: one logarithm is a chain of a division and a dozen multiplications, each
+    /// waiting for the one before, so the CPU sits idle between them. Stepping four values
+    /// through the chain together gives it independent work for those waits.
+    static func logQ64(lanes x: InlineArray<4, UInt64>, fractionBits: Int) -> InlineArray<4, Int128> {
+        let arguments = InlineArray<4, LogArgument> { LogArgument(x[$0], fractionBits: fractionBits) }
+        var z = InlineArray<4, UInt64>(repeating: 0)
+        for lane in z.indices { z[lane] = mulHigh(arguments[lane].s, arguments[lane].s) }
+        let coefficients = atanhCoefficients
+        var p = InlineArray<4, UInt64>(repeating: coefficients[11])
+        var i = 10
+        while i >= 0 {
+            let coefficient = coefficients[i]
+            for lane in p.indices { p[lane] = coefficient &+ mulHigh(z[lane], p[lane]) }
+            i -= 1
+        }
+        var result = InlineArray<4, Int128>(repeating: 0)
+        for lane in result.indices { result[lane] = arguments[lane].logarithm(z: z[lane], series: p[lane]) }
+        return result
+    }
+
+    /// A logarithm's argument x · 2^−fractionBits reduced to 2^e · m with m in [√2/2, √2), and
+    /// s = (m − 1)/(m + 1): then ln x = e·ln 2 + 2·atanh(s), by a series in z = s².
+    struct LogArgument {
+        /// |s| in Q64; `negative` is its sign (m < 1).
+        let s: UInt64
+        let negative: Bool
+        let exponent: Int
+
+        @inline(__always)
+        init(_ x: UInt64, fractionBits: Int) {
+            let top = 63 - x.leadingZeroBitCount
+            let normalized = x << UInt64(63 - top)  // m · 2^63 with m in [1, 2)
+            var exponent = top - fractionBits
+            let m62: UInt64
+            if normalized > sqrt2Q63 {
+                m62 = normalized >> 2  // m/2 in [√2/2, 1)
+                exponent += 1
+            } else {
+                m62 = normalized >> 1
+            }
+            let one62: UInt64 = 1 << 62
+            negative = m62 < one62
+            let numerator = negative ? one62 - m62 : m62 - one62
+            // s = |m − 1|/(m + 1) in Q64; numerator < denominator < 2^64, so the quotient fits.
+            s = divideWide(high: numerator, low: 0, by: m62 + one62)
+            self.exponent = exponent
+        }
+
+        /// ln x in Q64, given z = s² and P = Σ z^(i−1)/(2i+1) by Horner over `atanhCoefficients`.
+        @inline(__always)
+        func logarithm(z: UInt64, series p: UInt64) -> Int128 {
+            // ln m = 2·(s + s·z·P).
+            let t = Int128(s) + Int128(mulHigh(s, mulHigh(z, p)))
+            let lnM = negative ? -2 * t : 2 * t
+            return lnM + ln2TimesQ64(exponent)
+        }
     }
 
     /// ⌊(high · 2^64 + low) / divisor⌋ with one `divq` where the quotient fits 64 bits, as the callers on
@@ -195,20 +243,64 @@ public enum FixedMath {
     /// if y < 2^−e, N = min(13, ⌊64/e⌋ + 1) terms. Larger y go through `expParts`.
     static func oneMinusExpNegQ64(_ y: UInt128) -> UInt64 {
         if y == 0 { return 0 }
-        if y < 1 << 62 {
-            let y64 = UInt64(y)
-            let e = y64.leadingZeroBitCount  // y < 2^−e, e >= 2
-            let terms = Swift.min(13, 64 / e + 1)
-            let coefficients = inverseFactorialsQ63
-            var p = coefficients[terms]
-            var n = terms - 1
-            while n >= 1 {
-                p = coefficients[n] - mulHigh(y64, p)
-                n -= 1
-            }
-            let product = y64.multipliedFullWidth(by: p)  // y · P in Q127
-            return product.high << 1 | product.low >> 63
+        guard y < 1 << 62 else { return oneMinusExpNegQ64Large(y) }
+        let y64 = UInt64(y)
+        let terms = Int(seriesTerms[y64.leadingZeroBitCount])  // y < 2^−e, e >= 2
+        let coefficients = inverseFactorialsQ63
+        var p = coefficients[terms]
+        var n = terms - 1
+        while n >= 1 {
+            p = coefficients[n] - mulHigh(y64, p)
+            n -= 1
         }
+        return seriesProduct(y64, p)
+    }
+
+    /// ``oneMinusExpNegQ64(_:)`` of four values, their series worked out side by side (see
+    /// ``logQ64(lanes:fractionBits:)`` for why): each lane's result is the same as one at a time.
+    static func oneMinusExpNegQ64(lanes y: InlineArray<4, UInt128>) -> InlineArray<4, UInt64> {
+        // The lanes the series serves get their y and term count; the others keep 0 terms.
+        var small = InlineArray<4, UInt64>(repeating: 0)
+        var terms = InlineArray<4, Int>(repeating: 0)
+        var mostTerms = 0
+        for lane in y.indices where y[lane] != 0 && y[lane] < 1 << 62 {
+            small[lane] = UInt64(y[lane])
+            terms[lane] = Int(seriesTerms[small[lane].leadingZeroBitCount])
+            mostTerms = Swift.max(mostTerms, terms[lane])
+        }
+        // Horner from each lane's own last term down.
+        let coefficients = inverseFactorialsQ63
+        var p = InlineArray<4, UInt64>(repeating: 0)
+        var term = mostTerms
+        while term >= 1 {
+            let coefficient = coefficients[term]
+            for lane in p.indices {
+                // A lane's sum starts over at its own last term, so what it held before does not
+                // matter. Past that it never wraps: each partial sum is below its coefficient.
+                p[lane] = term == terms[lane] ? coefficient : coefficient &- mulHigh(small[lane], p[lane])
+            }
+            term -= 1
+        }
+        var result = InlineArray<4, UInt64>(repeating: 0)
+        for lane in result.indices {
+            if terms[lane] > 0 {
+                result[lane] = seriesProduct(small[lane], p[lane])
+            } else if y[lane] != 0 {
+                result[lane] = oneMinusExpNegQ64Large(y[lane])
+            }
+        }
+        return result
+    }
+
+    /// y · P as a Q64 value, for the series 1 − e^−y = y · P with P in Q63.
+    @inline(__always)
+    private static func seriesProduct(_ y: UInt64, _ p: UInt64) -> UInt64 {
+        let product = y.multipliedFullWidth(by: p)  // Q127
+        return product.high << 1 | product.low >> 63
+    }
+
+    /// ``oneMinusExpNegQ64(_:)`` for y >= 1/4, through `expParts`.
+    private static func oneMinusExpNegQ64Large(_ y: UInt128) -> UInt64 {
         let (mantissa, exponent) = expParts(-Int128(y))
         // e^−y = mantissa · 2^(exponent − 62) < 0.78, so as Q64 it is mantissa · 2^(exponent + 2) < 2^64.
         let shift = exponent + 2

@@ -206,4 +206,17 @@ public struct Xoshiro256StarStar: Sendable, Hashable {
         let log = FixedMath.logQ64(x + 1, fractionBits: 64)
         return log < 0 ? UInt128(-log) : 0
     }
+
+    /// ``nextNegativeLogOfOpenClosedUnit()`` of four draws in turn, their logarithms worked out side by side.
+    mutating func nextNegativeLogsOfOpenClosedUnit() -> InlineArray<4, UInt128> {
+        var draws = InlineArray<4, UInt64>(repeating: 0)
+        for lane in draws.indices { draws[lane] = next() }
+        // u == 1 (the largest draw) goes through the lanes as 2^−64 and is then answered with ln 1 = 0.
+        var arguments = InlineArray<4, UInt64>(repeating: 1)
+        for lane in draws.indices where draws[lane] != .max { arguments[lane] = draws[lane] + 1 }
+        let logs = FixedMath.logQ64(lanes: arguments, fractionBits: 64)
+        var negativeLogs = InlineArray<4, UInt128>(repeating: 0)
+        for lane in logs.indices where draws[lane] != .max && logs[lane] < 0 { negativeLogs[lane] = UInt128(-logs[lane]) }
+        return negativeLogs
+    }
 }

@@ -153,6 +153,55 @@ func nearestRaw(_ x: Double) -> Int64 { Int64((x * 4294967296.0).rounded()) }
         }
         #expect(FixedMath.oneMinusExpNegQ64(0) == 0)
     }
+
+    /// The four-lane kernels give each lane exactly what the one-at-a-time kernels give.
+    @Test func lanesMatchOneAtATime() {
+        // Powers of two with no fraction bits reduce to m = 1, s = 0: ln 2^k = k·ln 2 exactly as
+        // `ln2TimesQ64` forms it, k · ln2High + ⌊k · ln2Low / 2^64⌋.
+        //   k = 1: 0xB172_17F7_D1CF_79AB + 0
+        //   k = 3: 3 · 0xB172_17F7_D1CF_79AB + ⌊3 · 0xC9E3_B398_03F2_F6AF / 2^64⌋ = … + 2
+        let ln2 = Int128(0xB172_17F7_D1CF_79AB)
+        let powers = FixedMath.logQ64(lanes: [1, 2, 8, 3], fractionBits: 0)
+        #expect(powers[0] == 0)
+        #expect(powers[1] == ln2)
+        #expect(powers[2] == 3 * ln2 + 2)
+        #expect(powers[3] == FixedMath.logQ64(3, fractionBits: 0))
+
+        var g = PRNG(seed: 77)
+        for round in 0..<2_000 {
+            var x = InlineArray<4, UInt64>(repeating: 0)
+            for lane in x.indices { x[lane] = Swift.max(1, g.next() >> (g.next() % 64)) }
+            let bits = round % 2 == 0 ? 64 : 0
+            let logs = FixedMath.logQ64(lanes: x, fractionBits: bits)
+            for lane in x.indices { #expect(logs[lane] == FixedMath.logQ64(x[lane], fractionBits: bits)) }
+        }
+
+        // 1 − e^−y: 0; 2^−64, whose 2-term series gives exactly 1 raw unit
+        // (P = 2^63 − ⌊1 · 2^62 / 2^64⌋ = 2^63, and 1 · 2^63 / 2^63 = 1); lanes of different term
+        // counts side by side; and values from 1/4 up, which take the `expParts` path.
+        let edges: [UInt128] = [0, 1, 1 << 20, 1 << 40, (1 << 61) + 12_345, (1 << 62) - 1, 1 << 62, 1 << 64, 40 << 64]
+        #expect(FixedMath.oneMinusExpNegQ64(lanes: [0, 1, 1 << 62, 1 << 20])[0] == 0)
+        #expect(FixedMath.oneMinusExpNegQ64(lanes: [0, 1, 1 << 62, 1 << 20])[1] == 1)
+        for round in 0..<2_000 {
+            var y = InlineArray<4, UInt128>(repeating: 0)
+            for lane in y.indices {
+                y[lane] = round % 3 == 0 ? edges[Int(g.next() % UInt64(edges.count))] : UInt128(g.next() >> (g.next() % 64))
+            }
+            let results = FixedMath.oneMinusExpNegQ64(lanes: y)
+            for lane in y.indices { #expect(results[lane] == FixedMath.oneMinusExpNegQ64(y[lane]), "y = \(y[lane])") }
+        }
+    }
+
+    /// Four draws' negative logarithms at once are the next four one at a time, and use up four draws.
+    @Test func negativeLogsOfFourDraws() {
+        var lanes = PRNG(seed: 5)
+        var single = lanes
+        for _ in 0..<1_000 {
+            let four = lanes.nextNegativeLogsOfOpenClosedUnit()
+            for lane in four.indices { #expect(four[lane] == single.nextNegativeLogOfOpenClosedUnit()) }
+        }
+        #expect(lanes.next() == single.next())
+    }
 }
 
 @Suite("128-by-64-bit division")
