@@ -176,6 +176,25 @@ struct EventBufferTests {
         buffer.append(EventBufferTests.event("next"))
         #expect(buffer.take()?.id == "next")
     }
+
+    @Test("events given back stay out of the queue until removeAll destroys them")
+    func giveBack() {
+        let buffer = EventBuffer(capacity: 4)
+        for number in 0..<4 { buffer.append(EventBufferTests.event("e\(number)")) }
+        let first = buffer.take()
+        let second = buffer.take()
+        if let first { buffer.giveBack(first) }
+        if let second { buffer.giveBack(second) }
+        // Two taken and given back: two still waiting, counted and lent from the first of them.
+        #expect(buffer.count == 2)
+        #expect(buffer.withEvent(at: 0) { $0.pointee.id } == "e2")
+        #expect(buffer.take()?.id == "e2")
+        buffer.removeAll()
+        #expect(buffer.count == 0 && buffer.take() == nil)
+        // The slots are reused from the first.
+        for number in 4..<8 { buffer.append(EventBufferTests.event("e\(number)")) }
+        #expect((0..<4).compactMap { _ in buffer.take()?.id } == ["e4", "e5", "e6", "e7"])
+    }
 }
 
 @Suite("Customer draws made ahead")

@@ -8,14 +8,16 @@ import TallyPipeline
 /// ingest, which was an eighth of a run. Moving each event out of its slot
 /// hands the meter the only copy.
 ///
-/// Not thread-safe: one thread fills it and one drains it, and a batch passes
-/// between them under ``BatchProducer``'s lock.
+/// Not thread-safe: one thread fills it (and destroys what is given back) and
+/// one drains it, and a batch passes between them under ``BatchProducer``'s lock.
 final class EventBuffer: @unchecked Sendable {
     private var base: UnsafeMutablePointer<Event>
     private var capacity: Int
-    /// Slots `head..<tail` hold events; the rest are uninitialized.
+    /// Slots `head..<tail` hold events waiting to be taken, and slots `0..<returned`
+    /// events given back after use; the rest are uninitialized.
     private var head = 0
     private var tail = 0
+    private var returned = 0
 
     init(capacity: Int) {
         self.capacity = Swift.max(1, capacity)
@@ -44,6 +46,18 @@ final class EventBuffer: @unchecked Sendable {
         return (base + head).move()
     }
 
+    /// Moves a taken event back in, to be destroyed by ``removeAll()`` on whichever thread calls it.
+    ///
+    /// With two threads the metering thread gives each event back once it is metered,
+    /// and the producer, which made it, destroys it when it reuses the buffer: its
+    /// releases then cost the metering thread nothing, and they find the reference
+    /// counts in the producer's cache, where making the event left them.
+    func giveBack(_ event: consuming Event) {
+        precondition(returned < head, "EventBuffer.giveBack: more events given back than taken")
+        (base + returned).initialize(to: event)
+        returned += 1
+    }
+
     /// Lends the event `offset` places after the first to `body`, in place; nil past the end.
     ///
     /// A pointer, so that `body` can read one field without the whole event being copied out.
@@ -52,14 +66,17 @@ final class EventBuffer: @unchecked Sendable {
         return body(base + head + offset)
     }
 
-    /// Destroys the events not taken and starts again from the first slot.
+    /// Destroys the events not taken and those given back, and starts again from the first slot.
     func removeAll() {
+        base.deinitialize(count: returned)
         (base + head).deinitialize(count: tail - head)
         head = 0
         tail = 0
+        returned = 0
     }
 
     private func grow() {
+        precondition(returned == 0, "EventBuffer: cannot grow while it holds events given back")
         let larger = UnsafeMutablePointer<Event>.allocate(capacity: capacity * 2)
         larger.moveInitialize(from: base + head, count: tail - head)
         base.deallocate()

@@ -43,9 +43,9 @@ struct EventStream {
         }
         let producer = BatchProducer(merge: merge)
         defer { producer.stop() }
-        while var batch = producer.next() {
+        // The producer empties each batch it gets back: destroying its events is its work, not this thread's.
+        while let batch = producer.next() {
             body(batch)
-            batch.removeAll()
             producer.recycle(batch)
         }
     }
@@ -258,6 +258,7 @@ final class BatchProducer: @unchecked Sendable {
             if stopped { condition.unlock(); return }
             var batch = spare.popLast() ?? StreamBatch(names: merge.names)
             condition.unlock()
+            batch.removeAll()
             guard merge.fill(&batch, upTo: EventStream.batchSize) else { return }
             batch.makeAll()
             condition.lock()

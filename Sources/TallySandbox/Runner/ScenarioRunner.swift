@@ -178,6 +178,8 @@ struct MeteringLoop {
             } else {
                 send(event, receivedAt: item.receivedAt)
             }
+            // The producer that made the event destroys it when it reuses the batch.
+            if madeAhead { events.giveBack(event) }
         }
     }
 
