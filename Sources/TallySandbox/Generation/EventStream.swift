@@ -43,7 +43,7 @@ struct EventStream {
         }
         let producer = BatchProducer(merge: merge)
         defer { producer.stop() }
-        // The producer empties each batch it gets back: destroying its events is its work, not this thread's.
+        // The producer empties each batch it gets back: destroying the events is its work, not this thread's.
         while let batch = producer.next() {
             body(batch)
             producer.recycle(batch)
@@ -192,8 +192,9 @@ struct Merge {
 
 /// Runs a ``Merge`` on its own thread, a few batches ahead of the consumer.
 ///
-/// Batches go back and forth: the consumer returns each emptied batch, so their
-/// storage is reused instead of allocated (and page-faulted in) for every batch.
+/// Batches go back and forth: the consumer returns each batch it is done with,
+/// and the producer empties it (destroying its events) and fills it again, so
+/// their storage is reused instead of allocated (and page-faulted in) for every batch.
 final class BatchProducer: @unchecked Sendable {
     // @unchecked: every field below the condition is touched only under it.
     private let condition = NSCondition()
@@ -227,7 +228,7 @@ final class BatchProducer: @unchecked Sendable {
         return batch
     }
 
-    /// Hands an emptied batch back for reuse.
+    /// Hands a batch the consumer is done with back for reuse; the producer empties it.
     func recycle(_ batch: StreamBatch) {
         condition.lock()
         spare.append(batch)
