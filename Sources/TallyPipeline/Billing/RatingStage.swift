@@ -8,13 +8,16 @@ enum RatingStage {
         // One allocation, not one per doubling: with a million customers, growing each
         // invoice's lines one by one was most of the cost of billing.
         lines.reserveCapacity(plan.charges.count)
-        for (index, charge) in plan.charges.enumerated() {
+        for index in plan.charges.indices {
             let rolledOver = rollover.flatMap { $0.chargeIndex == index ? $0 : nil }
-            let line = try context.checked(.rating, "charge '\(charge.name)'") { () throws(DecimalError) -> InvoiceLine in
-                let rated = try rate(charge, metricNumber: context.chargeMetrics[index], usage: usage, active: active,
-                                     currency: currency, quantityOverride: rolledOver?.quantityToRate, context: context)
+            let name = plan.charges[index].name
+            let line = try context.checked(.rating, "charge '\(name)'") { () throws(DecimalError) -> InvoiceLine in
+                let quantity = try quantity(for: plan.charges[index].model, metricNumber: context.chargeMetrics[index], usage: usage,
+                                            quantityOverride: rolledOver?.quantityToRate, context: context)
+                let rated = try rate(plan.charges[index].model, quantity: quantity, metricNumber: context.chargeMetrics[index], usage: usage,
+                                     active: active, currency: currency, context: context)
                 return InvoiceLine(
-                    kind: .charge, name: charge.name, metric: charge.metric, quantity: rated.quantity,
+                    kind: .charge, name: name, metric: plan.charges[index].metric, quantity: rated.quantity,
                     rolloverUnitsUsed: rolledOver?.summary.used ?? .zero,
                     unroundedAmount: rated.amount, amount: try currency.round(rated.amount), breakdown: rated.breakdown)
             }
@@ -23,32 +26,48 @@ enum RatingStage {
         return lines
     }
 
-    /// Reads the usage a charge's model needs and prices it.
-    static func rate(
-        _ charge: Charge, metricNumber: Int32?, usage: Usage, active: ActiveTime, currency: Currency,
-        quantityOverride: ExactDecimal?, context: BillingContext
-    ) throws(DecimalError) -> Rated {
-        func quantity() throws(DecimalError) -> ExactDecimal {
+    /// The usage quantity a charge's model prices (the rolled-over quantity when one replaces
+    /// it); nil for the models that read none (a flat fee) or read their own (percentage, matrix).
+    ///
+    /// Read before ``rate(_:quantity:metricNumber:usage:active:currency:context:)`` rather than
+    /// inside its switch, where the call held the plan's charge copied (every reference in it
+    /// retained and released) for each line of each of a million invoices.
+    static func quantity(
+        for model: PricingModel, metricNumber: Int32?, usage: Usage, quantityOverride: ExactDecimal?, context: BillingContext
+    ) throws(DecimalError) -> ExactDecimal? {
+        switch model {
+        case .flat, .percentage, .matrix:
+            return nil
+        case .perUnit, .graduated, .volume, .package, .graduatedPercentage, .stairstep:
             if let quantityOverride { return quantityOverride }
             return try usage.quantity(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period)
         }
-        switch charge.model {
+    }
+
+    /// Prices a charge's model: at `quantity` (from ``quantity(for:metricNumber:usage:quantityOverride:context:)``)
+    /// or, for percentage and matrix charges, at the usage they read.
+    static func rate(
+        _ model: PricingModel, quantity: ExactDecimal?, metricNumber: Int32?, usage: Usage, active: ActiveTime,
+        currency: Currency, context: BillingContext
+    ) throws(DecimalError) -> Rated {
+        let quantity = quantity ?? .zero  // Every model that prices a quantity was given one.
+        switch model {
         case .flat(let amount):
             return try Pricing.flat(amount: amount, activeDays: active.activeDays, periodDays: active.periodDays, minorDigits: currency.minorDigits)
         case .perUnit(let unitPrice):
-            return try Pricing.perUnit(quantity: try quantity(), unitPrice: unitPrice)
+            return try Pricing.perUnit(quantity: quantity, unitPrice: unitPrice)
         case .graduated(let tiers):
-            return try Pricing.graduated(quantity: try quantity(), tiers: tiers)
+            return try Pricing.graduated(quantity: quantity, tiers: tiers)
         case .volume(let tiers):
-            return try Pricing.volume(quantity: try quantity(), tiers: tiers)
+            return try Pricing.volume(quantity: quantity, tiers: tiers)
         case .package(let size, let price, let freeUnits, let roundUp):
-            return try Pricing.package(quantity: try quantity(), size: size, price: price, freeUnits: freeUnits, roundUp: roundUp)
+            return try Pricing.package(quantity: quantity, size: size, price: price, freeUnits: freeUnits, roundUp: roundUp)
         case .percentage(let terms):
             return try Pricing.percentage(events: usage.eventValues(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period), terms: terms)
         case .graduatedPercentage(let tiers):
-            return try Pricing.graduatedPercentage(amount: try quantity(), tiers: tiers)
+            return try Pricing.graduatedPercentage(amount: quantity, tiers: tiers)
         case .stairstep(let tiers):
-            return Pricing.stairstep(quantity: try quantity(), tiers: tiers)
+            return Pricing.stairstep(quantity: quantity, tiers: tiers)
         case .matrix(let prices):
             return try Pricing.matrix(groups: try usage.groupedQuantities(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period), prices: prices)
         }
