@@ -201,22 +201,30 @@ public struct Xoshiro256StarStar: Sendable, Hashable {
     /// The samplers use this rather than a 32-bit `Fixed` uniform so the tail of −ln u reaches
     /// 64·ln 2 ≈ 44.4 and the order-statistics recursion in `ArrivalTimes` keeps 64-bit resolution.
     mutating func nextNegativeLogOfOpenClosedUnit() -> UInt128 {
-        let x = next()
-        if x == UInt64.max { return 0 }  // u == 1
-        let log = FixedMath.logQ64(x + 1, fractionBits: 64)
-        return log < 0 ? UInt128(-log) : 0
+        let draw = next()
+        return Self.negativeLog(draw: draw, log: FixedMath.logQ64(Self.logArgument(draw), fractionBits: 64))
     }
 
     /// ``nextNegativeLogOfOpenClosedUnit()`` of four draws in turn, their logarithms worked out side by side.
     mutating func nextNegativeLogsOfOpenClosedUnit() -> InlineArray<4, UInt128> {
         var draws = InlineArray<4, UInt64>(repeating: 0)
         for lane in draws.indices { draws[lane] = next() }
-        // u == 1 (the largest draw) goes through the lanes as 2^−64 and is then answered with ln 1 = 0.
-        var arguments = InlineArray<4, UInt64>(repeating: 1)
-        for lane in draws.indices where draws[lane] != .max { arguments[lane] = draws[lane] + 1 }
+        var arguments = InlineArray<4, UInt64>(repeating: 0)
+        for lane in draws.indices { arguments[lane] = Self.logArgument(draws[lane]) }
         let logs = FixedMath.logQ64(lanes: arguments, fractionBits: 64)
         var negativeLogs = InlineArray<4, UInt128>(repeating: 0)
-        for lane in logs.indices where draws[lane] != .max && logs[lane] < 0 { negativeLogs[lane] = UInt128(-logs[lane]) }
+        for lane in logs.indices { negativeLogs[lane] = Self.negativeLog(draw: draws[lane], log: logs[lane]) }
         return negativeLogs
+    }
+
+    /// u = (draw + 1)/2^64 as the logarithm's Q64 argument; the largest draw, u == 1, whose
+    /// draw + 1 does not fit, goes in as 1 (2^−64) and is answered by ``negativeLog(draw:log:)``.
+    @inline(__always)
+    private static func logArgument(_ draw: UInt64) -> UInt64 { draw == .max ? 1 : draw + 1 }
+
+    /// |ln u| from the logarithm of ``logArgument(_:)``: 0 for u == 1.
+    @inline(__always)
+    private static func negativeLog(draw: UInt64, log: Int128) -> UInt128 {
+        draw == .max || log >= 0 ? 0 : UInt128(-log)
     }
 }
