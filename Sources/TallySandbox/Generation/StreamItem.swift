@@ -89,7 +89,7 @@ struct StreamBatch: Sendable, HoldsWholeItems {
     func prefetchEvent(_ index: Int) {
         guard names.prefetchesCustomerIDs, index < items.count else { return }
         let item = items[index]
-        if item.unit != StreamItem.fullItem { names.units[Int(item.unit)].prefetchCustomerID(of: item) }
+        if item.unit != StreamItem.fullItem { names.withUnit(item.unit) { $0.prefetchCustomerID(of: item) } }
     }
 
     /// How far ahead of making an event its reads are started (see ``prefetchEvent(_:)``).
@@ -157,15 +157,28 @@ final class StreamNames: Sendable {
     /// always cached, and the check is all an event pays.
     let prefetchesCustomerIDs: Bool
 
+    /// The same units, lent by ``withUnit(_:_:)`` (``units`` keeps them alive).
+    private let unretainedUnits: [Unmanaged<Unit>]
+
     init(tenant: String, units: [Unit]) {
         self.tenant = tenant
         self.units = units
+        unretainedUnits = units.map { Unmanaged.passUnretained($0) }
         prefetchesCustomerIDs = units.contains { $0.customers.count >= 1 << 16 }
+    }
+
+    /// Lends the unit numbered `number` to `body` without retaining it.
+    ///
+    /// Reading a class out of an array retains it and releases it after: two atomic
+    /// operations per event, about 7 ns of bench-10m's 220 ns of generation.
+    @inline(__always)
+    func withUnit<Result>(_ number: Int32, _ body: (Unit) -> Result) -> Result {
+        unretainedUnits[Int(number)]._withUnsafeGuaranteedRef(body)
     }
 
     /// The event of an item that is not a whole one.
     func event(_ item: StreamItem) -> Event {
-        units[Int(item.unit)].event(item, tenant: tenant)
+        withUnit(item.unit) { $0.event(item, tenant: tenant) }
     }
 
     /// Holds the place of a whole item among made events; never sent.
