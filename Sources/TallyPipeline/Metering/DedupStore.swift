@@ -94,6 +94,9 @@ struct DedupStore: Sendable {
         tally_prefetch_for_write(slots.base + ((slot + 3) & mask))
     }
 
+    /// Maps one of `parts` pieces of the table's memory now (see ``SlotTable/prefault(part:of:)``).
+    func prefault(part: Int, of parts: Int) { slots.prefault(part: part, of: parts) }
+
     func contains(_ key: Fingerprint) -> Bool {
         let tag = UInt32(truncatingIfNeeded: key.low)
         var slot = Int(truncatingIfNeeded: key.high) & mask

@@ -22,6 +22,20 @@ extension Meter {
         dedup.prefetch(key)
         prefetched.push(PrefetchedKey(id: id, tenant: number, key: key))
     }
+
+    /// Maps one of `parts` equal pieces of the dedup table's memory now, so that metering
+    /// does not stop to fault it in; call it for every part, each on its own thread, before
+    /// metering starts.
+    ///
+    /// The table is sized for the expected events when the meter is made, and the kernel
+    /// zeroes each of its pages when it is first written: at 10 million expected events,
+    /// 256 MB and about 0.3 s on a 2-core virtual machine, spent by the metering thread
+    /// in the run's first moments. Faulted in on two threads at once, it takes half as long.
+    /// A hint only, that neither reads nor writes a slot: calling it or not never changes an
+    /// outcome, and it is safe while the meter is in use. It does nothing off Linux.
+    public func prefaultDedupTable(part: Int, of parts: Int) {
+        dedup.prefault(part: part, of: parts)
+    }
 }
 
 /// A fingerprint ``Meter/prefetch(_:)`` worked out, and what it was worked out from.

@@ -1,3 +1,4 @@
+import Foundation
 import TallyPipeline
 
 /// Runs a scenario: its events through the pipeline's public API, then billing.
@@ -32,6 +33,7 @@ public enum ScenarioRunner {
             meter: Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
                          expectedEvents: scenario.totalEvents),
             observer: observer, progress: progress)
+        prefaultDedupTable(of: loop.meter, threads: threads)
         let stream = EventStream(scenario: scenario, threads: threads)
         try stream.forEachBatch { loop.receive($0) }
         loop.progress?(loop.sent)
@@ -59,6 +61,32 @@ public enum ScenarioRunner {
             throw RunError(message: "\(scenario.name): recording the run failed: \(error)")
         }
         return (run, meter)
+    }
+
+    /// Faults the meter's dedup table in on `threads` threads at once (see
+    /// ``Meter/prefaultDedupTable(part:of:)``), where one thread alone would do it
+    /// as it meters. With one thread there is nobody to share the work with.
+    private static func prefaultDedupTable(of meter: Meter, threads: Int) {
+        guard threads >= 2 else { return }
+        // The helpers reach the meter through a box emptied before this returns: a copy of
+        // the meter still alive once metering starts would make its first write copy the table.
+        let box = MeterBox(meter)
+        let done = DispatchSemaphore(value: 0)
+        for part in 1..<threads {
+            Thread {
+                box.meter?.prefaultDedupTable(part: part, of: threads)
+                done.signal()
+            }.start()
+        }
+        meter.prefaultDedupTable(part: 0, of: threads)
+        for _ in 1..<threads { done.wait() }
+        box.meter = nil
+    }
+
+    // @unchecked: helpers read `meter` before they signal; it is cleared only after every signal.
+    private final class MeterBox: @unchecked Sendable {
+        var meter: Meter?
+        init(_ meter: Meter) { self.meter = meter }
     }
 }
 
