@@ -55,15 +55,13 @@ extension DedupStore {
             base.deallocate()
         }
 
-        /// Maps one of `parts` equal pieces of the table's pages now, without writing to them.
+        /// Maps one of `parts` equal pieces of the table's pages now, without writing to them
+        /// (why: ``Meter/prefaultDedupTable(part:of:)``).
         ///
-        /// A fresh table's page is zeroed (on a virtual machine, also backed by the host)
-        /// when it is first written: for 256 MB, about 0.3 s on this project's 2-core VM,
-        /// which one thread spends at the start of a run, a probe at a time. Pieces mapped
-        /// on several threads at once share that work. Linux's `MADV_POPULATE_WRITE` maps
-        /// the pages as a first write would and leaves their contents alone, so this is safe
-        /// beside readers and writers of the table. Elsewhere (and before Linux 5.14, or for
-        /// a table too small to be mapped) it does nothing; the table works the same.
+        /// Linux's `MADV_POPULATE_WRITE` maps the pages as a first write would and leaves
+        /// their contents alone, so this is safe beside readers and writers of the table.
+        /// Elsewhere (and before Linux 5.14, or for a table too small to be mapped, which
+        /// was zeroed when it was allocated) it does nothing; the table works the same.
         func prefault(part: Int, of parts: Int) {
             #if os(Linux)
             guard mapped, parts > 0, part >= 0, part < parts else { return }
