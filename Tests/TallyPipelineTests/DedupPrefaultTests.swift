@@ -7,7 +7,7 @@ import Testing
 private let populateIsSupported: Bool = {
     guard let page = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), page != MAP_FAILED else { return false }
     defer { munmap(page, 4096) }
-    return madvise(page, 4096, 23) == 0
+    return madvise(page, 4096, DedupStore.SlotTable.populateWrite) == 0
 }()
 
 @Suite("Prefaulting the dedup table", .enabled(if: populateIsSupported))

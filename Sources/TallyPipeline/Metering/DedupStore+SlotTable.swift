@@ -75,7 +75,7 @@ extension DedupStore {
         }
 
         /// Linux's `MADV_POPULATE_WRITE` (5.14), named here because older C libraries lack it.
-        private static let populateWrite: Int32 = 23
+        static let populateWrite: Int32 = 23
 
         /// A copy with the same slots, for a store about to write to a shared table.
         func copy() -> SlotTable {
