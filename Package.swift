@@ -1,4 +1,6 @@
 // swift-tools-version: 6.1
+// Tally: a deterministic billing sandbox and the metering pipeline a production service links.
+// Licensed under the Apache License, Version 2.0: see LICENSE.
 import PackageDescription
 
 let package = Package(
