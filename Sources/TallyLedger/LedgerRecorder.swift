@@ -263,8 +263,8 @@ final class BatchWriter: @unchecked Sendable {
 /// Copies the WAL back into the database file from a second connection, on its own thread.
 ///
 /// A checkpoint ends with an fsync of the database file; run by the writer after a commit
-/// (SQLite's default), the writer waited for the disk about 1.7 s of a 10M-event run. A
-/// PASSIVE checkpoint from another connection runs while the writer goes on appending.
+/// (SQLite's default), it makes the writer wait for the disk. A PASSIVE checkpoint from
+/// another connection runs while the writer goes on appending.
 final class Checkpointer: @unchecked Sendable {
     // @unchecked: `connection` is used only on `queue`.
     private let connection: DatabaseQueue
