@@ -53,7 +53,8 @@ struct PrefetchedKey: Sendable {
 /// comparison makes a wrong answer impossible: at worst the fingerprint is
 /// computed again.
 struct PrefetchQueue: Sendable {
-    /// More than a caller prefetches ahead: the sandbox's runner prefetches 8 events ahead.
+    /// More than a caller prefetches ahead (the sandbox's runner prefetches 8 events ahead).
+    ///
     /// A power of two, so a position wraps with a mask.
     static let capacity = 16
     private static let mask = capacity - 1
