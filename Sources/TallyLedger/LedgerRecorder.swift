@@ -9,11 +9,11 @@ import TallyJSON
 import TallyPipeline
 import TallySandbox
 
-/// Records a scenario run into a ledger, as the run's ``RunObserver``.
+/// Records a scenario run into a ledger, as the run's `RunObserver`.
 ///
 /// Every event goes to exactly one table, by its outcome: `events` (accepted),
 /// `rejections` or `dead_letters`, at its position in the stream. Rows are encoded
-/// on the run's thread into a ``LedgerBatch`` and handed `batchSize` at a time to a
+/// on the run's thread into a batch (`LedgerBatch`) and handed `batchSize` at a time to a
 /// writer thread, which writes each batch in one transaction through prepared
 /// statements reused for the whole run.
 ///
@@ -46,6 +46,8 @@ public final class LedgerRecorder: RunObserver {
     /// Registers the run in `ledger` (or finds it, to resume or re-record it).
     ///
     /// - Parameters:
+    ///   - ledger: the ledger to record into.
+    ///   - scenario: the loaded scenario being run.
     ///   - scenarioText: the scenario file's text, stored with the run and hashed to identify it.
     ///   - toolVersion: the version of the `tally` that records it.
     ///   - batchSize: rows per transaction.
