@@ -9,7 +9,7 @@ public struct JSONError: Error, Equatable, Sendable, CustomStringConvertible {
     public let line: Int
     /// The 1-based byte column of the offending byte within its line.
     public let column: Int
-    /// What was wrong and what was expected, e.g. `unexpected '}', expected a value`.
+    /// What was wrong and what was expected, such as `unexpected '}', expected a value`.
     public let message: String
 
     init(line: Int, column: Int, message: String) {

@@ -10,7 +10,9 @@
 /// unordered sets of members, because JSON gives member order no meaning and
 /// the canonical writer reorders keys.
 public enum JSONValue: Sendable, Equatable {
+    /// JSON `null`.
     case null
+    /// JSON `true` or `false`.
     case bool(Bool)
     /// A number as its literal text, for example `"-3"`, `"0.0015"` or `"1e999"`.
     ///
@@ -18,10 +20,14 @@ public enum JSONValue: Sendable, Equatable {
     /// The writer emits the text verbatim, so a number built in code must hold
     /// such text too, or the output will not be valid JSON.
     case number(String)
+    /// A string, with its escapes decoded.
     case string(String)
+    /// An array, in order.
     case array([JSONValue])
+    /// An object: its members in source order (a parsed object never repeats a key).
     case object(JSONObject)
 
+    /// Whether both are the same JSON value, compared exactly (see the type's discussion).
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null):

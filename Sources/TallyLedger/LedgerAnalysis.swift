@@ -27,6 +27,7 @@ public enum Rerating {
     /// recorded schedule, and compares each customer's invoice totals with the recorded ones.
     ///
     /// - Parameters:
+    ///   - ledger: the recorded run to re-rate; it is only read.
     ///   - plansYAML: the text of the scenario whose catalog prices the what-if.
     ///   - file: its path, for messages.
     public static func run(_ ledger: Ledger, plansYAML: String, file: String) throws -> Report {

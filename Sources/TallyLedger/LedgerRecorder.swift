@@ -9,11 +9,11 @@ import TallyJSON
 import TallyPipeline
 import TallySandbox
 
-/// Records a scenario run into a ledger, as the run's ``RunObserver``.
+/// Records a scenario run into a ledger, as the run's `RunObserver`.
 ///
 /// Every event goes to exactly one table, by its outcome: `events` (accepted),
 /// `rejections` or `dead_letters`, at its position in the stream. Rows are encoded
-/// on the run's thread into a ``LedgerBatch`` and handed `batchSize` at a time to a
+/// on the run's thread into a batch (`LedgerBatch`) and handed `batchSize` at a time to a
 /// writer thread, which writes each batch in one transaction through prepared
 /// statements reused for the whole run.
 ///
@@ -46,6 +46,8 @@ public final class LedgerRecorder: RunObserver {
     /// Registers the run in `ledger` (or finds it, to resume or re-record it).
     ///
     /// - Parameters:
+    ///   - ledger: the ledger to record into.
+    ///   - scenario: the loaded scenario being run.
     ///   - scenarioText: the scenario file's text, stored with the run and hashed to identify it.
     ///   - toolVersion: the version of the `tally` that records it.
     ///   - batchSize: rows per transaction.
@@ -263,8 +265,8 @@ final class BatchWriter: @unchecked Sendable {
 /// Copies the WAL back into the database file from a second connection, on its own thread.
 ///
 /// A checkpoint ends with an fsync of the database file; run by the writer after a commit
-/// (SQLite's default), the writer waited for the disk about 1.7 s of a 10M-event run. A
-/// PASSIVE checkpoint from another connection runs while the writer goes on appending.
+/// (SQLite's default), it makes the writer wait for the disk. A PASSIVE checkpoint from
+/// another connection runs while the writer goes on appending.
 final class Checkpointer: @unchecked Sendable {
     // @unchecked: `connection` is used only on `queue`.
     private let connection: DatabaseQueue

@@ -67,7 +67,7 @@ public enum DeadLetterReplay {
         /// Pending dead letters tried.
         public var tried = 0
         public var accepted = 0
-        /// Judged but not accepted (e.g. `duplicate`): they leave the queue, as with ``Meter/replayDeadLetters(receivedAt:)``.
+        /// Judged but not accepted, such as `duplicate`: they leave the queue, as with `Meter.replayDeadLetters(receivedAt:)`.
         public var rejected: [OutcomeReason: Int] = [:]
         /// Still dead-lettered, by reason: they stay pending.
         public var stillDead: [OutcomeReason: Int] = [:]
@@ -88,6 +88,7 @@ public enum DeadLetterReplay {
     /// billed again under the fixed catalog and its invoices are replaced.
     ///
     /// - Parameters:
+    ///   - ledger: the recorded run whose dead letters are replayed; written to.
     ///   - fixedYAML: the corrected scenario's text (its catalog is used); nil replays under the recorded catalog.
     ///   - file: the fixed scenario's path, for messages.
     public static func replay(_ ledger: Ledger, fixedYAML: String? = nil, file: String = "the fixed scenario") throws -> Report {

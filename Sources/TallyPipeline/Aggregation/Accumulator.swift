@@ -96,7 +96,9 @@ enum Accumulator: Sendable {
         }
     }
 
-    /// Fraction digits of a time-weighted average. 18 digits is far below any
+    /// Fraction digits of a time-weighted average.
+    ///
+    /// 18 digits is far below any
     /// price's resolution (12 digits times a unit of 10^-18 is 10^-30), so this
     /// division never moves a rounded amount in practice; it is documented as
     /// the one place a quantity is rounded.

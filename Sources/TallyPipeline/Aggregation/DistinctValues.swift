@@ -1,12 +1,11 @@
 /// The distinct values a `unique_count` aggregate has seen, by the numbers ``Usage`` gives them.
 ///
 /// Numbers rather than strings, and the first 64 numbers as bits of one word kept
-/// in the aggregate itself, because a `Set<String>` per aggregate was a heap object
-/// of its own: with a thousand customers those sets outgrew the caches, and adding
-/// one value missed the cache twice (the set's header, then its bucket), about
-/// 200 ns an event on bench-10m. A customer's aggregate usually sees a few values
-/// that many customers share, so their numbers are small and no set is allocated;
-/// numbers from 64 up go to a set of integers.
+/// in the aggregate itself, because a `Set<String>` per aggregate is a heap object
+/// of its own: with a thousand customers those sets outgrow the caches, and adding
+/// one value misses the cache twice (the set's header, then its bucket). A customer's
+/// aggregate usually sees a few values that many customers share, so their numbers are
+/// small and no set is allocated; numbers from 64 up go to a set of integers.
 ///
 /// The numbering depends on the order values first arrive, but only the count is
 /// ever read, and the count does not depend on the numbering.

@@ -50,6 +50,7 @@ public struct Usage: Sendable {
     /// By metric number: whether to keep each event's value (an array: this is read per event).
     private var keepsEventValues: [Bool] = []
     /// The number of each `unique_count` property value seen, in order of first arrival (see ``DistinctValues``).
+    ///
     /// Keyed by `String`, so values equal as strings (canonically equivalent) count as one, as they always have.
     private var distinctNumbers: [String: Int] = [:]
 
@@ -66,7 +67,7 @@ public struct Usage: Sendable {
         return number
     }
 
-    /// Starts loading what ``customerNumber(_:)`` will read for `id`. A hint only.
+    /// Starts loading what ``customerNumber(_:)`` will read for `id`; a hint only.
     func prefetchCustomerNumber(_ id: String) { customerNumbers.prefetch(id, forInsert: true) }
 
     /// Makes room for `count` customers in all, so numbering a million of them never rehashes.
@@ -225,8 +226,9 @@ public struct Usage: Sendable {
         return result.sorted { $0.group.lexicographicallyPrecedes($1.group) }
     }
 
-    /// Each accepted event's value, in timestamp order (ties: event id), for metrics
-    /// priced per event. Empty unless the catalog has a percentage charge on the metric.
+    /// Each accepted event's value, in timestamp order (ties: event id), for metrics priced per event.
+    ///
+    /// Empty unless the catalog has a percentage charge on the metric.
     public func eventValues(customer: String, metric: String, period: Int) -> [EventValue] {
         eventValues(customerNumber: customerNumbers[customer], metricNumber: metricNumbers[metric], period: period)
     }
@@ -278,10 +280,14 @@ public struct Usage: Sendable {
 
 /// One event's value, kept for charges that price events one by one.
 public struct EventValue: Sendable, Hashable, Comparable {
+    /// When the event happened.
     public var timestamp: Instant
+    /// The event's idempotency key, which breaks ties between equal timestamps.
     public var eventID: String
+    /// The value the event contributes: its quantity, or the metric's property (a payment's amount).
     public var value: ExactDecimal
 
+    /// Creates the kept value of one event.
     public init(timestamp: Instant, eventID: String, value: ExactDecimal) {
         self.timestamp = timestamp
         self.eventID = eventID

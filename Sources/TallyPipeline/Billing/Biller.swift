@@ -7,9 +7,12 @@
 /// per-customer ledger that only this call touches, so the result depends on
 /// nothing but the catalog, the schedule and the usage.
 public struct Biller: Sendable {
+    /// The catalog whose customers are billed, on their plans, discounts, taxes and credits.
     public let catalog: Catalog
+    /// The billing periods invoiced; it must be the schedule the usage was metered on.
     public let schedule: PeriodSchedule
 
+    /// Creates a biller for `catalog`'s customers over the periods of `schedule`.
     public init(catalog: Catalog, schedule: PeriodSchedule) {
         self.catalog = catalog
         self.schedule = schedule

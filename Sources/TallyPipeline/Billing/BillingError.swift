@@ -5,16 +5,18 @@ public struct BillingError: Error, Sendable, Equatable, CustomStringConvertible 
         case setup, rollover, rating, contract, discounts, tax, routing, settlement, invoice
     }
 
+    /// The stage billing stopped in (`setup` for a problem before the stages, such as an unknown plan).
     public var stage: Stage
     /// The customer being billed; nil for a problem before any customer.
     public var customer: String?
     /// The 0-based period index; nil for a problem before any period.
     public var period: Int?
-    /// What was being computed, e.g. `charge 'API calls'`.
+    /// What was being computed, such as `charge 'API calls'`.
     public var detail: String
     /// The arithmetic failure underneath, when there is one.
     public var cause: DecimalError?
 
+    /// Creates an error naming where billing stopped and what it was computing.
     public init(stage: Stage, customer: String?, period: Int?, detail: String, cause: DecimalError? = nil) {
         self.stage = stage
         self.customer = customer
@@ -23,6 +25,7 @@ public struct BillingError: Error, Sendable, Equatable, CustomStringConvertible 
         self.cause = cause
     }
 
+    /// The error as one sentence: `billing failed in rating for customer 'acme' in period 0: ...`.
     public var description: String {
         var text = "billing failed in \(stage.rawValue)"
         if let customer { text += " for customer '\(customer)'" }

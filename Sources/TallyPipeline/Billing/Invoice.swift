@@ -6,8 +6,11 @@
 public struct Invoice: Sendable, Equatable {
     /// `INV-<YYYYMMDD of the period start>-<customer position in the catalog, 6 digits>`.
     public var number: String
+    /// The id of the customer billed.
     public var customer: String
+    /// The billing period the invoice covers.
     public var period: BillingPeriod
+    /// The currency of every amount on the invoice.
     public var currency: Currency
     /// Where the invoice goes: charged to a card or sent to accounts receivable.
     public var destination: BillingType
@@ -15,13 +18,19 @@ public struct Invoice: Sendable, Equatable {
     public var lines: [InvoiceLine]
     /// The sum of the rounded lines.
     public var subtotal: ExactDecimal
+    /// The customer's discounts that applied, in catalog order.
     public var discounts: [DiscountLine]
+    /// The sum of the discounts, positive: taken off the subtotal.
     public var discountTotal: ExactDecimal
+    /// One line per tax rate of the customer's jurisdiction; empty for an exempt customer.
     public var taxes: [TaxLine]
+    /// The sum of the tax lines.
     public var taxTotal: ExactDecimal
+    /// What the period costs: `subtotal - discountTotal + taxTotal`.
     public var total: ExactDecimal
     /// Credits that paid part of the total, prepaid grants (oldest first) then the balance.
     public var credits: [CreditApplication]
+    /// The sum of the credits that paid part of the total.
     public var creditsApplied: ExactDecimal
     /// `total - creditsApplied`, never negative.
     public var amountDue: ExactDecimal
@@ -43,12 +52,15 @@ public struct InvoiceLine: Sendable, Equatable {
         case spendCapAdjustment = "spend_cap_adjustment"
     }
 
+    /// Whether the line is a plan charge or a contract term.
     public var kind: Kind
+    /// The line's name: the charge's name, or the contract term's.
     public var name: String
     /// The metric of a usage charge.
     public var metric: String?
-    /// The quantity priced, nil for contract lines. With rollover the metered
-    /// quantity is `quantity + rolloverUnitsUsed`.
+    /// The quantity priced; nil for contract lines.
+    ///
+    /// With rollover the metered quantity is `quantity + rolloverUnitsUsed`.
     public var quantity: ExactDecimal?
     /// Rolled-over units that covered usage before the charge priced the rest.
     public var rolloverUnitsUsed: ExactDecimal
@@ -63,6 +75,7 @@ public struct InvoiceLine: Sendable, Equatable {
 
 /// One discount on an invoice and its share of each line.
 public struct DiscountLine: Sendable, Equatable {
+    /// The discount's name from the catalog.
     public var name: String
     /// The discount taken off, positive.
     public var amount: ExactDecimal
@@ -74,9 +87,11 @@ public struct DiscountLine: Sendable, Equatable {
 
 /// One tax rate's total on an invoice.
 public struct TaxLine: Sendable, Equatable {
+    /// The tax rate's name from the catalog.
     public var name: String
+    /// The customer's tax jurisdiction, whose rate this is.
     public var jurisdiction: String
-    /// Percent (7.25 means 7.25%).
+    /// The rate in percent (7.25 means 7.25%).
     public var rate: ExactDecimal
     /// The sum of ``perLine``.
     public var amount: ExactDecimal
@@ -94,7 +109,9 @@ public enum CreditSource: Sendable, Hashable {
 
 /// Credit used to pay an invoice, and what of that source is left.
 public struct CreditApplication: Sendable, Equatable {
+    /// Where the money came from: a prepaid grant or the credit balance.
     public var source: CreditSource
+    /// How much of the invoice's total this source paid.
     public var amount: ExactDecimal
     /// What remains of the source after this invoice.
     public var remaining: ExactDecimal
@@ -102,13 +119,17 @@ public struct CreditApplication: Sendable, Equatable {
 
 /// Prepaid credit lost because its validity ended.
 public struct ExpiredCredit: Sendable, Equatable {
+    /// The period the grant was made in (0-based).
     public var grantedInPeriod: Int
+    /// The grant's position in ``Catalog/credits``.
     public var catalogIndex: Int
+    /// The unused credit lost.
     public var amount: ExactDecimal
 }
 
 /// Rolled-over included units for one period.
 public struct RolloverSummary: Sendable, Equatable {
+    /// The metric whose included units roll over.
     public var metric: String
     /// The free first tier of the metric's graduated charge.
     public var includedUnits: ExactDecimal

@@ -1,7 +1,8 @@
 /// Stage 8: the invoice itself, its number and its totals.
 enum InvoiceStage {
-    /// `INV-<YYYYMMDD of the period start>-`, the part every invoice number of a period shares:
-    /// a biller works it out once per period. A number is this prefix and the customer's
+    /// The part every invoice number of a period shares: `INV-<YYYYMMDD of the period start>-`.
+    ///
+    /// A biller works it out once per period. A number is this prefix and the customer's
     /// 1-based position in the catalog, 6 digits (``number(prefix:customerPosition:scratch:)``),
     /// built only from the period and the catalog, so a re-run issues the same numbers.
     static func numberPrefix(period: BillingPeriod) -> [UInt8] {

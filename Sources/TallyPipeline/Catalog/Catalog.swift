@@ -4,12 +4,19 @@
 /// every problem found, each with the path of the offending value, so the
 /// per-event path never has to check prices or tiers again.
 public struct Catalog: Sendable {
+    /// The one currency every price and invoice of the catalog is in.
     public let currency: Currency
+    /// The billable metrics, by which events are counted and aggregated.
     public let metrics: [Metric]
+    /// The price plans customers subscribe to.
     public let plans: [Plan]
+    /// The customers, in the order their invoices are numbered and listed.
     public let customers: [Customer]
+    /// Discounts on customers' invoices, applied in this order.
     public let discounts: [Discount]
+    /// Sales tax rates by jurisdiction.
     public let taxRates: [TaxRate]
+    /// Prepaid credit grants, which pay invoices after tax.
     public let credits: [PrepaidCredit]
 
     let metricIndexByKey: [String: Int]
@@ -38,17 +45,23 @@ public struct Catalog: Sendable {
         if !validator.errors.isEmpty { throw CatalogErrors(errors: validator.errors) }
     }
 
+    /// The metric with this key, or nil when the catalog has none.
     public func metric(_ key: String) -> Metric? { metricIndexByKey[key].map { metrics[$0] } }
+    /// The plan with this id, or nil when the catalog has none.
     public func plan(_ id: String) -> Plan? { planIndexByID[id].map { plans[$0] } }
+    /// The customer with this id, or nil when the catalog has none.
     public func customer(_ id: String) -> Customer? { customerIndexByID[id].map { customers[$0] } }
 
     /// The position of a metric in ``metrics``: the interned id the per-event path uses.
     public func metricIndex(_ key: String) -> Int? { metricIndexByKey[key] }
     /// The position of a customer in ``customers``: the interned id the per-event path uses.
     public func customerIndex(_ id: String) -> Int? { customerIndexByID[id] }
+    /// The position of a plan in ``plans``, or nil when the catalog has none with this id.
     public func planIndex(_ id: String) -> Int? { planIndexByID[id] }
 
-    /// The plan of the customer at `customerIndex`. Validation guarantees it exists.
+    /// The plan of the customer at `customerIndex`.
+    ///
+    /// Validation guarantees it exists.
     func planOfCustomer(at customerIndex: Int) -> Plan {
         plans[planIndexByID[customers[customerIndex].plan] ?? 0]
     }
@@ -56,12 +69,17 @@ public struct Catalog: Sendable {
 
 /// One step in the path to a value: a key of a mapping or an index in a list.
 public enum CatalogPathComponent: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+    /// A key of a mapping, such as `plans`.
     case key(String)
+    /// A position in a list, from 0.
     case index(Int)
 
+    /// Creates a key component from a string literal.
     public init(stringLiteral value: String) { self = .key(value) }
+    /// Creates an index component from an integer literal.
     public init(integerLiteral value: Int) { self = .index(value) }
 
+    /// The component as it appears in a path: `plans` or `[0]`.
     public var description: String {
         switch self {
         case .key(let key): key
@@ -72,16 +90,18 @@ public enum CatalogPathComponent: Sendable, Hashable, CustomStringConvertible, E
 
 /// A problem with one value of a catalog.
 public struct CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// Where the value is, e.g. `plans[0].charges[1].tiers[2].up_to`.
+    /// Where the value is, such as `plans[0].charges[1].tiers[2].up_to`.
     public let path: [CatalogPathComponent]
     /// What is wrong and what was expected.
     public let message: String
 
+    /// Creates a problem at `path` with a message saying what is wrong and what was expected.
     public init(path: [CatalogPathComponent], message: String) {
         self.path = path
         self.message = message
     }
 
+    /// The path as text: `plans[0].charges[1].tiers[2].up_to`.
     public var pathDescription: String {
         path.enumerated().map { offset, component in
             if case .key = component, offset > 0 { return "." + component.description }
@@ -89,11 +109,14 @@ public struct CatalogError: Error, Sendable, Hashable, CustomStringConvertible {
         }.joined()
     }
 
+    /// The path and the message, as one line: `plans[0].id: is empty, expected ...`.
     public var description: String { "\(pathDescription): \(message)" }
 }
 
 /// Every problem found in a catalog.
 public struct CatalogErrors: Error, Sendable, CustomStringConvertible {
+    /// The problems, in the order of the catalog's inputs.
     public let errors: [CatalogError]
+    /// Every problem, one a line.
     public var description: String { errors.map(\.description).joined(separator: "\n") }
 }

@@ -4,8 +4,10 @@ public struct Charge: Sendable, Hashable {
     public var name: String
     /// The metric key; nil only for `flat` charges, which do not depend on usage.
     public var metric: String?
+    /// The pricing model that turns the metric's quantity for a period into an amount.
     public var model: PricingModel
 
+    /// Creates a charge of `metric` priced by `model`, shown on invoices as `name`.
     public init(name: String, metric: String?, model: PricingModel) {
         self.name = name
         self.metric = metric
@@ -13,11 +15,13 @@ public struct Charge: Sendable, Hashable {
     }
 }
 
-/// How a charge prices a quantity. See each case for the formula.
+/// How a charge prices a quantity: the nine pricing models.
+///
+/// See each case for the formula, and ``Pricing`` for the functions that apply them.
 public enum PricingModel: Sendable, Hashable {
     /// A fixed amount per period, prorated by days for a partial subscription.
     case flat(amount: ExactDecimal)
-    /// quantity x unit price.
+    /// Every unit at one price: quantity x unit price.
     case perUnit(unitPrice: ExactDecimal)
     /// Each tier prices the part of the quantity inside it, plus the flat fee of
     /// every tier reached (tier 1 always, even at quantity 0).
@@ -46,6 +50,7 @@ public struct Tier: Sendable, Hashable {
     /// A fee charged once when the quantity reaches the tier (for `stairstep`: the tier's price).
     public var flatFee: ExactDecimal
 
+    /// Creates a tier up to `upTo` units (inclusive; nil for the last, open tier).
     public init(upTo: ExactDecimal?, unitPrice: ExactDecimal, flatFee: ExactDecimal = .zero) {
         self.upTo = upTo
         self.unitPrice = unitPrice
@@ -55,11 +60,14 @@ public struct Tier: Sendable, Hashable {
 
 /// A band of amounts with its rate, for `graduated_percentage`.
 public struct PercentageTier: Sendable, Hashable {
+    /// Inclusive upper bound of the amounts in the tier; nil for the last, unbounded tier.
     public var upTo: ExactDecimal?
     /// Percent of the amount inside the tier (2.5 means 2.5%).
     public var rate: ExactDecimal
+    /// A fee charged once when the summed amount reaches the tier.
     public var flatFee: ExactDecimal
 
+    /// Creates a tier up to `upTo` (inclusive; nil for the last, open tier) at `rate` percent.
     public init(upTo: ExactDecimal?, rate: ExactDecimal, flatFee: ExactDecimal = .zero) {
         self.upTo = upTo
         self.rate = rate
@@ -77,9 +85,12 @@ public struct PercentageTerms: Sendable, Hashable {
     public var freeEvents: Int
     /// The first X of value in the period is free.
     public var freeAmount: ExactDecimal
+    /// The least fee a charged event pays (after the fixed fee); nil for no minimum.
     public var perEventMin: ExactDecimal?
+    /// The most fee a charged event pays (after the fixed fee); nil for no maximum.
     public var perEventMax: ExactDecimal?
 
+    /// Creates revenue-share terms of `rate` percent; the free allowances and clamps default to none.
     public init(
         rate: ExactDecimal, fixedFee: ExactDecimal = .zero, freeEvents: Int = 0, freeAmount: ExactDecimal = .zero,
         perEventMin: ExactDecimal? = nil, perEventMax: ExactDecimal? = nil
@@ -97,10 +108,12 @@ public struct PercentageTerms: Sendable, Hashable {
 public struct MatrixPrices: Sendable, Hashable {
     /// The property names, in the order each combination lists its values.
     public var dimensions: [String]
+    /// The listed combinations and their unit prices.
     public var prices: [MatrixPrice]
     /// The unit price of any combination not listed.
     public var defaultPrice: ExactDecimal
 
+    /// Creates a price matrix over `dimensions`, with `defaultPrice` for unlisted combinations.
     public init(dimensions: [String], prices: [MatrixPrice], defaultPrice: ExactDecimal) {
         self.dimensions = dimensions
         self.prices = prices
@@ -108,11 +121,14 @@ public struct MatrixPrices: Sendable, Hashable {
     }
 }
 
+/// The unit price of one combination of property values in a matrix charge.
 public struct MatrixPrice: Sendable, Hashable {
     /// One value per dimension, in the dimensions' order.
     public var values: [String]
+    /// The price per unit of usage with this combination.
     public var unitPrice: ExactDecimal
 
+    /// Creates the price of the combination `values`, one value per dimension.
     public init(values: [String], unitPrice: ExactDecimal) {
         self.values = values
         self.unitPrice = unitPrice

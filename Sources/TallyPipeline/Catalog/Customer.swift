@@ -1,5 +1,6 @@
 /// A customer of the API seller, subscribed to one plan.
 public struct Customer: Sendable, Hashable {
+    /// The customer's id, which events carry as `customer_id`.
     public var id: String
     /// The plan's id.
     public var plan: String
@@ -7,16 +8,20 @@ public struct Customer: Sendable, Hashable {
     public var taxJurisdiction: String?
     /// Exempt customers are never taxed, whatever their jurisdiction.
     public var taxExempt: Bool
+    /// How the customer pays: by card, or by invoice on net terms.
     public var billing: BillingType
-    /// When the subscription starts; nil for the first period's start. A start or
-    /// end inside a period prorates the flat fees and commitments of that period.
+    /// When the subscription starts; nil for the first period's start.
+    ///
+    /// A start or end inside a period prorates the flat fees and commitments of that period.
     public var start: Instant?
     /// When the subscription ends (exclusive); nil for never.
     public var end: Instant?
-    /// A credit balance the customer holds at the start (e.g. from a refund),
-    /// applied after prepaid credits.
+    /// A credit balance the customer holds at the start, such as one from a refund.
+    ///
+    /// It pays invoices after prepaid credits.
     public var creditBalance: ExactDecimal
 
+    /// Creates a customer of plan `plan`, subscribed from the first period on unless `start` says otherwise.
     public init(
         id: String, plan: String, taxJurisdiction: String? = nil, taxExempt: Bool = false,
         billing: BillingType = .card, start: Instant? = nil, end: Instant? = nil, creditBalance: ExactDecimal = .zero

@@ -2,17 +2,22 @@
 public struct Metric: Sendable, Hashable {
     /// The name events carry in their `metric` field.
     public var key: String
+    /// How the metric's events combine into one quantity per customer and period.
     public var aggregation: Aggregation
+    /// The event property the metric reads, if any, instead of the quantity.
+    ///
     /// For `unique_count`, the property whose distinct values are counted. For
     /// `sum`, `max`, `latest` and percentage charges, a property holding a decimal
     /// that is used instead of the quantity (e.g. a payment's `amount`).
     public var property: String?
     /// Properties whose values split the aggregate into groups (a matrix charge's dimensions).
     public var groupBy: [String]
-    /// Whether events may carry a negative quantity. Default: only `weighted_sum`,
-    /// whose quantities are deltas of a level.
+    /// Whether events may carry a negative quantity.
+    ///
+    /// By default only `weighted_sum` allows it, because its quantities are deltas of a level.
     public var allowsNegative: Bool
 
+    /// Creates a metric; `allowsNegative` defaults to true for `weighted_sum` only.
     public init(key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [], allowsNegative: Bool? = nil) {
         self.key = key
         self.aggregation = aggregation

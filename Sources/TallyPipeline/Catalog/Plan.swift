@@ -1,6 +1,8 @@
 /// A price plan: the charges a subscribed customer pays and the contract terms around them.
 public struct Plan: Sendable, Hashable {
+    /// The plan's id, which ``Customer/plan`` names.
     public var id: String
+    /// The priced lines, each becoming one invoice line per period, in this order.
     public var charges: [Charge]
     /// Entitlement limits per metric key, checked as events arrive.
     public var quotas: [Quota]
@@ -11,6 +13,7 @@ public struct Plan: Sendable, Hashable {
     /// Unused included units that carry into later periods.
     public var rollover: Rollover?
 
+    /// Creates a plan; ``Catalog/init(currency:metrics:plans:customers:discounts:taxRates:credits:)`` checks it against the rest of the catalog.
     public init(
         id: String, charges: [Charge], quotas: [Quota] = [], minimumCommitment: ExactDecimal? = nil,
         spendCap: ExactDecimal? = nil, rollover: Rollover? = nil
@@ -43,6 +46,7 @@ public struct Plan: Sendable, Hashable {
 
 /// An entitlement limit on one metric per period.
 public struct Quota: Sendable, Hashable {
+    /// The key of the limited metric.
     public var metric: String
     /// The most usage allowed per period, in the metric's unit (events for `count`).
     public var limit: ExactDecimal
@@ -50,6 +54,7 @@ public struct Quota: Sendable, Hashable {
     /// soft limits accept them and flag them.
     public var hard: Bool
 
+    /// Creates a limit of `limit` units of `metric` per period, hard or soft.
     public init(metric: String, limit: ExactDecimal, hard: Bool) {
         self.metric = metric
         self.limit = limit
@@ -66,6 +71,7 @@ public struct Rollover: Sendable, Hashable {
     /// The most units that may roll over out of one period; nil for no cap.
     public var cap: ExactDecimal?
 
+    /// Creates a rollover of the included units of `metric`'s graduated charge.
     public init(metric: String, maxPeriods: Int, cap: ExactDecimal? = nil) {
         self.metric = metric
         self.maxPeriods = maxPeriods

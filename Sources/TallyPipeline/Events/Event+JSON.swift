@@ -4,8 +4,10 @@ import TallyJSON
 public struct EventDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The field at fault (`quantity`), or nil when the document itself is bad.
     public let field: String?
+    /// What is wrong and what was expected, such as `is empty, expected a non-empty string`.
     public let message: String
 
+    /// The field and the message, as `quantity: is "abc", expected a decimal number`.
     public var description: String { field.map { "\($0): \(message)" } ?? message }
 }
 

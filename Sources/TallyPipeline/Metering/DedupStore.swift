@@ -68,8 +68,9 @@ struct DedupStore: Sendable {
         return UInt32(clamping: Swift.max(0, seconds - epochSeconds) + 1)
     }
 
-    /// Finds the key, or the empty slot where it would be inserted. Grows the table first
-    /// when it is 80% full, so the returned slot stays valid until the next insert.
+    /// Finds the key, or the empty slot where it would be inserted.
+    ///
+    /// Grows the table first when it is 80% full, so the returned slot stays valid until the next insert.
     @inline(__always)
     mutating func probe(_ key: Fingerprint) -> Probe {
         if (count + 1) * 5 > slots.count * 4 { resize(to: slots.count * 2) }

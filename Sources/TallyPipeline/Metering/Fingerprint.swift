@@ -1,13 +1,16 @@
 /// A 128-bit fingerprint of an event's idempotency key, MurmurHash3 x64-128.
 ///
 /// The dedup store keeps 96 of its bits per event instead of the id itself
-/// (see ``DedupStore`` for the collision odds). MurmurHash3 is written out here
+/// (see `DedupStore`'s source for the collision odds). MurmurHash3 is written out here
 /// (Austin Appleby's public-domain reference) so that it never changes under
 /// us, unlike `Hasher`, which is seeded per process.
 public struct Fingerprint: Sendable, Hashable {
+    /// The first 64 bits of the hash.
     public let high: UInt64
+    /// The last 64 bits of the hash.
     public let low: UInt64
 
+    /// Creates a fingerprint from its two halves, as a store that persisted one reads it back.
     public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low

@@ -28,9 +28,9 @@ extension Meter {
     /// metering starts.
     ///
     /// The table is sized for the expected events when the meter is made, and the kernel
-    /// zeroes each of its pages when it is first written: at 10 million expected events,
-    /// 256 MB and about 0.3 s on a 2-core virtual machine, spent by the metering thread
-    /// in the run's first moments. Faulted in on two threads at once, it takes half as long.
+    /// zeroes each of its pages when it is first written (256 MB at 10 million expected
+    /// events), which the metering thread would otherwise pay for in the run's first moments.
+    /// Faulted in on two threads at once, it takes about half as long.
     /// A hint only, that neither reads nor writes a slot: calling it or not never changes an
     /// outcome, and it is safe while the meter is in use. It does nothing off Linux.
     public func prefaultDedupTable(part: Int, of parts: Int) {
@@ -53,7 +53,8 @@ struct PrefetchedKey: Sendable {
 /// comparison makes a wrong answer impossible: at worst the fingerprint is
 /// computed again.
 struct PrefetchQueue: Sendable {
-    /// More than a caller prefetches ahead: the sandbox's runner prefetches 8 events ahead.
+    /// More than a caller prefetches ahead (the sandbox's runner prefetches 8 events ahead).
+    ///
     /// A power of two, so a position wraps with a mask.
     static let capacity = 16
     private static let mask = capacity - 1

@@ -11,7 +11,9 @@ public enum OutcomeReason: String, Sendable, Hashable, CaseIterable, Comparable 
     case timestampTooOld = "timestamp_too_old"
     /// The tenant already had an accepted event with this id: counted, never billed.
     case duplicate
+    /// The customer is not in the catalog: kept as a dead letter until the catalog knows it.
     case unknownCustomer = "unknown_customer"
+    /// The metric is not in the catalog: kept as a dead letter until the catalog knows it.
     case unknownMetric = "unknown_metric"
     /// Past a hard quota: what a gateway answers with HTTP 429.
     case quotaExceeded = "quota_exceeded"
@@ -24,8 +26,11 @@ public enum OutcomeReason: String, Sendable, Hashable, CaseIterable, Comparable 
         }
     }
 
+    /// What happens to an event that is not accepted.
     public enum Disposition: String, Sendable, Hashable {
+        /// Refused for good and counted; the sender is told why.
         case rejected
+        /// Kept whole in the dead-letter queue, to be replayed once the catalog is fixed.
         case deadLettered = "dead_lettered"
     }
 
@@ -35,10 +40,14 @@ public enum OutcomeReason: String, Sendable, Hashable, CaseIterable, Comparable 
 
 /// What the metering stages decided for one event.
 public enum MeteringOutcome: Sendable, Hashable {
+    /// Counted and aggregated into usage, with its flags.
     case accepted(Acceptance)
+    /// Refused for good, with the reason.
     case rejected(OutcomeReason)
+    /// Kept in the dead-letter queue, with the reason.
     case deadLettered(OutcomeReason)
 
+    /// The reason code, or nil for an accepted event.
     public var reason: OutcomeReason? {
         switch self {
         case .accepted: nil
@@ -62,6 +71,7 @@ public struct Acceptance: Sendable, Hashable {
 public struct OutcomeCounts: Sendable, Hashable {
     /// Events handed to the pipeline.
     public var received: Int = 0
+    /// Events counted into usage (including late, soft-limit and out-of-period ones).
     public var accepted: Int = 0
     /// Accepted events flagged late (a subset of `accepted`).
     public var late: Int = 0
@@ -72,16 +82,20 @@ public struct OutcomeCounts: Sendable, Hashable {
     /// Rejected and dead-lettered events by reason, indexed like `OutcomeReason.allCases`.
     var byReason: [Int] = Array(repeating: 0, count: OutcomeReason.allCases.count)
 
+    /// Creates counts of zero.
     public init() {}
 
+    /// Events rejected or dead-lettered with this reason.
     public func count(_ reason: OutcomeReason) -> Int {
         byReason[OutcomeReason.allCases.firstIndex(of: reason) ?? 0]
     }
 
+    /// Events rejected for good, all reasons together.
     public var rejected: Int {
         OutcomeReason.allCases.filter { $0.disposition == .rejected }.reduce(0) { $0 + count($1) }
     }
 
+    /// Events kept as dead letters, all reasons together.
     public var deadLettered: Int {
         OutcomeReason.allCases.filter { $0.disposition == .deadLettered }.reduce(0) { $0 + count($1) }
     }
@@ -102,6 +116,7 @@ public struct OutcomeCounts: Sendable, Hashable {
         }
     }
 
+    /// The counts of two batches together.
     public static func + (lhs: OutcomeCounts, rhs: OutcomeCounts) -> OutcomeCounts {
         var sum = lhs
         sum.received += rhs.received
@@ -131,7 +146,9 @@ extension OutcomeReason {
 /// Raised when a batch's outcomes do not add up to its events: a pipeline bug,
 /// reported rather than hidden, because a lost event is lost money.
 public struct ConservationError: Error, Sendable, CustomStringConvertible {
+    /// The counts that do not add up.
     public let counts: OutcomeCounts
+    /// The counts as a sentence: how many events went in and where they went.
     public var description: String {
         "conservation violated: \(counts.received) events in, but \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered"
     }

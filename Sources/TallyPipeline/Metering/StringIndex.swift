@@ -83,8 +83,9 @@ struct StringIndex<Value: Sendable>: Sendable {
         return nil
     }
 
-    /// Starts loading the slot a lookup of `key` reads first, or, `forInsert`, the slot an
-    /// insertion will write (its line is then asked for as a write needs it). A hint only: it
+    /// Starts loading the slot a lookup of `key` reads first, or the slot an insertion will write.
+    ///
+    /// With `forInsert`, the line is asked for as a write needs it. A hint only: it
     /// never changes the table, whether the key is there or not.
     func prefetch(_ key: String, forInsert: Bool = false) {
         let slot = StringIndex.hash(key) & mask

@@ -4,7 +4,9 @@
 /// digits come from the standard and not from the scenario: USD bills in cents,
 /// JPY in whole yen, KWD in fils (thousandths).
 public struct Currency: Sendable, Hashable, CustomStringConvertible {
+    /// The ISO 4217 code, such as `USD`.
     public let code: String
+    /// Digits after the decimal point of the minor unit: 2 for USD (cents), 0 for JPY, 3 for KWD.
     public let minorDigits: Int
 
     /// The currency with this ISO 4217 code, or nil for a code Tally does not know.
@@ -14,6 +16,7 @@ public struct Currency: Sendable, Hashable, CustomStringConvertible {
         self.minorDigits = digits
     }
 
+    /// The ISO 4217 code.
     public var description: String { code }
 
     /// Rounds an unrounded amount to this currency's minor unit, half-up.

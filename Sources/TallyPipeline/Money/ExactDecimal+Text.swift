@@ -1,6 +1,8 @@
 /// Why a piece of text is not a plain decimal number.
 public struct DecimalParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong with the text and what was expected, for an error message.
     public let message: String
+    /// The message.
     public var description: String { message }
 }
 
@@ -96,6 +98,7 @@ extension ExactDecimal: CustomStringConvertible, LosslessStringConvertible {
 }
 
 extension ExactDecimal: ExpressibleByIntegerLiteral {
+    /// Creates a whole number from a literal, so that `let price: ExactDecimal = 5` reads as money.
     public init(integerLiteral value: Int) {
         self.init(value)
     }

@@ -35,13 +35,14 @@ public struct ExactDecimal: Sendable {
         set { storedScale = UInt8(newValue) }
     }
 
-    /// The largest scale a value may carry. `Int128` holds 38 full digits, so a
-    /// larger scale could only describe numbers below 10^-38.
+    /// The largest scale a value may carry: 38 fraction digits.
+    ///
+    /// `Int128` holds 38 full digits, so a larger scale could only describe numbers below 10^-38.
     public static let maxScale = 38
 
     /// Creates `significand / 10^scale`.
     ///
-    /// - Throws: ``DecimalError/scaleOutOfRange`` when `scale` is negative or above ``maxScale``.
+    /// - Throws: ``DecimalError/scaleOutOfRange(_:)`` when `scale` is negative or above ``maxScale``.
     public init(significand: Int128, scale: Int) throws(DecimalError) {
         guard (0...Self.maxScale).contains(scale) else { throw .scaleOutOfRange(scale) }
         self.init(uncheckedSignificand: significand, scale: scale)
@@ -62,10 +63,14 @@ public struct ExactDecimal: Sendable {
 
     // Computed, not stored: a stored static is reached through a lazy-initialization
     // check on every use, and billing uses these on every line.
+    /// Zero, with no fraction digits.
     public static var zero: ExactDecimal { ExactDecimal(uncheckedSignificand: 0, scale: 0) }
+    /// One, with no fraction digits: the quantity of a flat charge, and a multiplier that changes nothing.
     public static var one: ExactDecimal { ExactDecimal(uncheckedSignificand: 1, scale: 0) }
 
+    /// Whether the value is zero, at any scale (`0.00` is zero).
     public var isZero: Bool { significand == 0 }
+    /// Whether the value is below zero.
     public var isNegative: Bool { significand < 0 }
     /// The absolute value.
     public func magnitude() throws(DecimalError) -> ExactDecimal {
@@ -77,9 +82,12 @@ public struct ExactDecimal: Sendable {
 public enum DecimalError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The exact result does not fit in 38 significant digits.
     case overflow
+    /// A division's divisor was zero (a package size or period length of 0 that validation missed).
     case divisionByZero
+    /// A scale below 0 or above ``ExactDecimal/maxScale`` fraction digits was asked for.
     case scaleOutOfRange(Int)
 
+    /// The error as a sentence for a message: what went wrong and what was expected.
     public var description: String {
         switch self {
         case .overflow: "decimal overflow: the exact result needs more than 38 significant digits"
@@ -109,7 +117,7 @@ public enum RoundingMode: Sendable, Equatable {
 
 @usableFromInline
 enum PowerOfTen {
-    /// 10^0 ... 10^38, every power that fits in `Int128`.
+    /// Every power of ten that fits in `Int128`, from 10^0 to 10^38.
     @usableFromInline
     static let table: [Int128] = {
         var powers: [Int128] = [1]
@@ -177,7 +185,9 @@ extension ExactDecimal {
 // MARK: - Exact arithmetic
 
 extension ExactDecimal {
-    /// The exact sum. Throws ``DecimalError/overflow`` rather than wrapping.
+    /// The exact sum, at the larger of the two scales.
+    ///
+    /// - Throws: ``DecimalError/overflow`` rather than wrapping.
     @inlinable
     public static func + (lhs: ExactDecimal, rhs: ExactDecimal) throws(DecimalError) -> ExactDecimal {
         let (a, b, scale) = try aligned(lhs, rhs)
@@ -186,7 +196,9 @@ extension ExactDecimal {
         return ExactDecimal(uncheckedSignificand: sum, scale: scale)
     }
 
-    /// The exact difference. Throws ``DecimalError/overflow`` rather than wrapping.
+    /// The exact difference, at the larger of the two scales.
+    ///
+    /// - Throws: ``DecimalError/overflow`` rather than wrapping.
     @inlinable
     public static func - (lhs: ExactDecimal, rhs: ExactDecimal) throws(DecimalError) -> ExactDecimal {
         let (a, b, scale) = try aligned(lhs, rhs)
@@ -319,15 +331,19 @@ extension ExactDecimal {
 // MARK: - Comparison
 
 extension ExactDecimal: Comparable, Hashable {
+    /// Whether both denote the same number, whatever their scales: `1.50 == 1.5`.
     public static func == (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool {
         compare(lhs, rhs) == 0
     }
 
+    /// Whether `lhs` is the smaller number; exact at any scales, never overflows.
     public static func < (lhs: ExactDecimal, rhs: ExactDecimal) -> Bool {
         compare(lhs, rhs) < 0
     }
 
-    /// -1, 0 or 1. Never overflows: when widening one side overflows, that side's
+    /// The sign of `lhs - rhs`: -1, 0 or 1.
+    ///
+    /// Never overflows: when widening one side overflows, that side's
     /// magnitude exceeds anything the other can hold, so its sign decides.
     @usableFromInline
     static func compare(_ lhs: ExactDecimal, _ rhs: ExactDecimal) -> Int {
@@ -341,12 +357,15 @@ extension ExactDecimal: Comparable, Hashable {
         return -compare(rhs, lhs)
     }
 
+    /// Hashes the normalized value, so that equal numbers at different scales hash alike.
     public func hash(into hasher: inout Hasher) {
         let canonical = normalized
         hasher.combine(canonical.significand)
         hasher.combine(canonical.scale)
     }
 
+    /// The smaller of two values (`a` when they are equal).
     public static func min(_ a: ExactDecimal, _ b: ExactDecimal) -> ExactDecimal { b < a ? b : a }
+    /// The larger of two values (`a` when they are equal).
     public static func max(_ a: ExactDecimal, _ b: ExactDecimal) -> ExactDecimal { a < b ? b : a }
 }

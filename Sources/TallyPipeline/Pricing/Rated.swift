@@ -8,8 +8,10 @@ public struct Rated: Sendable, Equatable {
     public var quantity: ExactDecimal
     /// The exact, unrounded amount.
     public var amount: ExactDecimal
+    /// How the amount was computed, model by model, as the invoice's golden file shows it.
     public var breakdown: RatingBreakdown
 
+    /// Creates a priced charge from its quantity, its unrounded amount and the arithmetic behind it.
     public init(quantity: ExactDecimal, amount: ExactDecimal, breakdown: RatingBreakdown) {
         self.quantity = quantity
         self.amount = amount
@@ -45,6 +47,7 @@ public struct FlatBreakdown: Sendable, Equatable {
     public var fullAmount: ExactDecimal
     /// Days of the period the subscription was active, a started day counting whole.
     public var activeDays: Int64
+    /// Days in the whole billing period (28 to 31 for a calendar month).
     public var periodDays: Int64
     /// Whether the amount was prorated (a subscription starting or ending inside the period).
     public var prorated: Bool
@@ -52,34 +55,41 @@ public struct FlatBreakdown: Sendable, Equatable {
 
 /// The part of a quantity inside one tier.
 public struct TierSlice: Sendable, Equatable {
-    /// 1-based, as a price sheet numbers tiers.
+    /// The tier's number, from 1, as a price sheet numbers tiers.
     public var tier: Int
+    /// The units of the quantity inside the tier.
     public var units: ExactDecimal
+    /// The tier's price per unit.
     public var unitPrice: ExactDecimal
+    /// The tier's fee, charged once because the quantity reached the tier.
     public var flatFee: ExactDecimal
-    /// units x unit price + flat fee, unrounded.
+    /// The slice's price, unrounded: units x unit price + flat fee.
     public var amount: ExactDecimal
 }
 
 /// The part of a summed amount inside one percentage tier.
 public struct PercentageTierSlice: Sendable, Equatable {
-    /// 1-based.
+    /// The tier's number, from 1.
     public var tier: Int
     /// The value inside the tier.
     public var value: ExactDecimal
-    /// Percent (2.5 means 2.5%).
+    /// The tier's rate in percent (2.5 means 2.5%).
     public var rate: ExactDecimal
+    /// The tier's fee, charged once because the summed amount reached the tier.
     public var flatFee: ExactDecimal
-    /// value x rate / 100 + flat fee, unrounded.
+    /// The slice's price, unrounded: value x rate / 100 + flat fee.
     public var amount: ExactDecimal
 }
 
 /// How many packages were sold and at what price.
 public struct PackageBreakdown: Sendable, Equatable {
+    /// Units given free before the first package.
     public var freeUnits: ExactDecimal
+    /// Units in one package.
     public var packageSize: ExactDecimal
     /// Whole packages charged (ceiling of the billable units over the size, or floor).
     public var packages: ExactDecimal
+    /// The price of one package.
     public var packagePrice: ExactDecimal
 }
 
@@ -105,10 +115,13 @@ public struct PercentageBreakdown: Sendable, Equatable {
 public struct MatrixCell: Sendable, Equatable {
     /// One value per dimension, in the dimensions' order.
     public var values: [String]
+    /// The combination's usage in the period.
     public var quantity: ExactDecimal
+    /// The unit price applied: the listed one, or the matrix's default.
     public var unitPrice: ExactDecimal
     /// True when the combination is not listed and the default price applied.
     public var usedDefaultPrice: Bool
+    /// quantity x unit price, unrounded.
     public var amount: ExactDecimal
 }
 

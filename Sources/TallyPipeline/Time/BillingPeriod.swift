@@ -3,24 +3,31 @@
 /// An event belongs to the period containing its event timestamp, so an event
 /// at exactly `end` belongs to the next period.
 public struct BillingPeriod: Sendable, Hashable, Comparable, CustomStringConvertible {
-    /// 0 for the first simulated period.
+    /// The period's position in the schedule: 0 for the first simulated period.
     public let index: Int
+    /// The first instant of the period (inclusive).
     public let start: Instant
+    /// The first instant after the period (exclusive): the next period's start.
     public let end: Instant
 
+    /// Creates the period `[start, end)` at position `index` of its schedule.
     public init(index: Int, start: Instant, end: Instant) {
         self.index = index
         self.start = start
         self.end = end
     }
 
+    /// The period's length: 28 to 31 days for a monthly period.
     public var length: TimeSpan { end - start }
 
+    /// Whether `instant` lies in `[start, end)`.
     @inlinable
     public func contains(_ instant: Instant) -> Bool { start <= instant && instant < end }
 
+    /// Whether `lhs` starts before `rhs`.
     public static func < (lhs: BillingPeriod, rhs: BillingPeriod) -> Bool { lhs.start < rhs.start }
 
+    /// The period as `start..<end` in ISO 8601, such as `2026-01-01T00:00:00Z..<2026-02-01T00:00:00Z`.
     public var description: String { "\(start.iso8601)..<\(end.iso8601)" }
 }
 
@@ -29,16 +36,18 @@ public struct BillingPeriod: Sendable, Hashable, Comparable, CustomStringConvert
 /// Periods are monthly, anchored at the first period's start: anchored on the
 /// 31st, the period after January's starts on the last day of February.
 public struct PeriodSchedule: Sendable, Hashable {
+    /// The periods, in order, each starting where the one before ends.
     public let periods: [BillingPeriod]
 
     /// How long each period is.
     public enum Interval: Sendable, Hashable {
+        /// Calendar months from the anchor's day and time of day (clamped to a short month's last day).
         case monthly
         /// A fixed length, for tests and short scenarios.
         case fixed(TimeSpan)
     }
 
-    /// `count` periods starting at `start`.
+    /// Creates `count` consecutive periods of `interval`, the first starting at `start`.
     public init(start: Instant, count: Int, interval: Interval = .monthly) {
         var periods: [BillingPeriod] = []
         periods.reserveCapacity(Swift.max(0, count))
@@ -59,7 +68,9 @@ public struct PeriodSchedule: Sendable, Hashable {
         self.periods = periods
     }
 
+    /// The first period's start, or nil for an empty schedule.
     public var start: Instant? { periods.first?.start }
+    /// The last period's end, or nil for an empty schedule.
     public var end: Instant? { periods.last?.end }
 
     /// The index of the period containing `instant`, or nil outside every period.

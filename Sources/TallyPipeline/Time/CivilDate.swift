@@ -4,16 +4,21 @@
 /// algorithms: pure integer arithmetic, so no Foundation calendar and no time
 /// zone database can change a billing period.
 public struct CivilDate: Sendable, Hashable, Comparable {
+    /// The year, such as 2026 (proleptic: years before 1582 follow the same rules).
     public var year: Int
+    /// The month, 1 for January to 12 for December.
     public var month: Int
+    /// The day of the month, from 1.
     public var day: Int
 
+    /// Creates the date; the values are not checked (see ``daysInMonth(year:month:)``).
     public init(year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
         self.day = day
     }
 
+    /// Whether `lhs` is the earlier date.
     public static func < (lhs: CivilDate, rhs: CivilDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }
@@ -29,6 +34,7 @@ public struct CivilDate: Sendable, Hashable, Comparable {
         return era * 146_097 + dayOfEra - 719_468
     }
 
+    /// Creates the date `days` days after 1970-01-01 (before it for a negative count).
     public init(daysSinceEpoch days: Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
@@ -41,10 +47,12 @@ public struct CivilDate: Sendable, Hashable, Comparable {
         self.init(year: Int(yearOfEra + era * 400 + (month <= 2 ? 1 : 0)), month: Int(month), day: Int(day))
     }
 
+    /// Whether `year` has a February 29th: divisible by 4, except centuries not divisible by 400.
     public static func isLeapYear(_ year: Int) -> Bool {
         (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
     }
 
+    /// The number of days in `month` of `year`: 28 to 31.
     public static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: isLeapYear(year) ? 29 : 28

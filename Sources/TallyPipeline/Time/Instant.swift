@@ -3,13 +3,16 @@
 /// The pipeline never reads a wall clock; every "now" is an `Instant` passed in,
 /// which is what lets a scenario replay a month of traffic in seconds.
 public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Milliseconds since 1970-01-01T00:00:00Z; negative before it.
     public var millisecondsSinceEpoch: Int64
 
+    /// Creates the instant `millisecondsSinceEpoch` milliseconds after the Unix epoch.
     @inlinable
     public init(millisecondsSinceEpoch: Int64) {
         self.millisecondsSinceEpoch = millisecondsSinceEpoch
     }
 
+    /// Whether `lhs` is earlier than `rhs`.
     @inlinable
     public static func < (lhs: Instant, rhs: Instant) -> Bool {
         lhs.millisecondsSinceEpoch < rhs.millisecondsSinceEpoch
@@ -21,6 +24,7 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         Instant(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch.addingSaturating(rhs.milliseconds))
     }
 
+    /// The instant `span` earlier (later for a negative span), saturating instead of trapping.
     @inlinable
     public static func - (lhs: Instant, rhs: TimeSpan) -> Instant {
         Instant(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch.addingSaturating(-rhs.milliseconds))
@@ -32,21 +36,29 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
         TimeSpan(milliseconds: lhs.millisecondsSinceEpoch.addingSaturating(-rhs.millisecondsSinceEpoch))
     }
 
+    /// The instant in ISO 8601, UTC: `2026-01-03T10:00:00Z`, with milliseconds only when not zero.
     public var description: String { iso8601 }
 }
 
 /// A length of time in whole milliseconds.
 public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The length in milliseconds; negative for a span going back in time.
     public var milliseconds: Int64
 
+    /// Creates a span of `milliseconds` milliseconds.
     @inlinable
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
 
+    /// A span of `n` seconds.
     public static func seconds(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n * 1_000) }
+    /// A span of `n` minutes.
     public static func minutes(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n * 60_000) }
+    /// A span of `n` hours.
     public static func hours(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n * 3_600_000) }
+    /// A span of `n` days of exactly 24 hours (Tally's time is UTC: no daylight saving).
     public static func days(_ n: Int64) -> TimeSpan { TimeSpan(milliseconds: n * 86_400_000) }
 
+    /// Whether `lhs` is the shorter span.
     @inlinable
     public static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
@@ -78,7 +90,9 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
 
 /// Why a piece of text is not a time, date or duration.
 public struct TimeParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// What is wrong with the text and what was expected, for an error message.
     public let message: String
+    /// The message.
     public var description: String { message }
 }
 

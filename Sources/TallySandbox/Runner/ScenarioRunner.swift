@@ -69,8 +69,7 @@ public enum ScenarioRunner {
     private static func prefaultDedupTable(of meter: Meter, threads: Int) {
         guard threads >= 2 else { return }
         // Threads of its own, not `DispatchQueue.concurrentPerform` as billing uses: as the first
-        // dispatch of the process, it ran both parts on this thread one after the other (strace:
-        // 0.156 s then 0.159 s, where two threads take 0.16 s together).
+        // dispatch of the process, it ran both parts on this thread, one after the other.
         // The helpers reach the meter through a box emptied before this returns: a copy of
         // the meter still alive once metering starts would make its first write copy the table.
         let box = MeterBox(meter)
@@ -162,12 +161,9 @@ struct MeteringLoop {
     let progress: ((Int) -> Void)?
     private(set) var samples: [OutcomeReason: [String]] = [:]
     private(set) var sent = 0
-    /// Far enough ahead to cover a memory load (~150 ns) with a few events' work.
-    ///
-    /// Measured on bench-10m (1 thread, before events were moved rather than copied):
-    /// 4 ahead, 1.50M events/s; 8 ahead, 1.61M; 16 ahead, 1.43M (lines loaded that early
-    /// start to be evicted before they are used). At most `PrefetchQueue.capacity - 1`,
-    /// or fingerprints are dropped before they are used.
+    /// Far enough ahead to cover a memory load with a few events' work, and not so far that
+    /// lines loaded early are evicted before they are used (Docs/Performance.md has the figures).
+    /// At most `PrefetchQueue.capacity - 1`, or fingerprints are dropped before they are used.
     static let prefetchDistance = 8
 
     init(meter: Meter, observer: RunObserver?, progress: ((Int) -> Void)?) {
