@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TallyJSON
+import TallyReport
 import TallySandbox
 
 /// `tally run`: runs scenarios and compares their results with the golden files.
@@ -34,6 +35,9 @@ struct Run: ParsableCommand {
     @Option(help: "Record the run in this SQLite ledger file (one scenario per ledger; re-running resumes it).")
     var ledger: String?
 
+    @Option(help: "Also write an HTML report to this folder: a page per scenario (invoices, usage charts, outcomes) and index.html.")
+    var report: String?
+
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256") }
     }
@@ -50,6 +54,10 @@ struct Run: ParsableCommand {
         let failed = results.count - passed
         if let junit {
             try Data(JUnitReport.xml(results).utf8).write(to: URL(fileURLWithPath: junit), options: .atomic)
+        }
+        if let report {
+            try RunReport.write(results.map(\.report), to: URL(fileURLWithPath: report, isDirectory: true))
+            console.line("report: \((report as NSString).appendingPathComponent("index.html"))")
         }
         if json {
             print(CanonicalJSON.write(JSONSummary.json(results, passed: passed, failed: failed)), terminator: "")
@@ -75,9 +83,11 @@ struct Run: ParsableCommand {
         }
         let started = Date()
         let progress = ProgressBar(label: scenario.name, total: scenario.totalEvents)
+        // The report's daily usage watches the run too, handing each event on to the ledger.
+        let usage = report == nil ? nil : DailyUsage(scenario: scenario, next: recorder)
         let run: ScenarioRun
         do {
-            run = try ScenarioRunner.run(scenario, threads: threads, observer: recorder) { progress.update($0) }
+            run = try ScenarioRunner.run(scenario, threads: threads, observer: usage ?? recorder) { progress.update($0) }
         } catch {
             progress.finish()
             console.line("FAIL \(scenario.name): \(error)")
@@ -103,13 +113,20 @@ struct Run: ParsableCommand {
         } else {
             messages += golden.compare(run)
         }
+        var result = ScenarioResult(file: file, name: scenario.name, status: .passed, messages: [], events: run.counts.received, seconds: seconds)
+        result.run = report == nil ? nil : run
+        result.usage = usage
+        result.goldenInvoices = golden.fixtures.appendingPathComponent(scenario.name).appendingPathComponent("invoices.json").path
         if messages.isEmpty {
             console.line("PASS \(scenario.name) (\(timing))")
-            return ScenarioResult(file: file, name: scenario.name, status: .passed, messages: [], events: run.counts.received, seconds: seconds)
+            return result
         }
         console.line("FAIL \(scenario.name) (\(timing))")
         for message in messages { console.line("  \(scenario.name): \(message)") }
-        return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: messages, events: run.counts.received, seconds: seconds)
+        result.status = .failed
+        result.messages = messages
+        if report != nil && !update { result.moneyDifferences = golden.moneyDifferences(run) }
+        return result
     }
 }
 
@@ -122,6 +139,26 @@ struct ScenarioResult {
     var messages: [String]
     var events: Int
     var seconds: Double
+    /// For `--report`: the run, its daily usage and the money that moved against the goldens.
+    var run: ScenarioRun?
+    var usage: DailyUsage?
+    var moneyDifferences: [MoneyDifference] = []
+    var goldenInvoices = ""
+
+    init(file: String, name: String, status: Status, messages: [String], events: Int, seconds: Double) {
+        self.file = file
+        self.name = name
+        self.status = status
+        self.messages = messages
+        self.events = events
+        self.seconds = seconds
+    }
+
+    /// What the HTML report shows of this scenario.
+    var report: ScenarioReport {
+        ScenarioReport(status: status.rawValue, file: file, name: name, messages: messages, seconds: seconds, run: run,
+                       usage: usage, moneyDifferences: moneyDifferences, goldenInvoices: goldenInvoices)
+    }
 }
 
 /// Human output: standard output normally, standard error when standard output carries JSON.
