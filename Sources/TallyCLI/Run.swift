@@ -17,7 +17,7 @@ struct Run: ParsableCommand {
     @Argument(help: "Scenario files or folders (default: every scenario in Scenarios/).")
     var paths: [String] = []
 
-    @Flag(help: "Rewrite the golden files with this run's results, and say which changed. Check the new numbers by hand.")
+    @Flag(help: "Rewrite the golden files with this run's results, and say which changed. Check the new numbers by hand. A scenario whose expect: checks fail gets no golden file.")
     var update = false
 
     @Option(help: "Also write a JUnit XML report to this file, for CI systems.")
@@ -98,15 +98,18 @@ struct Run: ParsableCommand {
         let golden = GoldenFiles(fixtures: ScenarioFiles.fixtures(for: file, override: fixtures))
         let timing = "\(run.counts.received) events, \(String(format: "%.2f", seconds)) s"
         var messages = run.expectationFailures.map { "expect: \($0)" }
-        if update {
+        if update && !messages.isEmpty {
+            // Goldens record what was checked by hand; a run whose expect: checks fail is not that.
+            messages.append("goldens: not written, because the expect: checks above fail")
+        } else if update {
             do {
                 let changed = try golden.update(run)
                 let what = changed.isEmpty ? "goldens unchanged" : "updated \(changed.joined(separator: ", ")), check the new numbers by hand"
-                if messages.isEmpty {
-                    console.line("PASS \(scenario.name) (\(timing); \(what))")
-                    return ScenarioResult(file: file, name: scenario.name, status: changed.isEmpty ? .passed : .updated, messages: changed, events: run.counts.received, seconds: seconds)
-                }
-                messages.append("goldens: \(what)")
+                console.line("PASS \(scenario.name) (\(timing); \(what))")
+                var result = ScenarioResult(file: file, name: scenario.name, status: changed.isEmpty ? .passed : .updated, messages: changed, events: run.counts.received, seconds: seconds)
+                result.run = report == nil ? nil : run
+                result.usage = usage
+                return result
             } catch {
                 messages.append("cannot write golden files: \(error.localizedDescription)")
             }
