@@ -50,7 +50,8 @@ struct ScenarioPage {
                      lines: difference.lines.map { "\($0.name): \($0.expected ?? "none") → \($0.actual ?? "none")" })
         }
         hasMoneyRows = !moneyRows.isEmpty
-        messages = report.status == "failed" || report.status == "invalid" ? report.messages : []
+        // The money lines of the diff are the table above them.
+        messages = report.status == "failed" || report.status == "invalid" ? report.messages.filter { !$0.hasPrefix("money: ") } : []
         hasDifferences = hasMoneyRows || !messages.isEmpty
         goldenPath = report.goldenInvoices
         guard let run = report.run else {

@@ -51,4 +51,29 @@ struct NewUserFrictionTests {
         #expect(result.stdout.contains("goldens: not written, because the expect: checks above fail"))
         #expect(try String(contentsOf: golden, encoding: .utf8) == before)
     }
+
+    @Test("a golden diff opens with the money per customer and period, numbers tiers from 1, and past its limit says where all of it is")
+    func readableDiff() throws {
+        // 0.002 -> 0.003 in tier 2: acme's 15,000 calls there cost 45.00, not 30.00 (total 159.00, was 144.00);
+        // globex's 5,000 cost 15.00, not 10.00 (total 64.00, was 59.00); initech never reaches tier 2.
+        let scenario = try Repository.load("graduated-5-tiers.yaml") {
+            $0.replacingOccurrences(of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }")
+        }
+        let run = try ScenarioRunner.run(scenario)
+        let golden = GoldenFiles(fixtures: Repository.fixtures)
+        let all = golden.differences(run)
+        #expect(Array(all.prefix(2)) == [
+            "money: acme period 2026-01-01: total expected 144.00, actual 159.00; amount due expected 144.00, actual 159.00",
+            "money: globex period 2026-01-01: total expected 59.00, actual 64.00; amount due expected 59.00, actual 64.00",
+        ])
+        #expect(all.contains("invoices.json: invoices globex period 2026-01-01 lines 'API calls' how tiers tier 2 unit_price: expected 0.002, actual 0.003"))
+        // 2 money lines + 7 per customer (amount, tier amount, tier price, unrounded, subtotal, total, amount due) = 16.
+        #expect(all.count == 16)
+        let cut = golden.compare(run, limit: 5)
+        #expect(cut.count == 6)
+        let last = try #require(cut.last)
+        #expect(last.hasPrefix("... and 11 more differences; all 16 are in "))
+        let path = String(last.dropFirst("... and 11 more differences; all 16 are in ".count))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == all.map { $0 + "\n" }.joined())
+    }
 }
