@@ -76,4 +76,21 @@ struct NewUserFrictionTests {
         let path = String(last.dropFirst("... and 11 more differences; all 16 are in ".count))
         #expect(try String(contentsOfFile: path, encoding: .utf8) == all.map { $0 + "\n" }.joined())
     }
+
+    @Test("a missing file exits 2 for every command that reads one, and a usage error exits 64")
+    func missingFileExitCodes() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let commands = [["run", "nope.yaml"], ["check", "nope.yaml"], ["report", "nope.yaml", "--out", "r"],
+                        ["generate", "nope.yaml"], ["bench", "nope.yaml"], ["rerate", "nope.db", "--plans", "nope.yaml"],
+                        ["reconcile", "nope.db"], ["dead-letters", "nope.db"]]
+        for command in commands {
+            guard let result = try cli.tally(command, in: folder) else { return }
+            #expect(result.status == 2, "tally \(command.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+            #expect(result.stderr.contains("nope."), "tally \(command.joined(separator: " ")) does not name the file")
+        }
+        guard let usage = try cli.tally(["run", "--no-such-option"], in: folder) else { return }
+        #expect(usage.status == 64)
+    }
 }
