@@ -93,4 +93,64 @@ struct NewUserFrictionTests {
         guard let usage = try cli.tally(["run", "--no-such-option"], in: folder) else { return }
         #expect(usage.status == 64)
     }
+
+    /// Runs `tally` with extra environment variables; standard error and standard output together.
+    func tally(
+        _ arguments: [String], in folder: URL, environment extra: [String: String], executable path: String? = nil
+    ) throws -> (status: Int32, output: String)? {
+        guard let executable = path.map(URL.init(fileURLWithPath:)) ?? BrokenScenarioCorpus.tallyExecutable() else {
+            Issue.record("the tally executable is not built next to the tests; run `swift build` first")
+            return nil
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A scratch project holding graduated-5-tiers (100,000 events, enough to show progress) and its goldens.
+    func graduatedProject() throws -> URL {
+        let folder = try CLITests().project()
+        try FileManager.default.copyItem(at: Repository.scenarios.appendingPathComponent("graduated-5-tiers.yaml"),
+                                         to: folder.appendingPathComponent("Scenarios/graduated-5-tiers.yaml"))
+        try FileManager.default.copyItem(at: Repository.fixtures.appendingPathComponent("graduated-5-tiers"),
+                                         to: folder.appendingPathComponent("Fixtures/graduated-5-tiers"))
+        return folder
+    }
+
+    @Test("without a terminal, progress is a plain line now and then (events so far, rate), with no escape codes")
+    func progressLinesWithoutTerminal() throws {
+        let folder = try graduatedProject()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A line at every progress report (every 65,536 events) instead of every 10 s.
+        guard let result = try tally(["run", "Scenarios/graduated-5-tiers.yaml"], in: folder,
+                                     environment: ["TALLY_PROGRESS_SECONDS": "0"]) else { return }
+        #expect(result.status == 0)
+        #expect(result.output.contains("graduated-5-tiers: 65,536 of 100,000 events (65%), "))
+        #expect(result.output.contains(" events/s\n"))
+        #expect(!result.output.contains("\u{1B}"))
+    }
+
+    @Test("NO_COLOR on a terminal keeps the progress bar (it has no colour)")
+    func noColorKeepsTheBar() throws {
+        let folder = try graduatedProject()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard let executable = BrokenScenarioCorpus.tallyExecutable() else { return }
+        // `script` gives tally a terminal; its output is what that terminal showed.
+        guard let result = try tally(["-qec", "'\(executable.path)' run Scenarios/graduated-5-tiers.yaml", "/dev/null"],
+                                     in: folder, environment: ["NO_COLOR": "1", "TERM": "xterm"], executable: "/usr/bin/script")
+        else { return }
+        #expect(result.status == 0)
+        #expect(result.output.contains("graduated-5-tiers ["))
+        #expect(result.output.contains("events/s, "))
+        #expect(result.output.contains("PASS graduated-5-tiers"))
+    }
 }
