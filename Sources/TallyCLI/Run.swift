@@ -98,6 +98,11 @@ struct Run: ParsableCommand {
         let golden = GoldenFiles(fixtures: ScenarioFiles.fixtures(for: file, override: fixtures))
         let timing = "\(run.counts.received) events, \(String(format: "%.2f", seconds)) s"
         var messages = run.expectationFailures.map { "expect: \($0)" }
+        var result = ScenarioResult(file: file, name: scenario.name, status: .passed, messages: [], events: run.counts.received, seconds: seconds)
+        result.run = report == nil ? nil : run
+        result.usage = usage
+        result.goldenInvoices = golden.fixtures.appendingPathComponent(scenario.name).appendingPathComponent("invoices.json").path
+        var passLine = "PASS \(scenario.name) (\(timing))"
         if update && !messages.isEmpty {
             // Goldens record what was checked by hand; a run whose expect: checks fail is not that.
             messages.append("goldens: not written, because the expect: checks above fail")
@@ -105,26 +110,26 @@ struct Run: ParsableCommand {
             do {
                 let changed = try golden.update(run)
                 let what = changed.isEmpty ? "goldens unchanged" : "updated \(changed.joined(separator: ", ")), check the new numbers by hand"
-                console.line("PASS \(scenario.name) (\(timing); \(what))")
-                var result = ScenarioResult(file: file, name: scenario.name, status: changed.isEmpty ? .passed : .updated, messages: changed, events: run.counts.received, seconds: seconds)
-                result.run = report == nil ? nil : run
-                result.usage = usage
-                return result
+                passLine = "PASS \(scenario.name) (\(timing); \(what))"
+                result.status = changed.isEmpty ? .passed : .updated
+                result.messages = changed
             } catch {
                 messages.append("cannot write golden files: \(error.localizedDescription)")
             }
         } else {
             messages += golden.compare(run)
         }
-        var result = ScenarioResult(file: file, name: scenario.name, status: .passed, messages: [], events: run.counts.received, seconds: seconds)
-        result.run = report == nil ? nil : run
-        result.usage = usage
-        result.goldenInvoices = golden.fixtures.appendingPathComponent(scenario.name).appendingPathComponent("invoices.json").path
+        // Accepted but billed nowhere: worth a line even when the run passes.
+        let outside = run.counts.outsidePeriods
+        let note = outside == 0 ? nil : "  \(scenario.name): \(ProgressBar.grouped(outside)) accepted events fall outside a subscription "
+            + "or every billing period and are on no invoice"
         if messages.isEmpty {
-            console.line("PASS \(scenario.name) (\(timing))")
+            console.line(passLine)
+            if let note { console.line(note) }
             return result
         }
         console.line("FAIL \(scenario.name) (\(timing))")
+        if let note { console.line(note) }
         for message in messages { console.line("  \(scenario.name): \(message)") }
         result.status = .failed
         result.messages = messages

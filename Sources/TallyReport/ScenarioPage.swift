@@ -70,7 +70,7 @@ struct ScenarioPage {
         events = grouped(String(run.counts.received))
         let outside = run.counts.outsidePeriods
         outsideNote = outside == 0 ? "" :
-            "\(grouped(String(outside))) accepted events fall outside every billing period and are on no invoice."
+            "\(grouped(String(outside))) accepted events fall outside a subscription or every billing period and are on no invoice."
         hasOutsideNote = outside > 0
         (outcomeChart, outcomeRows) = Self.outcomes(run.counts)
         usageCharts = report.usage.map { Self.usageCharts($0, run: run) } ?? []

@@ -153,4 +153,27 @@ struct NewUserFrictionTests {
         #expect(result.output.contains("events/s, "))
         #expect(result.output.contains("PASS graduated-5-tiers"))
     }
+
+    @Test("accepted usage outside a subscription or every period is reported in the run summary and the report")
+    func outsideUsageReported() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Repository.scenarios.appendingPathComponent("time-period-boundary.yaml"),
+                                         to: folder.appendingPathComponent("Scenarios/time-period-boundary.yaml"))
+        try FileManager.default.copyItem(at: Repository.fixtures.appendingPathComponent("time-period-boundary"),
+                                         to: folder.appendingPathComponent("Fixtures/time-period-boundary"))
+        guard let result = try cli.tally(["run", "--report", "report"], in: folder) else { return }
+        // before-start (2025-12-31T23:59:59.999Z) and end-instant (2026-04-01T00:00:00Z): 2 events, on no invoice.
+        #expect(result.status == 0)
+        #expect(result.stdout.contains(
+            "PASS time-period-boundary (7 events, ")
+        )
+        #expect(result.stdout.contains(
+            "  time-period-boundary: 2 accepted events fall outside a subscription or every billing period and are on no invoice\n"))
+        // clock-skew accepts nothing, so it gets no such line.
+        #expect(!result.stdout.contains("clock-skew: 0 accepted"))
+        let page = try String(contentsOf: folder.appendingPathComponent("report/time-period-boundary.html"), encoding: .utf8)
+        #expect(page.contains("2 accepted events fall outside a subscription or every billing period and are on no invoice."))
+    }
 }
