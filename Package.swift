@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         // Builds the DocC catalogs of the library modules (`swift package generate-documentation`); see CONTRIBUTING.md.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // The pipeline a production metering and billing service links: no I/O, no clock.
@@ -37,12 +38,18 @@ let package = Package(
             name: "TallyLedger",
             dependencies: ["TallyPipeline", "TallySandbox", "TallyJSON", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        // The HTML report of a run: invoices as a person reads them, usage charts as inline SVG (Mustache templates).
+        .target(
+            name: "TallyReport",
+            dependencies: ["TallyPipeline", "TallySandbox", "TallyJSON", .product(name: "Mustache", package: "swift-mustache")]
+        ),
         .executableTarget(
             name: "TallyCLI",
             dependencies: [
                 "TallyPipeline",
                 "TallySandbox",
                 "TallyLedger",
+                "TallyReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +57,7 @@ let package = Package(
         .testTarget(name: "TallyJSONTests", dependencies: ["TallyJSON"]),
         .testTarget(name: "TallyRandomTests", dependencies: ["TallyRandom"]),
         .testTarget(name: "TallyLedgerTests", dependencies: ["TallyLedger", "TallySandbox", "TallyPipeline", "TallyJSON"]),
+        .testTarget(name: "TallyReportTests", dependencies: ["TallyReport", "TallySandbox", "TallyPipeline", "TallyJSON"]),
         .testTarget(
             name: "TallySandboxTests",
             dependencies: ["TallySandbox", "TallyPipeline", "TallyJSON", "TallyRandom"],

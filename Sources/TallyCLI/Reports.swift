@@ -61,36 +61,63 @@ enum JUnitReport {
     }
 }
 
-/// A progress bar on standard error, only on a terminal and without NO_COLOR.
+/// Progress on standard error for runs of 100,000 events or more: a bar redrawn in place on a
+/// terminal, or, without one (CI logs), a line every 10 seconds with the events so far and the rate.
+///
+/// The bar has no colour, so `NO_COLOR` leaves it as it is. `TALLY_PROGRESS_SECONDS` sets the
+/// interval between lines (for tests).
 final class ProgressBar {
+    enum Mode { case off, bar, lines }
+
     let label: String
     let total: Int
-    let enabled: Bool
+    let mode: Mode
+    let interval: TimeInterval
     let started = Date()
-    var lastDraw = Date.distantPast
+    var lastDraw: Date
     var drawn = false
 
     init(label: String, total: Int) {
         self.label = label
         self.total = total
         let environment = ProcessInfo.processInfo.environment
-        enabled = isatty(2) == 1 && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb" && total >= 100_000
+        if total < 100_000 {
+            mode = .off
+        } else if isatty(2) == 1 && environment["TERM"] != "dumb" {
+            mode = .bar
+        } else {
+            mode = .lines
+        }
+        interval = mode == .bar ? 0.2 : environment["TALLY_PROGRESS_SECONDS"].flatMap(TimeInterval.init) ?? 10
+        lastDraw = mode == .bar ? .distantPast : started
     }
 
     func update(_ done: Int) {
-        guard enabled else { return }
+        guard mode != .off else { return }
         let now = Date()
-        guard now.timeIntervalSince(lastDraw) >= 0.2 else { return }
+        guard now.timeIntervalSince(lastDraw) >= interval else { return }
         lastDraw = now
         let elapsed = max(now.timeIntervalSince(started), 0.001)
         let rate = Double(done) / elapsed
         let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
+        if mode == .lines {
+            StandardError.write("\(label): \(Self.grouped(done)) of \(Self.grouped(total)) events (\(Int(fraction * 100))%), \(Self.compact(rate)) events/s\n")
+            return
+        }
         let left = rate > 0 ? Double(total - done) / rate : 0
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         StandardError.write("\r\u{1B}[2K\(label) [\(bar)] \(Int(fraction * 100))% \(Self.compact(rate)) events/s, \(Int(left.rounded())) s left")
         drawn = true
+    }
+
+    /// `1234567` as `1,234,567`.
+    static func grouped(_ count: Int) -> String {
+        let digits = String(count)
+        return String(digits.enumerated().flatMap { index, digit in
+            index > 0 && (digits.count - index) % 3 == 0 ? [",", digit] : [digit]
+        })
     }
 
     func finish() {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TallyJSON
+import TallyReport
 import TallySandbox
 
 /// `tally run`: runs scenarios and compares their results with the golden files.
@@ -16,7 +17,7 @@ struct Run: ParsableCommand {
     @Argument(help: "Scenario files or folders (default: every scenario in Scenarios/).")
     var paths: [String] = []
 
-    @Flag(help: "Rewrite the golden files with this run's results, and say which changed. Check the new numbers by hand.")
+    @Flag(help: "Rewrite the golden files with this run's results, and say which changed. Check the new numbers by hand. A scenario whose expect: checks fail gets no golden file.")
     var update = false
 
     @Option(help: "Also write a JUnit XML report to this file, for CI systems.")
@@ -34,6 +35,9 @@ struct Run: ParsableCommand {
     @Option(help: "Record the run in this SQLite ledger file (one scenario per ledger; re-running resumes it).")
     var ledger: String?
 
+    @Option(help: "Also write an HTML report to this folder: a page per scenario (invoices, usage charts, outcomes) and index.html.")
+    var report: String?
+
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256") }
     }
@@ -50,6 +54,10 @@ struct Run: ParsableCommand {
         let failed = results.count - passed
         if let junit {
             try Data(JUnitReport.xml(results).utf8).write(to: URL(fileURLWithPath: junit), options: .atomic)
+        }
+        if let report {
+            try RunReport.write(results.map(\.report), to: URL(fileURLWithPath: report, isDirectory: true))
+            console.line("report: \((report as NSString).appendingPathComponent("index.html"))")
         }
         if json {
             print(CanonicalJSON.write(JSONSummary.json(results, passed: passed, failed: failed)), terminator: "")
@@ -75,9 +83,11 @@ struct Run: ParsableCommand {
         }
         let started = Date()
         let progress = ProgressBar(label: scenario.name, total: scenario.totalEvents)
+        // The report's daily usage watches the run too, handing each event on to the ledger.
+        let usage = report == nil ? nil : DailyUsage(scenario: scenario, next: recorder)
         let run: ScenarioRun
         do {
-            run = try ScenarioRunner.run(scenario, threads: threads, observer: recorder) { progress.update($0) }
+            run = try ScenarioRunner.run(scenario, threads: threads, observer: usage ?? recorder) { progress.update($0) }
         } catch {
             progress.finish()
             console.line("FAIL \(scenario.name): \(error)")
@@ -88,28 +98,43 @@ struct Run: ParsableCommand {
         let golden = GoldenFiles(fixtures: ScenarioFiles.fixtures(for: file, override: fixtures))
         let timing = "\(run.counts.received) events, \(String(format: "%.2f", seconds)) s"
         var messages = run.expectationFailures.map { "expect: \($0)" }
-        if update {
+        var result = ScenarioResult(file: file, name: scenario.name, status: .passed, messages: [], events: run.counts.received, seconds: seconds)
+        result.run = report == nil ? nil : run
+        result.usage = usage
+        result.goldenInvoices = golden.fixtures.appendingPathComponent(scenario.name).appendingPathComponent("invoices.json").path
+        var passLine = "PASS \(scenario.name) (\(timing))"
+        if update && !messages.isEmpty {
+            // Goldens record what was checked by hand; a run whose expect: checks fail is not that.
+            messages.append("goldens: not written, because the expect: checks above fail")
+        } else if update {
             do {
                 let changed = try golden.update(run)
                 let what = changed.isEmpty ? "goldens unchanged" : "updated \(changed.joined(separator: ", ")), check the new numbers by hand"
-                if messages.isEmpty {
-                    console.line("PASS \(scenario.name) (\(timing); \(what))")
-                    return ScenarioResult(file: file, name: scenario.name, status: changed.isEmpty ? .passed : .updated, messages: changed, events: run.counts.received, seconds: seconds)
-                }
-                messages.append("goldens: \(what)")
+                passLine = "PASS \(scenario.name) (\(timing); \(what))"
+                result.status = changed.isEmpty ? .passed : .updated
+                result.messages = changed
             } catch {
                 messages.append("cannot write golden files: \(error.localizedDescription)")
             }
         } else {
             messages += golden.compare(run)
         }
+        // Accepted but billed nowhere: worth a line even when the run passes.
+        let outside = run.counts.outsidePeriods
+        let note = outside == 0 ? nil : "  \(scenario.name): \(ProgressBar.grouped(outside)) accepted events fall outside a subscription "
+            + "or every billing period and are on no invoice"
         if messages.isEmpty {
-            console.line("PASS \(scenario.name) (\(timing))")
-            return ScenarioResult(file: file, name: scenario.name, status: .passed, messages: [], events: run.counts.received, seconds: seconds)
+            console.line(passLine)
+            if let note { console.line(note) }
+            return result
         }
         console.line("FAIL \(scenario.name) (\(timing))")
+        if let note { console.line(note) }
         for message in messages { console.line("  \(scenario.name): \(message)") }
-        return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: messages, events: run.counts.received, seconds: seconds)
+        result.status = .failed
+        result.messages = messages
+        if report != nil && !update { result.moneyDifferences = golden.moneyDifferences(run) }
+        return result
     }
 }
 
@@ -122,6 +147,26 @@ struct ScenarioResult {
     var messages: [String]
     var events: Int
     var seconds: Double
+    /// For `--report`: the run, its daily usage and the money that moved against the goldens.
+    var run: ScenarioRun?
+    var usage: DailyUsage?
+    var moneyDifferences: [MoneyDifference] = []
+    var goldenInvoices = ""
+
+    init(file: String, name: String, status: Status, messages: [String], events: Int, seconds: Double) {
+        self.file = file
+        self.name = name
+        self.status = status
+        self.messages = messages
+        self.events = events
+        self.seconds = seconds
+    }
+
+    /// What the HTML report shows of this scenario.
+    var report: ScenarioReport {
+        ScenarioReport(status: status.rawValue, file: file, name: name, messages: messages, seconds: seconds, run: run,
+                       usage: usage, moneyDifferences: moneyDifferences, goldenInvoices: goldenInvoices)
+    }
 }
 
 /// Human output: standard output normally, standard error when standard output carries JSON.

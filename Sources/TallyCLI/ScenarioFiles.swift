@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// Finds scenario files: the paths given (files, or folders of .yaml files), or every scenario in `Scenarios/`.
@@ -8,10 +9,16 @@ enum ScenarioFiles {
         for root in roots {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
-                throw CLIError("\(root): no such file or folder")
+                // A missing file is a bad input, exit 2, as an invalid scenario is.
+                StandardError.write("error: \(root): no such file or folder\n")
+                throw ExitCode(2)
             }
             if isDirectory.boolValue {
-                let names = try FileManager.default.contentsOfDirectory(atPath: root)
+                guard let all = try? FileManager.default.contentsOfDirectory(atPath: root) else {
+                    StandardError.write("error: \(root): cannot read the folder\n")
+                    throw ExitCode(2)
+                }
+                let names = all
                     .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
                     .sorted()
                 files += names.map { (root as NSString).appendingPathComponent($0) }
@@ -19,7 +26,10 @@ enum ScenarioFiles {
                 files.append(root)
             }
         }
-        if files.isEmpty { throw CLIError("no scenario files found in \(roots.joined(separator: ", "))") }
+        if files.isEmpty {
+            StandardError.write("error: no scenario files found in \(roots.joined(separator: ", "))\n")
+            throw ExitCode(2)
+        }
         return files
     }
 

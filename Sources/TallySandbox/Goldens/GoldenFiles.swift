@@ -17,10 +17,29 @@ public struct GoldenFiles: Sendable {
         [("invoices.json", run.invoicesJSON), ("rejections.json", run.rejectionsJSON)]
     }
 
-    /// How the run differs from its golden files: readable lines naming the file,
-    /// customer, period and line; empty when it matches byte for byte.
+    /// How the run differs from its golden files: first the money that moved, per customer
+    /// and period, then readable lines naming the file, customer, period and line; empty when
+    /// it matches byte for byte.
+    ///
+    /// Past `limit` lines the list ends with how many more there are and the file holding all
+    /// of them (``differences(_:)`` written out), so a long diff never stops silently.
     public func compare(_ run: ScenarioRun, limit: Int = 20) -> [String] {
-        var differences: [String] = []
+        let all = differences(run)
+        guard all.count > limit else { return all }
+        let name = run.scenario.name.map { $0 == "/" ? "_" : $0 }
+        let full = FileManager.default.temporaryDirectory.appendingPathComponent("tally-\(String(name))-diff.txt")
+        let more = "... and \(all.count - limit) more differences"
+        do {
+            try Data(all.map { $0 + "\n" }.joined().utf8).write(to: full, options: .atomic)
+            return Array(all.prefix(limit)) + ["\(more); all \(all.count) are in \(full.path)"]
+        } catch {
+            return Array(all.prefix(limit)) + ["\(more); writing them to \(full.path) failed: \(error.localizedDescription)"]
+        }
+    }
+
+    /// Every difference between the run and its golden files, the money summary first (see ``compare(_:limit:)``).
+    public func differences(_ run: ScenarioRun) -> [String] {
+        var differences = moneyDifferences(run).map { "money: \($0.summary)" }
         for (name, actual) in GoldenFiles.documents(of: run) {
             let url = folder(run.scenario.name).appendingPathComponent(name)
             guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
@@ -39,9 +58,6 @@ public struct GoldenFiles: Sendable {
             } else {
                 differences += structural.map { "\(name): \($0)" }
             }
-        }
-        if differences.count > limit {
-            return Array(differences.prefix(limit)) + ["... and \(differences.count - limit) more differences"]
         }
         return differences
     }

@@ -44,7 +44,8 @@ enum JSONDiff {
     }
 
     /// A name for each element: `acme 2026-01-01` for an invoice, `line 'API calls'` for a
-    /// named item, `[3]` otherwise; repeated names get a `#2` suffix to stay distinct.
+    /// named item, `tier 2` for a tier (numbered from 1, as the JSON numbers it), `[3]` otherwise;
+    /// repeated names get a `#2` suffix to stay distinct.
     private static func labels(_ items: [JSONValue]) -> [String] {
         var seen: [String: Int] = [:]
         return items.enumerated().map { index, item in
@@ -55,6 +56,8 @@ enum JSONDiff {
                     label = "\(customer) period \(start.prefix(10))"
                 } else if case .string(let name)? = object["name"] {
                     label = "'\(name)'"
+                } else if case .number(let tier)? = object["tier"] {
+                    label = "tier \(tier)"
                 }
             }
             seen[label, default: 0] += 1

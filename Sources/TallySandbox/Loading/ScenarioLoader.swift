@@ -157,9 +157,6 @@ struct ScenarioBuilder {
         let events = top["events"].map { TrafficSection(reader: reader, catalog: catalog).events($0, tenant: tenant) } ?? []
         let faults = top["faults"].map { TrafficSection(reader: reader, catalog: catalog).faults($0, traffic: traffic) } ?? []
         let expectations = top["expect"].map { ExpectSection(reader: reader, catalog: catalog).expectations($0, periods: periods ?? 1) } ?? Expectations()
-        if traffic.isEmpty && events.isEmpty && top["traffic"] == nil && top["events"] == nil {
-            reader.fail(root, "the scenario sends no events, expected a traffic or an events list")
-        }
 
         guard let name, let seed, let start, let periods, let ingest, reader.diagnostics.isEmpty else { return nil }
         return Scenario(

@@ -1,0 +1,179 @@
+import Foundation
+import Testing
+import TallyJSON
+import TallyPipeline
+import TallySandbox
+
+/// What a new user tripped on, each mended: fixed-fee scenarios, readable diffs, safe --update.
+@Suite("What a new user tripped on")
+struct NewUserFrictionTests {
+    @Test("a scenario without events (fixed fees only) is valid and bills its fees")
+    func fixedFeesOnly() throws {
+        let yaml = """
+            name: fixed-fees
+            seed: 1
+            start: 2026-01-01T00:00:00Z
+            periods: 2
+            currency: USD
+            metrics:
+              - { key: api_calls, aggregation: count }
+            plans:
+              - { id: seats, base_fee: 49 }
+            customers:
+              - { id: acme, plan: seats }
+            expect:
+              invoice_total: { acme: [49.00, 49.00] }
+            """
+        let scenario = try ScenarioLoader.load(yaml: yaml, file: "fixed-fees.yaml")
+        #expect(scenario.totalEvents == 0)
+        let run = try ScenarioRunner.run(scenario)
+        // Two periods of the $49 base fee and nothing else: 49.00 each.
+        #expect(run.counts.received == 0)
+        #expect(run.invoices.map { scenario.catalog.currency.format($0.total) } == ["49.00", "49.00"])
+        #expect(run.expectationFailures.isEmpty)
+    }
+
+    @Test("--update writes no golden file for a scenario whose expect: fails, and says so")
+    func updateRefusedWhenExpectFails() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("Scenarios/clock-skew.yaml")
+        let golden = folder.appendingPathComponent("Fixtures/clock-skew/invoices.json")
+        let before = try String(contentsOf: golden, encoding: .utf8)
+        // Base fee 10 -> 12 while expect: still says 10.00: acme's invoice is 12.00 and the check fails.
+        try String(contentsOf: file, encoding: .utf8)
+            .replacingOccurrences(of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }")
+            .write(to: file, atomically: true, encoding: .utf8)
+        guard let result = try cli.tally(["run", "--update"], in: folder) else { return }
+        #expect(result.status == 1)
+        #expect(result.stdout.contains("expect: expected acme's invoice total 10.00, got 12.00"))
+        #expect(result.stdout.contains("goldens: not written, because the expect: checks above fail"))
+        #expect(try String(contentsOf: golden, encoding: .utf8) == before)
+    }
+
+    @Test("a golden diff opens with the money per customer and period, numbers tiers from 1, and past its limit says where all of it is")
+    func readableDiff() throws {
+        // 0.002 -> 0.003 in tier 2: acme's 15,000 calls there cost 45.00, not 30.00 (total 159.00, was 144.00);
+        // globex's 5,000 cost 15.00, not 10.00 (total 64.00, was 59.00); initech never reaches tier 2.
+        let scenario = try Repository.load("graduated-5-tiers.yaml") {
+            $0.replacingOccurrences(of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }")
+        }
+        let run = try ScenarioRunner.run(scenario)
+        let golden = GoldenFiles(fixtures: Repository.fixtures)
+        let all = golden.differences(run)
+        #expect(Array(all.prefix(2)) == [
+            "money: acme period 2026-01-01: total expected 144.00, actual 159.00; amount due expected 144.00, actual 159.00",
+            "money: globex period 2026-01-01: total expected 59.00, actual 64.00; amount due expected 59.00, actual 64.00",
+        ])
+        #expect(all.contains("invoices.json: invoices globex period 2026-01-01 lines 'API calls' how tiers tier 2 unit_price: expected 0.002, actual 0.003"))
+        // 2 money lines + 7 per customer (amount, tier amount, tier price, unrounded, subtotal, total, amount due) = 16.
+        #expect(all.count == 16)
+        let cut = golden.compare(run, limit: 5)
+        #expect(cut.count == 6)
+        let last = try #require(cut.last)
+        #expect(last.hasPrefix("... and 11 more differences; all 16 are in "))
+        let path = String(last.dropFirst("... and 11 more differences; all 16 are in ".count))
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == all.map { $0 + "\n" }.joined())
+    }
+
+    @Test("a missing file exits 2 for every command that reads one, and a usage error exits 64")
+    func missingFileExitCodes() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let commands = [["run", "nope.yaml"], ["check", "nope.yaml"], ["report", "nope.yaml", "--out", "r"],
+                        ["generate", "nope.yaml"], ["bench", "nope.yaml"], ["rerate", "nope.db", "--plans", "nope.yaml"],
+                        ["reconcile", "nope.db"], ["dead-letters", "nope.db"]]
+        for command in commands {
+            guard let result = try cli.tally(command, in: folder) else { return }
+            #expect(result.status == 2, "tally \(command.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+            #expect(result.stderr.contains("nope."), "tally \(command.joined(separator: " ")) does not name the file")
+        }
+        guard let usage = try cli.tally(["run", "--no-such-option"], in: folder) else { return }
+        #expect(usage.status == 64)
+    }
+
+    /// Runs `tally` with extra environment variables; standard error and standard output together.
+    func tally(
+        _ arguments: [String], in folder: URL, environment extra: [String: String], executable path: String? = nil
+    ) throws -> (status: Int32, output: String)? {
+        guard let executable = path.map(URL.init(fileURLWithPath:)) ?? BrokenScenarioCorpus.tallyExecutable() else {
+            Issue.record("the tally executable is not built next to the tests; run `swift build` first")
+            return nil
+        }
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A scratch project holding graduated-5-tiers (100,000 events, enough to show progress) and its goldens.
+    func graduatedProject() throws -> URL {
+        let folder = try CLITests().project()
+        try FileManager.default.copyItem(at: Repository.scenarios.appendingPathComponent("graduated-5-tiers.yaml"),
+                                         to: folder.appendingPathComponent("Scenarios/graduated-5-tiers.yaml"))
+        try FileManager.default.copyItem(at: Repository.fixtures.appendingPathComponent("graduated-5-tiers"),
+                                         to: folder.appendingPathComponent("Fixtures/graduated-5-tiers"))
+        return folder
+    }
+
+    @Test("without a terminal, progress is a plain line now and then (events so far, rate), with no escape codes")
+    func progressLinesWithoutTerminal() throws {
+        let folder = try graduatedProject()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A line at every progress report (every 65,536 events) instead of every 10 s.
+        guard let result = try tally(["run", "Scenarios/graduated-5-tiers.yaml"], in: folder,
+                                     environment: ["TALLY_PROGRESS_SECONDS": "0"]) else { return }
+        #expect(result.status == 0)
+        #expect(result.output.contains("graduated-5-tiers: 65,536 of 100,000 events (65%), "))
+        #expect(result.output.contains(" events/s\n"))
+        #expect(!result.output.contains("\u{1B}"))
+    }
+
+    @Test("NO_COLOR on a terminal keeps the progress bar (it has no colour)")
+    func noColorKeepsTheBar() throws {
+        let folder = try graduatedProject()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        guard let executable = BrokenScenarioCorpus.tallyExecutable() else { return }
+        // `script` gives tally a terminal; its output is what that terminal showed.
+        guard let result = try tally(["-qec", "'\(executable.path)' run Scenarios/graduated-5-tiers.yaml", "/dev/null"],
+                                     in: folder, environment: ["NO_COLOR": "1", "TERM": "xterm"], executable: "/usr/bin/script")
+        else { return }
+        #expect(result.status == 0)
+        #expect(result.output.contains("graduated-5-tiers ["))
+        #expect(result.output.contains("events/s, "))
+        #expect(result.output.contains("PASS graduated-5-tiers"))
+    }
+
+    @Test("accepted usage outside a subscription or every period is reported in the run summary and the report")
+    func outsideUsageReported() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: Repository.scenarios.appendingPathComponent("time-period-boundary.yaml"),
+                                         to: folder.appendingPathComponent("Scenarios/time-period-boundary.yaml"))
+        try FileManager.default.copyItem(at: Repository.fixtures.appendingPathComponent("time-period-boundary"),
+                                         to: folder.appendingPathComponent("Fixtures/time-period-boundary"))
+        guard let result = try cli.tally(["run", "--report", "report"], in: folder) else { return }
+        // before-start (2025-12-31T23:59:59.999Z) and end-instant (2026-04-01T00:00:00Z): 2 events, on no invoice.
+        #expect(result.status == 0)
+        #expect(result.stdout.contains(
+            "PASS time-period-boundary (7 events, ")
+        )
+        #expect(result.stdout.contains(
+            "  time-period-boundary: 2 accepted events fall outside a subscription or every billing period and are on no invoice\n"))
+        // clock-skew accepts nothing, so it gets no such line.
+        #expect(!result.stdout.contains("clock-skew: 0 accepted"))
+        let page = try String(contentsOf: folder.appendingPathComponent("report/time-period-boundary.html"), encoding: .utf8)
+        #expect(page.contains("2 accepted events fall outside a subscription or every billing period and are on no invoice."))
+    }
+}
