@@ -51,8 +51,7 @@ struct DedupStore: Sendable {
 
     init(window: TimeSpan, capacity: Int = 1 << 12) {
         sweepInterval = Swift.max(window.milliseconds / 8, 1)
-        var size = 16
-        while size < capacity { size <<= 1 }
+        let size = DedupStore.slotCount(forCapacity: capacity)
         slots = SlotTable(count: size)
         mask = size - 1
     }
@@ -135,14 +134,28 @@ struct DedupStore: Sendable {
         let limit = DedupStore.stamp(horizon)
         // The oldest stamp is exact (kept on every insert and rebuild), so this is the whole test.
         guard oldestStamp < limit else { return }
-        resize(to: slots.count, keeping: { $0 >= limit })
+        // Rebuilt at a size for the keys it keeps, not at the size it had: a table sized for a whole
+        // run, or for a burst long gone, would cost a pass over all of it at every sweep, however
+        // little is left to forget. Sized so, a sweep's pass is over at most eight times the keys
+        // kept and those inserted since the last sweep; a key lives through about nine sweeps, so
+        // over a run the sweeps cost a few passes per key, in proportion to the keys forgotten.
+        var kept = 0
+        for entry in UnsafeBufferPointer(start: slots.base, count: slots.count) where entry.stamp >= limit { kept += 1 }
+        let fitting = DedupStore.slotCount(forCapacity: kept * 2)
+        resize(to: slots.count >= fitting * 4 ? fitting : slots.count, keeping: { $0 >= limit })
+    }
+
+    /// The slots a table sized for `capacity` keys has: a power of two, at least 16.
+    static func slotCount(forCapacity capacity: Int) -> Int {
+        var size = 16
+        while size < capacity { size <<= 1 }
+        return size
     }
 
     /// Rebuilds the table at `size` slots with the entries whose stamp passes `keep`.
     private mutating func resize(to size: Int, keeping keep: (UInt32) -> Bool = { _ in true }) {
         let old = slots
-        var newSize = 16
-        while newSize < size { newSize <<= 1 }
+        let newSize = DedupStore.slotCount(forCapacity: size)
         slots = SlotTable(count: newSize)
         mask = newSize - 1
         count = 0

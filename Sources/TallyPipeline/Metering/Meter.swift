@@ -72,9 +72,17 @@ public struct Meter: Sendable {
         self.usage = Usage(schedule: schedule)
         // 80% is the table's fill limit: 5/4 of the keys is the least that holds them. More
         // would round up to the next power of two and double the table (100M events: 4 GB, not 2).
-        self.dedup = DedupStore(window: limits.maxAge, capacity: Swift.min(expectedEvents, 1 << 30) * 5 / 4)
+        self.dedup = DedupStore(window: limits.maxAge, capacity: Meter.dedupCapacity(forKeys: expectedEvents))
         resolve(catalog)
     }
+
+    /// The bytes a meter's dedup table takes up front for `expectedEvents` keys, as ``init(catalog:schedule:limits:expectedEvents:)``
+    /// sizes it: for a caller to check that a run fits in memory before it starts.
+    public static func dedupTableBytes(forKeys expectedEvents: Int) -> Int {
+        DedupStore.slotCount(forCapacity: dedupCapacity(forKeys: expectedEvents)) * MemoryLayout<DedupStore.Slot>.stride
+    }
+
+    private static func dedupCapacity(forKeys keys: Int) -> Int { Swift.min(Swift.max(0, keys), 1 << 30) * 5 / 4 }
 
     /// Swaps in a corrected catalog; usage, dedup state and dead letters are kept,
     /// so replaying dead letters then bills each of them once.

@@ -60,12 +60,36 @@ public struct PeriodSchedule: Sendable, Hashable {
                 from = Instant(date: anchor.addingMonths(index, anchorDay: anchor.day)) + timeOfDay
                 to = Instant(date: anchor.addingMonths(index + 1, anchorDay: anchor.day)) + timeOfDay
             case .fixed(let span):
-                from = start + TimeSpan(milliseconds: span.milliseconds * Int64(index))
+                // Saturating: ``checkedEnd(start:count:interval:)`` is how a caller refuses such a schedule.
+                let (offset, overflow) = span.milliseconds.multipliedReportingOverflow(by: Int64(index))
+                from = start + TimeSpan(milliseconds: overflow ? .max : offset)
                 to = from + span
             }
             periods.append(BillingPeriod(index: index, start: from, end: to))
         }
         self.periods = periods
+    }
+
+    /// The end of year 9999, the last a four-digit timestamp can write: no schedule may end later.
+    public static let latestEnd = Instant(date: CivilDate(year: 10_000, month: 1, day: 1))
+
+    /// The end of `count` periods of `interval` from `start`, or nil when it passes ``latestEnd``
+    /// (overflow included): check this before making a schedule from input.
+    public static func checkedEnd(start: Instant, count: Int, interval: Interval) -> Instant? {
+        guard count >= 0, count <= 120_000, start < latestEnd else { return nil }
+        let end: Instant
+        switch interval {
+        case .monthly:
+            let anchor = start.civilDate
+            end = Instant(date: anchor.addingMonths(count, anchorDay: anchor.day)) + TimeSpan(milliseconds: start.millisecondOfDay)
+        case .fixed(let span):
+            let (length, overflow) = span.milliseconds.multipliedReportingOverflow(by: Int64(count))
+            guard !overflow else { return nil }
+            let (sum, pastEnd) = start.millisecondsSinceEpoch.addingReportingOverflow(length)
+            guard !pastEnd else { return nil }
+            end = Instant(millisecondsSinceEpoch: sum)
+        }
+        return end <= latestEnd ? end : nil
     }
 
     /// The first period's start, or nil for an empty schedule.

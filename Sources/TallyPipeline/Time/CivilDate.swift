@@ -85,15 +85,15 @@ extension Instant {
 
     /// The UTC calendar date this instant falls on.
     public var civilDate: CivilDate {
-        let days = millisecondsSinceEpoch >= 0
-            ? millisecondsSinceEpoch / Instant.millisecondsPerDay
-            : (millisecondsSinceEpoch - Instant.millisecondsPerDay + 1) / Instant.millisecondsPerDay
-        return CivilDate(daysSinceEpoch: days)
+        // Floor division that cannot overflow, even at `Int64.min` (a saturated instant).
+        let (quotient, remainder) = millisecondsSinceEpoch.quotientAndRemainder(dividingBy: Instant.millisecondsPerDay)
+        return CivilDate(daysSinceEpoch: remainder < 0 ? quotient - 1 : quotient)
     }
 
     /// Milliseconds since this instant's UTC midnight.
     var millisecondOfDay: Int64 {
-        millisecondsSinceEpoch - civilDate.daysSinceEpoch * Instant.millisecondsPerDay
+        let remainder = millisecondsSinceEpoch % Instant.millisecondsPerDay
+        return remainder < 0 ? remainder + Instant.millisecondsPerDay : remainder
     }
 
     /// `2026-01-03T10:00:00Z`, with `.123` milliseconds only when non-zero.

@@ -27,13 +27,13 @@ public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
     /// The instant `span` earlier (later for a negative span), saturating instead of trapping.
     @inlinable
     public static func - (lhs: Instant, rhs: TimeSpan) -> Instant {
-        Instant(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch.addingSaturating(-rhs.milliseconds))
+        Instant(millisecondsSinceEpoch: lhs.millisecondsSinceEpoch.subtractingSaturating(rhs.milliseconds))
     }
 
-    /// The span from `rhs` to `lhs`.
+    /// The span from `rhs` to `lhs`, saturating instead of trapping.
     @inlinable
     public static func - (lhs: Instant, rhs: Instant) -> TimeSpan {
-        TimeSpan(milliseconds: lhs.millisecondsSinceEpoch.addingSaturating(-rhs.millisecondsSinceEpoch))
+        TimeSpan(milliseconds: lhs.millisecondsSinceEpoch.subtractingSaturating(rhs.millisecondsSinceEpoch))
     }
 
     /// The instant in ISO 8601, UTC: `2026-01-03T10:00:00Z`, with milliseconds only when not zero.
@@ -62,7 +62,11 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
     @inlinable
     public static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
-    /// Parses `<digits><unit>` with the units `ms s m h d` (`500ms`, `2s`, `5m`, `24h`, `90d`).
+    /// The longest duration text may give: 10,000 years (3,652,425 days), the span of the four-digit years
+    /// a timestamp can write. Any instant plus or minus a few such spans stays far inside `Int64` milliseconds.
+    public static let longest = TimeSpan(milliseconds: 3_652_425 * 86_400_000)
+
+    /// Parses `<digits><unit>` with the units `ms s m h d` (`500ms`, `2s`, `5m`, `24h`, `90d`), at most ``longest``.
     public init(parsing text: String) throws(TimeParseError) {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000)]
         for (suffix, factor) in units where text.hasSuffix(suffix) {
@@ -71,7 +75,9 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
             guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
                   let count = Int64(digits) else { continue }
             let (milliseconds, overflow) = count.multipliedReportingOverflow(by: factor)
-            guard !overflow else { break }
+            guard !overflow, milliseconds <= TimeSpan.longest.milliseconds else {
+                throw TimeParseError(message: "'\(text.prefix(40))' is too long, expected at most 3652425d (10,000 years)")
+            }
             self.init(milliseconds: milliseconds)
             return
         }
@@ -102,5 +108,12 @@ extension Int64 {
         let (sum, overflow) = addingReportingOverflow(other)
         if !overflow { return sum }
         return other > 0 ? .max : .min
+    }
+
+    @usableFromInline
+    func subtractingSaturating(_ other: Int64) -> Int64 {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        if !overflow { return difference }
+        return other < 0 ? .max : .min
     }
 }

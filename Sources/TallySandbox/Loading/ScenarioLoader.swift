@@ -12,6 +12,7 @@ public enum ScenarioLoader {
     public static func load(yaml text: String, file: String) throws(ScenarioErrors) -> Scenario {
         let reader = NodeReader(file: file)
         let root: Node
+        if let problem = AliasBudget.problem(in: text, file: file) { throw ScenarioErrors(diagnostics: [problem]) }
         do {
             guard let node = try Yams.compose(yaml: text) else {
                 throw ScenarioErrors(diagnostics: [Diagnostic(file: file, line: 1, column: 1, message: "the file is empty, expected a scenario mapping with name, seed, start, metrics, plans and customers")])
@@ -119,6 +120,11 @@ struct ScenarioBuilder {
                 if span.milliseconds <= 0 { reader.fail(node, "period_length must be longer than 0") } else { interval = .fixed(span) }
             }
         }
+        if let start, let periods, PeriodSchedule.checkedEnd(start: start, count: periods, interval: interval) == nil {
+            let length = if case .fixed(let span) = interval { "of \(span) " } else { "" }
+            reader.fail(top["period_length"] ?? top["periods"] ?? top["start"],
+                        "\(periods) periods \(length)from \(start) end after the year 9999, expected a schedule that ends by 9999-12-31T23:59:59.999Z")
+        }
         let currency = top.required("currency", "an ISO 4217 code like USD").flatMap { node -> Currency? in
             guard let code = reader.string(node, "currency") else { return nil }
             guard let currency = Currency(code: code) else {
@@ -159,12 +165,18 @@ struct ScenarioBuilder {
         let expectations = top["expect"].map { ExpectSection(reader: reader, catalog: catalog).expectations($0, periods: periods ?? 1) } ?? Expectations()
 
         guard let name, let seed, let start, let periods, let ingest, reader.diagnostics.isEmpty else { return nil }
-        return Scenario(
+        let scenario = Scenario(
             name: name, description: description, seed: seed, file: reader.file,
             schedule: PeriodSchedule(start: start, count: periods, interval: interval),
             catalog: catalog, tenant: tenant, ingest: ingest,
             traffic: traffic, events: events, faults: faults, expectations: expectations
         )
+        // Said before a run starts, not by the allocation failing part way through it.
+        if let problem = scenario.memoryProblem(availableBytes: MachineMemory.bytes) {
+            reader.fail(top["traffic"] ?? top["events"] ?? root, problem)
+            return nil
+        }
+        return scenario
     }
 
     func readIngest(_ node: Node?) -> IngestSettings? {

@@ -31,7 +31,7 @@ public enum ScenarioRunner {
     ) throws(RunError) -> (run: ScenarioRun, meter: Meter) {
         var loop = MeteringLoop(
             meter: Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
-                         expectedEvents: scenario.totalEvents),
+                         expectedEvents: scenario.dedupKeysAtOnce),
             observer: observer, progress: progress)
         prefaultDedupTable(of: loop.meter, threads: threads)
         let stream = EventStream(scenario: scenario, threads: threads)

@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import TallyPipeline
+@testable import TallySandbox
+
+/// Issue 18's reproducers that load (the ones refused are in `BrokenScenarios/`): each must run to
+/// its end in bounded memory, and what `run` would refuse, loading refuses with a position.
+@Suite("Hostile input: scenarios that load must run, without a crash and in bounded memory")
+struct HostileInputTests {
+    static func load(_ text: String) throws -> Scenario {
+        try ScenarioLoader.load(yaml: text, file: "hostile.yaml")
+    }
+
+    static let catalog = """
+        name: hostile
+        seed: 1
+        start: 2026-01-01
+        currency: USD
+        metrics: [{ key: c, aggregation: count }]
+        plans: [{ id: p, charges: [{ name: C, metric: c, model: per_unit, unit_price: 1 }] }]
+        customers: [{ id: a, plan: p }]
+
+        """
+
+    @Test("the longest durations at once: saturated timestamps are rejected, not a crash (finding 1 audit)")
+    func longestDurationsRun() throws {
+        let scenario = try Self.load(Self.catalog + """
+            ingest: { max_age: 3652425d }
+            traffic: [{ metric: c, events: 40 }]
+            faults:
+              - { kind: too_old, count: 10, offset: 3652425d }
+              - { kind: late, count: 10, offset: 3652425d }
+              - { kind: clock_skew, count: 10, offset: 3652425d }
+            """)
+        let run = try ScenarioRunner.run(scenario)
+        // 40 sent, no ingest delay. Too old: received - 10,000 y - 10,000 y, 20,000 years behind, past max_age: rejected.
+        // Skewed: 10,000 years ahead, past the default 5 min max_future: rejected. Late: 10,000 years
+        // back, exactly max_age and not past it: accepted, like the 10 plain ones. 20 + 20.
+        #expect(run.counts.received == 40)
+        #expect(run.counts.rejected == 20)
+        #expect(run.counts.accepted == 20)
+    }
+
+    @Test("a run too big for the machine is refused before it starts, at its traffic (finding 2)")
+    func tooBigForMemoryIsRefused() throws {
+        let big = try Self.load(Self.catalog + "traffic: [{ metric: c, events: 10000000 }]\n")
+        // The issue's 858,993,460 events, all inside the default 90-day window of one month:
+        // 858,993,460 x 5/4 = 1,073,741,825 slots, rounded up to 2^31, at 16 bytes = 32 GiB.
+        var huge = big
+        huge.traffic[0].events = 858_993_460
+        #expect(huge.dedupKeysAtOnce == 858_993_460)
+        #expect(Meter.dedupTableBytes(forKeys: huge.dedupKeysAtOnce) == 1 << 35)
+        let problem = try #require(huge.memoryProblem(availableBytes: 16 << 30))
+        #expect(problem.hasPrefix("up to 858993460 events can be inside the dedup window (ingest.max_age 90d) at once"))
+        #expect(problem.contains("takes 32.0 GiB, more than the 12.0 GiB a run may use of this machine's 16.0 GiB"))
+        // 10M events: 12.5M slots -> 2^24 = 16,777,216 x 16 bytes = 256 MiB, within 3/4 of 16 GiB.
+        #expect(big.memoryProblem(availableBytes: 16 << 30) == nil)
+        #expect(Meter.dedupTableBytes(forKeys: big.dedupKeysAtOnce) == 256 << 20)
+
+        // Through the loader, on a machine with less than 43 GiB (32 GiB is 3/4 of 42.7): the position is the traffic's.
+        guard MachineMemory.bytes < 42 << 30 else { return }
+        let text = Self.catalog + "traffic: [{ metric: c, events: 858993460 }]\n"
+        let diagnostics = BrokenScenarioCorpus.diagnostics(of: text, file: "hostile.yaml") ?? []
+        #expect(diagnostics.map { "\($0.line):\($0.column)" } == ["8:10"])
+    }
+
+    @Test("a small dedup window sizes the table from the window, not the run (findings 2 and 4)")
+    func smallWindowKeepsASmallTable() throws {
+        // Issue 18, finding 4's reproducer: 100,000 events over January with max_age 1s took 11.3 s.
+        let scenario = try Self.load(Self.catalog + """
+            ingest: { max_age: 1s }
+            traffic: [{ metric: c, events: 100000 }]
+            """)
+        // One period: all 100,000 events can be in one period's reach, so that is the up-front size.
+        #expect(scenario.dedupKeysAtOnce == 100_000)
+        let (run, meter) = try ScenarioRunner.runKeepingMeter(scenario, threads: 1, observer: nil, progress: nil)
+        #expect(run.counts.accepted == 100_000)
+        // Events are 26.8 s apart on average (31 days / 100,000), so a 1 s window keeps one or two keys,
+        // and the sweeps shrank the table from 2^17 slots (125,000 rounded up) to at most 64 slots of 16 bytes.
+        #expect(meter.rememberedKeys <= 2)
+        #expect(meter.dedupTableBytes <= 64 * 16)
+    }
+
+    @Test("with twelve monthly periods and a 1-day window, the table is sized for about one month, not the year")
+    func windowedSizing() throws {
+        let scenario = try Self.load(Self.catalog + """
+            periods: 12
+            ingest: { max_age: 1d }
+            traffic: [{ metric: c, events: 365000 }]
+            """)
+        // 365,000 events over 365 days: 1,000 a day, so January (31 days) has 31,000 events, February 28,000.
+        // The reach (1 d + 3 h + 5 min + 1 s) from any period's end touches the next period only:
+        // the most is July + August = 31,000 + 31,000 = 62,000 (and December + January cannot: January is first).
+        #expect(scenario.dedupKeysAtOnce == 62_000)
+    }
+}
