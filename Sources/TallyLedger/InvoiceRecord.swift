@@ -6,33 +6,54 @@ import TallyPipeline
 /// Two recordings of a run are compared through this type, so it holds exactly
 /// what the `invoices` and `invoice_lines` tables hold.
 public struct InvoiceRecord: Sendable, Hashable {
+    /// The invoice number, `INV-<YYYYMMDD of the period start>-<customer position>`.
     public var number: String
+    /// The id of the customer billed.
     public var customer: String
+    /// The billing period's position in the run's schedule, from 0.
     public var periodIndex: Int
+    /// The period's first instant (inclusive).
     public var periodStart: Instant
+    /// The period's end (exclusive): the next period's start.
     public var periodEnd: Instant
+    /// The ISO 4217 code of every amount, such as `USD`.
     public var currency: String
+    /// Where the invoice goes: `card` or `invoice` (accounts receivable).
     public var destination: String
     /// Money formatted with the currency's digits (`25.00`).
     public var subtotal: String
+    /// The discounts taken off the subtotal, positive, with the currency's digits.
     public var discountTotal: String
+    /// The tax added, with the currency's digits.
     public var taxTotal: String
+    /// `subtotal - discountTotal + taxTotal`, with the currency's digits.
     public var total: String
+    /// Prepaid credit and balance that paid part of the total, with the currency's digits.
     public var creditsApplied: String
+    /// What the customer still owes: `max(0, total) - creditsApplied`, with the currency's digits.
     public var amountDue: String
+    /// The invoice lines in invoice order: charges in plan order, then contract lines.
     public var lines: [Line]
 
+    /// One invoice line as the `invoice_lines` table stores it.
     public struct Line: Sendable, Hashable {
+        /// `charge`, `minimum_commitment_true_up` or `spend_cap_adjustment`.
         public var kind: String
+        /// The line's name on the invoice.
         public var name: String
+        /// The metric a usage charge prices; nil for flat charges and contract lines.
         public var metric: String?
         /// The priced quantity; the metered quantity is this plus `rolloverUnitsUsed`.
         public var quantity: String?
+        /// Rolled-over units that covered usage before the charge priced the rest, as exact text.
         public var rolloverUnitsUsed: String
+        /// The exact amount before the line's one rounding, as text.
         public var unroundedAmount: String
+        /// The amount rounded half-up to the currency's digits (`25.00`).
         public var amount: String
     }
 
+    /// Converts a billed invoice to the ledger's form, formatting every amount with its currency's digits.
     public init(_ invoice: Invoice) {
         let currency = invoice.currency
         number = invoice.number

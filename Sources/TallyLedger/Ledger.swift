@@ -13,6 +13,7 @@ import TallySandbox
 public final class Ledger: @unchecked Sendable {
     // @unchecked: DatabaseQueue serializes every access itself.
 
+    /// The file's path, as given when it was opened.
     public let path: String
     let queue: DatabaseQueue
 
@@ -126,21 +127,32 @@ public final class Ledger: @unchecked Sendable {
 
 /// A problem with a ledger file or its contents, worded for the person at the terminal.
 public struct LedgerError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, in a sentence.
     public var message: String
+    /// Creates an error with its message.
     public init(_ message: String) { self.message = message }
+    /// The message.
     public var description: String { message }
 }
 
 /// How many rows each table holds.
 public struct LedgerCounts: Sendable, Hashable, CustomStringConvertible {
+    /// Rows in `runs`: 1 for a recorded ledger.
     public var runs: Int
+    /// Accepted events, including those a dead-letter replay accepted later.
     public var events: Int
+    /// Events rejected for good (duplicates, too old, over a hard quota...).
     public var rejections: Int
+    /// Dead letters, pending or replayed.
     public var deadLetters: Int
+    /// Dead letters still waiting for a replay.
     public var pendingDeadLetters: Int
+    /// Invoices stored.
     public var invoices: Int
+    /// Invoice lines stored, over every invoice.
     public var invoiceLines: Int
 
+    /// The counts as one line: `runs 1, events 9998, rejections 2, ...`.
     public var description: String {
         "runs \(runs), events \(events), rejections \(rejections), dead letters \(deadLetters) (\(pendingDeadLetters) pending), invoices \(invoices), invoice lines \(invoiceLines)"
     }
@@ -148,23 +160,39 @@ public struct LedgerCounts: Sendable, Hashable, CustomStringConvertible {
 
 /// The `runs` row: which scenario was recorded, from which file text, and how it ended.
 public struct RecordedRun: Sendable, Hashable {
+    /// The run's id.
     public var id: Int64
+    /// The scenario's name.
     public var scenario: String
+    /// The seed the traffic was generated from.
     public var seed: UInt64
+    /// The SHA-256 of the scenario file's text, which identifies the scenario.
     public var scenarioSHA256: String
+    /// The scenario file's text, as it was recorded.
     public var scenarioYAML: String
+    /// The scenario file's path when it was recorded, for messages.
     public var scenarioFile: String
+    /// The version of `tally` that recorded the run.
     public var toolVersion: String
     /// The simulated clock: the schedule's first instant and last, and the meter's clock at the end.
     public var clockStart: Instant
+    /// The schedule's last instant (the end of the last period).
     public var clockEnd: Instant
+    /// The meter's clock when the run ended: the latest ingest time; nil before any event.
     public var lastReceivedAt: Instant?
+    /// The number of events the scenario sends.
     public var plannedEvents: Int
-    /// Outcome totals, set when the run completed (nil while it is incomplete, e.g. after a kill).
+    /// Events received, set when the run completed.
+    ///
+    /// Nil while the run is incomplete, such as after a kill; likewise for the other totals.
     public var received: Int?
+    /// Accepted events, once the run completed.
     public var accepted: Int?
+    /// Rejected events, once the run completed.
     public var rejected: Int?
+    /// Dead-lettered events, once the run completed.
     public var deadLettered: Int?
+    /// Whether the run ran to its end (false after a kill).
     public var completed: Bool
     /// The scenario text whose catalog billed the stored invoices, when a dead-letter replay re-billed them.
     public var billingYAML: String?
@@ -208,12 +236,17 @@ public struct RecordedRun: Sendable, Hashable {
 public struct RecordedDeadLetter: Sendable, Hashable {
     /// The event's position in the run's stream.
     public var seq: Int64
+    /// The event's id, or nil for input that did not decode into an event.
     public var eventID: String?
+    /// The reason code: `schema_invalid`, `unknown_customer` or `unknown_metric`.
     public var reason: String
+    /// What exactly was wrong, such as `customer 'acme' is not in the catalog`.
     public var detail: String
     /// `event` (a typed event, kept as its JSON) or `raw` (text that may not even be JSON).
     public var payloadKind: String
+    /// The event as JSON, or the raw text received.
     public var payload: String
+    /// When it was received, on the run's simulated clock.
     public var receivedAt: Instant
     /// The simulated time of the replay that took it out of the queue; nil while it waits.
     public var replayedAt: Instant?

@@ -4,7 +4,9 @@ import TallySandbox
 
 /// What-if pricing: the recorded usage billed under another catalog.
 public enum Rerating {
+    /// One customer's invoice totals, recorded and re-rated.
     public struct Line: Sendable, Hashable {
+        /// The customer's id.
         public var customer: String
         /// The sum of the customer's recorded invoice totals.
         public var old: ExactDecimal
@@ -14,10 +16,13 @@ public enum Rerating {
         public var difference: ExactDecimal
     }
 
+    /// What re-rating found: per customer and in total.
     public struct Report: Sendable, Hashable {
+        /// The currency of every amount.
         public var currency: Currency
         /// Recorded customers in invoice order, then customers only the other catalog bills.
         public var lines: [Line]
+        /// The sums over every customer.
         public var total: Line
         /// Recorded events the other catalog does not accept (an unknown customer, a hard quota...), by reason.
         public var notAccepted: [OutcomeReason: Int]
@@ -77,8 +82,11 @@ public enum Rerating {
 public enum Reconciliation {
     /// A customer, metric and period whose invoiced quantity differs from its events' aggregate.
     public struct Difference: Sendable, Hashable {
+        /// The customer's id.
         public var customer: String
+        /// The metric's key.
         public var metric: String
+        /// The billing period's index, from 0.
         public var period: Int
         /// Metered quantity on the recorded invoice lines (priced quantity + rolled-over units).
         public var invoiced: ExactDecimal
@@ -88,11 +96,15 @@ public enum Reconciliation {
         public var difference: ExactDecimal
     }
 
+    /// What reconciliation found.
     public struct Report: Sendable, Hashable {
+        /// Every quantity that differs, by customer, metric and period; empty when all agree.
         public var differences: [Difference]
         /// Broken conservation or an incomplete run, one sentence each.
         public var problems: [String]
+        /// The accepted events metered again.
         public var eventsChecked: Int
+        /// Whether the invoices agree with the events and nothing else was wrong.
         public var isClean: Bool { differences.isEmpty && problems.isEmpty }
     }
 

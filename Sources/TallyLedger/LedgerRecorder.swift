@@ -23,8 +23,11 @@ import TallySandbox
 /// (or resuming it after the process was killed mid-batch, which rolls the open batch
 /// back) therefore stores each event once, whatever was committed before.
 public final class LedgerRecorder: RunObserver {
+    /// The ledger the run is recorded into.
     public let ledger: Ledger
+    /// The id of the run's row in `runs`.
     public let runID: Int64
+    /// Rows written per transaction.
     public let batchSize: Int
 
     /// Rows written so far (after ``finished(_:meter:)``: all of them).
@@ -83,6 +86,7 @@ public final class LedgerRecorder: RunObserver {
         batch = LedgerBatch(origin: 0, capacity: self.batchSize)
     }
 
+    /// Queues the event's row in the table its outcome decides, at its position in the stream.
     public func sent(_ item: GeneratedItem, outcome: MeteringOutcome) {
         let seq = nextSeq
         nextSeq += 1
@@ -110,6 +114,10 @@ public final class LedgerRecorder: RunObserver {
         if batch.count >= batchSize { handOff() }
     }
 
+    /// Writes the last batch, then the dead letters' details, the invoices and the run's totals.
+    ///
+    /// Throws ``LedgerError`` when the stored rows are not exactly the run's outcomes, or when
+    /// invoices already stored for this run differ from this recording's (a determinism bug).
     public func finished(_ run: ScenarioRun, meter: Meter) throws {
         handOff()
         writer.finish()

@@ -66,6 +66,7 @@ public enum DeadLetterReplay {
     public struct Report: Sendable, Hashable {
         /// Pending dead letters tried.
         public var tried = 0
+        /// Letters accepted by this replay, each stored and billed once.
         public var accepted = 0
         /// Judged but not accepted, such as `duplicate`: they leave the queue, as with `Meter.replayDeadLetters(receivedAt:)`.
         public var rejected: [OutcomeReason: Int] = [:]

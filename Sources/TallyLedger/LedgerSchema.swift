@@ -7,8 +7,9 @@ import GRDB
 /// scenario's simulated time. A migration, once released, is never edited: a
 /// change to the layout is a new migration, so old ledgers keep opening.
 enum LedgerSchema {
-    /// The identifier of the first, pre-release layout (15-column `events` with a second
-    /// B-tree for `UNIQUE(tenant, event_id)`). It was never released, so `v1` below replaced
+    /// The identifier of the first, pre-release layout.
+    ///
+    /// It had a 15-column `events` with a second B-tree for `UNIQUE(tenant, event_id)`. It was never released, so `v1` below replaced
     /// it in place; a file that still has it is refused with a message saying so.
     static let preReleaseV1 = "v1 runs, events, rejections, dead letters, invoices"
 

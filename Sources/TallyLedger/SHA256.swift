@@ -4,8 +4,10 @@
 /// ledger only needs a stable fingerprint of a scenario file's text; it is
 /// pinned by the FIPS test vectors in the ledger tests.
 public enum SHA256 {
+    /// The SHA-256 of the text's UTF-8 bytes, as 64 lowercase hex digits.
     public static func hex(_ text: String) -> String { hex(bytes: Array(text.utf8)) }
 
+    /// The SHA-256 of `input`, as 64 lowercase hex digits.
     public static func hex(bytes input: [UInt8]) -> String {
         var state: [UInt32] = [
             0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
