@@ -102,6 +102,8 @@ struct Run: ParsableCommand {
         result.run = report == nil ? nil : run
         result.usage = usage
         result.goldenInvoices = golden.fixtures.appendingPathComponent(scenario.name).appendingPathComponent("invoices.json").path
+        result.expectationFailures = run.expectationFailures
+        result.outsidePeriods = run.counts.outsidePeriods
         var passLine = "PASS \(scenario.name) (\(timing))"
         if update && !messages.isEmpty {
             // Goldens record what was checked by hand; a run whose expect: checks fail is not that.
@@ -133,7 +135,10 @@ struct Run: ParsableCommand {
         for message in messages { console.line("  \(scenario.name): \(message)") }
         result.status = .failed
         result.messages = messages
-        if report != nil && !update { result.moneyDifferences = golden.moneyDifferences(run) }
+        if (report != nil || json) && !update {
+            result.moneyDifferences = golden.moneyDifferences(run)
+            result.goldenDifferences = golden.fileDifferences(run)
+        }
         return result
     }
 }
@@ -151,6 +156,11 @@ struct ScenarioResult {
     var run: ScenarioRun?
     var usage: DailyUsage?
     var moneyDifferences: [MoneyDifference] = []
+    /// For `--json` and `--report`: every difference from the golden files, as data.
+    var goldenDifferences: [GoldenDifference] = []
+    var expectationFailures: [String] = []
+    /// Accepted events on no invoice (outside a subscription or every period).
+    var outsidePeriods = 0
     var goldenInvoices = ""
 
     init(file: String, name: String, status: Status, messages: [String], events: Int, seconds: Double) {

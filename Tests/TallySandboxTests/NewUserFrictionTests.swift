@@ -176,4 +176,46 @@ struct NewUserFrictionTests {
         let page = try String(contentsOf: folder.appendingPathComponent("report/time-period-boundary.html"), encoding: .utf8)
         #expect(page.contains("2 accepted events fall outside a subscription or every billing period and are on no invoice."))
     }
+
+    @Test("--json carries each scenario's duration and its differences as data")
+    func jsonCarriesDifferences() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("Scenarios/clock-skew.yaml")
+        // Base fee 10 -> 12, expect: updated too: acme's one invoice moves from 10.00 to 12.00.
+        try String(contentsOf: file, encoding: .utf8)
+            .replacingOccurrences(of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }")
+            .replacingOccurrences(of: "invoice_total: { acme: 10.00 }", with: "invoice_total: { acme: 12.00 }")
+            .write(to: file, atomically: true, encoding: .utf8)
+        guard let result = try cli.tally(["run", "--json"], in: folder) else { return }
+        #expect(result.status == 1)
+        guard case .object(let summary) = try JSONValue.parse(result.stdout), case .array(let scenarios)? = summary["scenarios"],
+              case .object(let scenario)? = scenarios.first else {
+            Issue.record("no scenarios in \(result.stdout)")
+            return
+        }
+        #expect(scenario["status"] == .string("failed"))
+        guard case .number(let seconds)? = scenario["seconds"] else { Issue.record("no seconds"); return }
+        #expect(ExactDecimal(seconds) != nil && seconds.split(separator: ".").last?.count == 3)
+        #expect(scenario["expect_failures"] == .array([]))
+        let money = JSONValue.object(JSONObject([
+            (key: "customer", value: .string("acme")), (key: "period", value: .string("2026-03-01")),
+            (key: "expected_total", value: .string("10.00")), (key: "actual_total", value: .string("12.00")),
+            (key: "expected_amount_due", value: .string("10.00")), (key: "actual_amount_due", value: .string("12.00")),
+            (key: "lines", value: .array([.object(JSONObject([
+                (key: "name", value: .string("Base fee")), (key: "expected", value: .string("10.00")), (key: "actual", value: .string("12.00")),
+            ]))])),
+        ]))
+        #expect(scenario["money"] == .array([money]))
+        guard case .array(let differences)? = scenario["differences"] else { Issue.record("no differences"); return }
+        let amount = differences.first { item in
+            guard case .object(let o) = item else { return false }
+            return o["path"] == .string("invoices acme period 2026-03-01 lines 'Base fee' amount")
+        }
+        guard case .object(let found)? = amount else { Issue.record("no difference for the Base fee amount"); return }
+        #expect(found["file"] == .string("invoices.json"))
+        #expect(found["expected"] == .string("10.00"))
+        #expect(found["actual"] == .string("12.00"))
+    }
 }
