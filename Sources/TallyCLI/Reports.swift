@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import TallyJSON
 import TallySandbox
@@ -56,23 +57,33 @@ enum JSONSummary {
 }
 
 /// `--junit FILE`: the JUnit XML that CI systems read, one test case per scenario.
+///
+/// The `jenkins` dialect validates against the common Jenkins JUnit schema (junit-4.xsd): a test case
+/// carries only `classname`, `name` and `time`. GitLab links a test case to its file through a `file`
+/// attribute that schema does not allow, so the `gitlab` dialect adds it.
 enum JUnitReport {
-    static func xml(_ results: [ScenarioResult]) -> String {
+    enum Dialect: String, ExpressibleByArgument, CaseIterable {
+        case jenkins, gitlab
+    }
+
+    static func xml(_ results: [ScenarioResult], dialect: Dialect = .jenkins) -> String {
         let failures = results.filter { $0.status == .failed }.count
         let errors = results.filter { $0.status == .invalid }.count
-        let total = results.reduce(0.0) { $0 + $1.seconds }
+        let total = String(format: "%.3f", results.reduce(0.0) { $0 + $1.seconds })
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\">\n"
-        xml += "  <testsuite name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(String(format: "%.3f", total))\">\n"
+        xml += "<testsuites name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">\n"
+        xml += "  <testsuite name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">\n"
         for result in results {
-            xml += "    <testcase classname=\"scenarios\" name=\"\(escape(result.name))\" file=\"\(escape(result.file))\" time=\"\(String(format: "%.3f", result.seconds))\""
+            let file = dialect == .gitlab ? " file=\"\(escape(result.file))\"" : ""
+            xml += "    <testcase classname=\"scenarios\" name=\"\(escape(result.name))\"\(file) time=\"\(String(format: "%.3f", result.seconds))\""
             switch result.status {
             case .passed, .updated:
                 xml += "/>\n"
             case .failed, .invalid:
                 let tag = result.status == .failed ? "failure" : "error"
                 let summary = result.status == .failed ? "differs from its golden files or expect: checks" : "invalid scenario file"
-                xml += ">\n      <\(tag) message=\"\(summary)\">\(escape(result.messages.joined(separator: "\n")))</\(tag)>\n    </testcase>\n"
+                xml += ">\n      <\(tag) message=\"\(summary)\">\(escape(result.messages.joined(separator: "\n")))</\(tag)>\n"
+                xml += "      <system-out>\(escape(result.file))</system-out>\n    </testcase>\n"
             }
         }
         return xml + "  </testsuite>\n</testsuites>\n"

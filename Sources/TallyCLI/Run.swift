@@ -23,6 +23,9 @@ struct Run: ParsableCommand {
     @Option(help: "Also write a JUnit XML report to this file, for CI systems.")
     var junit: String?
 
+    @Option(help: "The JUnit dialect: jenkins (valid against Jenkins' JUnit schema) or gitlab (adds each test case's scenario file, which GitLab links to; that schema has no place for it).")
+    var junitDialect: JUnitReport.Dialect = .jenkins
+
     @Flag(help: "Print a machine-readable JSON summary on standard output (human output goes to standard error).")
     var json = false
 
@@ -53,7 +56,7 @@ struct Run: ParsableCommand {
         let passed = results.filter { $0.status == .passed || $0.status == .updated }.count
         let failed = results.count - passed
         if let junit {
-            try Data(JUnitReport.xml(results).utf8).write(to: URL(fileURLWithPath: junit), options: .atomic)
+            try Data(JUnitReport.xml(results, dialect: junitDialect).utf8).write(to: URL(fileURLWithPath: junit), options: .atomic)
         }
         if let report {
             try RunReport.write(results.map(\.report), to: URL(fileURLWithPath: report, isDirectory: true))

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 import TallyJSON
 import TallyPipeline
@@ -217,5 +220,78 @@ struct NewUserFrictionTests {
         #expect(found["file"] == .string("invoices.json"))
         #expect(found["expected"] == .string("10.00"))
         #expect(found["actual"] == .string("12.00"))
+    }
+
+    @Test("--junit keeps to the common Jenkins JUnit schema (junit-4.xsd); --junit-dialect gitlab adds each case's file")
+    func junitDialects() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // One passing (clock-skew), one failing (its copy with a price changed) and one invalid file.
+        let scenarios = folder.appendingPathComponent("Scenarios")
+        try String(contentsOf: scenarios.appendingPathComponent("clock-skew.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "name: clock-skew", with: "name: clock-skew-changed")
+            .replacingOccurrences(of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }")
+            .write(to: scenarios.appendingPathComponent("clock-skew-changed.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("Fixtures/clock-skew"),
+                                         to: folder.appendingPathComponent("Fixtures/clock-skew-changed"))
+        try "name: [\n".write(to: scenarios.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        guard let jenkins = try cli.tally(["run", "--junit", "jenkins.xml"], in: folder),
+              let gitlab = try cli.tally(["run", "--junit", "gitlab.xml", "--junit-dialect", "gitlab"], in: folder) else { return }
+        #expect(jenkins.status == 2 && gitlab.status == 2)
+
+        // junit-4.xsd: the attributes each element may carry, and the order of a test case's children.
+        let allowed: [String: Set<String>] = [
+            "testsuites": ["name", "time", "tests", "failures", "disabled", "errors"],
+            "testsuite": ["name", "tests", "failures", "errors", "time", "disabled", "skipped", "timestamp", "hostname", "id", "package"],
+            "testcase": ["name", "assertions", "time", "classname", "status"],
+            "failure": ["type", "message"], "error": ["type", "message"], "system-out": [], "system-err": [], "skipped": [],
+        ]
+        let elements = try JUnitElements.read(folder.appendingPathComponent("jenkins.xml"))
+        #expect(elements.map(\.name).filter { $0 == "testcase" }.count == 3)
+        for element in elements {
+            let permitted = try #require(allowed[element.name], "\(element.name) is not in junit-4.xsd")
+            #expect(Set(element.attributes.keys).isSubset(of: permitted), "\(element.name) has \(element.attributes.keys.sorted())")
+        }
+        let order = ["skipped", "error", "failure", "system-out", "system-err"]
+        for element in elements where element.name == "testcase" {
+            let ranks = element.children.compactMap { order.firstIndex(of: $0) }
+            #expect(ranks.count == element.children.count && ranks == ranks.sorted(), "testcase children \(element.children)")
+            #expect(element.attributes["name"] != nil)
+        }
+        let gitlabCases = try JUnitElements.read(folder.appendingPathComponent("gitlab.xml")).filter { $0.name == "testcase" }
+        #expect(gitlabCases.compactMap { $0.attributes["file"] }.sorted()
+            == ["Scenarios/broken.yaml", "Scenarios/clock-skew-changed.yaml", "Scenarios/clock-skew.yaml"])
+    }
+}
+
+/// The elements of an XML file in document order: name, attributes and the names of their child elements.
+final class JUnitElements: NSObject, XMLParserDelegate {
+    struct Element {
+        var name: String
+        var attributes: [String: String]
+        var children: [String] = []
+    }
+
+    private(set) var elements: [Element] = []
+    private var open: [Int] = []
+
+    static func read(_ url: URL) throws -> [Element] {
+        let reader = JUnitElements()
+        let parser = try #require(XMLParser(contentsOf: url))
+        parser.delegate = reader
+        #expect(parser.parse(), "not well-formed XML: \(String(describing: parser.parserError))")
+        return reader.elements
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]) {
+        if let parent = open.last { elements[parent].children.append(name) }
+        open.append(elements.count)
+        elements.append(Element(name: name, attributes: attributes))
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        open.removeLast()
     }
 }
