@@ -222,6 +222,27 @@ struct NewUserFrictionTests {
         #expect(found["actual"] == .string("12.00"))
     }
 
+    @Test("a scenario in a subfolder keeps its goldens under Fixtures/<subfolder>/<name>/")
+    func subfolderGoldens() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let eu = folder.appendingPathComponent("Scenarios/eu/vat")
+        try FileManager.default.createDirectory(at: eu, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: folder.appendingPathComponent("Scenarios/clock-skew.yaml"),
+                                         to: eu.appendingPathComponent("clock-skew.yaml"))
+        guard let updated = try cli.tally(["run", "Scenarios/eu/vat", "--update"], in: folder) else { return }
+        #expect(updated.status == 0, "\(updated.stdout)")
+        let written = folder.appendingPathComponent("Fixtures/eu/vat/clock-skew/invoices.json")
+        #expect(FileManager.default.fileExists(atPath: written.path))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("Scenarios/Fixtures").path))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("Scenarios/eu/Fixtures").path))
+        // The same goldens as the scenario had at the top level.
+        #expect(try Data(contentsOf: written) == Data(contentsOf: folder.appendingPathComponent("Fixtures/clock-skew/invoices.json")))
+        guard let again = try cli.tally(["run", "Scenarios/eu/vat/clock-skew.yaml"], in: folder) else { return }
+        #expect(again.status == 0)
+    }
+
     @Test("--junit keeps to the common Jenkins JUnit schema (junit-4.xsd); --junit-dialect gitlab adds each case's file")
     func junitDialects() throws {
         let cli = CLITests()
