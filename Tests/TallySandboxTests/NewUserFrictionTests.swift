@@ -97,6 +97,55 @@ struct NewUserFrictionTests {
         #expect(usage.status == 64)
     }
 
+    static let unitMistakes = """
+        name: units
+        seed: 1
+        start: 2026-01-01T00:00:00Z
+        currency: usd
+        period_length: month
+        metrics:
+          - { key: api_calls, aggregation: count }
+        plans:
+          - { id: flow, base_fee: 1,049 }
+          - id: block
+            base_fee: 2,500.50
+        customers:
+          - { id: acme, plan: flow, tax: US-CA }
+        taxes:
+          - { name: CA, jurisdiction: US-CA, rate: 0.0725 }
+        """
+
+    @Test("likely unit mistakes get a hint: usd, month and thousands separators as errors, a tax rate below 1 as a warning")
+    func unitMistakes() throws {
+        var messages: [String] = []
+        do { _ = try ScenarioLoader.load(yaml: Self.unitMistakes, file: "units.yaml") } catch {
+            messages = error.diagnostics.map(\.description)
+        }
+        #expect(messages == [
+            "units.yaml:4:11: unknown currency 'usd', did you mean 'USD'? codes are written in capitals",
+            "units.yaml:5:16: period_length: 'month' is not a period length, did you mean 'monthly'? expected monthly or a duration like 7d",
+            "units.yaml:9:29: '1,049' is read as 1 and a key '049': numbers take no thousands separators, write 1049",
+            "units.yaml:11:15: base_fee must be a plain decimal number without thousands separators, got '2,500.50', write 2500.50",
+        ])
+        let fixed = Self.unitMistakes.replacingOccurrences(of: "usd", with: "USD").replacingOccurrences(of: "month\n", with: "monthly\n")
+            .replacingOccurrences(of: "1,049", with: "1049").replacingOccurrences(of: "2,500.50", with: "2500.50")
+        _ = try ScenarioLoader.load(yaml: fixed, file: "units.yaml")
+        // 0.0725 x 100 = 7.25: the rate most likely meant.
+        #expect(ScenarioWarnings.warnings(yaml: fixed, file: "units.yaml").map(\.description) == [
+            "units.yaml:15:44: warning: tax rate 0.0725 is 0.0725%; did you mean 7.25? (rates are percent: 7.25 means 7.25%)",
+        ])
+        #expect(ScenarioWarnings.warnings(yaml: fixed.replacingOccurrences(of: "0.0725", with: "7.25"), file: "units.yaml").isEmpty)
+
+        // tally check prints the warning and still passes the file.
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try fixed.write(to: folder.appendingPathComponent("units.yaml"), atomically: true, encoding: .utf8)
+        guard let checked = try cli.tally(["check", "units.yaml"], in: folder) else { return }
+        #expect(checked.status == 0)
+        #expect(checked.stderr.contains("units.yaml:15:44: warning: tax rate 0.0725 is 0.0725%; did you mean 7.25?"))
+    }
+
     /// Runs `tally` with extra environment variables; standard error and standard output together.
     func tally(
         _ arguments: [String], in folder: URL, environment extra: [String: String], executable path: String? = nil
