@@ -146,6 +146,66 @@ struct NewUserFrictionTests {
         #expect(checked.stderr.contains("units.yaml:15:44: warning: tax rate 0.0725 is 0.0725%; did you mean 7.25?"))
     }
 
+    @Test("rerate --plans takes a file holding only plans, completed from the recorded scenario")
+    func rerateWithPlansOnly() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let plans = """
+            # Only the plans: customers, currency and schedule come from the recorded run.
+            plans:
+              - id: basic
+                charges:
+                  - { name: Base fee, model: flat, amount: 25 }
+
+            """
+        try plans.write(to: folder.appendingPathComponent("plans.yaml"), atomically: true, encoding: .utf8)
+        guard let recorded = try cli.tally(["run", "Scenarios/clock-skew.yaml", "--ledger", "run.db"], in: folder),
+              let rerated = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml", "--json"], in: folder) else { return }
+        #expect(recorded.status == 0)
+        #expect(rerated.status == 0, "\(rerated.stderr)")
+        // acme paid the 10.00 base fee (every call was skewed and rejected); at 25 it pays 25.00, 15.00 more.
+        guard case .object(let report) = try JSONValue.parse(rerated.stdout), case .object(let total)? = report["total"] else {
+            Issue.record("no total in \(rerated.stdout)")
+            return
+        }
+        #expect(total["old"] == .string("10.00"))
+        #expect(total["new"] == .string("25.00"))
+        #expect(total["difference"] == .string("15.00"))
+
+        // A mistake in the plans file is reported at its own line and column.
+        try plans.replacingOccurrences(of: "model: flat", with: "model: flatt")
+            .write(to: folder.appendingPathComponent("plans.yaml"), atomically: true, encoding: .utf8)
+        guard let wrong = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml"], in: folder) else { return }
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("plans.yaml:5:34: model 'flatt' is not known"), "\(wrong.stderr)")
+    }
+
+    @Test("an 'expected one of:' list is never empty: an empty section is named instead")
+    func expectedOneOfNeverEmpty() throws {
+        let yaml = """
+            name: empty-metrics
+            seed: 1
+            start: 2026-01-01T00:00:00Z
+            currency: USD
+            metrics: []
+            plans:
+              - { id: p, base_fee: 5, included_units: 10, overage_price: 0.01, metric: api_calls }
+            customers:
+              - { id: acme, plan: q }
+            traffic:
+              - { metric: api_calls, events: 10 }
+            """
+        var messages: [String] = []
+        do { _ = try ScenarioLoader.load(yaml: yaml, file: "x.yaml") } catch { messages = error.diagnostics.map(\.message) }
+        #expect(messages.contains("unknown metric 'api_calls', and the scenario's metrics list is empty or missing"), "\(messages)")
+        #expect(!messages.contains { $0.hasSuffix("expected one of: ") })
+        let noPlans = yaml.replacingOccurrences(of: "  - { id: p, base_fee: 5, included_units: 10, overage_price: 0.01, metric: api_calls }\n", with: "")
+            .replacingOccurrences(of: "plans:\n", with: "plans: []\n")
+        do { _ = try ScenarioLoader.load(yaml: noPlans, file: "x.yaml") } catch { messages = error.diagnostics.map(\.message) }
+        #expect(messages.contains("unknown plan 'q', and the scenario's plans list is empty or missing"), "\(messages)")
+    }
+
     /// Runs `tally` with extra environment variables; standard error and standard output together.
     func tally(
         _ arguments: [String], in folder: URL, environment extra: [String: String], executable path: String? = nil
