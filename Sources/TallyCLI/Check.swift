@@ -6,7 +6,7 @@ import TallySandbox
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Validate scenario files without running them.",
-        discussion: "Every problem is printed as file:line:column: message. Exits 2 when any file is invalid."
+        discussion: "Every problem is printed as file:line:column: message, and likely unit mistakes (a tax rate of 0.0725) as warnings. Exits 2 when any file is invalid; warnings alone exit 0."
     )
 
     @Argument(help: "Scenario files or folders (default: Scenarios/).")
@@ -19,6 +19,8 @@ struct Check: ParsableCommand {
             case .success(let scenario):
                 valid += 1
                 print("ok \(file) (\(scenario.name): \(scenario.totalEvents) events)")
+                let text = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                for warning in ScenarioWarnings.warnings(yaml: text, file: file) { StandardError.write(warning.description + "\n") }
             case .failure(let errors):
                 invalid += 1
                 StandardError.write(errors.description + "\n")

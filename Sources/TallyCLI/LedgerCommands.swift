@@ -110,7 +110,7 @@ struct Rerate: ParsableCommand {
     @Argument(help: "The ledger file (from tally run --ledger).")
     var file: String
 
-    @Option(help: "The scenario whose catalog prices the recorded usage.")
+    @Option(help: "The scenario whose catalog prices the recorded usage, or a file of plans alone (the rest comes from the recorded scenario).")
     var plans: String
 
     @Flag(help: "Print JSON instead of a table.")

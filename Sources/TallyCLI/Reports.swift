@@ -1,43 +1,89 @@
+import ArgumentParser
 import Foundation
 import TallyJSON
+import TallySandbox
 
-/// `--json`: one object with every scenario's status and messages.
+/// `--json`: one object with every scenario's status, duration, messages and differences as data,
+/// described by `Schemas/run-summary.schema.json`.
 enum JSONSummary {
     static func json(_ results: [ScenarioResult], passed: Int, failed: Int) -> JSONValue {
-        .object(JSONObject([
-            (key: "passed", value: .number(String(passed))),
-            (key: "failed", value: .number(String(failed))),
-            (key: "scenarios", value: .array(results.map { result in
-                .object(JSONObject([
-                    (key: "name", value: .string(result.name)),
-                    (key: "file", value: .string(result.file)),
-                    (key: "status", value: .string(result.status.rawValue)),
-                    (key: "events", value: .number(String(result.events))),
-                    (key: "messages", value: .array(result.messages.map { .string($0) })),
-                ]))
+        object([
+            ("passed", .number(String(passed))),
+            ("failed", .number(String(failed))),
+            ("scenarios", .array(results.map(scenario))),
+        ])
+    }
+
+    static func scenario(_ result: ScenarioResult) -> JSONValue {
+        object([
+            ("name", .string(result.name)),
+            ("file", .string(result.file)),
+            ("status", .string(result.status.rawValue)),
+            ("events", .number(String(result.events))),
+            ("seconds", .number(String(format: "%.3f", result.seconds))),
+            ("accepted_outside_periods", .number(String(result.outsidePeriods))),
+            ("messages", .array(result.messages.map { .string($0) })),
+            ("expect_failures", .array(result.expectationFailures.map { .string($0) })),
+            ("money", .array(result.moneyDifferences.map { money in
+                object([
+                    ("customer", .string(money.customer)),
+                    ("period", .string(money.period)),
+                    ("expected_total", text(money.expectedTotal)),
+                    ("actual_total", text(money.actualTotal)),
+                    ("expected_amount_due", text(money.expectedAmountDue)),
+                    ("actual_amount_due", text(money.actualAmountDue)),
+                    ("lines", .array(money.lines.map { line in
+                        object([("name", .string(line.name)), ("expected", text(line.expected)), ("actual", text(line.actual))])
+                    })),
+                ])
             })),
-        ]))
+            ("differences", .array(result.goldenDifferences.map { difference in
+                object([
+                    ("file", .string(difference.file)),
+                    ("path", .string(difference.path)),
+                    ("expected", text(difference.expected)),
+                    ("actual", text(difference.actual)),
+                    ("message", .string(difference.description)),
+                ])
+            })),
+        ])
+    }
+
+    static func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
+
+    static func object(_ members: [(String, JSONValue)]) -> JSONValue {
+        .object(JSONObject(members.map { (key: $0.0, value: $0.1) }))
     }
 }
 
 /// `--junit FILE`: the JUnit XML that CI systems read, one test case per scenario.
+///
+/// The `jenkins` dialect validates against the common Jenkins JUnit schema (junit-4.xsd): a test case
+/// carries only `classname`, `name` and `time`. GitLab links a test case to its file through a `file`
+/// attribute that schema does not allow, so the `gitlab` dialect adds it.
 enum JUnitReport {
-    static func xml(_ results: [ScenarioResult]) -> String {
+    enum Dialect: String, ExpressibleByArgument, CaseIterable {
+        case jenkins, gitlab
+    }
+
+    static func xml(_ results: [ScenarioResult], dialect: Dialect = .jenkins) -> String {
         let failures = results.filter { $0.status == .failed }.count
         let errors = results.filter { $0.status == .invalid }.count
-        let total = results.reduce(0.0) { $0 + $1.seconds }
+        let total = String(format: "%.3f", results.reduce(0.0) { $0 + $1.seconds })
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\">\n"
-        xml += "  <testsuite name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(String(format: "%.3f", total))\">\n"
+        xml += "<testsuites name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">\n"
+        xml += "  <testsuite name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">\n"
         for result in results {
-            xml += "    <testcase classname=\"scenarios\" name=\"\(escape(result.name))\" file=\"\(escape(result.file))\" time=\"\(String(format: "%.3f", result.seconds))\""
+            let file = dialect == .gitlab ? " file=\"\(escape(result.file))\"" : ""
+            xml += "    <testcase classname=\"scenarios\" name=\"\(escape(result.name))\"\(file) time=\"\(String(format: "%.3f", result.seconds))\""
             switch result.status {
             case .passed, .updated:
                 xml += "/>\n"
             case .failed, .invalid:
                 let tag = result.status == .failed ? "failure" : "error"
                 let summary = result.status == .failed ? "differs from its golden files or expect: checks" : "invalid scenario file"
-                xml += ">\n      <\(tag) message=\"\(summary)\">\(escape(result.messages.joined(separator: "\n")))</\(tag)>\n    </testcase>\n"
+                xml += ">\n      <\(tag) message=\"\(summary)\">\(escape(result.messages.joined(separator: "\n")))</\(tag)>\n"
+                xml += "      <system-out>\(escape(result.file))</system-out>\n    </testcase>\n"
             }
         }
         return xml + "  </testsuite>\n</testsuites>\n"

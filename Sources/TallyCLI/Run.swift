@@ -23,6 +23,9 @@ struct Run: ParsableCommand {
     @Option(help: "Also write a JUnit XML report to this file, for CI systems.")
     var junit: String?
 
+    @Option(help: "The JUnit dialect: jenkins (valid against Jenkins' JUnit schema) or gitlab (adds each test case's scenario file, which GitLab links to; that schema has no place for it).")
+    var junitDialect: JUnitReport.Dialect = .jenkins
+
     @Flag(help: "Print a machine-readable JSON summary on standard output (human output goes to standard error).")
     var json = false
 
@@ -53,7 +56,7 @@ struct Run: ParsableCommand {
         let passed = results.filter { $0.status == .passed || $0.status == .updated }.count
         let failed = results.count - passed
         if let junit {
-            try Data(JUnitReport.xml(results).utf8).write(to: URL(fileURLWithPath: junit), options: .atomic)
+            try Data(JUnitReport.xml(results, dialect: junitDialect).utf8).write(to: URL(fileURLWithPath: junit), options: .atomic)
         }
         if let report {
             try RunReport.write(results.map(\.report), to: URL(fileURLWithPath: report, isDirectory: true))
@@ -102,6 +105,8 @@ struct Run: ParsableCommand {
         result.run = report == nil ? nil : run
         result.usage = usage
         result.goldenInvoices = golden.fixtures.appendingPathComponent(scenario.name).appendingPathComponent("invoices.json").path
+        result.expectationFailures = run.expectationFailures
+        result.outsidePeriods = run.counts.outsidePeriods
         var passLine = "PASS \(scenario.name) (\(timing))"
         if update && !messages.isEmpty {
             // Goldens record what was checked by hand; a run whose expect: checks fail is not that.
@@ -133,7 +138,10 @@ struct Run: ParsableCommand {
         for message in messages { console.line("  \(scenario.name): \(message)") }
         result.status = .failed
         result.messages = messages
-        if report != nil && !update { result.moneyDifferences = golden.moneyDifferences(run) }
+        if (report != nil || json) && !update {
+            result.moneyDifferences = golden.moneyDifferences(run)
+            result.goldenDifferences = golden.fileDifferences(run)
+        }
         return result
     }
 }
@@ -151,6 +159,11 @@ struct ScenarioResult {
     var run: ScenarioRun?
     var usage: DailyUsage?
     var moneyDifferences: [MoneyDifference] = []
+    /// For `--json` and `--report`: every difference from the golden files, as data.
+    var goldenDifferences: [GoldenDifference] = []
+    var expectationFailures: [String] = []
+    /// Accepted events on no invoice (outside a subscription or every period).
+    var outsidePeriods = 0
     var goldenInvoices = ""
 
     init(file: String, name: String, status: Status, messages: [String], events: Int, seconds: Double) {

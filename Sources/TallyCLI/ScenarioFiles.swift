@@ -33,10 +33,24 @@ enum ScenarioFiles {
         return files
     }
 
-    /// The Fixtures/ folder beside the scenario's folder (Scenarios/x.yaml -> Fixtures/).
+    /// The folder holding the scenario's golden folder: `Fixtures/` beside the `Scenarios/` folder
+    /// the file is in, with the file's subfolders of `Scenarios/` (Scenarios/x.yaml -> Fixtures/,
+    /// Scenarios/eu/x.yaml -> Fixtures/eu/). A file outside any `Scenarios/` folder uses `Fixtures/`
+    /// beside its own folder.
     static func fixtures(for file: String, override: String?) -> URL {
         if let override { return URL(fileURLWithPath: override, isDirectory: true) }
-        let scenarioFolder = URL(fileURLWithPath: file).deletingLastPathComponent()
+        let scenarioFolder = URL(fileURLWithPath: file).deletingLastPathComponent().standardizedFileURL
+        var subfolders: [String] = []
+        var folder = scenarioFolder
+        while folder.pathComponents.count > 1 {
+            if folder.lastPathComponent == "Scenarios" {
+                return subfolders.reversed().reduce(folder.deletingLastPathComponent().appendingPathComponent("Fixtures", isDirectory: true)) {
+                    $0.appendingPathComponent($1, isDirectory: true)
+                }
+            }
+            subfolders.append(folder.lastPathComponent)
+            folder = folder.deletingLastPathComponent()
+        }
         return scenarioFolder.deletingLastPathComponent().appendingPathComponent("Fixtures", isDirectory: true)
     }
 }

@@ -33,15 +33,19 @@ public enum Rerating {
     ///
     /// - Parameters:
     ///   - ledger: the recorded run to re-rate; it is only read.
-    ///   - plansYAML: the text of the scenario whose catalog prices the what-if.
+    ///   - plansYAML: the text of the scenario whose catalog prices the what-if, or of a file holding
+    ///     only its plans (and metrics), completed from the recorded scenario.
     ///   - file: its path, for messages.
     public static func run(_ ledger: Ledger, plansYAML: String, file: String) throws -> Report {
-        let plans: Scenario
-        do { plans = try ScenarioLoader.load(yaml: plansYAML, file: file) } catch { throw LedgerError("\(error)") }
         return try ledger.queue.read { db in
             guard let run = try RecordedRun.fetch(db) else { throw LedgerError("\(ledger.path): the ledger records no run yet") }
             guard run.completed else { throw LedgerError("\(ledger.path): the run did not complete (killed?); record it again with tally run --ledger") }
             let recorded = try run.loadScenario()
+            // A file of plans alone takes the rest (customers, currency, schedule) from the recorded scenario.
+            let plans: Scenario
+            do { plans = try ScenarioLoader.load(plans: plansYAML, file: file, completingFrom: run.scenarioYAML) } catch {
+                throw LedgerError("\(error)")
+            }
             let currency = plans.catalog.currency
             guard currency == recorded.catalog.currency else {
                 throw LedgerError("\(file) bills in \(currency.code), but the recorded run billed in \(recorded.catalog.currency.code)")

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 import Testing
 import TallyJSON
 import TallyPipeline
@@ -94,6 +97,115 @@ struct NewUserFrictionTests {
         #expect(usage.status == 64)
     }
 
+    static let unitMistakes = """
+        name: units
+        seed: 1
+        start: 2026-01-01T00:00:00Z
+        currency: usd
+        period_length: month
+        metrics:
+          - { key: api_calls, aggregation: count }
+        plans:
+          - { id: flow, base_fee: 1,049 }
+          - id: block
+            base_fee: 2,500.50
+        customers:
+          - { id: acme, plan: flow, tax: US-CA }
+        taxes:
+          - { name: CA, jurisdiction: US-CA, rate: 0.0725 }
+        """
+
+    @Test("likely unit mistakes get a hint: usd, month and thousands separators as errors, a tax rate below 1 as a warning")
+    func unitMistakes() throws {
+        var messages: [String] = []
+        do { _ = try ScenarioLoader.load(yaml: Self.unitMistakes, file: "units.yaml") } catch {
+            messages = error.diagnostics.map(\.description)
+        }
+        #expect(messages == [
+            "units.yaml:4:11: unknown currency 'usd', did you mean 'USD'? codes are written in capitals",
+            "units.yaml:5:16: period_length: 'month' is not a period length, did you mean 'monthly'? expected monthly or a duration like 7d",
+            "units.yaml:9:29: '1,049' is read as 1 and a key '049': numbers take no thousands separators, write 1049",
+            "units.yaml:11:15: base_fee must be a plain decimal number without thousands separators, got '2,500.50', write 2500.50",
+        ])
+        let fixed = Self.unitMistakes.replacingOccurrences(of: "usd", with: "USD").replacingOccurrences(of: "month\n", with: "monthly\n")
+            .replacingOccurrences(of: "1,049", with: "1049").replacingOccurrences(of: "2,500.50", with: "2500.50")
+        _ = try ScenarioLoader.load(yaml: fixed, file: "units.yaml")
+        // 0.0725 x 100 = 7.25: the rate most likely meant.
+        #expect(ScenarioWarnings.warnings(yaml: fixed, file: "units.yaml").map(\.description) == [
+            "units.yaml:15:44: warning: tax rate 0.0725 is 0.0725%; did you mean 7.25? (rates are percent: 7.25 means 7.25%)",
+        ])
+        #expect(ScenarioWarnings.warnings(yaml: fixed.replacingOccurrences(of: "0.0725", with: "7.25"), file: "units.yaml").isEmpty)
+
+        // tally check prints the warning and still passes the file.
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try fixed.write(to: folder.appendingPathComponent("units.yaml"), atomically: true, encoding: .utf8)
+        guard let checked = try cli.tally(["check", "units.yaml"], in: folder) else { return }
+        #expect(checked.status == 0)
+        #expect(checked.stderr.contains("units.yaml:15:44: warning: tax rate 0.0725 is 0.0725%; did you mean 7.25?"))
+    }
+
+    @Test("rerate --plans takes a file holding only plans, completed from the recorded scenario")
+    func rerateWithPlansOnly() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let plans = """
+            # Only the plans: customers, currency and schedule come from the recorded run.
+            plans:
+              - id: basic
+                charges:
+                  - { name: Base fee, model: flat, amount: 25 }
+
+            """
+        try plans.write(to: folder.appendingPathComponent("plans.yaml"), atomically: true, encoding: .utf8)
+        guard let recorded = try cli.tally(["run", "Scenarios/clock-skew.yaml", "--ledger", "run.db"], in: folder),
+              let rerated = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml", "--json"], in: folder) else { return }
+        #expect(recorded.status == 0)
+        #expect(rerated.status == 0, "\(rerated.stderr)")
+        // acme paid the 10.00 base fee (every call was skewed and rejected); at 25 it pays 25.00, 15.00 more.
+        guard case .object(let report) = try JSONValue.parse(rerated.stdout), case .object(let total)? = report["total"] else {
+            Issue.record("no total in \(rerated.stdout)")
+            return
+        }
+        #expect(total["old"] == .string("10.00"))
+        #expect(total["new"] == .string("25.00"))
+        #expect(total["difference"] == .string("15.00"))
+
+        // A mistake in the plans file is reported at its own line and column.
+        try plans.replacingOccurrences(of: "model: flat", with: "model: flatt")
+            .write(to: folder.appendingPathComponent("plans.yaml"), atomically: true, encoding: .utf8)
+        guard let wrong = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml"], in: folder) else { return }
+        #expect(wrong.status == 2)
+        #expect(wrong.stderr.contains("plans.yaml:5:34: model 'flatt' is not known"), "\(wrong.stderr)")
+    }
+
+    @Test("an 'expected one of:' list is never empty: an empty section is named instead")
+    func expectedOneOfNeverEmpty() throws {
+        let yaml = """
+            name: empty-metrics
+            seed: 1
+            start: 2026-01-01T00:00:00Z
+            currency: USD
+            metrics: []
+            plans:
+              - { id: p, base_fee: 5, included_units: 10, overage_price: 0.01, metric: api_calls }
+            customers:
+              - { id: acme, plan: q }
+            traffic:
+              - { metric: api_calls, events: 10 }
+            """
+        var messages: [String] = []
+        do { _ = try ScenarioLoader.load(yaml: yaml, file: "x.yaml") } catch { messages = error.diagnostics.map(\.message) }
+        #expect(messages.contains("unknown metric 'api_calls', and the scenario's metrics list is empty or missing"), "\(messages)")
+        #expect(!messages.contains { $0.hasSuffix("expected one of: ") })
+        let noPlans = yaml.replacingOccurrences(of: "  - { id: p, base_fee: 5, included_units: 10, overage_price: 0.01, metric: api_calls }\n", with: "")
+            .replacingOccurrences(of: "plans:\n", with: "plans: []\n")
+        do { _ = try ScenarioLoader.load(yaml: noPlans, file: "x.yaml") } catch { messages = error.diagnostics.map(\.message) }
+        #expect(messages.contains("unknown plan 'q', and the scenario's plans list is empty or missing"), "\(messages)")
+    }
+
     /// Runs `tally` with extra environment variables; standard error and standard output together.
     func tally(
         _ arguments: [String], in folder: URL, environment extra: [String: String], executable path: String? = nil
@@ -175,5 +287,141 @@ struct NewUserFrictionTests {
         #expect(!result.stdout.contains("clock-skew: 0 accepted"))
         let page = try String(contentsOf: folder.appendingPathComponent("report/time-period-boundary.html"), encoding: .utf8)
         #expect(page.contains("2 accepted events fall outside a subscription or every billing period and are on no invoice."))
+    }
+
+    @Test("--json carries each scenario's duration and its differences as data")
+    func jsonCarriesDifferences() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("Scenarios/clock-skew.yaml")
+        // Base fee 10 -> 12, expect: updated too: acme's one invoice moves from 10.00 to 12.00.
+        try String(contentsOf: file, encoding: .utf8)
+            .replacingOccurrences(of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }")
+            .replacingOccurrences(of: "invoice_total: { acme: 10.00 }", with: "invoice_total: { acme: 12.00 }")
+            .write(to: file, atomically: true, encoding: .utf8)
+        guard let result = try cli.tally(["run", "--json"], in: folder) else { return }
+        #expect(result.status == 1)
+        guard case .object(let summary) = try JSONValue.parse(result.stdout), case .array(let scenarios)? = summary["scenarios"],
+              case .object(let scenario)? = scenarios.first else {
+            Issue.record("no scenarios in \(result.stdout)")
+            return
+        }
+        #expect(scenario["status"] == .string("failed"))
+        guard case .number(let seconds)? = scenario["seconds"] else { Issue.record("no seconds"); return }
+        #expect(ExactDecimal(seconds) != nil && seconds.split(separator: ".").last?.count == 3)
+        #expect(scenario["expect_failures"] == .array([]))
+        let money = JSONValue.object(JSONObject([
+            (key: "customer", value: .string("acme")), (key: "period", value: .string("2026-03-01")),
+            (key: "expected_total", value: .string("10.00")), (key: "actual_total", value: .string("12.00")),
+            (key: "expected_amount_due", value: .string("10.00")), (key: "actual_amount_due", value: .string("12.00")),
+            (key: "lines", value: .array([.object(JSONObject([
+                (key: "name", value: .string("Base fee")), (key: "expected", value: .string("10.00")), (key: "actual", value: .string("12.00")),
+            ]))])),
+        ]))
+        #expect(scenario["money"] == .array([money]))
+        guard case .array(let differences)? = scenario["differences"] else { Issue.record("no differences"); return }
+        let amount = differences.first { item in
+            guard case .object(let o) = item else { return false }
+            return o["path"] == .string("invoices acme period 2026-03-01 lines 'Base fee' amount")
+        }
+        guard case .object(let found)? = amount else { Issue.record("no difference for the Base fee amount"); return }
+        #expect(found["file"] == .string("invoices.json"))
+        #expect(found["expected"] == .string("10.00"))
+        #expect(found["actual"] == .string("12.00"))
+    }
+
+    @Test("a scenario in a subfolder keeps its goldens under Fixtures/<subfolder>/<name>/")
+    func subfolderGoldens() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let eu = folder.appendingPathComponent("Scenarios/eu/vat")
+        try FileManager.default.createDirectory(at: eu, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: folder.appendingPathComponent("Scenarios/clock-skew.yaml"),
+                                         to: eu.appendingPathComponent("clock-skew.yaml"))
+        guard let updated = try cli.tally(["run", "Scenarios/eu/vat", "--update"], in: folder) else { return }
+        #expect(updated.status == 0, "\(updated.stdout)")
+        let written = folder.appendingPathComponent("Fixtures/eu/vat/clock-skew/invoices.json")
+        #expect(FileManager.default.fileExists(atPath: written.path))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("Scenarios/Fixtures").path))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("Scenarios/eu/Fixtures").path))
+        // The same goldens as the scenario had at the top level.
+        #expect(try Data(contentsOf: written) == Data(contentsOf: folder.appendingPathComponent("Fixtures/clock-skew/invoices.json")))
+        guard let again = try cli.tally(["run", "Scenarios/eu/vat/clock-skew.yaml"], in: folder) else { return }
+        #expect(again.status == 0)
+    }
+
+    @Test("--junit keeps to the common Jenkins JUnit schema (junit-4.xsd); --junit-dialect gitlab adds each case's file")
+    func junitDialects() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // One passing (clock-skew), one failing (its copy with a price changed) and one invalid file.
+        let scenarios = folder.appendingPathComponent("Scenarios")
+        try String(contentsOf: scenarios.appendingPathComponent("clock-skew.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "name: clock-skew", with: "name: clock-skew-changed")
+            .replacingOccurrences(of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }")
+            .write(to: scenarios.appendingPathComponent("clock-skew-changed.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("Fixtures/clock-skew"),
+                                         to: folder.appendingPathComponent("Fixtures/clock-skew-changed"))
+        try "name: [\n".write(to: scenarios.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
+        guard let jenkins = try cli.tally(["run", "--junit", "jenkins.xml"], in: folder),
+              let gitlab = try cli.tally(["run", "--junit", "gitlab.xml", "--junit-dialect", "gitlab"], in: folder) else { return }
+        #expect(jenkins.status == 2 && gitlab.status == 2)
+
+        // junit-4.xsd: the attributes each element may carry, and the order of a test case's children.
+        let allowed: [String: Set<String>] = [
+            "testsuites": ["name", "time", "tests", "failures", "disabled", "errors"],
+            "testsuite": ["name", "tests", "failures", "errors", "time", "disabled", "skipped", "timestamp", "hostname", "id", "package"],
+            "testcase": ["name", "assertions", "time", "classname", "status"],
+            "failure": ["type", "message"], "error": ["type", "message"], "system-out": [], "system-err": [], "skipped": [],
+        ]
+        let elements = try JUnitElements.read(folder.appendingPathComponent("jenkins.xml"))
+        #expect(elements.map(\.name).filter { $0 == "testcase" }.count == 3)
+        for element in elements {
+            let permitted = try #require(allowed[element.name], "\(element.name) is not in junit-4.xsd")
+            #expect(Set(element.attributes.keys).isSubset(of: permitted), "\(element.name) has \(element.attributes.keys.sorted())")
+        }
+        let order = ["skipped", "error", "failure", "system-out", "system-err"]
+        for element in elements where element.name == "testcase" {
+            let ranks = element.children.compactMap { order.firstIndex(of: $0) }
+            #expect(ranks.count == element.children.count && ranks == ranks.sorted(), "testcase children \(element.children)")
+            #expect(element.attributes["name"] != nil)
+        }
+        let gitlabCases = try JUnitElements.read(folder.appendingPathComponent("gitlab.xml")).filter { $0.name == "testcase" }
+        #expect(gitlabCases.compactMap { $0.attributes["file"] }.sorted()
+            == ["Scenarios/broken.yaml", "Scenarios/clock-skew-changed.yaml", "Scenarios/clock-skew.yaml"])
+    }
+}
+
+/// The elements of an XML file in document order: name, attributes and the names of their child elements.
+final class JUnitElements: NSObject, XMLParserDelegate {
+    struct Element {
+        var name: String
+        var attributes: [String: String]
+        var children: [String] = []
+    }
+
+    private(set) var elements: [Element] = []
+    private var open: [Int] = []
+
+    static func read(_ url: URL) throws -> [Element] {
+        let reader = JUnitElements()
+        let parser = try #require(XMLParser(contentsOf: url))
+        parser.delegate = reader
+        #expect(parser.parse(), "not well-formed XML: \(String(describing: parser.parserError))")
+        return reader.elements
+    }
+
+    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                attributes: [String: String] = [:]) {
+        if let parent = open.last { elements[parent].children.append(name) }
+        open.append(elements.count)
+        elements.append(Element(name: name, attributes: attributes))
+    }
+
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        open.removeLast()
     }
 }

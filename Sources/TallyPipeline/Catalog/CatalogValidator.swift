@@ -36,7 +36,7 @@ struct CatalogValidator {
         for (offset, customer) in catalog.customers.enumerated() {
             let path: [CatalogPathComponent] = ["customers", .index(offset)]
             if catalog.plan(customer.plan) == nil {
-                fail(path + ["plan"], "unknown plan '\(customer.plan)', expected one of: \(catalog.plans.map(\.id).joined(separator: ", "))")
+                fail(path + ["plan"], "unknown plan '\(customer.plan)', \(Catalog.expected(oneOf: catalog.plans.map(\.id), section: "plans"))")
             }
             if let start = customer.start, let end = customer.end, end <= start {
                 fail(path + ["end"], "the subscription ends at or before it starts")
@@ -109,7 +109,7 @@ struct CatalogValidator {
         if let key = charge.metric {
             metric = catalog.metric(key)
             if metric == nil {
-                fail(path + ["metric"], "unknown metric '\(key)', expected one of: \(catalog.metrics.map(\.key).joined(separator: ", "))")
+                fail(path + ["metric"], "unknown metric '\(key)', \(Catalog.expected(oneOf: catalog.metrics.map(\.key), section: "metrics"))")
             }
         } else if !isFlat(charge.model) {
             fail(path + ["metric"], "a usage charge needs a metric")
@@ -193,5 +193,13 @@ struct CatalogValidator {
     func isFlat(_ model: PricingModel) -> Bool {
         if case .flat = model { return true }
         return false
+    }
+}
+
+extension Catalog {
+    /// `expected one of: a, b` for a name that is not in `names`, or, when the catalog defines
+    /// none, which section is empty: a message never ends in an empty list.
+    public static func expected(oneOf names: [String], section: String) -> String {
+        names.isEmpty ? "and the scenario's \(section) list is empty or missing" : "expected one of: \(names.joined(separator: ", "))"
     }
 }

@@ -39,24 +39,35 @@ public struct GoldenFiles: Sendable {
 
     /// Every difference between the run and its golden files, the money summary first (see ``compare(_:limit:)``).
     public func differences(_ run: ScenarioRun) -> [String] {
-        var differences = moneyDifferences(run).map { "money: \($0.summary)" }
+        moneyDifferences(run).map { "money: \($0.summary)" } + fileDifferences(run).map(\.description)
+    }
+
+    /// The differences between the run and its golden files, file by file, as data.
+    public func fileDifferences(_ run: ScenarioRun) -> [GoldenDifference] {
+        var differences: [GoldenDifference] = []
         for (name, actual) in GoldenFiles.documents(of: run) {
             let url = folder(run.scenario.name).appendingPathComponent(name)
             guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-                differences.append("\(name): no golden file at \(url.path); run `tally run --update` to create it, then check it by hand")
+                differences.append(GoldenDifference(
+                    file: name, path: "", expected: nil, actual: nil,
+                    description: "\(name): no golden file at \(url.path); run `tally run --update` to create it, then check it by hand"))
                 continue
             }
             guard expected != actual else { continue }
-            let structural: [String]
+            let structural: [JSONDiff.Difference]
             if let e = try? JSONValue.parse(expected), let a = try? JSONValue.parse(actual) {
-                structural = JSONDiff.differences(expected: e, actual: a)
+                structural = JSONDiff.found(expected: e, actual: a)
             } else {
                 structural = []
             }
             if structural.isEmpty {
-                differences.append("\(name): the text differs from the golden file (formatting or key order); run `tally run --update` to rewrite it")
+                differences.append(GoldenDifference(
+                    file: name, path: "", expected: nil, actual: nil,
+                    description: "\(name): the text differs from the golden file (formatting or key order); run `tally run --update` to rewrite it"))
             } else {
-                differences += structural.map { "\(name): \($0)" }
+                differences += structural.map {
+                    GoldenDifference(file: name, path: $0.path, expected: $0.expected, actual: $0.actual, description: "\(name): \($0.sentence)")
+                }
             }
         }
         return differences
@@ -78,4 +89,18 @@ public struct GoldenFiles: Sendable {
         }
         return changed
     }
+}
+
+/// One difference between a run and a golden file, as data (`tally run --json`).
+public struct GoldenDifference: Sendable, Equatable, CustomStringConvertible {
+    /// `invoices.json` or `rejections.json`.
+    public var file: String
+    /// Where in the file, e.g. `invoices acme period 2026-01-01 lines 'API calls' amount`; empty for the whole file.
+    public var path: String
+    /// The golden file's value; nil where it has none (or the file is missing).
+    public var expected: String?
+    /// The run's value; nil where it has none.
+    public var actual: String?
+    /// The line the run prints: `invoices.json: <path>: expected X, actual Y`.
+    public var description: String
 }

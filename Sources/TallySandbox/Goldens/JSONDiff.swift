@@ -6,13 +6,22 @@ import TallyJSON
 /// new invoice does not make every later one "different": invoices by customer
 /// and period, lines by name, anything else by position.
 enum JSONDiff {
-    static func differences(expected: JSONValue, actual: JSONValue, path: String = "") -> [String] {
-        var found: [String] = []
+    /// One difference: where, and the two values (nil where one side has nothing there).
+    struct Difference {
+        var path: String
+        var expected: String?
+        var actual: String?
+        /// `path: expected X, actual Y`, as the run prints it.
+        var sentence: String
+    }
+
+    static func found(expected: JSONValue, actual: JSONValue, path: String = "") -> [Difference] {
+        var found: [Difference] = []
         compare(expected, actual, path, &found)
         return found
     }
 
-    private static func compare(_ expected: JSONValue, _ actual: JSONValue, _ path: String, _ found: inout [String]) {
+    private static func compare(_ expected: JSONValue, _ actual: JSONValue, _ path: String, _ found: inout [Difference]) {
         switch (expected, actual) {
         case (.object(let e), .object(let a)):
             let keys = Set(e.members.map(\.key)).union(a.members.map(\.key)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -20,8 +29,10 @@ enum JSONDiff {
                 let child = path.isEmpty ? key : "\(path) \(key)"
                 switch (e[key], a[key]) {
                 case (let x?, let y?): compare(x, y, child, &found)
-                case (let x?, nil): found.append("\(child): expected \(render(x)), missing")
-                case (nil, let y?): found.append("\(child): not expected, got \(render(y))")
+                case (let x?, nil):
+                    found.append(Difference(path: child, expected: render(x), actual: nil, sentence: "\(child): expected \(render(x)), missing"))
+                case (nil, let y?):
+                    found.append(Difference(path: child, expected: nil, actual: render(y), sentence: "\(child): not expected, got \(render(y))"))
                 case (nil, nil): break
                 }
             }
@@ -32,14 +43,18 @@ enum JSONDiff {
                 if let match = actualLabels.firstIndex(of: label) {
                     compare(e[index], a[match], child, &found)
                 } else {
-                    found.append("\(child): expected, missing")
+                    found.append(Difference(path: child, expected: render(e[index]), actual: nil, sentence: "\(child): expected, missing"))
                 }
             }
             for (index, label) in actualLabels.enumerated() where !expectedLabels.contains(label) {
-                found.append("\(path.isEmpty ? label : "\(path) \(label)"): not expected, got \(render(a[index]))")
+                let child = path.isEmpty ? label : "\(path) \(label)"
+                found.append(Difference(path: child, expected: nil, actual: render(a[index]), sentence: "\(child): not expected, got \(render(a[index]))"))
             }
         default:
-            if expected != actual { found.append("\(path): expected \(render(expected)), actual \(render(actual))") }
+            if expected != actual {
+                found.append(Difference(path: path, expected: render(expected), actual: render(actual),
+                                        sentence: "\(path): expected \(render(expected)), actual \(render(actual))"))
+            }
         }
     }
 

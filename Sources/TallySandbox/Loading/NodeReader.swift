@@ -33,12 +33,21 @@ final class NodeReader {
         }
         var pairs: [(key: String, keyNode: Node, value: Node)] = []
         var misspelled: Set<String> = []
+        var previousValue: String?
         for (keyNode, value) in mapping {
+            defer { previousValue = NodeReader.plainText(value) }
             guard case .scalar(let scalar) = keyNode else {
                 fail(keyNode, "a key of \(what) must be plain text")
                 continue
             }
             let key = scalar.string
+            // `{ amount: 1,049 }` reads as `amount: 1` and a key `049`: a comma separates items in braces.
+            if !allowed.contains(key), key.count == 3, key.allSatisfy(\.isASCII), key.allSatisfy(\.isNumber),
+               let previous = previousValue, let last = previous.last, last.isNumber {
+                fail(keyNode, "'\(previous),\(key)' is read as \(previous) and a key '\(key)': numbers take no thousands "
+                    + "separators, write \(previous)\(key)")
+                continue
+            }
             if !allowed.contains(key) {
                 let suggestion = NodeReader.closest(to: key, in: allowed)
                 if let suggestion { misspelled.insert(suggestion) }
@@ -112,6 +121,11 @@ final class NodeReader {
             }
             return value
         } catch {
+            if NodeReader.hasThousandsSeparators(text) {
+                fail(node, "\(what) must be a plain decimal number without thousands separators, got '\(text)', "
+                    + "write \(text.filter { $0 != "," })")
+                return nil
+            }
             fail(node, "\(what) must be a plain decimal number like 12 or 0.0015, got '\(text)' (\(error.message))")
             return nil
         }
@@ -173,6 +187,21 @@ final class NodeReader {
     }
 
     // MARK: Helpers
+
+    /// A scalar's text, or nil for a mapping or a list.
+    static func plainText(_ node: Node) -> String? {
+        if case .scalar(let scalar) = node { return scalar.string }
+        return nil
+    }
+
+    /// `1,049` or `1,250,000.50`: digits grouped in threes by commas.
+    static func hasThousandsSeparators(_ text: String) -> Bool {
+        let unsigned = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
+        let whole = unsigned.prefix { $0 != "." }
+        let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
+        guard groups.count > 1, let first = groups.first, (1...3).contains(first.count) else { return false }
+        return groups.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } } && groups.dropFirst().allSatisfy { $0.count == 3 }
+    }
 
     func isNull(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node else { return false }

@@ -116,6 +116,8 @@ struct ScenarioBuilder {
         if let node = top["period_length"] {
             if reader.scalarText(node, "period_length", expected: "monthly or a duration") == "monthly" {
                 interval = .monthly
+            } else if let text = NodeReader.plainText(node), text.lowercased().hasPrefix("month") {
+                reader.fail(node, "period_length: '\(text)' is not a period length, did you mean 'monthly'? expected monthly or a duration like 7d")
             } else if let span = reader.span(node, "period_length") {
                 if span.milliseconds <= 0 { reader.fail(node, "period_length must be longer than 0") } else { interval = .fixed(span) }
             }
@@ -128,6 +130,10 @@ struct ScenarioBuilder {
         let currency = top.required("currency", "an ISO 4217 code like USD").flatMap { node -> Currency? in
             guard let code = reader.string(node, "currency") else { return nil }
             guard let currency = Currency(code: code) else {
+                if Currency(code: code.uppercased()) != nil {
+                    reader.fail(node, "unknown currency '\(code)', did you mean '\(code.uppercased())'? codes are written in capitals")
+                    return nil
+                }
                 reader.fail(node, "unknown currency '\(code)', expected an ISO 4217 code: \(Currency.knownCodes.joined(separator: ", "))")
                 return nil
             }

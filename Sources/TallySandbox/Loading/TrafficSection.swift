@@ -9,7 +9,7 @@ struct TrafficSection {
     func metric(_ node: Node) -> String? {
         guard let key = reader.string(node, "metric") else { return nil }
         guard catalog.metric(key) != nil else {
-            reader.fail(node, "unknown metric '\(key)', expected one of: \(catalog.metrics.map(\.key).joined(separator: ", "))")
+            reader.fail(node, "unknown metric '\(key)', \(Catalog.expected(oneOf: catalog.metrics.map(\.key), section: "metrics"))")
             return nil
         }
         return key
