@@ -93,4 +93,41 @@ struct HostileInputTests {
         // the most is July + August = 31,000 + 31,000 = 62,000 (and December + January cannot: January is first).
         #expect(scenario.dedupKeysAtOnce == 62_000)
     }
+
+    /// The diagnostics of `text` as `line:column: message`.
+    static func rendered(_ text: String) -> [String] {
+        (BrokenScenarioCorpus.diagnostics(of: text, file: "hostile.yaml") ?? []).map(BrokenScenarioCorpus.render)
+    }
+
+    @Test("a control character is one line at its own position, shown escaped (finding 7)")
+    func controlCharacter() {
+        // printf 'name: m\nseed: \x01\n': the \x01 is line 2, column 7.
+        #expect(Self.rendered("name: m\nseed: \u{1}\n")
+                == ["2:7: YAML syntax error: control characters are not allowed (found \\u{1}), expected printable UTF-8 text"])
+    }
+
+    @Test("a newline inside a value is shown as \\n, so each problem stays on one line (finding 7)")
+    func newlineInValue() {
+        let messages = Self.rendered("name: \"a\\nb\"\nseed: 1\n")
+        #expect(messages.contains("1:7: name 'a\\nb' must use only letters, digits, '-', '_' and '.', since it names a folder"))
+        #expect(messages.allSatisfy { !$0.contains("\n") })
+    }
+
+    @Test("nesting past libyaml's 1000 levels is said in Tally's words, not a C function's name (finding 7)")
+    func deepNesting() {
+        let text = "name: " + String(repeating: "[", count: 1_200) + String(repeating: "]", count: 1_200) + "\n"
+        let messages = Self.rendered(text)
+        #expect(messages.count == 1)
+        #expect(messages.first?.hasSuffix("YAML syntax error: lists and mappings nested more than 1000 deep, expected at most 1000 levels") == true)
+        #expect(messages.allSatisfy { !$0.contains("yaml_") })
+    }
+
+    @Test("a 10 MB value for an enum key is refused at once, shown cut short (finding 5)")
+    func hugeEnumValue() {
+        let huge = String(repeating: "x", count: 10_000_000)
+        let messages = Self.rendered(Self.catalog + "traffic: [{ metric: c, events: 1, arrival: \(huge) }]\n")
+        // The value is longer than 4 x the longest arrival name + 4, so no did-you-mean is worked out;
+        // the message shows its first 60 characters and an ellipsis.
+        #expect(messages == ["8:44: arrival '\(String(repeating: "x", count: 60))…' is not known, expected one of: uniform, poisson, diurnal, burst"])
+    }
 }

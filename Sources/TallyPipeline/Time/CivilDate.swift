@@ -114,7 +114,7 @@ extension Instant {
     public init(iso8601 text: String) throws(TimeParseError) {
         let bytes = Array(text.utf8)
         func fail(_ why: String) -> TimeParseError {
-            TimeParseError(message: "'\(text)' is not a UTC timestamp (\(why)), expected YYYY-MM-DDTHH:MM:SSZ like 2026-01-03T10:00:00Z")
+            TimeParseError(message: "'\(text.count > 60 ? text.prefix(60) + "…" : text)' is not a UTC timestamp (\(why)), expected YYYY-MM-DDTHH:MM:SSZ like 2026-01-03T10:00:00Z")
         }
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }

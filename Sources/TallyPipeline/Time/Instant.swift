@@ -81,7 +81,7 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
             self.init(milliseconds: milliseconds)
             return
         }
-        throw TimeParseError(message: "'\(text)' is not a duration, expected a whole number and a unit: ms, s, m, h or d (like 5m or 90d)")
+        throw TimeParseError(message: "'\(text.count > 60 ? text.prefix(60) + "…" : text)' is not a duration, expected a whole number and a unit: ms, s, m, h or d (like 5m or 90d)")
     }
 
     /// The shortest exact text in the units `ms s m h d`.

@@ -114,7 +114,7 @@ struct CatalogSection {
               let model = reader.choice(modelNode, "model", ModelName.self) else { return nil }
         // A key another model uses would be silently ignored here; a typo'd price must not pass CI.
         for pair in map.pairs where !["name", "metric", "model"].contains(pair.key) && !model.keys.contains(pair.key) {
-            reader.fail(pair.keyNode, "'\(pair.key)' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys).joined(separator: ", "))")
+            reader.fail(pair.keyNode, "'\(Escaped(pair.key))' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys).joined(separator: ", "))")
         }
         let metric = map["metric"].flatMap { reader.string($0, "metric") }
         let name = map["name"].flatMap { reader.string($0, "name") } ?? metric ?? model.rawValue
@@ -285,7 +285,7 @@ struct CatalogSection {
             switch reader.scalarText(node, "duration", expected: "once, forever or { periods: N }") {
             case "once": return .once
             case "forever": return .forever
-            case let text?: reader.fail(node, "duration '\(text)' is not known, expected once, forever or { periods: N }"); return nil
+            case let text?: reader.fail(node, "duration '\(Escaped(text))' is not known, expected once, forever or { periods: N }"); return nil
             case nil: return nil
             }
         }

@@ -16,11 +16,13 @@ final class NodeReader {
 
     func fail(_ node: Node?, _ message: String) {
         let mark = node?.mark
-        diagnostics.append(Diagnostic(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, message: message))
+        fail(line: mark?.line ?? 1, column: mark?.column ?? 1, message)
     }
 
     func fail(line: Int, column: Int, _ message: String) {
-        diagnostics.append(Diagnostic(file: file, line: line, column: column, message: message))
+        // A message is one line: a control character in it can only have come from the input.
+        let oneLine = Escaped(message, limit: .max).description
+        diagnostics.append(Diagnostic(file: file, line: line, column: column, message: oneLine))
     }
 
     // MARK: Structure
@@ -52,7 +54,7 @@ final class NodeReader {
                 let suggestion = NodeReader.closest(to: key, in: allowed)
                 if let suggestion { misspelled.insert(suggestion) }
                 let hint = suggestion.map { "did you mean '\($0)'? " } ?? ""
-                fail(keyNode, "unknown key '\(key)' in \(what), \(hint)expected one of: \(allowed.joined(separator: ", "))")
+                fail(keyNode, "unknown key '\(Escaped(key))' in \(what), \(hint)expected one of: \(allowed.joined(separator: ", "))")
                 continue
             }
             pairs.append((key, keyNode, value))
@@ -93,7 +95,7 @@ final class NodeReader {
             return nil
         }
         guard let value = Int(text), text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "-") }) else {
-            fail(node, "\(what) must be a whole number, got '\(text)'")
+            fail(node, "\(what) must be a whole number, got '\(Escaped(text))'")
             return nil
         }
         guard range.contains(value) else {
@@ -122,11 +124,11 @@ final class NodeReader {
             return value
         } catch {
             if NodeReader.hasThousandsSeparators(text) {
-                fail(node, "\(what) must be a plain decimal number without thousands separators, got '\(text)', "
+                fail(node, "\(what) must be a plain decimal number without thousands separators, got '\(Escaped(text))', "
                     + "write \(text.filter { $0 != "," })")
                 return nil
             }
-            fail(node, "\(what) must be a plain decimal number like 12 or 0.0015, got '\(text)' (\(error.message))")
+            fail(node, "\(what) must be a plain decimal number like 12 or 0.0015, got '\(Escaped(text))' (\(error.message))")
             return nil
         }
     }
@@ -146,7 +148,7 @@ final class NodeReader {
         case "true": return true
         case "false": return false
         case let text?:
-            fail(node, "\(what) must be true or false, got '\(text)'")
+            fail(node, "\(what) must be true or false, got '\(Escaped(text))'")
             return nil
         case nil: return nil
         }
@@ -172,7 +174,7 @@ final class NodeReader {
         guard let text = scalarText(node, what, expected: "one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))") else { return nil }
         guard let value = T(rawValue: text) else {
             let hint = NodeReader.closest(to: text, in: T.allCases.map(\.rawValue)).map { "did you mean '\($0)'? " } ?? ""
-            fail(node, "\(what) '\(text)' is not known, \(hint)expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            fail(node, "\(what) '\(Escaped(text))' is not known, \(hint)expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
             return nil
         }
         return value
@@ -210,7 +212,7 @@ final class NodeReader {
 
     func describe(_ node: Node) -> String {
         switch node {
-        case .scalar(let scalar): isNull(node) ? "nothing" : "'\(scalar.string.prefix(40))'"
+        case .scalar(let scalar): isNull(node) ? "nothing" : "'\(Escaped(scalar.string, limit: 40))'"
         case .mapping: "a mapping"
         case .sequence: "a list"
         case .alias: "an alias"
@@ -224,7 +226,13 @@ final class NodeReader {
 
     /// The allowed word nearest to a misspelling, when it is close enough to be a typo.
     static func closest(to word: String, in candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= max(1, word.count / 3) }
+        // The distance is at least the difference in length: a word much longer than every
+        // candidate (a pasted megabyte) is no typo of one, and is not compared letter by letter.
+        let longest = candidates.map(\.count).max() ?? 0
+        guard word.utf8.count <= 4 * longest + 4 else { return nil }
+        let limit = max(1, word.count / 3)
+        let scored = candidates.filter { abs($0.count - word.count) <= limit }.map { ($0, editDistance(word, $0)) }
+            .filter { $0.1 <= limit }
         return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
     }
 

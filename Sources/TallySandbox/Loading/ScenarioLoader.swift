@@ -36,12 +36,24 @@ public enum ScenarioLoader {
     static func syntaxDiagnostic(_ error: Error, file: String) -> Diagnostic {
         switch error as? YamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
-            let during = context.map { " (\($0.text) at \($0.mark.line):\($0.mark.column))" } ?? ""
-            return Diagnostic(file: file, line: mark.line, column: mark.column, message: "YAML syntax error: \(problem)\(during)")
+            if problem.hasPrefix("Maximum nesting level") {
+                // libyaml's own words name its C function: say what the limit is instead.
+                return Diagnostic(file: file, line: mark.line, column: mark.column,
+                                  message: "YAML syntax error: lists and mappings nested more than 1000 deep, expected at most 1000 levels")
+            }
+            let during = context.map { " (\(Escaped($0.text, limit: 80)) at \($0.mark.line):\($0.mark.column))" } ?? ""
+            return Diagnostic(file: file, line: mark.line, column: mark.column,
+                              message: "YAML syntax error: \(Escaped(problem, limit: 200))\(during)")
+        case .reader(let problem, let offset, let value, let yaml):
+            // libyaml gives an offset, not a line: count to it. The character itself is shown escaped.
+            let (line, column) = position(ofCharacter: offset ?? 0, in: yaml)
+            let found = value >= 0 ? " (found \(Escaped(String(Unicode.Scalar(UInt32(value)).map(Character.init) ?? " "))))" : ""
+            return Diagnostic(file: file, line: line, column: column,
+                              message: "YAML syntax error: \(Escaped(problem, limit: 200))\(found), expected printable UTF-8 text")
         case .duplicatedKeysInMapping(let duplicates, let context):
             // Yams marks the first occurrence; the mistake is usually the repeat, so point there when it can be found.
             let first = context.mark
-            let keys = duplicates.map { "'\($0)'" }.joined(separator: ", ")
+            let keys = duplicates.map { "'\(Escaped($0))'" }.joined(separator: ", ")
             if let key = duplicates.first, let again = repeatedKey(key, after: first, in: context.text) {
                 return Diagnostic(file: file, line: again.line, column: again.column,
                                   message: "duplicate key \(keys) (first at line \(first.line)), expected each key once")
@@ -49,8 +61,22 @@ public enum ScenarioLoader {
             return Diagnostic(file: file, line: first.line, column: first.column,
                               message: "duplicate key \(keys), expected each key once")
         default:
-            return Diagnostic(file: file, line: 1, column: 1, message: "YAML error: \(error)")
+            return Diagnostic(file: file, line: 1, column: 1, message: "YAML error: \(Escaped(String(describing: error), limit: 200))")
         }
+    }
+
+    /// The 1-based line and column (in Unicode scalars) of the character `offset` characters into `text`.
+    static func position(ofCharacter offset: Int, in text: String) -> (line: Int, column: Int) {
+        var line = 1, column = 1
+        for character in text.prefix(Swift.max(0, offset)) {
+            if character == "\n" || character == "\r\n" {
+                line += 1
+                column = 1
+            } else {
+                column += character.unicodeScalars.count
+            }
+        }
+        return (line, column)
     }
 }
 
@@ -103,7 +129,7 @@ struct ScenarioBuilder {
         let name = top.required("name", "the scenario's name, also its Fixtures/ folder").flatMap { node -> String? in
             guard let name = reader.string(node, "name") else { return nil }
             guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), !name.hasPrefix(".") else {
-                reader.fail(node, "name '\(name)' must use only letters, digits, '-', '_' and '.', since it names a folder")
+                reader.fail(node, "name '\(Escaped(name))' must use only letters, digits, '-', '_' and '.', since it names a folder")
                 return nil
             }
             return name
@@ -131,10 +157,10 @@ struct ScenarioBuilder {
             guard let code = reader.string(node, "currency") else { return nil }
             guard let currency = Currency(code: code) else {
                 if Currency(code: code.uppercased()) != nil {
-                    reader.fail(node, "unknown currency '\(code)', did you mean '\(code.uppercased())'? codes are written in capitals")
+                    reader.fail(node, "unknown currency '\(Escaped(code))', did you mean '\(code.uppercased())'? codes are written in capitals")
                     return nil
                 }
-                reader.fail(node, "unknown currency '\(code)', expected an ISO 4217 code: \(Currency.knownCodes.joined(separator: ", "))")
+                reader.fail(node, "unknown currency '\(Escaped(code))', expected an ISO 4217 code: \(Currency.knownCodes.joined(separator: ", "))")
                 return nil
             }
             return currency
@@ -177,6 +203,13 @@ struct ScenarioBuilder {
             catalog: catalog, tenant: tenant, ingest: ingest,
             traffic: traffic, events: events, faults: faults, expectations: expectations
         )
+        // What the run would refuse, refused here: each generated event takes at most one fault (a re-send counts).
+        for unit in StreamPlan(scenario: scenario).units where unit.alterations.reduce(0, +) + unit.duplicates > unit.events {
+            reader.fail(top["faults"] ?? root, "the faults alter or re-send \(unit.alterations.reduce(0, +) + unit.duplicates) "
+                        + "events of traffic \(unit.traffic + 1) in period \(unit.period + 1), which has only \(unit.events); "
+                        + "expected at most one fault per generated event")
+            return nil
+        }
         // Said before a run starts, not by the allocation failing part way through it.
         if let problem = scenario.memoryProblem(availableBytes: MachineMemory.bytes) {
             reader.fail(top["traffic"] ?? top["events"] ?? root, problem)

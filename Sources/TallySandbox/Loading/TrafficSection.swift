@@ -9,7 +9,7 @@ struct TrafficSection {
     func metric(_ node: Node) -> String? {
         guard let key = reader.string(node, "metric") else { return nil }
         guard catalog.metric(key) != nil else {
-            reader.fail(node, "unknown metric '\(key)', \(Catalog.expected(oneOf: catalog.metrics.map(\.key), section: "metrics"))")
+            reader.fail(node, "unknown metric '\(Escaped(key))', \(Catalog.expected(oneOf: catalog.metrics.map(\.key), section: "metrics"))")
             return nil
         }
         return key
@@ -28,7 +28,7 @@ struct TrafficSection {
                 let itemNodes: [Node] = if case .sequence(let items) = node { Array(items) } else { [node] }
                 for (offset, id) in ids.enumerated() where catalog.customer(id) == nil {
                     // Point at the list item itself, not at the whole list.
-                    reader.fail(offset < itemNodes.count ? itemNodes[offset] : node, "unknown customer '\(id)' in traffic, expected a customer of the scenario")
+                    reader.fail(offset < itemNodes.count ? itemNodes[offset] : node, "unknown customer '\(Escaped(id))' in traffic, expected a customer of the scenario")
                 }
                 customers = ids
             }
@@ -170,6 +170,9 @@ struct TrafficSection {
                 }
             } else if count > 0 && pool == 0 {
                 reader.fail(item, "duplicate re-sends generated events, but there is no generated traffic")
+            } else if count > pool {
+                reader.fail(item, "duplicate re-sends \(count) events, but the traffic it applies to has only \(pool); "
+                            + "each generated event is re-sent at most once")
             }
             return Fault(kind: kind, amount: amount, offset: offset, metric: metric)
         }
@@ -209,7 +212,7 @@ struct ExpectSection {
             guard case .mapping(let mapping) = section else { reader.fail(section, "expect.\(key) must map customer ids to amounts"); continue }
             for (customerNode, amountNode) in mapping {
                 guard let customer = reader.string(customerNode, "a customer id") else { continue }
-                if catalog.customer(customer) == nil { reader.fail(customerNode, "unknown customer '\(customer)' in expect.\(key)") }
+                if catalog.customer(customer) == nil { reader.fail(customerNode, "unknown customer '\(Escaped(customer))' in expect.\(key)") }
                 var amounts: [ExactDecimal] = []
                 var perPeriod = false
                 if case .sequence(let items) = amountNode {
