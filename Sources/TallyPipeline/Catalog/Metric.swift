@@ -12,9 +12,15 @@ public struct Metric: Sendable, Hashable {
     /// Whether events may carry a negative quantity. Default: only `weighted_sum`,
     /// whose quantities are deltas of a level.
     public var allowsNegative: Bool
+    /// What one unit costs the seller to serve, for Margin Guard; nil for none.
+    public var cost: UnitCost?
 
-    public init(key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [], allowsNegative: Bool? = nil) {
+    public init(
+        key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [], allowsNegative: Bool? = nil,
+        cost: UnitCost? = nil
+    ) {
         self.key = key
+        self.cost = cost
         self.aggregation = aggregation
         self.property = property
         self.groupBy = groupBy
