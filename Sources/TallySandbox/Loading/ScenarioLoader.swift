@@ -95,7 +95,8 @@ struct ScenarioBuilder {
     let reader: NodeReader
 
     static let topLevelKeys = ["name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
-                               "metrics", "plans", "customers", "discounts", "taxes", "credits", "traffic", "events", "faults", "expect"]
+                               "metrics", "plans", "customers", "discounts", "taxes", "credits", "traffic", "events", "faults", "expect",
+                               "entitlement_cache"]
 
     func build(_ root: Node) -> Scenario? {
         guard let top = reader.mapping(root, "the scenario", allowed: ScenarioBuilder.topLevelKeys) else { return nil }
@@ -161,13 +162,19 @@ struct ScenarioBuilder {
             reader.fail(root, "the scenario sends no events, expected a traffic or an events list")
         }
 
+        let cacheRefresh = top["entitlement_cache"].flatMap { RequestPathSection(reader: reader).entitlementCache($0) }
+        let gateway = top.has("entitlement_cache") || catalog.metrics.contains { $0.cost != nil }
+            || catalog.plans.contains { !$0.spikeArrests.isEmpty || $0.marginGuard != nil }
+
         guard let name, let seed, let start, let periods, let ingest, reader.diagnostics.isEmpty else { return nil }
-        return Scenario(
+        var scenario = Scenario(
             name: name, description: description, seed: seed, file: reader.file,
             schedule: PeriodSchedule(start: start, count: periods, interval: interval),
             catalog: catalog, tenant: tenant, ingest: ingest,
             traffic: traffic, events: events, faults: faults, expectations: expectations
         )
+        if gateway { scenario.requestPath = RequestPathSettings(cacheRefresh: cacheRefresh) }
+        return scenario
     }
 
     func readIngest(_ node: Node?) -> IngestSettings? {
