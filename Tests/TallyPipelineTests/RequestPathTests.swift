@@ -117,6 +117,21 @@ struct RequestPathTests {
         #expect(meter.canAccess(tenant: "t1", customer: "globex", metric: "api_calls", at: Self.ms(20)).marginLevel == .none)
     }
 
+    @Test("where more usage can lower revenue (volume pricing), every request is judged on revenue worked out anew")
+    func marginGuardVolumeDrop() throws {
+        // Volume: up to 10 calls at $1 each, more at $0.10 each (the whole quantity); each call costs $0.50.
+        // 10 calls: revenue 10.00, cost 5.00, margin 50%: none. 11 calls: revenue 11 x 0.10 = 1.10, cost 5.50: L3.
+        // A floor of 10.00 kept from the 10th call would wrongly say none (5.50 <= 0.8 x 10.00).
+        let tiers = [Tier(upTo: 10, unitPrice: 1), Tier(upTo: nil, unitPrice: F.decimal("0.1"))]
+        var meter = try Self.meter(charges: [Charge(name: "Calls", metric: "api_calls", model: .volume(tiers))], cost: .flat(F.decimal("0.5")))
+        for k in 1...10 { meter.ingest(F.event("v\(k)", at: Self.ms(Int64(k))), receivedAt: Self.ms(Int64(k))) }
+        #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(20)).margin == MarginStanding(revenue: 10, cost: 5))
+        meter.ingest(F.event("v11", at: Self.ms(21)), receivedAt: Self.ms(21))
+        let decision = meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(22))
+        #expect(decision.margin == MarginStanding(revenue: F.decimal("1.10"), cost: F.decimal("5.5")))
+        #expect(decision.refusal == .marginBlocked)
+    }
+
     @Test("a plan's own levels replace the published ones")
     func marginGuardPlanLevels() throws {
         // warn below 50%, throttle below 40%, block below 30%. Fee 10, $1 a call: 6 calls is 40% (L1), 7 is 30% (L2), 8 is 20% (L3).

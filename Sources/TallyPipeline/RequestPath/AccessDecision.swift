@@ -9,7 +9,9 @@ public struct AccessDecision: Sendable, Hashable {
     public var quota: Entitlement
     /// The Margin Guard level of the customer's current period (as of ``judgedAt``).
     public var marginLevel: MarginLevel
-    /// The revenue and cost the level was judged on; nil when no metric has a cost.
+    /// The revenue and cost the level was judged on; nil when no metric has a cost, or when the
+    /// cost is so far below the revenue last worked out that the level is surely none (revenue
+    /// was then not worked out again; see Docs/Semantics.md, "The request path").
     public var margin: MarginStanding?
     /// Flags of an allowed request (`margin_warning`, `throttled`); empty when refused.
     public var flags: AccessFlags

@@ -52,9 +52,9 @@ extension Meter {
                                   marginLevel: .none, margin: nil, flags: [], judgedAt: instant)
         case .success(let found): keys = found
         }
-        let standing = cachedStanding(keys, at: instant)
-        let limits = keys.plan >= 0 && Int(keys.plan) < access.planLimits.count ? access.planLimits[Int(keys.plan)] : PlanRequestLimits()
-        let level = standing.margin?.level(limits.marginGuard) ?? .none
+        let limits = planLimits(keys)
+        let standing = cachedStanding(keys, at: instant, limits)
+        let level = standing.level
         var decision = AccessDecision(refusal: nil, quota: standing.quota, marginLevel: level, margin: standing.margin,
                                       flags: [], judgedAt: standing.fetchedAt)
         if !standing.quota.allowed {
@@ -83,29 +83,48 @@ extension Meter {
         return decision
     }
 
+    private func planLimits(_ keys: AccessKeys) -> PlanRequestLimits {
+        keys.plan >= 0 && Int(keys.plan) < access.planLimits.count ? access.planLimits[Int(keys.plan)] : PlanRequestLimits()
+    }
+
     /// The standing a decision is judged on: live, or the cache's copy while it is fresh.
-    private mutating func cachedStanding(_ keys: AccessKeys, at instant: Instant) -> CachedStanding {
-        guard let refresh = access.cacheRefresh else { return liveStanding(keys, at: instant) }
+    private mutating func cachedStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits) -> CachedStanding {
+        guard let refresh = access.cacheRefresh else { return liveStanding(keys, at: instant, limits) }
         let key = CacheKey(customer: keys.customer, metric: keys.metric)
         if let cached = access.cache[key], instant - cached.fetchedAt < refresh { return cached }
-        let fetched = liveStanding(keys, at: instant)
+        let fetched = liveStanding(keys, at: instant, limits)
         access.cache[key] = fetched
         return fetched
     }
 
-    private func liveStanding(_ keys: AccessKeys, at instant: Instant) -> CachedStanding {
-        CachedStanding(quota: quotaStanding(keys, at: instant), margin: marginStanding(keys, at: instant), fetchedAt: instant)
+    private mutating func liveStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits) -> CachedStanding {
+        let margin = marginStanding(keys, at: instant, limits)
+        return CachedStanding(quota: quotaStanding(keys, at: instant), margin: margin.standing, level: margin.level, fetchedAt: instant)
     }
 
+    /// The customer's margin in the period containing `instant`, and its level.
+    ///
     /// Revenue is the period's invoice as it would be billed now (see ``Biller/provisionalRevenue(for:customerAt:period:)``);
-    /// a billing error counts as no revenue, so the guard fails closed.
-    private func marginStanding(_ keys: AccessKeys, at instant: Instant) -> MarginStanding? {
-        guard access.costsAnything else { return nil }
-        guard let period = schedule.periodIndex(containing: instant) else { return MarginStanding(revenue: .zero, cost: .zero) }
-        let cost = access.costs[CostKey(customer: keys.customer, period: Int32(period))] ?? .zero
+    /// a billing error counts as no revenue, so the guard fails closed. Billing a customer for every
+    /// request would cost far more than metering it, so where more usage can never lower the plan's
+    /// revenue, the revenue last worked out in the period is a floor of today's: while the cost is at
+    /// most `(1 - warn_below) x floor` the margin is surely at or above every level, and revenue is
+    /// not worked out again (the standing is then nil).
+    private mutating func marginStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits)
+        -> (standing: MarginStanding?, level: MarginLevel) {
+        guard access.costsAnything else { return (nil, .none) }
+        guard let period = schedule.periodIndex(containing: instant) else { return (MarginStanding(revenue: .zero, cost: .zero), .none) }
+        let key = CostKey(customer: keys.customer, period: Int32(period))
+        let cost = access.costs[key] ?? .zero
+        if limits.revenueGrowsWithUsage, let floor = access.revenueFloors[key], floor > .zero,
+           let most = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * floor, cost <= most {
+            return (nil, .none)
+        }
         let revenue = (try? Biller(catalog: catalog, schedule: schedule)
             .provisionalRevenue(for: usage, customerAt: Int(keys.position), period: period)) ?? .zero
-        return MarginStanding(revenue: revenue, cost: cost)
+        if limits.revenueGrowsWithUsage { access.revenueFloors[key] = revenue }
+        let standing = MarginStanding(revenue: revenue, cost: cost)
+        return (standing, standing.level(limits.marginGuard))
     }
 
     // MARK: Metering's side
@@ -126,7 +145,8 @@ extension Meter {
         access.planLimits = catalog.plans.map { plan in
             PlanRequestLimits(
                 spikeArrests: plan.spikeArrests.map { ResolvedArrest(arrest: $0, metric: $0.metric.flatMap(usage.knownMetricNumber)) },
-                marginGuard: plan.marginGuard ?? .standard)
+                marginGuard: plan.marginGuard ?? .standard,
+                revenueGrowsWithUsage: Meter.revenueGrowsWithUsage(plan, catalog: catalog))
         }
         access.unitCosts = [:]
         for metric in catalog.metrics {
@@ -134,6 +154,27 @@ extension Meter {
         }
         access.costsAnything = !access.unitCosts.isEmpty
         access.cache = [:]
+        access.revenueFloors = [:]
+    }
+
+    /// Whether more usage in a period can never lower the plan's revenue for it: every charge's price
+    /// grows with its quantity (not volume or stairstep, whose price per unit can fall at a tier) and
+    /// every metric's quantity grows with its events (not latest, weighted_sum or negative quantities).
+    /// Contract terms, discounts and rounding half-up keep that order.
+    static func revenueGrowsWithUsage(_ plan: Plan, catalog: Catalog) -> Bool {
+        plan.charges.allSatisfy { charge in
+            switch charge.model {
+            case .volume, .stairstep: return false
+            case .flat, .perUnit, .graduated, .package, .percentage, .graduatedPercentage, .matrix: break
+            }
+            guard let key = charge.metric else { return true }
+            guard let metric = catalog.metric(key) else { return false }
+            switch metric.aggregation {
+            case .count, .max, .uniqueCount: return true
+            case .sum: return !metric.allowsNegative
+            case .latest, .weightedSum: return false
+            }
+        }
     }
 }
 
@@ -162,6 +203,8 @@ struct AccessState: Sendable {
     var costs: [CostKey: ExactDecimal] = [:]
     var unitCosts: [Int32: UnitCost] = [:]
     var costsAnything = false
+    /// The revenue last worked out per customer and period, where it can only grow (see `marginStanding`).
+    var revenueFloors: [CostKey: ExactDecimal] = [:]
     /// By plan position in the catalog.
     var planLimits: [PlanRequestLimits] = []
 }
@@ -169,6 +212,8 @@ struct AccessState: Sendable {
 struct PlanRequestLimits: Sendable {
     var spikeArrests: [ResolvedArrest] = []
     var marginGuard = MarginGuard.standard
+    /// See ``Meter/revenueGrowsWithUsage(_:catalog:)``.
+    var revenueGrowsWithUsage = false
 }
 
 struct ResolvedArrest: Sendable {
@@ -181,6 +226,7 @@ struct ResolvedArrest: Sendable {
 struct CachedStanding: Sendable {
     var quota: Entitlement
     var margin: MarginStanding?
+    var level: MarginLevel
     var fetchedAt: Instant
 }
 
