@@ -99,7 +99,7 @@ struct Run: ParsableCommand {
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
         let golden = GoldenFiles(fixtures: ScenarioFiles.fixtures(for: file, override: fixtures))
-        let timing = "\(run.counts.received) events, \(String(format: "%.2f", seconds)) s"
+        let timing = "\(run.counts.received) events, \(String(format: "%.2f", seconds)) s" + (run.requests.map { "; \($0.summary)" } ?? "")
         var messages = run.expectationFailures.map { "expect: \($0)" }
         var result = ScenarioResult(file: file, name: scenario.name, status: .passed, messages: [], events: run.counts.received, seconds: seconds)
         result.run = report == nil ? nil : run

@@ -27,6 +27,8 @@ struct ScenarioGoldenTests {
     /// Debug builds meter about 8 times slower than release: scale scenarios above this many
     /// events are left to `tally run` in release, which `.ci/run` runs on every scenario.
     static let debugEventLimit = 2_000_000
+    /// The same for scenarios with Margin Guard (a metric with a cost).
+    static let debugMarginGuardLimit = 100_000
 
     /// CI gates on these: each bundled scenario must match its goldens and its expect: block.
     @Test("every scenario in Scenarios/ matches its goldens", arguments: Repository.scenarioFiles())
@@ -34,6 +36,8 @@ struct ScenarioGoldenTests {
         let scenario = try Repository.load(file)
         #if DEBUG
         if scenario.totalEvents > ScenarioGoldenTests.debugEventLimit { return }
+        // Margin Guard bills a customer for each request near its levels, some 30 times slower in debug.
+        if scenario.totalEvents > ScenarioGoldenTests.debugMarginGuardLimit, scenario.catalog.metrics.contains(where: { $0.cost != nil }) { return }
         #endif
         let run = try ScenarioRunner.run(scenario)
         #expect(run.expectationFailures == [])

@@ -56,6 +56,30 @@ public struct Biller: Sendable {
     public func forEachInvoice(
         for usage: Usage, customers positions: Range<Int>, _ body: (consuming Invoice) -> Void
     ) throws(BillingError) {
+        try forEachInvoice(for: usage, customers: positions, periods: schedule.periods.indices, body)
+    }
+
+    /// The revenue of the customer's invoice for `period` if the period closed now: its charges rated
+    /// on the usage so far, fixed fees at their full amount, contract terms and discounts applied,
+    /// before tax and credits (`subtotal - discountTotal`); 0 when the customer has no invoice that period.
+    ///
+    /// The customer's earlier periods are billed first, since rollover and `once` discounts carry from them.
+    public func provisionalRevenue(for usage: Usage, customerAt position: Int, period: Int) throws(BillingError) -> ExactDecimal {
+        var figures: (subtotal: ExactDecimal, discounts: ExactDecimal)?
+        try forEachInvoice(for: usage, customers: position..<(position + 1), periods: 0..<(period + 1)) { invoice in
+            if invoice.period.index == period { figures = (invoice.subtotal, invoice.discountTotal) }
+        }
+        guard let figures else { return .zero }
+        do { return try figures.subtotal - figures.discounts } catch {
+            throw BillingError(stage: .discounts, customer: catalog.customers[position].id, period: period, detail: "\(error)")
+        }
+    }
+
+    /// ``forEachInvoice(for:customers:_:)`` for the periods at `periodPositions` only.
+    func forEachInvoice(
+        for usage: Usage, customers positions: Range<Int>, periods periodPositions: Range<Int>,
+        _ body: (consuming Invoice) -> Void
+    ) throws(BillingError) {
         guard usage.schedule == schedule else {
             throw BillingError(stage: .setup, customer: nil, period: nil,
                                detail: "the usage was metered on a different period schedule than the biller's")
@@ -67,7 +91,7 @@ public struct Biller: Sendable {
         // usage, are looked up again only when it changes.
         var lastPlan: (id: String, plan: Plan?, chargeMetrics: [Int32?])?
         var numberText: [UInt8] = []
-        for period in schedule.periods {
+        for period in schedule.periods[periodPositions.clamped(to: schedule.periods.indices)] {
             let numberPrefix = InvoiceStage.numberPrefix(period: period)
             for (position, customer) in zip(positions, customers) {
                 guard let active = ActiveTime(customer: customer, period: period) else { continue }

@@ -29,6 +29,7 @@ struct CatalogValidator {
             if metric.property != nil && [Aggregation.count, .weightedSum].contains(metric.aggregation) {
                 fail(path + ["property"], "\(metric.aggregation.rawValue) does not read a property; remove it or use sum, max, latest or unique_count")
             }
+            validateCost(metric, at: path + ["cost"])
         }
         for (planOffset, plan) in catalog.plans.enumerated() {
             validate(plan, at: ["plans", .index(planOffset)], catalog: catalog)
@@ -89,6 +90,7 @@ struct CatalogValidator {
         if let minimum = plan.minimumCommitment, let cap = plan.spendCap, cap < minimum {
             fail(path + ["spend_cap"], "the spend cap \(cap) is below the minimum commitment \(minimum)")
         }
+        validateRequestLimits(plan, at: path, catalog: catalog)
         if let rollover = plan.rollover {
             let rolloverPath = path + ["rollover"]
             if catalog.metric(rollover.metric) == nil { fail(rolloverPath + ["metric"], "unknown metric '\(rollover.metric)'") }
@@ -154,6 +156,50 @@ struct CatalogValidator {
                 if !seen.insert(price.values).inserted { fail(pricePath, "the combination \(price.values) is priced twice") }
                 nonNegative(price.unitPrice, pricePath + ["unit_price"], "a unit price")
             }
+        }
+    }
+
+    /// A metric's unit cost: not negative, each listed value once.
+    mutating func validateCost(_ metric: Metric, at path: [CatalogPathComponent]) {
+        switch metric.cost {
+        case nil: return
+        case .flat(let cost): nonNegative(cost, path, "a unit cost")
+        case .byProperty(let table):
+            nonNegative(table.defaultCost, path + ["default"], "a unit cost")
+            var seen = Set<String>()
+            for entry in table.costs {
+                if !seen.insert(entry.value).inserted { fail(path + ["values", .key(entry.value)], "the value '\(entry.value)' is costed twice") }
+                nonNegative(entry.cost, path + ["values", .key(entry.value)], "a unit cost")
+            }
+        }
+        if metric.cost != nil && ![Aggregation.count, .sum].contains(metric.aggregation) {
+            fail(path, "a unit cost needs a count or sum metric (a cost per event or per unit), '\(metric.key)' is \(metric.aggregation.rawValue)")
+        }
+    }
+
+    /// Spike arrests within their arithmetic's range, on known metrics; Margin Guard levels in order.
+    mutating func validateRequestLimits(_ plan: Plan, at path: [CatalogPathComponent], catalog: Catalog) {
+        for (offset, arrest) in plan.spikeArrests.enumerated() {
+            let arrestPath = path + ["spike_arrest", .index(offset)]
+            if arrest.rate < 1 || arrest.rate > SpikeArrest.maxRate {
+                fail(arrestPath + ["rate"], "a spike arrest rate must be 1 to \(SpikeArrest.maxRate) per \(arrest.unit.rawValue), got \(arrest.rate)")
+            }
+            if arrest.burst < 1 || arrest.burst > SpikeArrest.maxBurst {
+                fail(arrestPath + ["burst"], "a burst must be 1 to \(SpikeArrest.maxBurst) requests, got \(arrest.burst)")
+            }
+            if let metric = arrest.metric, catalog.metric(metric) == nil {
+                fail(arrestPath + ["metric"], "unknown metric '\(metric)', expected one of: \(catalog.metrics.map(\.key).joined(separator: ", "))")
+            }
+        }
+        if let guardLevels = plan.marginGuard {
+            let guardPath = path + ["margin_guard"]
+            if guardLevels.throttleBelow > guardLevels.warnBelow {
+                fail(guardPath + ["throttle_below"], "throttle_below must not be above warn_below")
+            }
+            if guardLevels.blockBelow > guardLevels.throttleBelow {
+                fail(guardPath + ["block_below"], "block_below must not be above throttle_below")
+            }
+            if ExactDecimal.one < guardLevels.warnBelow { fail(guardPath + ["warn_below"], "a margin threshold is at most 100%") }
         }
     }
 

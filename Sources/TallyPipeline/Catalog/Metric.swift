@@ -16,10 +16,16 @@ public struct Metric: Sendable, Hashable {
     ///
     /// By default only `weighted_sum` allows it, because its quantities are deltas of a level.
     public var allowsNegative: Bool
+    /// What one unit costs the seller to serve, for Margin Guard; nil for none.
+    public var cost: UnitCost?
 
     /// Creates a metric; `allowsNegative` defaults to true for `weighted_sum` only.
-    public init(key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [], allowsNegative: Bool? = nil) {
+    public init(
+        key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [], allowsNegative: Bool? = nil,
+        cost: UnitCost? = nil
+    ) {
         self.key = key
+        self.cost = cost
         self.aggregation = aggregation
         self.property = property
         self.groupBy = groupBy

@@ -12,11 +12,16 @@ public struct Plan: Sendable, Hashable {
     public var spendCap: ExactDecimal?
     /// Unused included units that carry into later periods.
     public var rollover: Rollover?
+    /// Request rates the gateway smooths, checked at request time (see ``Meter/canAccess(tenant:customer:metric:at:)``).
+    public var spikeArrests: [SpikeArrest]
+    /// The plan's Margin Guard levels; nil for ``MarginGuard/standard``. They apply once a metric has a cost.
+    public var marginGuard: MarginGuard?
 
     /// Creates a plan; ``Catalog/init(currency:metrics:plans:customers:discounts:taxRates:credits:)`` checks it against the rest of the catalog.
     public init(
         id: String, charges: [Charge], quotas: [Quota] = [], minimumCommitment: ExactDecimal? = nil,
-        spendCap: ExactDecimal? = nil, rollover: Rollover? = nil
+        spendCap: ExactDecimal? = nil, rollover: Rollover? = nil, spikeArrests: [SpikeArrest] = [],
+        marginGuard: MarginGuard? = nil
     ) {
         self.id = id
         self.charges = charges
@@ -24,6 +29,8 @@ public struct Plan: Sendable, Hashable {
         self.minimumCommitment = minimumCommitment
         self.spendCap = spendCap
         self.rollover = rollover
+        self.spikeArrests = spikeArrests
+        self.marginGuard = marginGuard
     }
 
     /// The charges of the `base_fee` + `included_units` + `overage_price` shorthand.

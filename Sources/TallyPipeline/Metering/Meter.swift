@@ -56,6 +56,8 @@ public struct Meter: Sendable {
     private var quotas: [QuotaKey: Quota] = [:]
     /// Usage so far per customer, metric and period, for quota checks.
     private var quotaUsage: [QuotaKey: ExactDecimal] = [:]
+    /// The request path's state: spike arrest buckets, the entitlement cache, costs and counts.
+    var access = AccessState()
 
     /// Creates a meter with no usage, ready to ingest events for `catalog`'s customers.
     ///
@@ -151,15 +153,29 @@ public struct Meter: Sendable {
         return batchCounts
     }
 
-    /// What a gateway's `canAccess` call answers for the customer and metric at `instant`.
+    /// The quota standing of the customer on the metric at `instant`: what a gateway's
+    /// ``canAccess(tenant:customer:metric:at:)`` judges quotas on, without deciding a request.
     public func entitlement(customer: String, metric: String, at instant: Instant) -> Entitlement {
-        guard let resolvedCustomer = customers[customer], let resolvedMetric = metrics[metric] else {
-            return Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil)
+        switch accessKeys(customer: customer, metric: metric) {
+        case .failure: Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil)
+        case .success(let keys): quotaStanding(keys, at: instant)
         }
+    }
+
+    /// The numbers a request's customer and metric have here, or the refusal for the one the catalog lacks.
+    func accessKeys(customer: String, metric: String) -> Result<AccessKeys, UnknownParty> {
+        guard let resolvedCustomer = customers[customer] else { return .failure(UnknownParty(refusal: .unknownCustomer)) }
+        guard let resolvedMetric = metrics[metric] else { return .failure(UnknownParty(refusal: .unknownMetric)) }
+        return .success(AccessKeys(customer: resolvedCustomer.number, metric: resolvedMetric.number,
+                                   position: resolvedCustomer.position, plan: resolvedCustomer.plan))
+    }
+
+    /// The customer's quota standing on the metric in the period containing `instant`, from the usage metered so far.
+    func quotaStanding(_ keys: AccessKeys, at instant: Instant) -> Entitlement {
         let used = schedule.periodIndex(containing: instant).flatMap {
-            quotaUsage[QuotaKey(customer: resolvedCustomer.number, metric: resolvedMetric.number, period: Int32($0))]
+            quotaUsage[QuotaKey(customer: keys.customer, metric: keys.metric, period: Int32($0))]
         } ?? .zero
-        guard let quota = quotas[QuotaKey(customer: resolvedCustomer.number, metric: resolvedMetric.number, period: 0)] else {
+        guard let quota = quotas[QuotaKey(customer: keys.customer, metric: keys.metric, period: 0)] else {
             return Entitlement(allowed: true, limit: nil, hard: false, used: used, remaining: nil)
         }
         let remaining = (try? quota.limit - used).map { ExactDecimal.max($0, .zero) } ?? .zero
@@ -231,6 +247,10 @@ public struct Meter: Sendable {
             }
         }
         if let quotaAfter { quotaUsage[quotaAfter.key] = quotaAfter.used }
+        if metric.hasCost, let period {
+            recordCost(customer: customer.number, metric: metric.number, period: period,
+                       contribution: metric.aggregation == .count ? .one : value, properties: event.properties)
+        }
         dedup.insert(key, at: seen, timestamp: event.timestamp)
         return .accepted(Acceptance(late: age > limits.lateAfter, overSoftLimit: overSoftLimit, period: period))
     }
@@ -310,9 +330,11 @@ public struct Meter: Sendable {
             let number = usage.metricNumber(metric, keepEventValues: percentageMetrics.contains(metric.key))
             metrics.set(metric.key, ResolvedMetric(
                 number: number, aggregation: metric.aggregation, allowsNegative: metric.allowsNegative,
-                needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount, grouped: !metric.groupBy.isEmpty))
+                needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount, grouped: !metric.groupBy.isEmpty,
+                hasCost: metric.cost != nil))
             metricDefinitions[number] = metric
         }
+        resolveRequestLimits(catalog)
         customers = StringIndex(capacity: catalog.customers.count)
         usage.reserveCustomers(catalog.customers.count)
         quotas = [:]
@@ -334,7 +356,8 @@ public struct Meter: Sendable {
                 if let m = metrics[quota.metric] { quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota }
             }
             customers.set(customer.id, ResolvedCustomer(
-                number: number, hasQuotas: !planQuotas.isEmpty,
+                number: number, position: Int32(position), plan: Int32(catalog.planIndex(customer.plan) ?? -1),
+                hasQuotas: !planQuotas.isEmpty,
                 start: customer.start?.millisecondsSinceEpoch ?? .min, end: customer.end?.millisecondsSinceEpoch ?? .max))
         }
     }
@@ -356,6 +379,10 @@ public struct Entitlement: Sendable, Hashable {
 
 private struct ResolvedCustomer: Sendable {
     var number: Int32
+    /// Its position in the catalog, for billing it alone.
+    var position: Int32
+    /// Its plan's position in the catalog (-1 for an unknown plan).
+    var plan: Int32
     var hasQuotas: Bool
     /// The subscription, in milliseconds: [start, end).
     var start: Int64
@@ -369,6 +396,8 @@ private struct ResolvedMetric: Sendable {
     /// It reads a property (unique_count, or a value property), so the full definition is needed.
     var needsDefinition: Bool
     var grouped: Bool
+    /// It has a unit cost, so its accepted usage adds to the customer's cost (Margin Guard).
+    var hasCost: Bool
 }
 
 /// Quota usage per period; with `period` 0 it also keys the quota itself.

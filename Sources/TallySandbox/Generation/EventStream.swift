@@ -118,6 +118,7 @@ struct Merge {
                 batch.append(whole: explicit[head.index])
             case .resend:
                 _ = heads.pop()
+                batch.resendPositions.append(batch.items.count)
                 batch.items.append(resends[head.index])
                 freeSlots.append(head.index)
             case .unit:

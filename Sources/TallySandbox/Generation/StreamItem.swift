@@ -55,6 +55,9 @@ extension HoldsWholeItems {
 struct StreamBatch: Sendable, HoldsWholeItems {
     var items: [StreamItem] = []
     var full: [GeneratedItem] = []
+    /// The positions in ``items`` of re-sends of an earlier event, in order: with a gateway in front of
+    /// the pipeline they are not new requests, so they skip its decision.
+    var resendPositions: [Int] = []
     /// Each item made an event, when the thread that filled the batch did it (see ``makeAll()``);
     /// a stand-in where the item travels whole.
     private(set) var made: EventBuffer?
@@ -110,6 +113,7 @@ struct StreamBatch: Sendable, HoldsWholeItems {
     mutating func removeAll() {
         items.removeAll(keepingCapacity: true)
         full.removeAll(keepingCapacity: true)
+        resendPositions.removeAll(keepingCapacity: true)
         made?.removeAll()
     }
 }

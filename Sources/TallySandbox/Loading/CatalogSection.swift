@@ -28,23 +28,24 @@ struct CatalogSection {
     mutating func metrics(_ node: Node) -> [Metric] {
         guard let items = reader.sequence(node, "metrics") else { return [] }
         let (metrics, origins) = CatalogSection.kept(items) { item -> Metric? in
-            guard let map = reader.mapping(item, "a metric", allowed: ["key", "aggregation", "property", "group_by", "allow_negative"]) else { return nil }
+            guard let map = reader.mapping(item, "a metric", allowed: ["key", "aggregation", "property", "group_by", "allow_negative", "cost"]) else { return nil }
             let key = map.required("key", "the metric's name in events").flatMap { reader.string($0, "key") }
             let aggregation = map.required("aggregation", "count, sum, max, unique_count, latest or weighted_sum").flatMap { reader.choice($0, "aggregation", Aggregation.self) }
             let property = map["property"].flatMap { reader.string($0, "property") }
             let groupBy = map["group_by"].flatMap { reader.strings($0, "group_by") } ?? []
             let allowNegative = map["allow_negative"].flatMap { reader.bool($0, "allow_negative") }
+            let cost = map["cost"].flatMap { RequestPathSection(reader: reader).unitCost($0) }
             guard let key else { return nil }
             // A bad aggregation is already reported; keep the metric (sum stands in, a choice no
             // other check objects to) so the charges and traffic naming it are not also reported.
-            return Metric(key: key, aggregation: aggregation ?? .sum, property: property, groupBy: groupBy, allowsNegative: allowNegative)
+            return Metric(key: key, aggregation: aggregation ?? .sum, property: property, groupBy: groupBy, allowsNegative: allowNegative, cost: cost)
         }
         sectionItems["metrics"] = origins
         return metrics
     }
 
     static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
-                           "minimum_commitment", "spend_cap", "rollover"]
+                           "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard"]
 
     mutating func plans(_ node: Node) -> [Plan] {
         guard let items = reader.sequence(node, "plans") else { return [] }
@@ -73,9 +74,12 @@ struct CatalogSection {
             let minimum = map["minimum_commitment"].flatMap { reader.decimal($0, "minimum_commitment") }
             let cap = map["spend_cap"].flatMap { reader.decimal($0, "spend_cap") }
             let rollover = map["rollover"].flatMap { rolloverTerms($0) }
+            let spikeArrests = map["spike_arrest"].map { RequestPathSection(reader: reader).spikeArrests($0) } ?? []
+            let marginGuard = map["margin_guard"].flatMap { RequestPathSection(reader: reader).marginGuard($0) }
             guard let id else { return nil }
             chargeOrigins += Array(repeating: -1, count: charges.count - chargeOrigins.count)
-            return (Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover), chargeOrigins)
+            return (Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover,
+                         spikeArrests: spikeArrests, marginGuard: marginGuard), chargeOrigins)
         }
         sectionItems["plans"] = origins
         chargeItems = plans.map(\.chargeItems)

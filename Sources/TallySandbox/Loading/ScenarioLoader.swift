@@ -122,7 +122,8 @@ struct ScenarioBuilder {
     let reader: NodeReader
 
     static let topLevelKeys = ["name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
-                               "metrics", "plans", "customers", "discounts", "taxes", "credits", "traffic", "events", "faults", "expect"]
+                               "metrics", "plans", "customers", "discounts", "taxes", "credits", "traffic", "events", "faults", "expect",
+                               "entitlement_cache"]
 
     func build(_ root: Node) -> Scenario? {
         guard let top = reader.mapping(root, "the scenario", allowed: ScenarioBuilder.topLevelKeys) else { return nil }
@@ -196,8 +197,12 @@ struct ScenarioBuilder {
         let faults = top["faults"].map { TrafficSection(reader: reader, catalog: catalog).faults($0, traffic: traffic) } ?? []
         let expectations = top["expect"].map { ExpectSection(reader: reader, catalog: catalog).expectations($0, periods: periods ?? 1) } ?? Expectations()
 
+        let cacheRefresh = top["entitlement_cache"].flatMap { RequestPathSection(reader: reader).entitlementCache($0) }
+        let gateway = top.has("entitlement_cache") || catalog.metrics.contains { $0.cost != nil }
+            || catalog.plans.contains { !$0.spikeArrests.isEmpty || $0.marginGuard != nil }
+
         guard let name, let seed, let start, let periods, let ingest, reader.diagnostics.isEmpty else { return nil }
-        let scenario = Scenario(
+        var scenario = Scenario(
             name: name, description: description, seed: seed, file: reader.file,
             schedule: PeriodSchedule(start: start, count: periods, interval: interval),
             catalog: catalog, tenant: tenant, ingest: ingest,
@@ -215,6 +220,7 @@ struct ScenarioBuilder {
             reader.fail(top["traffic"] ?? top["events"] ?? root, problem)
             return nil
         }
+        if gateway { scenario.requestPath = RequestPathSettings(cacheRefresh: cacheRefresh) }
         return scenario
     }
 

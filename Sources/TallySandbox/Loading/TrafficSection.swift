@@ -190,7 +190,12 @@ struct ExpectSection {
 
     func expectations(_ node: Node, periods: Int) -> Expectations {
         var expectations = Expectations()
-        guard let map = reader.mapping(node, "expect", allowed: ["rejected", "dead_lettered", "accepted", "late", "invoice_total", "amount_due"]) else { return expectations }
+        guard let map = reader.mapping(node, "expect", allowed: ["rejected", "dead_lettered", "accepted", "late", "invoice_total", "amount_due",
+                                                                   "refused", "flagged", "requests_by_customer"]) else { return expectations }
+        let requestPath = RequestPathSection(reader: reader)
+        if let node = map["refused"] { expectations.refused = requestPath.refusalCounts(node, "expect.refused") }
+        if let node = map["flagged"] { expectations.flagged = requestPath.flagCounts(node, "expect.flagged") }
+        if let node = map["requests_by_customer"] { expectations.requestsByCustomer = requestPath.customerExpectations(node, catalog: catalog) }
         for key in ["rejected", "dead_lettered"] {
             guard let section = map[key] else { continue }
             guard case .mapping(let mapping) = section else { reader.fail(section, "expect.\(key) must map reason codes to counts"); continue }

@@ -14,10 +14,17 @@ public struct ScenarioRun: Sendable {
     public var samples: [OutcomeReason: [String]]
     /// Inline `expect:` checks that did not hold, one sentence each.
     public var expectationFailures: [String]
+    /// The gateway's decisions; nil when the scenario has no request path.
+    public var requests: RequestLog? = nil
 
     /// The canonical text of `invoices.json`.
     public var invoicesJSON: String {
         CanonicalJSON.write(InvoicesDocument.json(scenario: scenario.name, currency: scenario.catalog.currency, invoices: invoices))
+    }
+
+    /// The canonical text of `requests.json`; nil without a request path.
+    public var requestsJSON: String? {
+        requests.map { CanonicalJSON.write(RequestsDocument.json(scenario: scenario.name, log: $0, metered: counts.received)) }
     }
 
     /// The canonical text of `rejections.json`.

@@ -29,19 +29,25 @@ public enum ScenarioRunner {
         _ scenario: Scenario, threads: Int, observer: RunObserver?, progress: ((Int) -> Void)?,
         keepingInvoices: Bool = true, reached: (RunMilestone) -> Void = { _ in }
     ) throws(RunError) -> (run: ScenarioRun, meter: Meter) {
-        var loop = MeteringLoop(
-            meter: Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
-                         expectedEvents: scenario.dedupKeysAtOnce),
-            observer: observer, progress: progress)
+        var meter = Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
+                          expectedEvents: scenario.dedupKeysAtOnce)
+        meter.entitlementCacheRefresh = scenario.requestPath?.cacheRefresh
+        var loop = MeteringLoop(meter: meter, observer: observer, progress: progress,
+                                gatewayDelay: scenario.requestPath.map { _ in scenario.ingest.delay })
         prefaultDedupTable(of: loop.meter, threads: threads)
         let stream = EventStream(scenario: scenario, threads: threads)
         try stream.forEachBatch { loop.receive($0) }
         loop.progress?(loop.sent)
-        let meter = loop.meter, samples = loop.samples, sent = loop.sent
-        // Conservation: every event sent has exactly one outcome.
-        let counts = meter.counts
-        guard counts.received == sent, counts.isBalanced, sent == scenario.totalEvents else {
-            throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned), \(counts.received) received, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
+        meter = loop.meter
+        let samples = loop.samples, sent = loop.sent
+        // Conservation: every item sent is refused at the gateway or metered, and every event metered
+        // has exactly one outcome.
+        let counts = meter.counts, access = meter.accessCounts
+        var requests = loop.requests
+        requests?.counts = access
+        let refused = requests.map { _ in access.refused } ?? 0
+        guard counts.received + refused == sent, counts.isBalanced, access.isBalanced, sent == scenario.totalEvents else {
+            throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned), \(refused) refused at the gateway (\(access.requests) requests: \(access.allowed) allowed + \(access.refused) refused), \(counts.received) metered, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
         }
         reached(.metered)
         let billed: BilledInvoices
@@ -56,7 +62,9 @@ public enum ScenarioRunner {
         reached(.billed)
         let run = ScenarioRun(
             scenario: scenario, invoices: billed.invoices, invoiceCount: billed.count, counts: counts, samples: samples,
-            expectationFailures: ExpectationCheck.failures(scenario: scenario, counts: counts, billed: billed))
+            expectationFailures: ExpectationCheck.failures(scenario: scenario, counts: counts, billed: billed)
+                + ExpectationCheck.failures(scenario: scenario, requests: requests),
+            requests: requests)
         do { try observer?.finished(run, meter: meter) } catch {
             throw RunError(message: "\(scenario.name): recording the run failed: \(error)")
         }
@@ -106,6 +114,13 @@ public protocol RunObserver: AnyObject {
     func sent(_ item: GeneratedItem, outcome: MeteringOutcome)
     /// Called once after billing, with the final meter (its dead letters, its usage).
     func finished(_ run: ScenarioRun, meter: Meter) throws
+    /// Called once per request the gateway refused (which never becomes an event), in stream order.
+    func refused(_ item: GeneratedItem, decision: AccessDecision)
+}
+
+extension RunObserver {
+    /// Refused requests are not watched unless an observer asks.
+    public func refused(_ item: GeneratedItem, decision: AccessDecision) {}
 }
 
 /// Checks a run against its scenario's inline `expect:` block.
@@ -147,6 +162,35 @@ enum ExpectationCheck {
         check("amount due", expected.amountsDue, expected.amountDueIsPerPeriod) { $0.amountDue }
         return failures
     }
+
+    /// The `expect:` checks of the gateway's refusals and flags.
+    static func failures(scenario: Scenario, requests: RequestLog?) -> [String] {
+        let expected = scenario.expectations
+        guard !expected.refused.isEmpty || !expected.flagged.isEmpty || !expected.requestsByCustomer.isEmpty else { return [] }
+        guard let requests else { return ["expect checks refusals and flags, but the scenario has no request path (spike_arrest, margin_guard, cost or entitlement_cache)"] }
+        var failures: [String] = []
+        func compare(_ what: String, _ refused: [AccessRefusal: Int], _ flagged: [String: Int],
+                     refusals: (AccessRefusal) -> Int, flags: (String) -> Int) {
+            for reason in refused.keys.sorted() where refused[reason] != refusals(reason) {
+                failures.append("expected \(refused[reason] ?? 0) \(reason.rawValue) refusals\(what), got \(refusals(reason))")
+            }
+            for flag in flagged.keys.sorted() where flagged[flag] != flags(flag) {
+                failures.append("expected \(flagged[flag] ?? 0) requests flagged \(flag)\(what), got \(flags(flag))")
+            }
+        }
+        compare("", expected.refused, expected.flagged, refusals: requests.counts.count) { code in
+            AccessFlags.codes.first { $0.code == code }.map { requests.counts.count($0.flag) } ?? 0
+        }
+        for customer in expected.requestsByCustomer.keys.sorted() {
+            guard let want = expected.requestsByCustomer[customer] else { continue }
+            let got = requests.customers[customer] ?? CustomerRequests()
+            compare(" for \(customer)", want.refused, want.flagged, refusals: got.count) { got.count(flag: $0) }
+            if want.checksFirstRefusal, want.firstRefusal != got.firstRefusal?.at {
+                failures.append("expected \(customer)'s first refusal \(want.firstRefusal.map { "at \($0)" } ?? "never"), got \(got.firstRefusal.map { "at \($0.at) (\($0.reason.rawValue))" } ?? "none")")
+            }
+        }
+        return failures
+    }
 }
 
 /// The metering side of a run: each event into the meter, its outcome to the observer and the samples.
@@ -166,10 +210,18 @@ struct MeteringLoop {
     /// At most `PrefetchQueue.capacity - 1`, or fingerprints are dropped before they are used.
     static let prefetchDistance = 8
 
-    init(meter: Meter, observer: RunObserver?, progress: ((Int) -> Void)?) {
+    /// With a gateway in front of the pipeline, how long before its usage event is received a request
+    /// reaches the gateway (the ingest delay); nil without a gateway.
+    let gatewayDelay: TimeSpan?
+    /// The gateway's refusals and flags; nil without a gateway.
+    private(set) var requests: RequestLog?
+
+    init(meter: Meter, observer: RunObserver?, progress: ((Int) -> Void)?, gatewayDelay: TimeSpan? = nil) {
         self.meter = meter
         self.observer = observer
         self.progress = progress
+        self.gatewayDelay = gatewayDelay
+        requests = gatewayDelay.map { _ in RequestLog() }
     }
 
     /// Meters a batch of consecutive events of the stream.
@@ -186,6 +238,7 @@ struct MeteringLoop {
         // Items before `ready` have their event in `events` and its slots prefetched;
         // the event of item `i` sits `i - index` places after the first, once `index` were taken.
         var ready = 0
+        var nextResend = 0
         for index in 0..<batch.count {
             while ready < Swift.min(index + distance + 1, batch.count) {
                 if !madeAhead {
@@ -200,8 +253,22 @@ struct MeteringLoop {
             // Every item has its event (or stand-in) in `events`, so the take always succeeds.
             guard let event = events.take() else { continue }
             let item = batch.items[index]
+            // A re-send is the same request's usage event again, not a new request.
+            var isRequest = gatewayDelay != nil
+            if isRequest {
+                while nextResend < batch.resendPositions.count, batch.resendPositions[nextResend] < index { nextResend += 1 }
+                isRequest = nextResend >= batch.resendPositions.count || batch.resendPositions[nextResend] != index
+            }
             if item.unit == StreamItem.fullItem {
-                send(batch.full[item.sequence])
+                let whole = batch.full[item.sequence]
+                // Malformed JSON is a usage event the client broke after its request was decided: metered unchecked.
+                if isRequest, case .event(let wholeEvent) = whole.payload, !admit(wholeEvent, whole) {
+                    // Refused at the gateway: never metered.
+                } else {
+                    send(whole)
+                }
+            } else if isRequest, !admit(event, GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id)) {
+                // Refused at the gateway: never metered.
             } else {
                 send(event, receivedAt: item.receivedAt)
             }
@@ -230,6 +297,20 @@ struct MeteringLoop {
         }
         observer?.sent(item, outcome: outcome)
         count(outcome, id: item.eventID)
+    }
+
+    /// Asks the gateway whether the request behind `event` may go on; counts a refused one as sent.
+    ///
+    /// The request reached the gateway when its usage event was received, less the ingest delay.
+    private mutating func admit(_ event: Event, _ item: @autoclosure () -> GeneratedItem) -> Bool {
+        let at = item().receivedAt - (gatewayDelay ?? TimeSpan(milliseconds: 0))
+        let decision = meter.canAccess(tenant: event.tenant, customer: event.customer, metric: event.metric, at: at)
+        requests?.record(decision, customer: event.customer, requestID: event.id, at: at)
+        guard !decision.allowed else { return true }
+        observer?.refused(item(), decision: decision)
+        sent += 1
+        if sent & 0xFFFF == 0 { progress?(sent) }
+        return false
     }
 
     private mutating func count(_ outcome: MeteringOutcome, id: String) {

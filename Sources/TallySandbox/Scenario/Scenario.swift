@@ -22,6 +22,9 @@ public struct Scenario: Sendable {
     public var events: [ExplicitEvent]
     public var faults: [Fault]
     public var expectations: Expectations
+    /// The gateway in front of the pipeline; nil when the scenario sets none of its keys, and
+    /// then every generated event goes straight to metering, as before the request path existed.
+    public var requestPath: RequestPathSettings? = nil
 
     /// The number of events the scenario sends, re-sends included.
     public var totalEvents: Int {
@@ -148,7 +151,31 @@ public struct Expectations: Sendable, Hashable {
     public var amountsDue: [String: [ExactDecimal]] = [:]
     public var amountDueIsPerPeriod: [String: Bool] = [:]
 
+    /// Gateway refusals by reason; reasons not listed are not checked.
+    public var refused: [AccessRefusal: Int] = [:]
+    /// Flagged requests by flag code (`margin_warning`, `throttled`).
+    public var flagged: [String: Int] = [:]
+    /// Per customer: its refusals, flags and first refusal.
+    public var requestsByCustomer: [String: CustomerRequestExpectations] = [:]
+
     public var isEmpty: Bool {
         outcomes.isEmpty && accepted == nil && late == nil && invoiceTotals.isEmpty && amountsDue.isEmpty
+            && refused.isEmpty && flagged.isEmpty && requestsByCustomer.isEmpty
     }
+}
+
+/// Checks on one customer's requests at the gateway.
+public struct CustomerRequestExpectations: Sendable, Hashable {
+    public var refused: [AccessRefusal: Int] = [:]
+    public var flagged: [String: Int] = [:]
+    /// Whether `firstRefusal` is checked.
+    public var checksFirstRefusal = false
+    /// The instant of the customer's first refused request; nil for none.
+    public var firstRefusal: Instant?
+}
+
+/// The gateway a scenario puts in front of the pipeline (see Docs/Semantics.md, "The request path").
+public struct RequestPathSettings: Sendable, Hashable {
+    /// How long a cached standing is used; nil for exact decisions.
+    public var cacheRefresh: TimeSpan?
 }

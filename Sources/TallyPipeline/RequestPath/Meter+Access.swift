@@ -1,0 +1,247 @@
+/// The request path: the decision a gateway makes before a request reaches the backend.
+extension Meter {
+    /// Decides whether the customer may make a request on the metric at `instant`, and counts the decision.
+    ///
+    /// The call a gateway authorizer or the HTTP service makes before each request. The
+    /// checks run in this order; the first that fails refuses the request:
+    /// 1. customer, then metric, unknown -> `unknown_customer` / `unknown_metric`;
+    /// 2. the period's hard quota used up (`used >= limit`) -> `quota_exceeded`;
+    /// 3. Margin Guard L3 (margin below the plan's `block_below`) -> `margin_blocked`;
+    /// 4. faster than the plan's spike arrest admits -> `spike_arrested`.
+    ///
+    /// Otherwise it is allowed, flagged `throttled` at Margin Guard L2 or `margin_warning` at L1.
+    /// Quota and margin are judged on the usage metered before the request (with an
+    /// ``entitlementCacheRefresh``, on the usage as of the cache's last fetch); only an
+    /// allowed request takes a place in a spike arrest bucket.
+    ///
+    /// - Parameters:
+    ///   - tenant: the tenant the request is for. A meter serves one tenant's catalog (a
+    ///     service keeps one per tenant), so it only travels with the decision's counts.
+    ///   - instant: when the request reaches the gateway; requests are decided in time order.
+    /// - Returns: the decision; a refused request must not reach the backend or be metered.
+    public mutating func canAccess(tenant: String, customer: String, metric: String, at instant: Instant) -> AccessDecision {
+        let decision = decideAccess(customer: customer, metric: metric, at: instant)
+        access.counts.record(decision)
+        return decision
+    }
+
+    /// Every decision of ``canAccess(tenant:customer:metric:at:)`` so far, by outcome.
+    public var accessCounts: AccessCounts { access.counts }
+
+    /// How long a gateway's cached standing of a customer on a metric is used before it is fetched
+    /// again; nil (the default) for exact decisions on the usage metered so far.
+    ///
+    /// Each (customer, metric) entry is fetched on its first request and again on the first
+    /// request at least this long after its last fetch; in between, every decision uses the
+    /// quota usage and margin of that fetch, so a customer can briefly pass a hard quota.
+    public var entitlementCacheRefresh: TimeSpan? {
+        get { access.cacheRefresh }
+        set {
+            access.cacheRefresh = newValue
+            access.cache = [:]
+        }
+    }
+
+    // MARK: The checks
+
+    private mutating func decideAccess(customer: String, metric: String, at instant: Instant) -> AccessDecision {
+        let keys: AccessKeys
+        switch accessKeys(customer: customer, metric: metric) {
+        case .failure(let unknown):
+            return AccessDecision(refusal: unknown.refusal, quota: Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil),
+                                  marginLevel: .none, margin: nil, flags: [], judgedAt: instant)
+        case .success(let found): keys = found
+        }
+        let limits = planLimits(keys)
+        let standing = cachedStanding(keys, at: instant, limits)
+        let level = standing.level
+        var decision = AccessDecision(refusal: nil, quota: standing.quota, marginLevel: level, margin: standing.margin,
+                                      flags: [], judgedAt: standing.fetchedAt)
+        if !standing.quota.allowed {
+            decision.refusal = .quotaExceeded
+        } else if level == .blocked {
+            decision.refusal = .marginBlocked
+        } else {
+            let arrests = limits.spikeArrests.indices.filter { limits.spikeArrests[$0].metric.map { $0 == keys.metric } ?? true }
+            let bucketKeys = arrests.map { BucketKey(customer: keys.customer, arrest: Int32($0)) }
+            let admitted = zip(arrests, bucketKeys).allSatisfy { arrest, key in
+                access.buckets[key]?.admits(at: instant, limits.spikeArrests[arrest].arrest) ?? true
+            }
+            if !admitted {
+                decision.refusal = .spikeArrested
+            } else {
+                for (arrest, key) in zip(arrests, bucketKeys) {
+                    access.buckets[key, default: SpikeBucket(origin: instant)].take(at: instant, limits.spikeArrests[arrest].arrest)
+                }
+                switch level {
+                case .warning: decision.flags = .marginWarning
+                case .throttled: decision.flags = .throttled
+                case .none, .blocked: break
+                }
+            }
+        }
+        return decision
+    }
+
+    private func planLimits(_ keys: AccessKeys) -> PlanRequestLimits {
+        keys.plan >= 0 && Int(keys.plan) < access.planLimits.count ? access.planLimits[Int(keys.plan)] : PlanRequestLimits()
+    }
+
+    /// The standing a decision is judged on: live, or the cache's copy while it is fresh.
+    private mutating func cachedStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits) -> CachedStanding {
+        guard let refresh = access.cacheRefresh else { return liveStanding(keys, at: instant, limits) }
+        let key = CacheKey(customer: keys.customer, metric: keys.metric)
+        if let cached = access.cache[key], instant - cached.fetchedAt < refresh { return cached }
+        let fetched = liveStanding(keys, at: instant, limits)
+        access.cache[key] = fetched
+        return fetched
+    }
+
+    private mutating func liveStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits) -> CachedStanding {
+        let margin = marginStanding(keys, at: instant, limits)
+        return CachedStanding(quota: quotaStanding(keys, at: instant), margin: margin.standing, level: margin.level, fetchedAt: instant)
+    }
+
+    /// The customer's margin in the period containing `instant`, and its level.
+    ///
+    /// Revenue is the period's invoice as it would be billed now (see ``Biller/provisionalRevenue(for:customerAt:period:)``);
+    /// a billing error counts as no revenue, so the guard fails closed. Billing a customer for every
+    /// request would cost far more than metering it, so where more usage can never lower the plan's
+    /// revenue, the revenue last worked out in the period is a floor of today's: while the cost is at
+    /// most `(1 - warn_below) x floor` the margin is surely at or above every level, and revenue is
+    /// not worked out again (the standing is then nil).
+    private mutating func marginStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits)
+        -> (standing: MarginStanding?, level: MarginLevel) {
+        guard access.costsAnything else { return (nil, .none) }
+        guard let period = schedule.periodIndex(containing: instant) else { return (MarginStanding(revenue: .zero, cost: .zero), .none) }
+        let key = CostKey(customer: keys.customer, period: Int32(period))
+        let cost = access.costs[key] ?? .zero
+        if limits.revenueGrowsWithUsage, let floor = access.revenueFloors[key], floor > .zero,
+           let most = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * floor, cost <= most {
+            return (nil, .none)
+        }
+        let revenue = (try? Biller(catalog: catalog, schedule: schedule)
+            .provisionalRevenue(for: usage, customerAt: Int(keys.position), period: period)) ?? .zero
+        if limits.revenueGrowsWithUsage { access.revenueFloors[key] = revenue }
+        let standing = MarginStanding(revenue: revenue, cost: cost)
+        return (standing, standing.level(limits.marginGuard))
+    }
+
+    // MARK: Metering's side
+
+    /// Adds an accepted event's cost to its customer's period: the metric's unit cost x the units it contributes.
+    mutating func recordCost(customer: Int32, metric: Int32, period: Int, contribution: ExactDecimal, properties: EventProperties) {
+        guard let unitCost = access.unitCosts[metric] else { return }
+        let key = CostKey(customer: customer, period: Int32(period))
+        let before = access.costs[key] ?? .zero
+        // An overflowing cost is past any revenue: kept at the largest the figures reach.
+        if let cost = try? unitCost.cost(properties: properties) * contribution, let after = try? before + cost {
+            access.costs[key] = after
+        }
+    }
+
+    /// Each plan's spike arrests and Margin Guard levels, and each metric's unit cost, by number.
+    mutating func resolveRequestLimits(_ catalog: Catalog) {
+        access.planLimits = catalog.plans.map { plan in
+            PlanRequestLimits(
+                spikeArrests: plan.spikeArrests.map { ResolvedArrest(arrest: $0, metric: $0.metric.flatMap(usage.knownMetricNumber)) },
+                marginGuard: plan.marginGuard ?? .standard,
+                revenueGrowsWithUsage: Meter.revenueGrowsWithUsage(plan, catalog: catalog))
+        }
+        access.unitCosts = [:]
+        for metric in catalog.metrics {
+            if let cost = metric.cost, let number = usage.knownMetricNumber(metric.key) { access.unitCosts[number] = cost }
+        }
+        access.costsAnything = !access.unitCosts.isEmpty
+        access.cache = [:]
+        access.revenueFloors = [:]
+    }
+
+    /// Whether more usage in a period can never lower the plan's revenue for it: every charge's price
+    /// grows with its quantity (not volume or stairstep, whose price per unit can fall at a tier) and
+    /// every metric's quantity grows with its events (not latest, weighted_sum or negative quantities).
+    /// Contract terms, discounts and rounding half-up keep that order.
+    static func revenueGrowsWithUsage(_ plan: Plan, catalog: Catalog) -> Bool {
+        plan.charges.allSatisfy { charge in
+            switch charge.model {
+            case .volume, .stairstep: return false
+            case .flat, .perUnit, .graduated, .package, .percentage, .graduatedPercentage, .matrix: break
+            }
+            guard let key = charge.metric else { return true }
+            guard let metric = catalog.metric(key) else { return false }
+            switch metric.aggregation {
+            case .count, .max, .uniqueCount: return true
+            case .sum: return !metric.allowsNegative
+            case .latest, .weightedSum: return false
+            }
+        }
+    }
+}
+
+/// The refusal for a request whose customer or metric the catalog lacks.
+struct UnknownParty: Error {
+    var refusal: AccessRefusal
+}
+
+/// A request's customer and metric as numbered in the meter.
+struct AccessKeys: Sendable {
+    var customer: Int32
+    var metric: Int32
+    /// The customer's position in the catalog.
+    var position: Int32
+    /// The customer's plan's position in the catalog (-1 for an unknown plan).
+    var plan: Int32
+}
+
+/// The request path's state inside a meter.
+struct AccessState: Sendable {
+    var counts = AccessCounts()
+    var cacheRefresh: TimeSpan?
+    var cache: [CacheKey: CachedStanding] = [:]
+    var buckets: [BucketKey: SpikeBucket] = [:]
+    /// Cost so far per customer and period.
+    var costs: [CostKey: ExactDecimal] = [:]
+    var unitCosts: [Int32: UnitCost] = [:]
+    var costsAnything = false
+    /// The revenue last worked out per customer and period, where it can only grow (see `marginStanding`).
+    var revenueFloors: [CostKey: ExactDecimal] = [:]
+    /// By plan position in the catalog.
+    var planLimits: [PlanRequestLimits] = []
+}
+
+struct PlanRequestLimits: Sendable {
+    var spikeArrests: [ResolvedArrest] = []
+    var marginGuard = MarginGuard.standard
+    /// See ``Meter/revenueGrowsWithUsage(_:catalog:)``.
+    var revenueGrowsWithUsage = false
+}
+
+struct ResolvedArrest: Sendable {
+    var arrest: SpikeArrest
+    /// The metric's number, nil for every metric.
+    var metric: Int32?
+}
+
+/// What a decision is judged on, as of `fetchedAt`.
+struct CachedStanding: Sendable {
+    var quota: Entitlement
+    var margin: MarginStanding?
+    var level: MarginLevel
+    var fetchedAt: Instant
+}
+
+struct CacheKey: Hashable, Sendable {
+    var customer: Int32
+    var metric: Int32
+}
+
+struct BucketKey: Hashable, Sendable {
+    var customer: Int32
+    /// The spike arrest's position in the plan.
+    var arrest: Int32
+}
+
+struct CostKey: Hashable, Sendable {
+    var customer: Int32
+    var period: Int32
+}
