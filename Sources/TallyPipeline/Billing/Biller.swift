@@ -104,9 +104,10 @@ public struct Biller: Sendable {
         let discounts = try DiscountStage.run(
             discounts: catalog.discounts, customer: customer.id, invoiceOrdinal: ledger.invoicesIssued,
             rests: &ledger.discountRests, lines: lines, currency: currency, context: context)
-        let taxes = try TaxStage.run(taxRates: catalog.taxRates, customer: customer, lines: lines, discounts: discounts, currency: currency, context: context)
+        let taxes = try TaxStage.run(taxRates: catalog.taxRates, customer: customer, plan: plan, rounding: catalog.taxRounding,
+                                     lines: lines, discounts: discounts, currency: currency, context: context)
         let destination = RoutingStage.destination(for: customer)
-        let totals = try InvoiceStage.totals(lines: lines, discounts: discounts, taxes: taxes, context: context)
+        let totals = try InvoiceStage.totals(lines: lines, discounts: discounts, taxes: taxes, taxIncluded: plan.pricesIncludeTax, context: context)
         let settlement = try SettlementStage.run(
             total: totals.total, period: period.index, grants: &ledger.grants, balance: &ledger.balance, currency: currency, context: context)
         ledger.invoicesIssued += 1
@@ -118,7 +119,7 @@ public struct Biller: Sendable {
             discounts: discounts, discountTotal: totals.discounts,
             taxes: taxes, taxTotal: totals.tax, total: totals.total,
             credits: settlement.applications, creditsApplied: settlement.applied, amountDue: settlement.amountDue,
-            expiredCredits: settlement.expired, rollover: rollover?.summary)
+            expiredCredits: settlement.expired, rollover: rollover?.summary, pricesIncludeTax: plan.pricesIncludeTax)
     }
 }
 

@@ -35,12 +35,28 @@ public struct TaxRate: Sendable, Hashable {
     public var jurisdiction: String
     /// Percent (7.25 means 7.25%).
     public var rate: ExactDecimal
+    /// The tax code of the lines this rate applies to (a reduced rate's `reduced`, say); nil for the
+    /// standard rate, which applies to every line without a code.
+    public var code: String?
+
+    /// The code that exempts a charge or plan from every rate.
+    public static let exemptCode = "exempt"
+    /// The code that gives a charge the standard rates (those without a code) on a plan with a code of its own.
+    public static let standardCode = "standard"
 
     public init(name: String, jurisdiction: String, rate: ExactDecimal) {
         self.name = name
         self.jurisdiction = jurisdiction
         self.rate = rate
     }
+}
+
+/// When tax is rounded to the currency's minor unit.
+public enum TaxRounding: String, Sendable, Hashable, CaseIterable {
+    /// Each rate's tax on each invoice line is rounded, and the tax line is their sum (the default).
+    case line
+    /// Each rate's tax is summed unrounded over the invoice's lines and rounded once.
+    case invoice
 }
 
 /// Prepaid credit (a wallet top-up) that pays invoices after tax.

@@ -11,6 +11,8 @@ public struct Catalog: Sendable {
     public let discounts: [Discount]
     public let taxRates: [TaxRate]
     public let credits: [PrepaidCredit]
+    /// When tax is rounded: per invoice line (the default) or once per invoice.
+    public var taxRounding: TaxRounding = .line
 
     let metricIndexByKey: [String: Int]
     let planIndexByID: [String: Int]

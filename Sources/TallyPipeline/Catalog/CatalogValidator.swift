@@ -56,6 +56,9 @@ struct CatalogValidator {
         }
         for (offset, tax) in catalog.taxRates.enumerated() {
             percentage(tax.rate, ["taxes", .index(offset), "rate"])
+            if let code = tax.code, [TaxRate.exemptCode, TaxRate.standardCode].contains(code) {
+                fail(["taxes", .index(offset), "code"], "'\(code)' is reserved (exempt: no tax; standard: the rates without a code), expected another code or none")
+            }
         }
         for (offset, credit) in catalog.credits.enumerated() {
             let path: [CatalogPathComponent] = ["credits", .index(offset)]
@@ -71,7 +74,9 @@ struct CatalogValidator {
     mutating func validate(_ plan: Plan, at path: [CatalogPathComponent], catalog: Catalog) {
         for (offset, charge) in plan.charges.enumerated() {
             validate(charge, at: path + ["charges", .index(offset)], catalog: catalog)
+            knownTaxCode(charge.taxCode, path + ["charges", .index(offset), "tax_code"], catalog)
         }
+        knownTaxCode(plan.taxCode, path + ["tax_code"], catalog)
         for (offset, quota) in plan.quotas.enumerated() {
             let quotaPath = path + ["quota", .key(quota.metric)]
             _ = offset
@@ -114,6 +119,7 @@ struct CatalogValidator {
         } else if !isFlat(charge.model) {
             fail(path + ["metric"], "a usage charge needs a metric")
         }
+        if let minimum = charge.minAmount { nonNegative(minimum, path + ["min_amount"], "a charge minimum") }
         switch charge.model {
         case .flat(let amount):
             nonNegative(amount, path + ["amount"], "a flat amount")
@@ -184,6 +190,17 @@ struct CatalogValidator {
 
     mutating func percentage(_ value: ExactDecimal, _ path: [CatalogPathComponent]) {
         if value.isNegative || value > 100 { fail(path, "a percentage must be between 0 and 100, got \(value)") }
+    }
+
+    /// A tax code must be `exempt` or the code of a rate, so a misspelt code is not silently untaxed.
+    mutating func knownTaxCode(_ code: String?, _ path: [CatalogPathComponent], _ catalog: Catalog) {
+        guard let code, code != TaxRate.exemptCode, code != TaxRate.standardCode else { return }
+        let known = catalog.taxRates.compactMap(\.code)
+        if !known.contains(code) {
+            var seen = Set<String>()
+            let choices = ([TaxRate.exemptCode, TaxRate.standardCode] + known).filter { seen.insert($0).inserted }
+            fail(path, "unknown tax code '\(code)', expected one of the taxes' codes: \(choices.joined(separator: ", "))")
+        }
     }
 
     mutating func knownCustomer(_ id: String, _ path: [CatalogPathComponent], _ catalog: Catalog) {

@@ -5,6 +5,11 @@ public struct Charge: Sendable, Hashable {
     /// The metric key; nil only for `flat` charges, which do not depend on usage.
     public var metric: String?
     public var model: PricingModel
+    /// The least the charge bills per period (prorated like the plan's minimum commitment): a
+    /// true-up line for this charge alone makes up a shortfall. In the plan's pricing unit, if any.
+    public var minAmount: ExactDecimal?
+    /// The tax code of the charge's lines, overriding the plan's; ``TaxRate/exemptCode`` for none.
+    public var taxCode: String?
 
     public init(name: String, metric: String?, model: PricingModel) {
         self.name = name
@@ -79,6 +84,17 @@ public struct PercentageTerms: Sendable, Hashable {
     public var freeAmount: ExactDecimal
     public var perEventMin: ExactDecimal?
     public var perEventMax: ExactDecimal?
+    /// How free events and a free amount combine when both are set.
+    public var freeAllowance: FreeAllowance = .eventsThenAmount
+
+    /// How a percentage charge's two free allowances combine.
+    public enum FreeAllowance: String, Sendable, Hashable, CaseIterable {
+        /// Tally's rule: the first `freeEvents` events are free, then the next `freeAmount` of value is waived.
+        case eventsThenAmount = "events_then_amount"
+        /// Lago's rule: events are free until either limit is reached, whichever comes first; the event
+        /// that crosses the free amount pays on the part above it, and every later event pays in full.
+        case firstLimit = "first_limit"
+    }
 
     public init(
         rate: ExactDecimal, fixedFee: ExactDecimal = .zero, freeEvents: Int = 0, freeAmount: ExactDecimal = .zero,

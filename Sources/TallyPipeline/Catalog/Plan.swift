@@ -10,6 +10,10 @@ public struct Plan: Sendable, Hashable {
     public var spendCap: ExactDecimal?
     /// Unused included units that carry into later periods.
     public var rollover: Rollover?
+    /// The tax code of the plan's lines, unless a charge gives its own; nil for the standard rates.
+    public var taxCode: String?
+    /// Whether the plan's prices include tax: the tax is carved out of each line, not added to it.
+    public var pricesIncludeTax = false
 
     public init(
         id: String, charges: [Charge], quotas: [Quota] = [], minimumCommitment: ExactDecimal? = nil,

@@ -44,7 +44,7 @@ struct CatalogSection {
     }
 
     static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
-                           "minimum_commitment", "spend_cap", "rollover"]
+                           "minimum_commitment", "spend_cap", "rollover", "tax_code", "prices_include_tax"]
 
     mutating func plans(_ node: Node) -> [Plan] {
         guard let items = reader.sequence(node, "plans") else { return [] }
@@ -75,7 +75,10 @@ struct CatalogSection {
             let rollover = map["rollover"].flatMap { rolloverTerms($0) }
             guard let id else { return nil }
             chargeOrigins += Array(repeating: -1, count: charges.count - chargeOrigins.count)
-            return (Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover), chargeOrigins)
+            var plan = Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover)
+            plan.taxCode = map["tax_code"].flatMap { reader.string($0, "tax_code") }
+            plan.pricesIncludeTax = map["prices_include_tax"].flatMap { reader.bool($0, "prices_include_tax") } ?? false
+            return (plan, chargeOrigins)
         }
         sectionItems["plans"] = origins
         chargeItems = plans.map(\.chargeItems)
@@ -84,7 +87,10 @@ struct CatalogSection {
 
     static let chargeKeys = ["name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
                              "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
-                             "dimensions", "prices", "default_price"]
+                             "free_allowance", "dimensions", "prices", "default_price"] + commonChargeKeys
+
+    /// Keys every charge may carry, whatever its model, besides name, metric and model.
+    static let commonChargeKeys = ["min_amount", "tax_code"]
 
     enum ModelName: String, CaseIterable {
         case flat, perUnit = "per_unit", graduated, volume, package, percentage
@@ -97,7 +103,7 @@ struct CatalogSection {
             case .perUnit: ["unit_price"]
             case .graduated, .volume, .stairstep, .graduatedPercentage: ["tiers"]
             case .package: ["package_size", "package_price", "free_units", "round"]
-            case .percentage: ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max"]
+            case .percentage: ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max", "free_allowance"]
             case .matrix: ["dimensions", "prices", "default_price"]
             }
         }
@@ -113,8 +119,9 @@ struct CatalogSection {
         guard let modelNode = map.required("model", "the pricing model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", "))"),
               let model = reader.choice(modelNode, "model", ModelName.self) else { return nil }
         // A key another model uses would be silently ignored here; a typo'd price must not pass CI.
-        for pair in map.pairs where !["name", "metric", "model"].contains(pair.key) && !model.keys.contains(pair.key) {
-            reader.fail(pair.keyNode, "'\(pair.key)' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys).joined(separator: ", "))")
+        let anyModelKeys = ["name", "metric", "model"] + CatalogSection.commonChargeKeys
+        for pair in map.pairs where !anyModelKeys.contains(pair.key) && !model.keys.contains(pair.key) {
+            reader.fail(pair.keyNode, "'\(pair.key)' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys + CatalogSection.commonChargeKeys).joined(separator: ", "))")
         }
         let metric = map["metric"].flatMap { reader.string($0, "metric") }
         let name = map["name"].flatMap { reader.string($0, "name") } ?? metric ?? model.rawValue
@@ -141,11 +148,15 @@ struct CatalogSection {
             pricing = .package(size: size, price: price, freeUnits: optionalDecimal("free_units") ?? .zero, roundUp: round)
         case .percentage:
             guard let rate = decimal("rate", "the percentage of each event's value, like 2.9") else { return nil }
-            pricing = .percentage(PercentageTerms(
+            var terms = PercentageTerms(
                 rate: rate, fixedFee: optionalDecimal("fixed_fee") ?? .zero,
                 freeEvents: map["free_events"].flatMap { reader.integer($0, "free_events") } ?? 0,
                 freeAmount: optionalDecimal("free_amount") ?? .zero,
-                perEventMin: optionalDecimal("per_event_min"), perEventMax: optionalDecimal("per_event_max")))
+                perEventMin: optionalDecimal("per_event_min"), perEventMax: optionalDecimal("per_event_max"))
+            if let node = map["free_allowance"] {
+                terms.freeAllowance = reader.choice(node, "free_allowance", PercentageTerms.FreeAllowance.self) ?? .eventsThenAmount
+            }
+            pricing = .percentage(terms)
         case .graduatedPercentage:
             pricing = map.required("tiers", "a list of tiers with up_to and rate").flatMap { percentageTiers($0) }.map { .graduatedPercentage($0) }
         case .matrix:
@@ -156,7 +167,10 @@ struct CatalogSection {
             pricing = .matrix(MatrixPrices(dimensions: dimensions, prices: prices, defaultPrice: defaultPrice))
         }
         guard let pricing else { return nil }
-        return Charge(name: name, metric: metric, model: pricing)
+        var charge = Charge(name: name, metric: metric, model: pricing)
+        charge.minAmount = optionalDecimal("min_amount")
+        charge.taxCode = map["tax_code"].flatMap { reader.string($0, "tax_code") }
+        return charge
     }
 
     func tiers(_ node: Node, stairstep: Bool = false) -> [Tier]? {
@@ -297,11 +311,13 @@ struct CatalogSection {
     mutating func taxes(_ node: Node) -> [TaxRate] {
         guard let items = reader.sequence(node, "taxes") else { return [] }
         let (taxes, origins) = CatalogSection.kept(items) { item -> TaxRate? in
-            guard let map = reader.mapping(item, "a tax rate", allowed: ["name", "jurisdiction", "rate"]),
+            guard let map = reader.mapping(item, "a tax rate", allowed: ["name", "jurisdiction", "rate", "code"]),
                   let jurisdiction = map.required("jurisdiction", "like US-CA").flatMap({ reader.string($0, "jurisdiction") }),
                   let rate = map.required("rate", "a percentage like 7.25").flatMap({ reader.decimal($0, "rate") }) else { return nil }
             let name = map["name"].flatMap { reader.string($0, "name") } ?? "Tax \(jurisdiction) \(rate)%"
-            return TaxRate(name: name, jurisdiction: jurisdiction, rate: rate)
+            var taxRate = TaxRate(name: name, jurisdiction: jurisdiction, rate: rate)
+            taxRate.code = map["code"].flatMap { reader.string($0, "code") }
+            return taxRate
         }
         sectionItems["taxes"] = origins
         return taxes
