@@ -183,4 +183,44 @@ struct ContractTermsTests {
             #expect(error.errors.map(\.pathDescription) == ["plans[0].charges[0].tax_code", "taxes[2].code"])
         }
     }
+
+    // MARK: - Scoped discounts
+
+    func twoChargePlan() throws -> Plan {
+        Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 60)),
+                                Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))])
+    }
+
+    @Test func aPlanWideDiscountLimitedToAMetricTakesNothingOffTheOtherLines() throws {
+        var percent = Discount(name: "Calls 25%", customer: nil, kind: .percent(25), duration: .forever)
+        percent.plan = "p"
+        percent.metrics = ["calls"]
+        var fixed = Discount(name: "Calls 10 off", customer: nil, kind: .fixed(10), duration: .forever)
+        fixed.plan = "p"
+        fixed.charges = ["Calls"]
+        let invoices = try bill(try twoChargePlan(), customers: [Customer(id: "a", plan: "p"), Customer(id: "b", plan: "p")],
+                                events: [("a", 40, 5), ("b", 8, 5)], discounts: [percent, fixed])
+        // a: lines 60, 40. 25% of 40 = 10 -> net 30; then 10 off the calls line alone
+        #expect(invoices.of("a")[0].discounts.map(\.perLine) == [[0, 10], [0, 10]])
+        #expect(invoices.of("a")[0].total == 80)
+        // b: lines 60, 8. 25% of 8 = 2 -> net 6; the 10 off is capped at the covered net, 6
+        #expect(invoices.of("b")[0].discounts.map(\.amount) == [2, 6])
+        #expect(invoices.of("b")[0].total == 60)
+    }
+
+    @Test func datesDecideWhichInvoicesADiscountIsInEffectOnAndItsDurationCountsThose() throws {
+        var discount = Discount(name: "Summer", customer: nil, kind: .percent(10), duration: .forever)
+        discount.plan = "p"
+        discount.start = try instant("2026-02-01T00:00:00Z")
+        discount.expires = try instant("2026-04-01T00:00:00Z")
+        let invoices = try bill(try twoChargePlan(), customers: [Customer(id: "c", plan: "p")], events: [], periods: 4, discounts: [discount])
+        // Jan: before its start. Feb, Mar: 10% of the 60.00 base fee. Apr: expired.
+        #expect(invoices.map(\.discountTotal) == [0, 6, 6, 0])
+        var once = discount
+        once.expires = nil
+        once.duration = .once
+        // `once` is the first invoice it is in effect on: February, not the customer's first.
+        let counted = try bill(try twoChargePlan(), customers: [Customer(id: "c", plan: "p")], events: [], periods: 4, discounts: [once])
+        #expect(counted.map(\.discountTotal) == [0, 6, 0, 0])
+    }
 }

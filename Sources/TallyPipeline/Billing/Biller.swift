@@ -102,7 +102,7 @@ public struct Biller: Sendable {
         let charged = try RatingStage.run(plan: plan, usage: usage, active: active, currency: currency, rollover: rollover, context: context)
         let lines = try ContractStage.run(plan: plan, lines: charged, active: active, currency: currency, context: context)
         let discounts = try DiscountStage.run(
-            discounts: catalog.discounts, customer: customer.id, invoiceOrdinal: ledger.invoicesIssued,
+            discounts: catalog.discounts, customer: customer, plan: plan, periodStart: period.start, uses: &ledger.discountUses,
             rests: &ledger.discountRests, lines: lines, currency: currency, context: context)
         let taxes = try TaxStage.run(taxRates: catalog.taxRates, customer: customer, plan: plan, rounding: catalog.taxRounding,
                                      lines: lines, discounts: discounts, currency: currency, context: context)
@@ -125,8 +125,11 @@ public struct Biller: Sendable {
 
 /// What carries from one period to the next for one customer.
 struct CustomerLedger: Sendable {
-    /// Invoices issued so far: decides `once` and `periods(n)` discounts.
+    /// Invoices issued so far.
     var invoicesIssued = 0
+    /// How many of the customer's invoices each discount was in effect on, by its catalog index
+    /// (looked up, never iterated): decides `once` and `periods(n)`.
+    var discountUses: [Int: Int] = [:]
     /// Oldest first.
     var rolloverBuckets: [RolloverBucket] = []
     /// The customer's prepaid grants, oldest grant first (ties: catalog order).

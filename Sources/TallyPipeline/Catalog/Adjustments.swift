@@ -1,10 +1,20 @@
-/// A discount on a customer's invoices, applied before tax.
+/// A discount on a customer's invoices, or on those of every customer on a plan, applied before tax.
 public struct Discount: Sendable, Hashable {
     public var name: String
-    /// The customer it applies to.
-    public var customer: String
+    /// The customer it applies to; nil for every customer on ``plan``.
+    public var customer: String?
+    /// The plan whose customers it applies to; nil for the customer's whatever its plan.
+    public var plan: String?
     public var kind: Kind
     public var duration: Duration
+    /// The charges (by name) it is limited to; with ``metrics``, none for every line of the invoice.
+    public var charges: [String] = []
+    /// The metrics whose charges it is limited to.
+    public var metrics: [String] = []
+    /// It is in effect on invoices of periods starting at or after this; nil for from the first.
+    public var start: Instant?
+    /// It is in effect on invoices of periods starting before this; nil for never expiring.
+    public var expires: Instant?
 
     public enum Kind: Sendable, Hashable {
         /// A percentage of the lines (10 means 10%).
@@ -14,14 +24,32 @@ public struct Discount: Sendable, Hashable {
     }
 
     public enum Duration: Sendable, Hashable {
-        /// The first invoice only; an unused fixed amount carries to the next invoice.
+        /// The first invoice it is in effect on; an unused fixed amount carries to the next invoice.
         case once
-        /// The customer's first N invoices (for a customer who starts mid-run, counted from its first).
+        /// The first N invoices it is in effect on, counted per customer (for a customer who starts
+        /// mid-run, from its first).
         case periods(Int)
         case forever
     }
 
-    public init(name: String, customer: String, kind: Kind, duration: Duration) {
+    /// Whether it applies to a customer's invoice of a period (its customer, plan and dates; not its duration).
+    public func applies(to customer: Customer, periodStart: Instant) -> Bool {
+        if let id = self.customer, id != customer.id { return false }
+        if let plan, plan != customer.plan { return false }
+        if let start, periodStart < start { return false }
+        if let expires, periodStart >= expires { return false }
+        return true
+    }
+
+    /// Whether it is limited to some charges, rather than every line of the invoice.
+    public var isScoped: Bool { !charges.isEmpty || !metrics.isEmpty }
+
+    /// Whether it covers `charge` (every charge when it is not limited).
+    public func covers(_ charge: Charge) -> Bool {
+        !isScoped || charges.contains(charge.name) || charge.metric.map(metrics.contains) == true
+    }
+
+    public init(name: String, customer: String?, kind: Kind, duration: Duration) {
         self.name = name
         self.customer = customer
         self.kind = kind

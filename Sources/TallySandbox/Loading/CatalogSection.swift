@@ -276,8 +276,11 @@ struct CatalogSection {
         guard let items = reader.sequence(node, "discounts") else { return [] }
         let (discounts, origins) = CatalogSection.kept(Array(items.enumerated())) { entry -> Discount? in
             let (index, item) = entry
-            guard let map = reader.mapping(item, "a discount", allowed: ["name", "customer", "percent", "amount", "duration"]) else { return nil }
-            let customer = map.required("customer", "the customer's id").flatMap { reader.string($0, "customer") }
+            let keys = ["name", "customer", "plan", "percent", "amount", "duration", "charges", "metrics", "start", "expires"]
+            guard let map = reader.mapping(item, "a discount", allowed: keys) else { return nil }
+            let customer = map["customer"].flatMap { reader.string($0, "customer") }
+            let plan = map["plan"].flatMap { reader.string($0, "plan") }
+            if !map.has("customer") && !map.has("plan") { reader.fail(item, "a discount needs a customer, a plan or both") }
             var kind: Discount.Kind?
             switch (map["percent"], map["amount"]) {
             case (let percent?, nil): kind = reader.decimal(percent, "percent").map { .percent($0) }
@@ -286,9 +289,15 @@ struct CatalogSection {
             case (nil, nil): reader.fail(item, "a discount needs percent (like 10) or amount (like 50)")
             }
             let duration = map["duration"].flatMap(duration) ?? .once
-            guard let customer, let kind else { return nil }
+            guard customer != nil || plan != nil, let kind else { return nil }
             let name = map["name"].flatMap { reader.string($0, "name") } ?? "Discount \(index + 1)"
-            return Discount(name: name, customer: customer, kind: kind, duration: duration)
+            var discount = Discount(name: name, customer: customer, kind: kind, duration: duration)
+            discount.plan = plan
+            discount.charges = map["charges"].flatMap { reader.strings($0, "charges") } ?? []
+            discount.metrics = map["metrics"].flatMap { reader.strings($0, "metrics") } ?? []
+            discount.start = map["start"].flatMap { reader.instant($0, "start") }
+            discount.expires = map["expires"].flatMap { reader.instant($0, "expires") }
+            return discount
         }
         sectionItems["discounts"] = origins
         return discounts
