@@ -1,27 +1,18 @@
-/// Stage 3: the plan's minimum commitment and spend cap, as lines after the charges.
+/// Stage 3: the contract terms, as lines after the charges: each charge's minimum, the plan's
+/// minimum commitment and its spend cap.
 enum ContractStage {
     static func run(
         plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency, context: BillingContext
     ) throws(BillingError) -> [InvoiceLine] {
-        try context.checked(.contract, "minimum commitment and spend cap") { () throws(DecimalError) -> [InvoiceLine] in
-            var lines = lines
+        var lines = lines
+        try appendChargeMinimums(plan: plan, lines: &lines, active: active, currency: currency, context: context)
+        return try context.checked(.contract, "minimum commitment and spend cap") { () throws(DecimalError) -> [InvoiceLine] in
             if let commitment = plan.minimumCommitment {
                 let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
-                // commit x active / period - spent, as one fraction, so the true-up is rounded once.
-                let (active, days) = active.isFull
-                    ? (ExactDecimal.one, ExactDecimal.one)
-                    : (try ExactDecimal(significand: Int128(active.activeDays), scale: 0),
-                       try ExactDecimal(significand: Int128(active.periodDays), scale: 0))
-                let shortfall = try (try commitment * active) - (try spent * days)
-                if shortfall > .zero {
-                    let trueUp = try shortfall.divided(by: days, scale: currency.minorDigits, .halfUp)
-                    // A prorated commitment (x 17 / 31) has no finite decimal; ten extra digits show it.
-                    let unrounded = (try? shortfall.divided(by: days, scale: currency.minorDigits + 10, .halfUp))?.normalized
-                    if trueUp > .zero {
-                        lines.append(InvoiceLine(
-                            kind: .minimumCommitmentTrueUp, name: "Minimum commitment true-up", metric: nil, quantity: nil,
-                            rolloverUnitsUsed: .zero, unroundedAmount: unrounded ?? trueUp, amount: trueUp, breakdown: nil))
-                    }
+                if let trueUp = try ContractStage.trueUp(minimum: commitment, spent: spent, active: active, currency: currency) {
+                    lines.append(InvoiceLine(
+                        kind: .minimumCommitmentTrueUp, name: "Minimum commitment true-up", metric: nil, quantity: nil,
+                        rolloverUnitsUsed: .zero, unroundedAmount: trueUp.unrounded, amount: trueUp.amount, breakdown: nil))
                 }
             }
             if let cap = plan.spendCap {
@@ -35,5 +26,57 @@ enum ContractStage {
             }
             return lines
         }
+    }
+
+    /// A true-up line after the charge lines for every charge whose amount falls short of its `min_amount`,
+    /// in plan order.
+    ///
+    /// The minimum is compared with the charge's own line: its rounded amount, or in a plan priced in a
+    /// unit of its own, its unrounded amount in that unit (the true-up is then converted and rounded once).
+    static func appendChargeMinimums(
+        plan: Plan, lines: inout [InvoiceLine], active: ActiveTime, currency: Currency, context: BillingContext
+    ) throws(BillingError) {
+        for index in lines.indices {
+            guard lines[index].kind == .charge, let chargeIndex = lines[index].chargeIndex,
+                  let minimum = plan.charges[chargeIndex].minAmount else { continue }
+            let line = lines[index]
+            let shortfall = try context.checked(.contract, "minimum of charge '\(line.name)'") { () throws(DecimalError) -> TrueUp? in
+                try trueUp(minimum: minimum, spent: line.amount, active: active, currency: currency)
+            }
+            guard let trueUp = shortfall else { continue }
+            lines.append(InvoiceLine(
+                kind: .chargeMinimumTrueUp, name: "\(line.name) minimum true-up", metric: line.metric, quantity: nil,
+                rolloverUnitsUsed: .zero, unroundedAmount: trueUp.unrounded, amount: trueUp.amount, breakdown: nil,
+                chargeIndex: chargeIndex))
+        }
+    }
+
+    /// A true-up and the exact amount behind it.
+    struct TrueUp {
+        var amount: ExactDecimal
+        var unrounded: ExactDecimal
+        /// The shortfall in the plan's pricing unit, when it has one.
+        var inPricingUnit: ExactDecimal?
+    }
+
+    /// `minimum x active days / period days - spent`, converted at `conversionRate` when the minimum is in
+    /// a pricing unit, as one fraction rounded once; nil when nothing is short.
+    static func trueUp(
+        minimum: ExactDecimal, spent: ExactDecimal, active: ActiveTime, currency: Currency, conversionRate: ExactDecimal? = nil
+    ) throws(DecimalError) -> TrueUp? {
+        let (activeDays, days) = active.isFull
+            ? (ExactDecimal.one, ExactDecimal.one)
+            : (try ExactDecimal(significand: Int128(active.activeDays), scale: 0),
+               try ExactDecimal(significand: Int128(active.periodDays), scale: 0))
+        let shortfall = try (try minimum * activeDays) - (try spent * days)
+        guard shortfall > .zero else { return nil }
+        let converted = try conversionRate.map { (rate: ExactDecimal) throws(DecimalError) -> ExactDecimal in try shortfall * rate } ?? shortfall
+        let amount = try converted.divided(by: days, scale: currency.minorDigits, .halfUp)
+        guard amount > .zero else { return nil }
+        // A prorated minimum (x 17 / 31) has no finite decimal; ten extra digits show it.
+        let unrounded = (try? converted.divided(by: days, scale: currency.minorDigits + 10, .halfUp))?.normalized ?? amount
+        let inPricingUnit = conversionRate == nil
+            ? nil : (try? shortfall.divided(by: days, scale: currency.minorDigits + 10, .halfUp))?.normalized
+        return TrueUp(amount: amount, unrounded: unrounded, inPricingUnit: inPricingUnit)
     }
 }

@@ -1,36 +1,46 @@
-/// Stage 4: the customer's discounts, before tax, each spread over the invoice lines.
+/// Stage 4: the discounts in effect, before tax, each spread over the invoice lines it covers.
 ///
-/// Discounts apply in catalog order, each to what the earlier ones left of every
-/// line. Every share is rounded per line, so a line's net is always an exact
-/// amount of the currency and tax can be computed on it.
+/// A discount is in effect on an invoice when it names the customer or the customer's plan and the
+/// period starts inside its dates; its duration counts the invoices it was in effect on. Discounts
+/// apply in catalog order, each to what the earlier ones left of every line; one limited to some
+/// charges or metrics takes nothing off the other lines (nor off the plan's own contract lines).
+/// Every share is rounded per line, so a line's net is always an exact amount of the currency and
+/// tax can be computed on it.
 enum DiscountStage {
     static func run(
-        discounts: [Discount], customer: String, invoiceOrdinal: Int, rests: inout [Int: ExactDecimal],
-        lines: [InvoiceLine], currency: Currency, context: BillingContext
+        discounts: [Discount], customer: Customer, plan: Plan, periodStart: Instant, uses: inout [Int: Int],
+        rests: inout [Int: ExactDecimal], lines: [InvoiceLine], currency: Currency, context: BillingContext
     ) throws(BillingError) -> [DiscountLine] {
         // Most customers have no discount: no lines to copy for them.
-        guard discounts.contains(where: { $0.customer == customer }) else { return [] }
+        guard discounts.contains(where: { $0.applies(to: customer, periodStart: periodStart) }) else { return [] }
         var net = lines.map(\.amount)
         var result: [DiscountLine] = []
-        for (index, discount) in discounts.enumerated() where discount.customer == customer {
-            let covers = covers(discount.duration, invoiceOrdinal: invoiceOrdinal)
+        for (index, discount) in discounts.enumerated() where discount.applies(to: customer, periodStart: periodStart) {
+            let ordinal = uses[index] ?? 0
+            uses[index] = ordinal + 1
+            let covers = covers(discount.duration, invoiceOrdinal: ordinal)
+            // The net of the lines the discount covers, 0 for the others.
+            let covered = discount.isScoped
+                ? zip(lines, net).map { line, amount in
+                    line.chargeIndex.map { discount.covers(plan.charges[$0]) } == true ? amount : .zero }
+                : net
             let line = try context.checked(.discounts, "discount '\(discount.name)'") { () throws(DecimalError) -> DiscountLine? in
                 switch discount.kind {
                 case .percent(let percent):
                     guard covers else { return nil }
                     let factor = try Pricing.percentFactor(percent)
                     var shares: [ExactDecimal] = []
-                    for amount in net { shares.append(try currency.round(try amount * factor)) }
+                    for amount in covered { shares.append(try currency.round(try amount * factor)) }
                     return DiscountLine(name: discount.name, amount: try ExactDecimal.sum(shares), perLine: shares, carriedForward: .zero)
                 case .fixed(let amount):
                     let carriesRest = discount.duration == .once
                     let rest = carriesRest ? rests[index] ?? .zero : .zero
                     guard covers || rest > .zero else { return nil }
                     let budget = try (covers ? amount : .zero) + rest
-                    let netSubtotal = try ExactDecimal.sum(net)
+                    let netSubtotal = try ExactDecimal.sum(covered)
                     let applied = netSubtotal > .zero && budget > .zero
                         ? try currency.round(ExactDecimal.min(budget, netSubtotal)) : .zero
-                    let shares = try spread(applied, over: net, currency: currency)
+                    let shares = try spread(applied, over: covered, currency: currency)
                     let carried = carriesRest ? ExactDecimal.max(.zero, try budget - applied) : .zero
                     rests[index] = carried
                     return DiscountLine(name: discount.name, amount: applied, perLine: shares, carriedForward: carried)

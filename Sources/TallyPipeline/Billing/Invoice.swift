@@ -1,6 +1,6 @@
 /// One customer's bill for one period, every amount already rounded to the currency.
 ///
-/// `total = subtotal - discountTotal + taxTotal` and
+/// `total = subtotal - discountTotal + taxTotal` (without the tax when prices include it) and
 /// `amountDue = total - creditsApplied`, exactly: every figure is a sum of
 /// rounded lines, so the invoice adds up to the last minor unit.
 public struct Invoice: Sendable, Equatable {
@@ -14,7 +14,8 @@ public struct Invoice: Sendable, Equatable {
     public var currency: Currency
     /// Where the invoice goes: charged to a card or sent to accounts receivable.
     public var destination: BillingType
-    /// Charge lines in plan order, then the commitment true-up, then the spend-cap adjustment.
+    /// Charge lines in plan order, then charge minimum true-ups in plan order, then the commitment
+    /// true-up, then the spend-cap adjustment.
     public var lines: [InvoiceLine]
     /// The sum of the rounded lines.
     public var subtotal: ExactDecimal
@@ -38,6 +39,9 @@ public struct Invoice: Sendable, Equatable {
     public var expiredCredits: [ExpiredCredit]
     /// Included units carried between periods, when the plan rolls them over.
     public var rollover: RolloverSummary?
+    /// Whether the lines' prices include the tax: then `total = subtotal - discountTotal`, the tax
+    /// lines showing what of it is tax.
+    public var pricesIncludeTax = false
 }
 
 /// One priced line of an invoice.
@@ -46,6 +50,8 @@ public struct InvoiceLine: Sendable, Equatable {
     public enum Kind: String, Sendable, Hashable {
         /// A plan charge.
         case charge
+        /// Makes up the shortfall of one charge below its `min_amount`.
+        case chargeMinimumTrueUp = "charge_minimum_true_up"
         /// Makes up the shortfall below the minimum commitment.
         case minimumCommitmentTrueUp = "minimum_commitment_true_up"
         /// Brings the total down to the spend cap (negative).
@@ -71,6 +77,9 @@ public struct InvoiceLine: Sendable, Equatable {
     public var amount: ExactDecimal
     /// How a charge was priced; nil for contract lines.
     public var breakdown: RatingBreakdown?
+    /// The position, in the plan's charges, of the charge the line prices or trues up; nil
+    /// for a line of the whole plan. Tax codes and scoped discounts follow it.
+    public var chargeIndex: Int? = nil
 }
 
 /// One discount on an invoice and its share of each line.
@@ -93,10 +102,14 @@ public struct TaxLine: Sendable, Equatable {
     public var jurisdiction: String
     /// The rate in percent (7.25 means 7.25%).
     public var rate: ExactDecimal
-    /// The sum of ``perLine``.
+    /// The sum of ``perLine``; with tax rounded per invoice, their exact sum rounded once.
     public var amount: ExactDecimal
-    /// `round((line - its discounts) x rate / 100)` for each invoice line.
+    /// `round((line - its discounts) x rate / 100)` for each invoice line (0 for a line the rate does
+    /// not apply to); with prices that include tax, `/ (100 + the line's rates)` instead of `/ 100`.
+    /// With tax rounded per invoice, the shares unrounded (to 10 digits past the currency's).
     public var perLine: [ExactDecimal]
+    /// With tax rounded per invoice, the exact sum before its single rounding; nil otherwise.
+    public var unroundedAmount: ExactDecimal? = nil
 }
 
 /// Where money that paid an invoice came from.

@@ -19,7 +19,8 @@ enum RatingStage {
                 return InvoiceLine(
                     kind: .charge, name: name, metric: plan.charges[index].metric, quantity: rated.quantity,
                     rolloverUnitsUsed: rolledOver?.summary.used ?? .zero,
-                    unroundedAmount: rated.amount, amount: try currency.round(rated.amount), breakdown: rated.breakdown)
+                    unroundedAmount: rated.amount, amount: try currency.round(rated.amount), breakdown: rated.breakdown,
+                    chargeIndex: index)
             }
             lines.append(line)
         }

@@ -1,13 +1,23 @@
-/// A discount on a customer's invoices, applied before tax.
+/// A discount on a customer's invoices, or on those of every customer on a plan, applied before tax.
 public struct Discount: Sendable, Hashable {
     /// The discount's name on the invoice.
     public var name: String
-    /// The customer it applies to.
-    public var customer: String
+    /// The customer it applies to; nil for every customer on ``plan``.
+    public var customer: String?
+    /// The plan whose customers it applies to; nil for the customer's whatever its plan.
+    public var plan: String?
     /// How much it takes off: a percentage or a fixed amount.
     public var kind: Kind
     /// How many of the customer's invoices it applies to.
     public var duration: Duration
+    /// The charges (by name) it is limited to; with ``metrics``, none for every line of the invoice.
+    public var charges: [String] = []
+    /// The metrics whose charges it is limited to.
+    public var metrics: [String] = []
+    /// It is in effect on invoices of periods starting at or after this; nil for from the first.
+    public var start: Instant?
+    /// It is in effect on invoices of periods starting before this; nil for never expiring.
+    public var expires: Instant?
 
     /// How much a discount takes off.
     public enum Kind: Sendable, Hashable {
@@ -19,16 +29,34 @@ public struct Discount: Sendable, Hashable {
 
     /// How many of a customer's invoices a discount applies to.
     public enum Duration: Sendable, Hashable {
-        /// The first invoice only; an unused fixed amount carries to the next invoice.
+        /// The first invoice it is in effect on; an unused fixed amount carries to the next invoice.
         case once
-        /// The customer's first N invoices (for a customer who starts mid-run, counted from its first).
+        /// The first N invoices it is in effect on, counted per customer (for a customer who starts
+        /// mid-run, from its first).
         case periods(Int)
         /// Every invoice of the customer.
         case forever
     }
 
-    /// Creates a discount of `customer`'s invoices.
-    public init(name: String, customer: String, kind: Kind, duration: Duration) {
+    /// Whether it applies to a customer's invoice of a period (its customer, plan and dates; not its duration).
+    public func applies(to customer: Customer, periodStart: Instant) -> Bool {
+        if let id = self.customer, id != customer.id { return false }
+        if let plan, plan != customer.plan { return false }
+        if let start, periodStart < start { return false }
+        if let expires, periodStart >= expires { return false }
+        return true
+    }
+
+    /// Whether it is limited to some charges, rather than every line of the invoice.
+    public var isScoped: Bool { !charges.isEmpty || !metrics.isEmpty }
+
+    /// Whether it covers `charge` (every charge when it is not limited).
+    public func covers(_ charge: Charge) -> Bool {
+        !isScoped || charges.contains(charge.name) || charge.metric.map(metrics.contains) == true
+    }
+
+    /// Creates a discount of `customer`'s invoices (nil: of every customer on ``plan``, set after).
+    public init(name: String, customer: String?, kind: Kind, duration: Duration) {
         self.name = name
         self.customer = customer
         self.kind = kind
@@ -44,6 +72,14 @@ public struct TaxRate: Sendable, Hashable {
     public var jurisdiction: String
     /// Percent (7.25 means 7.25%).
     public var rate: ExactDecimal
+    /// The tax code of the lines this rate applies to (a reduced rate's `reduced`, say); nil for the
+    /// standard rate, which applies to every line without a code.
+    public var code: String?
+
+    /// The code that exempts a charge or plan from every rate.
+    public static let exemptCode = "exempt"
+    /// The code that gives a charge the standard rates (those without a code) on a plan with a code of its own.
+    public static let standardCode = "standard"
 
     /// Creates a tax rate of `rate` percent in `jurisdiction`.
     public init(name: String, jurisdiction: String, rate: ExactDecimal) {
@@ -51,6 +87,14 @@ public struct TaxRate: Sendable, Hashable {
         self.jurisdiction = jurisdiction
         self.rate = rate
     }
+}
+
+/// When tax is rounded to the currency's minor unit.
+public enum TaxRounding: String, Sendable, Hashable, CaseIterable {
+    /// Each rate's tax on each invoice line is rounded, and the tax line is their sum (the default).
+    case line
+    /// Each rate's tax is summed unrounded over the invoice's lines and rounded once.
+    case invoice
 }
 
 /// Prepaid credit (a wallet top-up) that pays invoices after tax.

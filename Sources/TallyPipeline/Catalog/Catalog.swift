@@ -18,6 +18,8 @@ public struct Catalog: Sendable {
     public let taxRates: [TaxRate]
     /// Prepaid credit grants, which pay invoices after tax.
     public let credits: [PrepaidCredit]
+    /// When tax is rounded: per invoice line (the default) or once per invoice.
+    public var taxRounding: TaxRounding = .line
 
     let metricIndexByKey: [String: Int]
     let planIndexByID: [String: Int]

@@ -46,7 +46,7 @@ struct CatalogValidator {
         }
         for (offset, discount) in catalog.discounts.enumerated() {
             let path: [CatalogPathComponent] = ["discounts", .index(offset)]
-            knownCustomer(discount.customer, path + ["customer"], catalog)
+            validateScope(of: discount, at: path, catalog: catalog)
             switch discount.kind {
             case .percent(let percent): percentage(percent, path + ["percent"])
             case .fixed(let amount): nonNegative(amount, path + ["amount"], "a discount amount")
@@ -57,6 +57,9 @@ struct CatalogValidator {
         }
         for (offset, tax) in catalog.taxRates.enumerated() {
             percentage(tax.rate, ["taxes", .index(offset), "rate"])
+            if let code = tax.code, [TaxRate.exemptCode, TaxRate.standardCode].contains(code) {
+                fail(["taxes", .index(offset), "code"], "'\(code)' is reserved (exempt: no tax; standard: the rates without a code), expected another code or none")
+            }
         }
         for (offset, credit) in catalog.credits.enumerated() {
             let path: [CatalogPathComponent] = ["credits", .index(offset)]
@@ -72,7 +75,9 @@ struct CatalogValidator {
     mutating func validate(_ plan: Plan, at path: [CatalogPathComponent], catalog: Catalog) {
         for (offset, charge) in plan.charges.enumerated() {
             validate(charge, at: path + ["charges", .index(offset)], catalog: catalog)
+            knownTaxCode(charge.taxCode, path + ["charges", .index(offset), "tax_code"], catalog)
         }
+        knownTaxCode(plan.taxCode, path + ["tax_code"], catalog)
         for (offset, quota) in plan.quotas.enumerated() {
             let quotaPath = path + ["quota", .key(quota.metric)]
             _ = offset
@@ -116,6 +121,7 @@ struct CatalogValidator {
         } else if !isFlat(charge.model) {
             fail(path + ["metric"], "a usage charge needs a metric")
         }
+        if let minimum = charge.minAmount { nonNegative(minimum, path + ["min_amount"], "a charge minimum") }
         switch charge.model {
         case .flat(let amount):
             nonNegative(amount, path + ["amount"], "a flat amount")
@@ -230,6 +236,43 @@ struct CatalogValidator {
 
     mutating func percentage(_ value: ExactDecimal, _ path: [CatalogPathComponent]) {
         if value.isNegative || value > 100 { fail(path, "a percentage must be between 0 and 100, got \(value)") }
+    }
+
+    /// Who a discount is for, what it covers and when: each name must be known, and it must end after it starts.
+    mutating func validateScope(of discount: Discount, at path: [CatalogPathComponent], catalog: Catalog) {
+        if let id = discount.customer { knownCustomer(id, path + ["customer"], catalog) }
+        if let id = discount.plan, catalog.plan(id) == nil {
+            fail(path + ["plan"], "unknown plan '\(id)', expected one of: \(catalog.plans.map(\.id).joined(separator: ", "))")
+        }
+        if discount.customer == nil && discount.plan == nil {
+            fail(path, "a discount needs a customer, a plan or both")
+        }
+        if let id = discount.customer, let plan = discount.plan, let customer = catalog.customer(id), customer.plan != plan {
+            fail(path + ["plan"], "customer '\(id)' is on plan '\(customer.plan)', not '\(plan)'")
+        }
+        // The charges it may name: its plan's, its customer's plan's, or any plan's.
+        let planID = discount.plan ?? discount.customer.flatMap { catalog.customer($0)?.plan }
+        let plans = planID.flatMap(catalog.plan).map { [$0] } ?? catalog.plans
+        for (offset, name) in discount.charges.enumerated() where !plans.contains(where: { $0.charges.contains { $0.name == name } }) {
+            fail(path + ["charges", .index(offset)], "no charge named '\(name)' in \(planID.map { "plan '\($0)'" } ?? "any plan")")
+        }
+        for (offset, key) in discount.metrics.enumerated() where catalog.metric(key) == nil {
+            fail(path + ["metrics", .index(offset)], "unknown metric '\(key)'")
+        }
+        if let start = discount.start, let expires = discount.expires, expires <= start {
+            fail(path + ["expires"], "the discount expires at or before it starts")
+        }
+    }
+
+    /// A tax code must be `exempt` or the code of a rate, so a misspelt code is not silently untaxed.
+    mutating func knownTaxCode(_ code: String?, _ path: [CatalogPathComponent], _ catalog: Catalog) {
+        guard let code, code != TaxRate.exemptCode, code != TaxRate.standardCode else { return }
+        let known = catalog.taxRates.compactMap(\.code)
+        if !known.contains(code) {
+            var seen = Set<String>()
+            let choices = ([TaxRate.exemptCode, TaxRate.standardCode] + known).filter { seen.insert($0).inserted }
+            fail(path, "unknown tax code '\(code)', expected one of the taxes' codes: \(choices.joined(separator: ", "))")
+        }
     }
 
     mutating func knownCustomer(_ id: String, _ path: [CatalogPathComponent], _ catalog: Catalog) {

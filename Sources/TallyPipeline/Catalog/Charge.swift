@@ -6,6 +6,11 @@ public struct Charge: Sendable, Hashable {
     public var metric: String?
     /// The pricing model that turns the metric's quantity for a period into an amount.
     public var model: PricingModel
+    /// The least the charge bills per period (prorated like the plan's minimum commitment): a
+    /// true-up line for this charge alone makes up a shortfall. In the plan's pricing unit, if any.
+    public var minAmount: ExactDecimal?
+    /// The tax code of the charge's lines, overriding the plan's; ``TaxRate/exemptCode`` for none.
+    public var taxCode: String?
 
     /// Creates a charge of `metric` priced by `model`, shown on invoices as `name`.
     public init(name: String, metric: String?, model: PricingModel) {
@@ -89,6 +94,17 @@ public struct PercentageTerms: Sendable, Hashable {
     public var perEventMin: ExactDecimal?
     /// The most fee a charged event pays (after the fixed fee); nil for no maximum.
     public var perEventMax: ExactDecimal?
+    /// How free events and a free amount combine when both are set.
+    public var freeAllowance: FreeAllowance = .eventsThenAmount
+
+    /// How a percentage charge's two free allowances combine.
+    public enum FreeAllowance: String, Sendable, Hashable, CaseIterable {
+        /// Tally's rule: the first `freeEvents` events are free, then the next `freeAmount` of value is waived.
+        case eventsThenAmount = "events_then_amount"
+        /// Lago's rule: events are free until either limit is reached, whichever comes first; the event
+        /// that crosses the free amount pays on the part above it, and every later event pays in full.
+        case firstLimit = "first_limit"
+    }
 
     /// Creates revenue-share terms of `rate` percent; the free allowances and clamps default to none.
     public init(

@@ -16,6 +16,10 @@ public struct Plan: Sendable, Hashable {
     public var spikeArrests: [SpikeArrest]
     /// The plan's Margin Guard levels; nil for ``MarginGuard/standard``. They apply once a metric has a cost.
     public var marginGuard: MarginGuard?
+    /// The tax code of the plan's lines, unless a charge gives its own; nil for the standard rates.
+    public var taxCode: String?
+    /// Whether the plan's prices include tax: the tax is carved out of each line, not added to it.
+    public var pricesIncludeTax = false
 
     /// Creates a plan; ``Catalog/init(currency:metrics:plans:customers:discounts:taxRates:credits:)`` checks it against the rest of the catalog.
     public init(

@@ -97,7 +97,8 @@ public struct PackageBreakdown: Sendable, Equatable {
 public struct PercentageBreakdown: Sendable, Equatable {
     /// Every event of the period.
     public var events: Int
-    /// Events free because they were among the first `freeEvents`.
+    /// Events free because they were among the first `freeEvents` (under Lago's `first_limit`
+    /// rule: events wholly inside both limits).
     public var freeEvents: Int
     /// Value waived by the free amount.
     public var freeValue: ExactDecimal

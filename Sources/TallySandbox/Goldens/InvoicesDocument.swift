@@ -31,9 +31,16 @@ enum InvoicesDocument {
             })),
             ("discount_total", money(invoice.discountTotal)),
             ("taxes", .array(invoice.taxes.map { tax in
-                object([("name", .string(tax.name)), ("jurisdiction", .string(tax.jurisdiction)),
-                        ("rate", .string(tax.rate.description)), ("amount", money(tax.amount)),
-                        ("per_line", .array(tax.perLine.map(money)))])
+                var members: [(String, JSONValue)] = [
+                    ("name", .string(tax.name)), ("jurisdiction", .string(tax.jurisdiction)),
+                    ("rate", .string(tax.rate.description)), ("amount", money(tax.amount))]
+                if let unrounded = tax.unroundedAmount {
+                    // Rounded once per invoice: the shares are exact, and so is their sum.
+                    members += [("per_line", .array(tax.perLine.map(decimal))), ("unrounded_amount", decimal(unrounded))]
+                } else {
+                    members.append(("per_line", .array(tax.perLine.map(money))))
+                }
+                return object(members)
             })),
             ("tax_total", money(invoice.taxTotal)),
             ("total", money(invoice.total)),
@@ -49,6 +56,7 @@ enum InvoicesDocument {
                         ("amount", money(expired.amount))])
             })))
         }
+        if invoice.pricesIncludeTax { members.append(("prices_include_tax", .bool(true))) }
         if let rollover = invoice.rollover {
             members.append(("rollover", object([
                 ("metric", .string(rollover.metric)), ("included_units", decimal(rollover.includedUnits)),

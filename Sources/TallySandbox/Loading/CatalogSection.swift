@@ -45,7 +45,8 @@ struct CatalogSection {
     }
 
     static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
-                           "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard"]
+                           "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard", "tax_code",
+                           "prices_include_tax"]
 
     mutating func plans(_ node: Node) -> [Plan] {
         guard let items = reader.sequence(node, "plans") else { return [] }
@@ -78,8 +79,11 @@ struct CatalogSection {
             let marginGuard = map["margin_guard"].flatMap { RequestPathSection(reader: reader).marginGuard($0) }
             guard let id else { return nil }
             chargeOrigins += Array(repeating: -1, count: charges.count - chargeOrigins.count)
-            return (Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover,
-                         spikeArrests: spikeArrests, marginGuard: marginGuard), chargeOrigins)
+            var plan = Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover,
+                            spikeArrests: spikeArrests, marginGuard: marginGuard)
+            plan.taxCode = map["tax_code"].flatMap { reader.string($0, "tax_code") }
+            plan.pricesIncludeTax = map["prices_include_tax"].flatMap { reader.bool($0, "prices_include_tax") } ?? false
+            return (plan, chargeOrigins)
         }
         sectionItems["plans"] = origins
         chargeItems = plans.map(\.chargeItems)
@@ -88,7 +92,10 @@ struct CatalogSection {
 
     static let chargeKeys = ["name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
                              "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
-                             "dimensions", "prices", "default_price"]
+                             "free_allowance", "dimensions", "prices", "default_price"] + commonChargeKeys
+
+    /// Keys every charge may carry, whatever its model, besides name, metric and model.
+    static let commonChargeKeys = ["min_amount", "tax_code"]
 
     enum ModelName: String, CaseIterable {
         case flat, perUnit = "per_unit", graduated, volume, package, percentage
@@ -101,7 +108,7 @@ struct CatalogSection {
             case .perUnit: ["unit_price"]
             case .graduated, .volume, .stairstep, .graduatedPercentage: ["tiers"]
             case .package: ["package_size", "package_price", "free_units", "round"]
-            case .percentage: ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max"]
+            case .percentage: ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max", "free_allowance"]
             case .matrix: ["dimensions", "prices", "default_price"]
             }
         }
@@ -117,8 +124,9 @@ struct CatalogSection {
         guard let modelNode = map.required("model", "the pricing model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", "))"),
               let model = reader.choice(modelNode, "model", ModelName.self) else { return nil }
         // A key another model uses would be silently ignored here; a typo'd price must not pass CI.
-        for pair in map.pairs where !["name", "metric", "model"].contains(pair.key) && !model.keys.contains(pair.key) {
-            reader.fail(pair.keyNode, "'\(Escaped(pair.key))' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys).joined(separator: ", "))")
+        let anyModelKeys = ["name", "metric", "model"] + CatalogSection.commonChargeKeys
+        for pair in map.pairs where !anyModelKeys.contains(pair.key) && !model.keys.contains(pair.key) {
+            reader.fail(pair.keyNode, "'\(Escaped(pair.key))' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys + CatalogSection.commonChargeKeys).joined(separator: ", "))")
         }
         let metric = map["metric"].flatMap { reader.string($0, "metric") }
         let name = map["name"].flatMap { reader.string($0, "name") } ?? metric ?? model.rawValue
@@ -145,11 +153,15 @@ struct CatalogSection {
             pricing = .package(size: size, price: price, freeUnits: optionalDecimal("free_units") ?? .zero, roundUp: round)
         case .percentage:
             guard let rate = decimal("rate", "the percentage of each event's value, like 2.9") else { return nil }
-            pricing = .percentage(PercentageTerms(
+            var terms = PercentageTerms(
                 rate: rate, fixedFee: optionalDecimal("fixed_fee") ?? .zero,
                 freeEvents: map["free_events"].flatMap { reader.integer($0, "free_events") } ?? 0,
                 freeAmount: optionalDecimal("free_amount") ?? .zero,
-                perEventMin: optionalDecimal("per_event_min"), perEventMax: optionalDecimal("per_event_max")))
+                perEventMin: optionalDecimal("per_event_min"), perEventMax: optionalDecimal("per_event_max"))
+            if let node = map["free_allowance"] {
+                terms.freeAllowance = reader.choice(node, "free_allowance", PercentageTerms.FreeAllowance.self) ?? .eventsThenAmount
+            }
+            pricing = .percentage(terms)
         case .graduatedPercentage:
             pricing = map.required("tiers", "a list of tiers with up_to and rate").flatMap { percentageTiers($0) }.map { .graduatedPercentage($0) }
         case .matrix:
@@ -160,7 +172,10 @@ struct CatalogSection {
             pricing = .matrix(MatrixPrices(dimensions: dimensions, prices: prices, defaultPrice: defaultPrice))
         }
         guard let pricing else { return nil }
-        return Charge(name: name, metric: metric, model: pricing)
+        var charge = Charge(name: name, metric: metric, model: pricing)
+        charge.minAmount = optionalDecimal("min_amount")
+        charge.taxCode = map["tax_code"].flatMap { reader.string($0, "tax_code") }
+        return charge
     }
 
     func tiers(_ node: Node, stairstep: Bool = false) -> [Tier]? {
@@ -266,8 +281,11 @@ struct CatalogSection {
         guard let items = reader.sequence(node, "discounts") else { return [] }
         let (discounts, origins) = CatalogSection.kept(Array(items.enumerated())) { entry -> Discount? in
             let (index, item) = entry
-            guard let map = reader.mapping(item, "a discount", allowed: ["name", "customer", "percent", "amount", "duration"]) else { return nil }
-            let customer = map.required("customer", "the customer's id").flatMap { reader.string($0, "customer") }
+            let keys = ["name", "customer", "plan", "percent", "amount", "duration", "charges", "metrics", "start", "expires"]
+            guard let map = reader.mapping(item, "a discount", allowed: keys) else { return nil }
+            let customer = map["customer"].flatMap { reader.string($0, "customer") }
+            let plan = map["plan"].flatMap { reader.string($0, "plan") }
+            if !map.has("customer") && !map.has("plan") { reader.fail(item, "a discount needs a customer, a plan or both") }
             var kind: Discount.Kind?
             switch (map["percent"], map["amount"]) {
             case (let percent?, nil): kind = reader.decimal(percent, "percent").map { .percent($0) }
@@ -276,9 +294,15 @@ struct CatalogSection {
             case (nil, nil): reader.fail(item, "a discount needs percent (like 10) or amount (like 50)")
             }
             let duration = map["duration"].flatMap(duration) ?? .once
-            guard let customer, let kind else { return nil }
+            guard customer != nil || plan != nil, let kind else { return nil }
             let name = map["name"].flatMap { reader.string($0, "name") } ?? "Discount \(index + 1)"
-            return Discount(name: name, customer: customer, kind: kind, duration: duration)
+            var discount = Discount(name: name, customer: customer, kind: kind, duration: duration)
+            discount.plan = plan
+            discount.charges = map["charges"].flatMap { reader.strings($0, "charges") } ?? []
+            discount.metrics = map["metrics"].flatMap { reader.strings($0, "metrics") } ?? []
+            discount.start = map["start"].flatMap { reader.instant($0, "start") }
+            discount.expires = map["expires"].flatMap { reader.instant($0, "expires") }
+            return discount
         }
         sectionItems["discounts"] = origins
         return discounts
@@ -301,11 +325,13 @@ struct CatalogSection {
     mutating func taxes(_ node: Node) -> [TaxRate] {
         guard let items = reader.sequence(node, "taxes") else { return [] }
         let (taxes, origins) = CatalogSection.kept(items) { item -> TaxRate? in
-            guard let map = reader.mapping(item, "a tax rate", allowed: ["name", "jurisdiction", "rate"]),
+            guard let map = reader.mapping(item, "a tax rate", allowed: ["name", "jurisdiction", "rate", "code"]),
                   let jurisdiction = map.required("jurisdiction", "like US-CA").flatMap({ reader.string($0, "jurisdiction") }),
                   let rate = map.required("rate", "a percentage like 7.25").flatMap({ reader.decimal($0, "rate") }) else { return nil }
             let name = map["name"].flatMap { reader.string($0, "name") } ?? "Tax \(jurisdiction) \(rate)%"
-            return TaxRate(name: name, jurisdiction: jurisdiction, rate: rate)
+            var taxRate = TaxRate(name: name, jurisdiction: jurisdiction, rate: rate)
+            taxRate.code = map["code"].flatMap { reader.string($0, "code") }
+            return taxRate
         }
         sectionItems["taxes"] = origins
         return taxes

@@ -122,8 +122,8 @@ struct ScenarioBuilder {
     let reader: NodeReader
 
     static let topLevelKeys = ["name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
-                               "metrics", "plans", "customers", "discounts", "taxes", "credits", "traffic", "events", "faults", "expect",
-                               "entitlement_cache"]
+                               "metrics", "plans", "customers", "discounts", "taxes", "tax_rounding", "credits", "traffic", "events", "faults",
+                               "expect", "entitlement_cache"]
 
     func build(_ root: Node) -> Scenario? {
         guard let top = reader.mapping(root, "the scenario", allowed: ScenarioBuilder.topLevelKeys) else { return nil }
@@ -176,6 +176,7 @@ struct ScenarioBuilder {
         let discounts = top["discounts"].map { catalogReader.discounts($0) } ?? []
         let taxes = top["taxes"].map { catalogReader.taxes($0) } ?? []
         let credits = top["credits"].map { catalogReader.credits($0) } ?? []
+        let taxRounding = top["tax_rounding"].flatMap { reader.choice($0, "tax_rounding", TaxRounding.self) } ?? .line
 
         // Validate the catalog even when a section had errors, so one run reports every problem;
         // the currency only sets rounding digits, so any stands in for a bad one here.
@@ -184,6 +185,7 @@ struct ScenarioBuilder {
             do {
                 catalog = try Catalog(currency: currency, metrics: metrics, plans: plans, customers: customers,
                                       discounts: discounts, taxRates: taxes, credits: credits)
+                catalog?.taxRounding = taxRounding
             } catch {
                 for problem in error.errors {
                     reader.fail(catalogReader.node(at: problem.path, in: root), problem.message)
