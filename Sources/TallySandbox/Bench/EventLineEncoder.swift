@@ -75,7 +75,7 @@ public struct EventLineEncoder {
                 if format == .jsonl { jsonLine(event, receivedAt: item.receivedAt, &writer) } else { csvRow(event, receivedAt: item.receivedAt, &writer) }
                 return writer.at
             }
-        case .malformed(let raw):
+        case .malformed(let raw), .undecodable(let raw, _):
             // Rare: built the simple way, then copied in.
             var line: [UInt8] = []
             if format == .jsonl { malformedJSONLine(raw, receivedAt: item.receivedAt, into: &line) } else { malformedCSVRow(raw, receivedAt: item.receivedAt, into: &line) }

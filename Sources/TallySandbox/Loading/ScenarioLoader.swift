@@ -95,7 +95,8 @@ struct ScenarioBuilder {
     let reader: NodeReader
 
     static let topLevelKeys = ["name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
-                               "metrics", "plans", "customers", "discounts", "taxes", "credits", "traffic", "events", "faults", "expect"]
+                               "metrics", "plans", "customers", "discounts", "taxes", "credits", "traffic", "events", "faults", "expect",
+                               "events_from"]
 
     func build(_ root: Node) -> Scenario? {
         guard let top = reader.mapping(root, "the scenario", allowed: ScenarioBuilder.topLevelKeys) else { return nil }
@@ -157,8 +158,9 @@ struct ScenarioBuilder {
         let events = top["events"].map { TrafficSection(reader: reader, catalog: catalog).events($0, tenant: tenant) } ?? []
         let faults = top["faults"].map { TrafficSection(reader: reader, catalog: catalog).faults($0, traffic: traffic) } ?? []
         let expectations = top["expect"].map { ExpectSection(reader: reader, catalog: catalog).expectations($0, periods: periods ?? 1) } ?? Expectations()
-        if traffic.isEmpty && events.isEmpty && top["traffic"] == nil && top["events"] == nil {
-            reader.fail(root, "the scenario sends no events, expected a traffic or an events list")
+        let inputs = top["events_from"].map { EventFilesSection(reader: reader, catalog: catalog).inputs($0) } ?? []
+        if traffic.isEmpty && events.isEmpty && top["traffic"] == nil && top["events"] == nil && top["events_from"] == nil {
+            reader.fail(root, "the scenario sends no events, expected a traffic, an events or an events_from list")
         }
 
         guard let name, let seed, let start, let periods, let ingest, reader.diagnostics.isEmpty else { return nil }
@@ -166,7 +168,7 @@ struct ScenarioBuilder {
             name: name, description: description, seed: seed, file: reader.file,
             schedule: PeriodSchedule(start: start, count: periods, interval: interval),
             catalog: catalog, tenant: tenant, ingest: ingest,
-            traffic: traffic, events: events, faults: faults, expectations: expectations
+            traffic: traffic, events: events, faults: faults, expectations: expectations, inputs: inputs
         )
     }
 

@@ -34,14 +34,18 @@ public enum ScenarioRunner {
                          expectedEvents: scenario.totalEvents),
             observer: observer, progress: progress)
         prefaultDedupTable(of: loop.meter, threads: threads)
-        let stream = EventStream(scenario: scenario, threads: threads)
+        let files = EventFileSources(scenario: scenario)
+        let stream = EventStream(scenario: scenario, threads: threads, files: files)
         try stream.forEachBatch { loop.receive($0) }
         loop.progress?(loop.sent)
         let meter = loop.meter, samples = loop.samples, sent = loop.sent
-        // Conservation: every event sent has exactly one outcome.
+        let inputs = try files.finish()
+        let fromFiles = inputs.reduce(0) { $0 + $1.events }
+        // Conservation: every event sent has exactly one outcome; every record read is an event sent or not billed.
         let counts = meter.counts
-        guard counts.received == sent, counts.isBalanced, sent == scenario.totalEvents else {
-            throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned), \(counts.received) received, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
+        guard counts.received == sent, counts.isBalanced, sent == scenario.totalEvents + fromFiles,
+              inputs.allSatisfy(\.isBalanced) else {
+            throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned + \(fromFiles) from files), \(counts.received) received, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
         }
         reached(.metered)
         let billed: BilledInvoices
@@ -54,9 +58,12 @@ public enum ScenarioRunner {
             throw RunError(message: "\(scenario.name): billing failed: \(error)")
         }
         reached(.billed)
-        let run = ScenarioRun(
+        var run = ScenarioRun(
             scenario: scenario, invoices: billed.invoices, invoiceCount: billed.count, counts: counts, samples: samples,
-            expectationFailures: ExpectationCheck.failures(scenario: scenario, counts: counts, billed: billed))
+            expectationFailures: ExpectationCheck.failures(scenario: scenario, counts: counts, billed: billed), inputs: inputs)
+        if !inputs.isEmpty {
+            run.deadLetterSamples = meter.deadLetters.prefix(20).map { "\($0.reason.rawValue): \($0.detail)" }
+        }
         do { try observer?.finished(run, meter: meter) } catch {
             throw RunError(message: "\(scenario.name): recording the run failed: \(error)")
         }
@@ -231,6 +238,8 @@ struct MeteringLoop {
             outcome = meter.ingest(event, receivedAt: item.receivedAt)
         case .malformed(let json):
             outcome = meter.ingest(json: json, receivedAt: item.receivedAt)
+        case .undecodable(let raw, let problem):
+            outcome = meter.ingestUndecodable(raw, problem: problem, receivedAt: item.receivedAt)
         }
         observer?.sent(item, outcome: outcome)
         count(outcome, id: item.eventID)

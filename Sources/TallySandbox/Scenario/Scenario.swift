@@ -1,3 +1,4 @@
+import TallyGateways
 import TallyPipeline
 
 /// A scenario: a catalog, the traffic to generate from a seed, the faults to
@@ -22,11 +23,32 @@ public struct Scenario: Sendable {
     public var events: [ExplicitEvent]
     public var faults: [Fault]
     public var expectations: Expectations
+    /// Event files read beside the generated traffic (`events_from:`), in the scenario's order.
+    public var inputs: [EventFileInput] = []
 
-    /// The number of events the scenario sends, re-sends included.
+    /// The number of events the scenario sends, re-sends included, not counting its event files
+    /// (whose records are counted as they are read: see ``ScenarioRun/inputs``).
     public var totalEvents: Int {
         let generated = traffic.reduce(0) { $0 + $1.events }
         return generated + events.count + faults.reduce(0) { $0 + ($1.kind == .duplicate ? $1.amount.count(of: generated) : 0) }
+    }
+}
+
+/// An event file a scenario bills (`events_from:`), or `tally run --events` does.
+public struct EventFileInput: Sendable, Hashable {
+    /// Where to read it: relative paths are resolved against the scenario's folder.
+    public var path: String
+    /// The path as the scenario wrote it, for dead letters' `file:line`.
+    public var name: String
+    public var format: RecordFormat
+    /// For gateway formats: the mapping of their records to events.
+    public var mapping: GatewayMapping?
+
+    public init(path: String, name: String, format: RecordFormat, mapping: GatewayMapping?) {
+        self.path = path
+        self.name = name
+        self.format = format
+        self.mapping = mapping
     }
 }
 
