@@ -38,7 +38,8 @@ public enum Gateway: String, CaseIterable, Sendable, Hashable {
 
     /// One record as a line of its log file, newline included.
     public func line(for event: Event, status: Int = 200) -> String {
-        CanonicalJSON.write(record(for: event, status: status), pretty: false) + "\n"
+        // The compact canonical text already ends in its newline.
+        CanonicalJSON.write(record(for: event, status: status), pretty: false)
     }
 }
 

@@ -205,7 +205,8 @@ extension GatewayMapping {
             return .success(Instant(millisecondsSinceEpoch: milliseconds))
         }
         do { return .success(try Instant(iso8601: Self.millisecondPrecision(text))) } catch {
-            return .failure(RecordProblem("\(timestamp): \(error.message)"))
+            return .failure(RecordProblem("\(timestamp): '\(text.prefix(40))' is neither \(what)"
+                .replacingOccurrences(of: "since the epoch or", with: "since the epoch nor")))
         }
     }
 
