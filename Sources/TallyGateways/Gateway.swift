@@ -36,6 +36,23 @@ public enum Gateway: String, CaseIterable, Sendable, Hashable {
         layout.record(for: event, status: status)
     }
 
+    /// Whether the gateway's records carry an event's properties (Kong's query string); the others drop them.
+    public var carriesProperties: Bool { defaultMapping.properties != nil }
+
+    /// The mapping that reads back what ``record(for:status:)`` wrote: the defaults, the quantity from ``quantityField``.
+    public var writtenMapping: GatewayMapping {
+        var mapping = defaultMapping
+        mapping.quantity = quantityField
+        return mapping
+    }
+
+    /// The event a record written for `event` reads back as, through the same decoder a log file goes through;
+    /// nil if it does not (which a test rules out for every gateway).
+    public func readBack(_ event: Event, tenant: String) -> Event? {
+        if case .event(let decoded, _) = writtenMapping.decode(record(for: event), gateway: self, tenant: tenant) { return decoded }
+        return nil
+    }
+
     /// One record as a line of its log file, newline included.
     public func line(for event: Event, status: Int = 200) -> String {
         // The compact canonical text already ends in its newline.

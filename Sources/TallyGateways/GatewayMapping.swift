@@ -20,11 +20,14 @@ public struct GatewayMapping: Sendable, Hashable {
     public var status: FieldPath?
     /// The statuses billed; default 200 to 299.
     public var billable: [ClosedRange<Int>]
+    /// An object whose scalar members become the event's properties (Kong: the query string); nil for none.
+    public var properties: FieldPath?
 
     public init(
         tenant: FieldPath?, customer: FieldPath, eventID: FieldPath, timestamp: FieldPath, metric: MetricMapping,
-        quantity: FieldPath? = nil, status: FieldPath?, billable: [ClosedRange<Int>] = [200...299]
+        quantity: FieldPath? = nil, status: FieldPath?, billable: [ClosedRange<Int>] = [200...299], properties: FieldPath? = nil
     ) {
+        self.properties = properties
         self.tenant = tenant
         self.customer = customer
         self.eventID = eventID
@@ -190,8 +193,15 @@ extension GatewayMapping {
             }
         }
         let tenant = self.tenant.flatMap { $0.value(in: record)?.scalarText }.flatMap { $0.isEmpty ? nil : $0 } ?? defaultTenant
+        var properties = EventProperties()
+        if let path = self.properties, case .object(let members)? = path.value(in: record) {
+            // Scalars only: a repeated query parameter (an array) names no one value.
+            for member in members.members {
+                if let text = member.value.scalarText { properties[member.key] = text }
+            }
+        }
         let event = Event(id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
-                          timestamp: timestamp, source: gateway.rawValue)
+                          timestamp: timestamp, source: gateway.rawValue, properties: properties)
         return .event(event, receivedAt: nil)
     }
 

@@ -10,7 +10,8 @@ import TallyPipeline
 enum KongLayout: GatewayLayout {
     static let defaultMapping = GatewayMapping(
         tenant: "request.headers.x-tenant-id", customer: "consumer.username", eventID: "request.id",
-        timestamp: "started_at", metric: MetricMapping(field: "route.name"), status: "response.status")
+        timestamp: "started_at", metric: MetricMapping(field: "route.name"), status: "response.status",
+        properties: "request.querystring")
 
     static let quantityField: FieldPath = "response.size"
 
@@ -22,7 +23,8 @@ enum KongLayout: GatewayLayout {
             "latencies": .object(["kong": .number("1"), "proxy": .number("20"), "request": .number("21")]),
             "request": .object([
                 "headers": .object(["host": .string("api.example.com"), "x-tenant-id": .string(event.tenant)]),
-                "id": .string(event.id), "method": .string("GET"), "querystring": .object([:]), "size": .number("120"),
+                "id": .string(event.id), "method": .string("GET"), "size": .number("120"),
+                "querystring": .object(JSONObject(event.properties.map { (key: $0.key, value: JSONValue.string($0.value)) })),
                 "uri": .string(path), "url": .string("https://api.example.com" + path),
             ]),
             "response": .object(["size": .number(event.quantity.description), "status": .number(String(status))]),

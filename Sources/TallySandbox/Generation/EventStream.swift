@@ -92,7 +92,8 @@ struct Merge {
         names = StreamNames(tenant: scenario.tenant, units: plan.units.map { unit in
             let traffic = scenario.traffic[unit.traffic]
             return StreamNames.Unit(ids: EventIDs(prefix: "e\(unit.traffic).\(unit.period)."), metric: traffic.metric,
-                                    source: traffic.source, customers: traffic.customers, properties: combinations[unit.traffic])
+                                    source: traffic.source, customers: traffic.customers, properties: combinations[unit.traffic],
+                                    gateway: traffic.gateway)
         })
         var generators: [UnitGenerator] = []
         for unit in plan.units {

@@ -72,11 +72,13 @@ public struct Traffic: Sendable, Hashable {
     public var source: String
     /// Property values to draw from, uniformly, per property; sorted by key.
     public var properties: [(key: String, values: [String])]
+    /// When set, each event is written as this gateway's log record and read back by its adapter before metering.
+    public var gateway: Gateway? = nil
 
     public static func == (lhs: Traffic, rhs: Traffic) -> Bool {
         lhs.metric == rhs.metric && lhs.customers == rhs.customers && lhs.events == rhs.events
             && lhs.quantity == rhs.quantity && lhs.arrival == rhs.arrival && lhs.spread == rhs.spread
-            && lhs.source == rhs.source && lhs.properties.map(\.key) == rhs.properties.map(\.key)
+            && lhs.source == rhs.source && lhs.gateway == rhs.gateway && lhs.properties.map(\.key) == rhs.properties.map(\.key)
             && lhs.properties.map(\.values) == rhs.properties.map(\.values)
     }
 
