@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "TallyPipeline", targets: ["TallyPipeline"]),
         .library(name: "TallyJSON", targets: ["TallyJSON"]),
         .library(name: "TallySandbox", targets: ["TallySandbox"]),
+        .library(name: "TallyGateways", targets: ["TallyGateways"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
     ],
     dependencies: [
@@ -28,10 +29,15 @@ let package = Package(
         .target(name: "TallyJSON"),
         // The project's own seeded PRNG and distributions, pinned by test vectors.
         .target(name: "TallyRandom", dependencies: ["CIntrinsics"]),
+        // The system zlib (Debian's zlib1g-dev), for gzip-compressed gateway log envelopes.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Event files as input: Tally's JSON Lines and CSV, and the five gateways' own log records, read and written.
+        .target(name: "TallyGateways", dependencies: ["TallyPipeline", "TallyJSON", "CZlib"]),
         // Scenarios, seeded traffic and faults, golden files: the sandbox around the pipeline.
         .target(
             name: "TallySandbox",
-            dependencies: ["TallyPipeline", "TallyJSON", "TallyRandom", "CIntrinsics", .product(name: "Yams", package: "Yams")]
+            dependencies: ["TallyPipeline", "TallyJSON", "TallyRandom", "TallyGateways", "CIntrinsics",
+                           .product(name: "Yams", package: "Yams")]
         ),
         // The SQLite ledger of runs: events, rejections, dead letters, invoices (keeps SQLite out of the pipeline).
         .target(
@@ -50,12 +56,14 @@ let package = Package(
                 "TallySandbox",
                 "TallyLedger",
                 "TallyReport",
+                "TallyGateways",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TallyPipelineTests", dependencies: ["TallyPipeline"]),
         .testTarget(name: "TallyJSONTests", dependencies: ["TallyJSON"]),
         .testTarget(name: "TallyRandomTests", dependencies: ["TallyRandom"]),
+        .testTarget(name: "TallyGatewaysTests", dependencies: ["TallyGateways", "TallyPipeline", "TallyJSON"]),
         .testTarget(name: "TallyLedgerTests", dependencies: ["TallyLedger", "TallySandbox", "TallyPipeline", "TallyJSON"]),
         .testTarget(name: "TallyReportTests", dependencies: ["TallyReport", "TallySandbox", "TallyPipeline", "TallyJSON"]),
         .testTarget(

@@ -29,7 +29,7 @@ struct Generate: ParsableCommand {
     @Argument(help: "The scenario file.")
     var scenario: String
 
-    @Option(help: "jsonl or csv.")
+    @Option(help: "jsonl, csv, or a gateway's own log records: kong, aws, azure, apigee, mulesoft (Docs/Gateways.md).")
     var format: EventExportFormat = .jsonl
 
     @Option(help: "Write to this file (default: standard output).")

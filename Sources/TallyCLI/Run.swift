@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
+import TallyGateways
 import TallyJSON
 import TallyReport
 import TallySandbox
+
+extension RecordFormat: ExpressibleByArgument {}
 
 /// `tally run`: runs scenarios and compares their results with the golden files.
 struct Run: ParsableCommand {
@@ -41,11 +44,25 @@ struct Run: ParsableCommand {
     @Option(help: "Also write an HTML report to this folder: a page per scenario (invoices, usage charts, outcomes) and index.html.")
     var report: String?
 
+    @Option(help: "Bill this event file against the scenario's catalog instead of its own traffic (no golden files compared).")
+    var events: String?
+
+    @Option(help: "The --events file's format: jsonl, csv, kong, aws, azure, apigee or mulesoft (default: csv for .csv, else jsonl).")
+    var format: RecordFormat?
+
+    @Option(help: "With --events: write invoices.json and rejections.json into this folder.")
+    var out: String?
+
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256") }
+        if events == nil && (format != nil || out != nil) { throw ValidationError("--format and --out go with --events") }
+        if events != nil && (paths.count != 1 || update) {
+            throw ValidationError("--events bills one file against one scenario: pass one scenario file, without --update")
+        }
     }
 
     func run() throws {
+        if let events { return try billFile(events) }
         let files = try ScenarioFiles.resolve(paths)
         if ledger != nil && files.count > 1 { throw ValidationError("--ledger records one scenario: pass one scenario file") }
         let console = Console(toStandardError: json)
@@ -143,6 +160,44 @@ struct Run: ParsableCommand {
             result.goldenDifferences = golden.fileDifferences(run)
         }
         return result
+    }
+}
+
+extension Run {
+    /// `--events FILE`: bills the file against the scenario's catalog and prints what it came to.
+    func billFile(_ file: String) throws {
+        let scenario = try ScenarioSource.loadOrExit(paths[0]).billing(file: file, format: format)
+        let run: ScenarioRun
+        do { run = try ScenarioRunner.run(scenario, threads: threads) } catch {
+            StandardError.write("tally run: \(error)\n")
+            throw ExitCode(1)
+        }
+        let console = Console(toStandardError: json)
+        let counts = run.counts
+        for input in run.inputs {
+            let notBilled = input.notBilled.keys.sorted().map { "\(input.notBilled[$0] ?? 0) x \($0)" }
+            console.line("\(input.file): \(input.records) records, \(input.events) events (\(input.undecodable) undecodable)"
+                         + (notBilled.isEmpty ? "" : ", not billed: \(notBilled.joined(separator: ", "))"))
+        }
+        console.line("\(counts.received) events: \(counts.accepted) accepted (\(counts.late) late), \(counts.rejected) rejected, "
+                     + "\(counts.deadLettered) dead-lettered; \(run.invoiceCount) invoices")
+        for sample in run.deadLetterSamples { console.line("  dead letter \(sample)") }
+        let currency = scenario.catalog.currency
+        for invoice in run.invoices {
+            console.line("  \(invoice.period.start.iso8601.prefix(10)) \(invoice.customer): \(currency.format(invoice.total))")
+        }
+        if let out {
+            do {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                for (name, text) in [("invoices.json", run.invoicesJSON), ("rejections.json", run.rejectionsJSON)] {
+                    try Data(text.utf8).write(to: URL(fileURLWithPath: out).appendingPathComponent(name), options: .atomic)
+                }
+            } catch {
+                StandardError.write("tally run: cannot write \(out): \(error.localizedDescription)\n")
+                throw ExitCode(1)
+            }
+        }
+        if json { print(run.rejectionsJSON, terminator: "") }
     }
 }
 

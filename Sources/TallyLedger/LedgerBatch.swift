@@ -188,7 +188,7 @@ struct LedgerBatch: Sendable {
         var row = RejectionRow(seq: seq, receivedAt: receivedAt, eventID: append(item.eventID), reason: append(reason.rawValue))
         switch item.payload {
         case .event(let event): row.columns = appendColumns(event, names: &names)
-        case .malformed(let text): row.raw = append(text)
+        case .malformed(let text), .undecodable(let text, _): row.raw = append(text)
         }
         rejections.append(row)
     }
@@ -205,7 +205,7 @@ struct LedgerBatch: Sendable {
         let (kind, payload): (String, String)
         switch item.payload {
         case .event(let event): (kind, payload) = ("event", Self.eventJSON(event))
-        case .malformed(let text): (kind, payload) = ("raw", text)
+        case .malformed(let text), .undecodable(let text, _): (kind, payload) = ("raw", text)
         }
         deadLetters.append(DeadLetterRow(seq: seq, eventID: item.eventID, reason: reason.rawValue, payloadKind: kind,
                                          payload: payload, receivedAt: receivedAt))

@@ -103,6 +103,9 @@ public final class LedgerRecorder: RunObserver {
                     return
                 }
                 event = decoded
+            case .undecodable:
+                if failure == nil { failure = LedgerError("event #\(seq) was accepted but could not be decoded") }
+                return
             }
             batch.appendAccepted(seq: seq, event: event, receivedAt: receivedAt, acceptance: acceptance, names: &names)
         case .rejected(let reason):

@@ -35,6 +35,7 @@ struct InvoiceView {
             var how = line.breakdown.map { Self.how($0, quantity: line.quantity ?? .zero, currency: currency) } ?? []
             switch line.kind {
             case .charge: break
+            case .chargeMinimumTrueUp: how.append("brings the charge up to its minimum amount")
             case .minimumCommitmentTrueUp: how.append("brings the invoice up to the plan's minimum commitment")
             case .spendCapAdjustment: how.append("brings the invoice down to the plan's spend cap")
             }

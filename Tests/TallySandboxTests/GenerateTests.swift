@@ -77,7 +77,7 @@ struct GenerateTests {
                     guard case .object(let wire) = event.json else { continue }
                     let expected = CanonicalJSON.write(.object(JSONObject(wire.members + [(key: "received_at", value: .string(item.receivedAt.iso8601))])), pretty: false)
                     #expect(line + "\n" == expected)
-                case .malformed:
+                case .malformed, .undecodable:
                     malformed += 1
                     #expect(throws: EventDecodingError.self) { try Event(json: .object(object)) }
                 }
@@ -106,7 +106,7 @@ struct GenerateTests {
                                            event.timestamp.iso8601, event.source,
                                            event.properties.isEmpty ? "" : String(CanonicalJSON.write(event.json.objectMember("properties"), pretty: false).dropLast())][...])
                     #expect(row[9] == "")
-                case .malformed(let raw):
+                case .malformed(let raw), .undecodable(let raw, _):
                     malformed += 1
                     #expect(row[1...8].allSatisfy { $0.isEmpty })
                     #expect(row[9] == raw)

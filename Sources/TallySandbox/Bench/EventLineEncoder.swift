@@ -1,3 +1,4 @@
+import TallyGateways
 import TallyJSON
 import TallyPipeline
 
@@ -7,6 +8,11 @@ public enum EventExportFormat: String, CaseIterable, Sendable {
     case jsonl
     /// CSV with a header row (RFC 4180 quoting).
     case csv
+    /// A gateway's own log records, one per line (Docs/Gateways.md): what its logging would have written.
+    case kong, aws, azure, apigee, mulesoft
+
+    /// The gateway whose records this format writes; nil for Tally's own formats.
+    public var gateway: Gateway? { Gateway(rawValue: rawValue) }
 }
 
 /// Encodes stream items as JSON Lines or CSV rows, appending UTF-8 bytes to a buffer.
@@ -60,6 +66,17 @@ public struct EventLineEncoder {
     /// (zero-filled) only when the line might not fit, and never shortened, so a writer
     /// can keep one buffer and its own count of the bytes in use.
     public mutating func encode(_ item: GeneratedItem, into out: inout [UInt8], at start: Int) -> Int {
+        if let gateway = format.gateway {
+            // A gateway's record has no ingest time; a malformed event stays the raw text it was.
+            var line: [UInt8]
+            switch item.payload {
+            case .event(let event): line = Array(gateway.line(for: event).utf8)
+            case .malformed(let raw), .undecodable(let raw, _): line = Array(raw.utf8) + [Byte.newline]
+            }
+            if out.count < start + line.count { out.append(contentsOf: repeatElement(0, count: start + line.count - out.count)) }
+            out.replaceSubrange(start..<(start + line.count), with: line)
+            return start + line.count
+        }
         switch item.payload {
         case .event(let event):
             // Every string byte may become a 6-byte JSON escape, or in CSV a doubled quote
@@ -75,7 +92,7 @@ public struct EventLineEncoder {
                 if format == .jsonl { jsonLine(event, receivedAt: item.receivedAt, &writer) } else { csvRow(event, receivedAt: item.receivedAt, &writer) }
                 return writer.at
             }
-        case .malformed(let raw):
+        case .malformed(let raw), .undecodable(let raw, _):
             // Rare: built the simple way, then copied in.
             var line: [UInt8] = []
             if format == .jsonl { malformedJSONLine(raw, receivedAt: item.receivedAt, into: &line) } else { malformedCSVRow(raw, receivedAt: item.receivedAt, into: &line) }

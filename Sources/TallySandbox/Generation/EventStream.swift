@@ -20,6 +20,8 @@ import TallyRandom
 struct EventStream {
     let scenario: Scenario
     let threads: Int
+    /// The scenario's event files, read into the stream; nil to open them privately (their tallies unread).
+    var files: EventFileSources? = nil
     static let chunkSize = 8192
     static let batchSize = 4096
 
@@ -31,7 +33,8 @@ struct EventStream {
 
     /// Calls `body` with consecutive runs of the stream, in order, until it ends.
     func forEachBatch(_ body: (StreamBatch) -> Void) throws(RunError) {
-        var merge = try Merge(scenario: scenario, chunkWorkers: Swift.max(0, threads - 2))
+        var merge = try Merge(scenario: scenario, chunkWorkers: Swift.max(0, threads - 2),
+                              files: files ?? EventFileSources(scenario: scenario))
         guard threads >= 2 else {
             defer { merge.stop() }
             var batch = StreamBatch(names: merge.names)
@@ -69,8 +72,12 @@ struct Merge {
     private var resends: [StreamItem] = []
     private var freeSlots: [Int] = []
     private var resendSequence = 0
+    /// Each event file's next item, waiting for its turn.
+    private var fileHeads: [GeneratedItem?] = []
+    private let files: EventFileSources
 
-    init(scenario: Scenario, chunkWorkers: Int) throws(RunError) {
+    init(scenario: Scenario, chunkWorkers: Int, files: EventFileSources) throws(RunError) {
+        self.files = files
         let plan = StreamPlan(scenario: scenario)
         var pickers: [CustomerPicker] = []
         var combinations: [PropertyCombinations] = []
@@ -85,7 +92,8 @@ struct Merge {
         names = StreamNames(tenant: scenario.tenant, units: plan.units.map { unit in
             let traffic = scenario.traffic[unit.traffic]
             return StreamNames.Unit(ids: EventIDs(prefix: "e\(unit.traffic).\(unit.period)."), metric: traffic.metric,
-                                    source: traffic.source, customers: traffic.customers, properties: combinations[unit.traffic])
+                                    source: traffic.source, customers: traffic.customers, properties: combinations[unit.traffic],
+                                    gateway: traffic.gateway)
         })
         var generators: [UnitGenerator] = []
         for unit in plan.units {
@@ -105,6 +113,12 @@ struct Merge {
             explicit.append(GeneratedItem(payload: .event(event.event), receivedAt: receivedAt, eventID: event.event.id))
             heads.push(OrderKey(time: receivedAt, source: .explicit, rank: UInt64(index), index: index))
         }
+        try files.open()
+        for (index, source) in files.sources.enumerated() {
+            let item = source.next()
+            fileHeads.append(item)
+            if let item { heads.push(OrderKey(time: item.receivedAt, source: .file, rank: UInt64(index), index: index)) }
+        }
     }
 
     func stop() { chunks.stop() }
@@ -116,6 +130,15 @@ struct Merge {
             case .explicit:
                 _ = heads.pop()
                 batch.append(whole: explicit[head.index])
+            case .file:
+                let index = head.index
+                if let item = fileHeads[index] { batch.append(whole: item) }
+                fileHeads[index] = files.sources[index].next()
+                if let next = fileHeads[index] {
+                    heads.replaceTop(OrderKey(time: next.receivedAt, source: .file, rank: UInt64(index), index: index))
+                } else {
+                    _ = heads.pop()
+                }
             case .resend:
                 _ = heads.pop()
                 batch.resendPositions.append(batch.items.count)
@@ -165,16 +188,16 @@ struct Merge {
     /// Where the next item of a source sits, and when it is due.
     ///
     /// Items are ordered by time, then by source (explicit events, then re-sends,
-    /// then generated units), then by rank within the source: an explicit event's
+    /// then generated units, then event files), then by rank within the source: an explicit event's
     /// declaration index, a re-send's sequence number (not its slot, which is reused),
     /// a unit's number. Source and rank share one word, so a comparison is two.
     struct OrderKey: Comparable {
-        enum Source: UInt64 { case explicit = 0, resend = 1, unit = 2 }
+        enum Source: UInt64 { case explicit = 0, resend = 1, unit = 2, file = 3 }
 
         let time: Instant
         /// The source in the top two bits, the rank below.
         let order: UInt64
-        /// The item's place: the explicit event's index, the re-send's slot, or the unit.
+        /// The item's place: the explicit event's index, the re-send's slot, the unit, or the file.
         let index: Int
 
         init(time: Instant, source: Source, rank: UInt64, index: Int) {

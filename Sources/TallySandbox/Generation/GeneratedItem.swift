@@ -6,6 +6,8 @@ public struct GeneratedItem: Sendable {
         case event(Event)
         /// A malformed event, as the raw JSON a broken client would send.
         case malformed(String)
+        /// A record of an event file that could not be decoded: its text and the problem, at `file:line`.
+        case undecodable(raw: String, problem: String)
     }
 
     public var payload: Payload

@@ -1,4 +1,5 @@
 internal import CIntrinsics
+import TallyGateways
 import TallyPipeline
 import TallyRandom
 
@@ -129,8 +130,12 @@ final class StreamNames: Sendable {
         let source: String
         let customers: [String]
         let properties: PropertyCombinations
+        /// The gateway whose records the unit's events pass through (`gateway:` traffic), or nil.
+        let gateway: Gateway?
 
-        init(ids: EventIDs, metric: String, source: String, customers: [String], properties: PropertyCombinations) {
+        init(ids: EventIDs, metric: String, source: String, customers: [String], properties: PropertyCombinations,
+             gateway: Gateway? = nil) {
+            self.gateway = gateway
             self.ids = ids
             self.metric = metric
             self.source = source
@@ -147,10 +152,16 @@ final class StreamNames: Sendable {
         }
 
         /// The event of one of this unit's items.
+        ///
+        /// A `gateway:` unit's event is written as the gateway's log record and read back by its
+        /// adapter, so every run exercises the adapter; the two agree field for field (a test checks
+        /// it for every gateway), and the written event stands should they ever not.
         func event(_ item: StreamItem, tenant: String) -> Event {
-            Event(id: ids.id(item.sequence), tenant: tenant, customer: customers[Int(item.customer)], metric: metric,
-                  quantity: item.quantity, timestamp: item.timestamp, source: source,
-                  properties: properties.properties(item.properties))
+            let event = Event(id: ids.id(item.sequence), tenant: tenant, customer: customers[Int(item.customer)], metric: metric,
+                              quantity: item.quantity, timestamp: item.timestamp, source: source,
+                              properties: properties.properties(item.properties))
+            guard let gateway else { return event }
+            return gateway.readBack(event, tenant: tenant) ?? event
         }
     }
 

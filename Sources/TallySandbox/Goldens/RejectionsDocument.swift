@@ -6,7 +6,9 @@ enum RejectionsDocument {
     /// How many event ids are kept per reason, for debugging a changed count.
     static let sampleSize = 5
 
-    static func json(scenario: String, counts: OutcomeCounts, samples: [OutcomeReason: [String]]) -> JSONValue {
+    static func json(
+        scenario: String, counts: OutcomeCounts, samples: [OutcomeReason: [String]], inputs: [EventFileTally] = []
+    ) -> JSONValue {
         func section(_ disposition: OutcomeReason.Disposition) -> JSONValue {
             let reasons = OutcomeReason.allCases.filter { $0.disposition == disposition }.sorted()
             return InvoicesDocument.object(reasons.map { reason in
@@ -16,7 +18,7 @@ enum RejectionsDocument {
                 ]))
             })
         }
-        return InvoicesDocument.object([
+        var members: [(String, JSONValue)] = [
             ("scenario", .string(scenario)),
             ("events_in", .number(String(counts.received))),
             ("accepted", .number(String(counts.accepted))),
@@ -26,6 +28,9 @@ enum RejectionsDocument {
             ("rejected", section(.rejected)),
             ("dead_lettered", section(.deadLettered)),
             ("balanced", .bool(counts.isBalanced)),
-        ])
+        ]
+        // Only scenarios that read event files have the section, so the others' goldens stay as they were.
+        if !inputs.isEmpty { members.append(("event_files", .array(inputs.map(\.json)))) }
+        return InvoicesDocument.object(members)
     }
 }

@@ -123,7 +123,7 @@ struct ScenarioBuilder {
 
     static let topLevelKeys = ["name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
                                "metrics", "plans", "customers", "discounts", "taxes", "tax_rounding", "credits", "traffic", "events", "faults",
-                               "expect", "entitlement_cache"]
+                               "expect", "entitlement_cache", "events_from"]
 
     func build(_ root: Node) -> Scenario? {
         guard let top = reader.mapping(root, "the scenario", allowed: ScenarioBuilder.topLevelKeys) else { return nil }
@@ -202,13 +202,14 @@ struct ScenarioBuilder {
         let cacheRefresh = top["entitlement_cache"].flatMap { RequestPathSection(reader: reader).entitlementCache($0) }
         let gateway = top.has("entitlement_cache") || catalog.metrics.contains { $0.cost != nil }
             || catalog.plans.contains { !$0.spikeArrests.isEmpty || $0.marginGuard != nil }
+        let inputs = top["events_from"].map { EventFilesSection(reader: reader, catalog: catalog).inputs($0) } ?? []
 
         guard let name, let seed, let start, let periods, let ingest, reader.diagnostics.isEmpty else { return nil }
         var scenario = Scenario(
             name: name, description: description, seed: seed, file: reader.file,
             schedule: PeriodSchedule(start: start, count: periods, interval: interval),
             catalog: catalog, tenant: tenant, ingest: ingest,
-            traffic: traffic, events: events, faults: faults, expectations: expectations
+            traffic: traffic, events: events, faults: faults, expectations: expectations, inputs: inputs
         )
         // What the run would refuse, refused here: each generated event takes at most one fault (a re-send counts).
         for unit in StreamPlan(scenario: scenario).units where unit.alterations.reduce(0, +) + unit.duplicates > unit.events {

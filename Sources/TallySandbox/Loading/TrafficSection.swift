@@ -1,3 +1,4 @@
+import TallyGateways
 import TallyPipeline
 import Yams
 
@@ -18,7 +19,7 @@ struct TrafficSection {
     func traffic(_ node: Node) -> [Traffic] {
         guard let items = reader.sequence(node, "traffic") else { return [] }
         return items.compactMap { item in
-            let keys = ["metric", "customers", "events", "quantity", "arrival", "spread", "source", "properties"]
+            let keys = ["metric", "customers", "events", "quantity", "arrival", "spread", "source", "properties", "gateway"]
             guard let map = reader.mapping(item, "a traffic stream", allowed: keys) else { return nil }
             let metric = map.required("metric", "the metric the events report").flatMap(metric)
             let events = map.required("events", "how many events over the whole scenario").flatMap { reader.integer($0, "events", in: 0...10_000_000_000) }
@@ -36,7 +37,11 @@ struct TrafficSection {
             let quantity = map["quantity"].map(quantity) ?? .constant(.one)
             let arrival = map["arrival"].flatMap { reader.choice($0, "arrival", ArrivalPattern.self) } ?? .uniform
             let spread = map["spread"].flatMap(spread) ?? .even
-            let source = map["source"].flatMap { reader.string($0, "source") } ?? "sdk"
+            let gateway = map["gateway"].flatMap { reader.choice($0, "gateway", Gateway.self) }
+            let source = map["source"].flatMap { reader.string($0, "source") } ?? gateway?.rawValue ?? "sdk"
+            if let gateway, source != gateway.rawValue, let node = map["source"] {
+                reader.fail(node, "a \(gateway.rawValue) traffic's events come from \(gateway.rawValue): leave source out or set it to \(gateway.rawValue)")
+            }
             var properties: [(key: String, values: [String])] = []
             if let node = map["properties"] {
                 if case .mapping(let mapping) = node {
@@ -49,9 +54,12 @@ struct TrafficSection {
                     reader.fail(node, "properties must be a mapping of property name to a list of values")
                 }
             }
+            if let gateway, !properties.isEmpty, !gateway.carriesProperties, let node = map["properties"] {
+                reader.fail(node, "\(gateway.rawValue) records carry no event properties (only kong's query string does), expected no properties")
+            }
             guard let metric, let events, let quantity else { return nil }
             return Traffic(metric: metric, customers: customers, events: events, quantity: quantity, arrival: arrival,
-                           spread: spread, source: source, properties: properties.sorted { $0.key < $1.key })
+                           spread: spread, source: source, properties: properties.sorted { $0.key < $1.key }, gateway: gateway)
         }
     }
 

@@ -16,6 +16,11 @@ public struct ScenarioRun: Sendable {
     public var expectationFailures: [String]
     /// The gateway's decisions; nil when the scenario has no request path.
     public var requests: RequestLog? = nil
+    /// What each event file of the scenario held, in its order; empty without `events_from:`.
+    public var inputs: [EventFileTally] = []
+    /// The first dead letters' reasons and details (`schema_invalid: f.log:3: event_id: missing...`),
+    /// for a person reading a run of event files; empty without `events_from:`.
+    public var deadLetterSamples: [String] = []
 
     /// The canonical text of `invoices.json`.
     public var invoicesJSON: String {
@@ -29,7 +34,7 @@ public struct ScenarioRun: Sendable {
 
     /// The canonical text of `rejections.json`.
     public var rejectionsJSON: String {
-        CanonicalJSON.write(RejectionsDocument.json(scenario: scenario.name, counts: counts, samples: samples))
+        CanonicalJSON.write(RejectionsDocument.json(scenario: scenario.name, counts: counts, samples: samples, inputs: inputs))
     }
 }
 

@@ -35,19 +35,23 @@ public enum ScenarioRunner {
         var loop = MeteringLoop(meter: meter, observer: observer, progress: progress,
                                 gatewayDelay: scenario.requestPath.map { _ in scenario.ingest.delay })
         prefaultDedupTable(of: loop.meter, threads: threads)
-        let stream = EventStream(scenario: scenario, threads: threads)
+        let files = EventFileSources(scenario: scenario)
+        let stream = EventStream(scenario: scenario, threads: threads, files: files)
         try stream.forEachBatch { loop.receive($0) }
         loop.progress?(loop.sent)
         meter = loop.meter
         let samples = loop.samples, sent = loop.sent
-        // Conservation: every item sent is refused at the gateway or metered, and every event metered
-        // has exactly one outcome.
+        let inputs = try files.finish()
+        let fromFiles = inputs.reduce(0) { $0 + $1.events }
+        // Conservation: every item sent is refused at the gateway or metered, every event metered has
+        // exactly one outcome, and every record read from a file is an event sent or counted as not billed.
         let counts = meter.counts, access = meter.accessCounts
         var requests = loop.requests
         requests?.counts = access
         let refused = requests.map { _ in access.refused } ?? 0
-        guard counts.received + refused == sent, counts.isBalanced, access.isBalanced, sent == scenario.totalEvents else {
-            throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned), \(refused) refused at the gateway (\(access.requests) requests: \(access.allowed) allowed + \(access.refused) refused), \(counts.received) metered, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
+        guard counts.received + refused == sent, counts.isBalanced, access.isBalanced,
+              sent == scenario.totalEvents + fromFiles, inputs.allSatisfy(\.isBalanced) else {
+            throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned + \(fromFiles) from files), \(refused) refused at the gateway (\(access.requests) requests: \(access.allowed) allowed + \(access.refused) refused), \(counts.received) metered, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
         }
         reached(.metered)
         let billed: BilledInvoices
@@ -60,11 +64,14 @@ public enum ScenarioRunner {
             throw RunError(message: "\(scenario.name): billing failed: \(error)")
         }
         reached(.billed)
-        let run = ScenarioRun(
+        var run = ScenarioRun(
             scenario: scenario, invoices: billed.invoices, invoiceCount: billed.count, counts: counts, samples: samples,
             expectationFailures: ExpectationCheck.failures(scenario: scenario, counts: counts, billed: billed)
                 + ExpectationCheck.failures(scenario: scenario, requests: requests),
-            requests: requests)
+            requests: requests, inputs: inputs)
+        if !inputs.isEmpty {
+            run.deadLetterSamples = meter.deadLetters.prefix(20).map { "\($0.reason.rawValue): \($0.detail)" }
+        }
         do { try observer?.finished(run, meter: meter) } catch {
             throw RunError(message: "\(scenario.name): recording the run failed: \(error)")
         }
@@ -294,6 +301,8 @@ struct MeteringLoop {
             outcome = meter.ingest(event, receivedAt: item.receivedAt)
         case .malformed(let json):
             outcome = meter.ingest(json: json, receivedAt: item.receivedAt)
+        case .undecodable(let raw, let problem):
+            outcome = meter.ingestUndecodable(raw, problem: problem, receivedAt: item.receivedAt)
         }
         observer?.sent(item, outcome: outcome)
         count(outcome, id: item.eventID)

@@ -1,3 +1,4 @@
+import TallyGateways
 import TallyPipeline
 
 /// A scenario: a catalog, the traffic to generate from a seed, the faults to
@@ -25,11 +26,32 @@ public struct Scenario: Sendable {
     /// The gateway in front of the pipeline; nil when the scenario sets none of its keys, and
     /// then every generated event goes straight to metering, as before the request path existed.
     public var requestPath: RequestPathSettings? = nil
+    /// Event files read beside the generated traffic (`events_from:`), in the scenario's order.
+    public var inputs: [EventFileInput] = []
 
-    /// The number of events the scenario sends, re-sends included.
+    /// The number of events the scenario sends, re-sends included, not counting its event files
+    /// (whose records are counted as they are read: see ``ScenarioRun/inputs``).
     public var totalEvents: Int {
         let generated = traffic.reduce(0) { $0 + $1.events }
         return generated + events.count + faults.reduce(0) { $0 + ($1.kind == .duplicate ? $1.amount.count(of: generated) : 0) }
+    }
+}
+
+/// An event file a scenario bills (`events_from:`), or `tally run --events` does.
+public struct EventFileInput: Sendable, Hashable {
+    /// Where to read it: relative paths are resolved against the scenario's folder.
+    public var path: String
+    /// The path as the scenario wrote it, for dead letters' `file:line`.
+    public var name: String
+    public var format: RecordFormat
+    /// For gateway formats: the mapping of their records to events.
+    public var mapping: GatewayMapping?
+
+    public init(path: String, name: String, format: RecordFormat, mapping: GatewayMapping?) {
+        self.path = path
+        self.name = name
+        self.format = format
+        self.mapping = mapping
     }
 }
 
@@ -53,11 +75,13 @@ public struct Traffic: Sendable, Hashable {
     public var source: String
     /// Property values to draw from, uniformly, per property; sorted by key.
     public var properties: [(key: String, values: [String])]
+    /// When set, each event is written as this gateway's log record and read back by its adapter before metering.
+    public var gateway: Gateway? = nil
 
     public static func == (lhs: Traffic, rhs: Traffic) -> Bool {
         lhs.metric == rhs.metric && lhs.customers == rhs.customers && lhs.events == rhs.events
             && lhs.quantity == rhs.quantity && lhs.arrival == rhs.arrival && lhs.spread == rhs.spread
-            && lhs.source == rhs.source && lhs.properties.map(\.key) == rhs.properties.map(\.key)
+            && lhs.source == rhs.source && lhs.gateway == rhs.gateway && lhs.properties.map(\.key) == rhs.properties.map(\.key)
             && lhs.properties.map(\.values) == rhs.properties.map(\.values)
     }
 

@@ -1,0 +1,232 @@
+import TallyJSON
+import TallyPipeline
+
+/// Which fields of a gateway's log record give an event's fields, and which responses are billed.
+///
+/// Every gateway has defaults (``Gateway/defaultMapping``, tabled in Docs/Gateways.md);
+/// a scenario's `mapping:` block replaces any of them.
+public struct GatewayMapping: Sendable, Hashable {
+    /// Where the tenant comes from; a record without it belongs to the scenario's tenant.
+    public var tenant: FieldPath?
+    public var customer: FieldPath
+    /// The idempotency key: the gateway's request id.
+    public var eventID: FieldPath
+    /// Whole milliseconds since the epoch (a number or digits) or an ISO-8601 UTC time.
+    public var timestamp: FieldPath
+    public var metric: MetricMapping
+    /// A numeric field such as response bytes; nil counts each request as 1.
+    public var quantity: FieldPath?
+    /// The HTTP status; nil bills every record.
+    public var status: FieldPath?
+    /// The statuses billed; default 200 to 299.
+    public var billable: [ClosedRange<Int>]
+    /// An object whose scalar members become the event's properties (Kong: the query string); nil for none.
+    public var properties: FieldPath?
+
+    public init(
+        tenant: FieldPath?, customer: FieldPath, eventID: FieldPath, timestamp: FieldPath, metric: MetricMapping,
+        quantity: FieldPath? = nil, status: FieldPath?, billable: [ClosedRange<Int>] = [200...299], properties: FieldPath? = nil
+    ) {
+        self.properties = properties
+        self.tenant = tenant
+        self.customer = customer
+        self.eventID = eventID
+        self.timestamp = timestamp
+        self.metric = metric
+        self.quantity = quantity
+        self.status = status
+        self.billable = billable
+    }
+}
+
+/// How a record names its metric: a constant, or a field's value translated by rules.
+public struct MetricMapping: Sendable, Hashable {
+    /// Every record bills this metric.
+    public var constant: String?
+    /// The field whose value (a route, an API, a path) picks the metric.
+    public var field: FieldPath?
+    /// Tried in order; the first that matches names the metric. When none does, the
+    /// value itself is the metric, without a leading `/` (so `/forecasts` bills `forecasts`).
+    public var rules: [MetricRule]
+
+    public init(constant: String? = nil, field: FieldPath? = nil, rules: [MetricRule] = []) {
+        self.constant = constant
+        self.field = field
+        self.rules = rules
+    }
+
+    /// The metric of a record whose field holds `value`.
+    public func metric(for value: String) -> String {
+        for rule in rules {
+            switch rule.match {
+            case .exact(let text) where value == text: return rule.metric
+            case .prefix(let text) where value.hasPrefix(text): return rule.metric
+            default: continue
+            }
+        }
+        return value.hasPrefix("/") ? String(value.dropFirst()) : value
+    }
+}
+
+/// One rule of a ``MetricMapping``: a value, exactly or by its start, and the metric it bills.
+public struct MetricRule: Sendable, Hashable {
+    public enum Match: Sendable, Hashable {
+        case exact(String)
+        case prefix(String)
+    }
+
+    public var match: Match
+    public var metric: String
+
+    public init(_ match: Match, metric: String) {
+        self.match = match
+        self.metric = metric
+    }
+}
+
+/// A dotted path to a field of a JSON record: `request.headers.x-tenant-id`.
+///
+/// A key may itself hold dots (AWS access-log formats often use `identity.apiKey` as one key):
+/// at each object the rest of the path is tried whole first, then split at each dot in turn.
+/// Keys match exactly, or else ignoring ASCII case (HTTP header names are case-insensitive).
+public struct FieldPath: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public let text: String
+
+    public init(_ text: String) { self.text = text }
+    public init(stringLiteral value: String) { text = value }
+
+    public var description: String { text }
+
+    /// The value at this path in `record`, or nil when the record has none there.
+    public func value(in record: JSONValue) -> JSONValue? {
+        Self.resolve(record, text[...])
+    }
+
+    private static func resolve(_ value: JSONValue, _ rest: Substring) -> JSONValue? {
+        guard case .object(let object) = value else { return nil }
+        if let found = member(object, rest) { return found }
+        var search = rest.startIndex
+        while let dot = rest[search...].firstIndex(of: ".") {
+            if let child = member(object, rest[..<dot]), let found = resolve(child, rest[rest.index(after: dot)...]) {
+                return found
+            }
+            search = rest.index(after: dot)
+        }
+        return nil
+    }
+
+    private static func member(_ object: JSONObject, _ key: Substring) -> JSONValue? {
+        for member in object.members where member.key.utf8.elementsEqual(key.utf8) { return member.value }
+        for member in object.members where member.key.utf8.count == key.utf8.count
+            && member.key.lowercased() == key.lowercased() {
+            return member.value
+        }
+        return nil
+    }
+}
+
+extension JSONValue {
+    /// A scalar's text (a string, a number's digits, `true` or `false`); nil for null, arrays and objects.
+    var scalarText: String? {
+        switch self {
+        case .string(let text), .number(let text): text
+        case .bool(let flag): flag ? "true" : "false"
+        default: nil
+        }
+    }
+}
+
+extension GatewayMapping {
+    /// The event one gateway record reports, or why it is not billed or cannot be decoded.
+    func decode(_ record: JSONValue, gateway: Gateway, tenant defaultTenant: String) -> DecodedRecord {
+        func raw() -> String { DecodedRecord.raw(CanonicalJSON.write(record, pretty: false).utf8) }
+        func problem(_ message: String) -> DecodedRecord { .undecodable(raw: raw(), problem: message) }
+        guard case .object = record else { return problem("expected a \(gateway.rawValue) log record, a JSON object") }
+        if let status {
+            guard let text = status.value(in: record)?.scalarText, let code = Int(text) else {
+                return problem("\(status): missing or not an HTTP status, expected a number like 200")
+            }
+            if !billable.contains(where: { $0.contains(code) }) { return .notBilled(status: code) }
+        }
+        func text(_ path: FieldPath, _ what: String) -> Result<String, RecordProblem> {
+            guard let value = path.value(in: record) else { return .failure(RecordProblem("\(path): missing, expected \(what)")) }
+            guard let text = value.scalarText, !text.isEmpty else {
+                return .failure(RecordProblem("\(path): is empty or not text, expected \(what)"))
+            }
+            return .success(text)
+        }
+        let id: String, customer: String, metric: String
+        switch text(eventID, "the request id") {
+        case .success(let value): id = value
+        case .failure(let error): return problem(error.message)
+        }
+        if id.count > Event.maxIDLength {
+            return problem("\(eventID): has \(id.count) characters, expected 1 to \(Event.maxIDLength)")
+        }
+        switch text(self.customer, "the customer") {
+        case .success(let value): customer = value
+        case .failure(let error): return problem(error.message)
+        }
+        if let constant = self.metric.constant {
+            metric = constant
+        } else if let field = self.metric.field {
+            switch text(field, "the value that names the metric") {
+            case .success(let value): metric = self.metric.metric(for: value)
+            case .failure(let error): return problem(error.message)
+            }
+        } else {
+            return problem("the mapping names no metric")
+        }
+        let timestamp: Instant
+        switch instant(in: record) {
+        case .success(let value): timestamp = value
+        case .failure(let error): return problem(error.message)
+        }
+        var quantity = ExactDecimal.one
+        if let field = self.quantity {
+            switch text(field, "a decimal quantity") {
+            case .success(let value):
+                do { quantity = try ExactDecimal(parsing: value) } catch {
+                    return problem("\(field): \"\(value.prefix(40))\" is not a plain decimal: \(error.message)")
+                }
+            case .failure(let error): return problem(error.message)
+            }
+        }
+        let tenant = self.tenant.flatMap { $0.value(in: record)?.scalarText }.flatMap { $0.isEmpty ? nil : $0 } ?? defaultTenant
+        var properties = EventProperties()
+        if let path = self.properties, case .object(let members)? = path.value(in: record) {
+            // Scalars only: a repeated query parameter (an array) names no one value.
+            for member in members.members {
+                if let text = member.value.scalarText { properties[member.key] = text }
+            }
+        }
+        let event = Event(id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
+                          timestamp: timestamp, source: gateway.rawValue, properties: properties)
+        return .event(event, receivedAt: nil)
+    }
+
+    private func instant(in record: JSONValue) -> Result<Instant, RecordProblem> {
+        let what = "milliseconds since the epoch or an ISO-8601 UTC time like 2026-01-03T10:00:00Z"
+        guard let value = timestamp.value(in: record), let text = value.scalarText, !text.isEmpty else {
+            return .failure(RecordProblem("\(timestamp): missing, expected \(what)"))
+        }
+        if text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            guard let milliseconds = Int64(text) else { return .failure(RecordProblem("\(timestamp): \(text.prefix(40)) is out of range")) }
+            return .success(Instant(millisecondsSinceEpoch: milliseconds))
+        }
+        do { return .success(try Instant(iso8601: Self.millisecondPrecision(text))) } catch {
+            return .failure(RecordProblem("\(timestamp): '\(text.prefix(40))' is neither \(what)"
+                .replacingOccurrences(of: "since the epoch or", with: "since the epoch nor")))
+        }
+    }
+
+    /// `2026-03-01T10:00:00.1234567Z` (Azure writes seven digits) as `2026-03-01T10:00:00.123Z`:
+    /// Tally's instants are whole milliseconds, so finer digits are dropped.
+    static func millisecondPrecision(_ text: String) -> String {
+        guard text.hasSuffix("Z"), let dot = text.firstIndex(of: ".") else { return text }
+        let digits = text[text.index(after: dot)..<text.index(before: text.endIndex)]
+        guard digits.count != 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return text }
+        let kept = digits.prefix(3)
+        return String(text[...dot]) + kept + String(repeating: "0", count: 3 - kept.count) + "Z"
+    }
+}
