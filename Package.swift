@@ -31,7 +31,7 @@ let package = Package(
         // The SQLite ledger of runs: events, rejections, dead letters, invoices (keeps SQLite out of the pipeline).
         .target(
             name: "TallyLedger",
-            dependencies: ["TallyPipeline", "TallySandbox", "TallyJSON", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TallyPipeline", "TallyJSON", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .executableTarget(
             name: "TallyCLI",
