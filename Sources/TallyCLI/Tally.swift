@@ -10,7 +10,7 @@ struct Tally: ParsableCommand {
             its expect: checks, 2 a scenario file is invalid.
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Check.self, DeadLetters.self, Rerate.self, Reconcile.self, Generate.self, Bench.self],
+        subcommands: [Run.self, Check.self, DeadLetters.self, Rerate.self, Reconcile.self, Generate.self, Bench.self, Replay.self],
         defaultSubcommand: nil
     )
 }
