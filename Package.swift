@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "TallySandbox", targets: ["TallySandbox"]),
         .library(name: "TallyGateways", targets: ["TallyGateways"]),
         .executable(name: "tally", targets: ["TallyCLI"]),
+        .executable(name: "tally-server", targets: ["TallyServerMain"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -19,6 +20,13 @@ let package = Package(
         // Builds the DocC catalogs of the library modules (`swift package generate-documentation`); see CONTRIBUTING.md.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        // The service only (tally-server); `swift build --product tally` builds none of these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // The pipeline a production metering and billing service links: no I/O, no clock.
@@ -42,7 +50,27 @@ let package = Package(
         // The SQLite ledger of runs: events, rejections, dead letters, invoices (keeps SQLite out of the pipeline).
         .target(
             name: "TallyLedger",
-            dependencies: ["TallyPipeline", "TallySandbox", "TallyJSON", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["TallyPipeline", "TallyJSON", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The production ingest and entitlement service: HTTP on hummingbird over the pipeline and the ledger.
+        .target(
+            name: "TallyServer",
+            dependencies: [
+                "TallyPipeline",
+                "TallyLedger",
+                "TallyJSON",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "TallyServerMain",
+            dependencies: ["TallyServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // The HTML report of a run: invoices as a person reads them, usage charts as inline SVG (Mustache templates).
         .target(
@@ -66,6 +94,10 @@ let package = Package(
         .testTarget(name: "TallyGatewaysTests", dependencies: ["TallyGateways", "TallyPipeline", "TallyJSON"]),
         .testTarget(name: "TallyLedgerTests", dependencies: ["TallyLedger", "TallySandbox", "TallyPipeline", "TallyJSON"]),
         .testTarget(name: "TallyReportTests", dependencies: ["TallyReport", "TallySandbox", "TallyPipeline", "TallyJSON"]),
+        .testTarget(
+            name: "TallyServerTests",
+            dependencies: ["TallyServer", "TallyLedger", "TallyPipeline", "TallyJSON"]
+        ),
         .testTarget(
             name: "TallySandboxTests",
             dependencies: ["TallySandbox", "TallyPipeline", "TallyJSON", "TallyRandom"],

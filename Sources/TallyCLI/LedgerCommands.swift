@@ -11,18 +11,56 @@ final class LedgerRunRecorder: RunObserver {
 
     init(path: String, scenario: Scenario, file: String) throws {
         let text = try LedgerFiles.text(of: file)
-        recorder = try LedgerRecorder(ledger: try Ledger(path: path, create: true), scenario: scenario, scenarioText: text,
+        recorder = try LedgerRecorder(ledger: try Ledger(path: path, create: true), scenario: RunDescription(scenario, text: text),
                                       toolVersion: Tally.configuration.version)
     }
 
-    func sent(_ item: GeneratedItem, outcome: MeteringOutcome) { recorder.sent(item, outcome: outcome) }
+    func sent(_ item: GeneratedItem, outcome: MeteringOutcome) {
+        recorder.record(eventID: item.eventID, payload: DeadLetter.Payload(item.payload), receivedAt: item.receivedAt, outcome: outcome)
+    }
 
     func finished(_ run: ScenarioRun, meter: Meter) throws {
-        try recorder.finished(run, meter: meter)
+        try recorder.finish(counts: run.counts, invoices: run.invoices, meter: meter)
         let seconds = Double(recorder.writeNanoseconds) / 1e9
         let cpu = Double(recorder.writeCPUNanoseconds) / 1e9
         let rows = recorder.rowsWritten
         StandardError.write("ledger \(recorder.ledger.path): \(rows) rows in \(String(format: "%.3f", seconds)) s of ledger writes, \(ProgressBar.compact(recorder.rowsPerSecond)) rows/s (writer CPU \(String(format: "%.3f", cpu)) s: \(ProgressBar.compact(cpu > 0 ? Double(rows) / cpu : 0)) rows per CPU-second)\n")
+    }
+}
+
+extension RunDescription {
+    /// The `runs` row of a run of `scenario`, whose file holds `text`.
+    init(_ scenario: Scenario, text: String) {
+        self.init(name: scenario.name, seed: scenario.seed, file: scenario.file, text: text,
+                  clockStart: scenario.schedule.start ?? Instant(millisecondsSinceEpoch: 0),
+                  clockEnd: scenario.schedule.end ?? Instant(millisecondsSinceEpoch: 0), plannedEvents: scenario.totalEvents)
+    }
+}
+
+extension BillingTerms {
+    /// The sandbox's reading of scenario text: what the ledger's replays and checks bill with.
+    static let scenario: Loader = { yaml, file in
+        let scenario = try ScenarioLoader.load(yaml: yaml, file: file)
+        return BillingTerms(scenario)
+    }
+
+    /// The sandbox's reading of a what-if's plans: a whole scenario, or plans alone completed from the recorded one.
+    static let plans: PlansLoader = { yaml, file, recorded in
+        BillingTerms(try ScenarioLoader.load(plans: yaml, file: file, completingFrom: recorded))
+    }
+
+    init(_ scenario: Scenario) {
+        self.init(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits)
+    }
+}
+
+extension DeadLetter.Payload {
+    /// A generated item's payload as the ledger stores it (a malformed one is raw text).
+    init(_ payload: GeneratedItem.Payload) {
+        switch payload {
+        case .event(let event): self = .event(event)
+        case .malformed(let text), .undecodable(let text, _): self = .raw(text)
+        }
     }
 }
 
@@ -76,7 +114,7 @@ struct DeadLetters: ParsableCommand {
             let ledger = try Ledger(path: file)
             if replay {
                 let fixedYAML = try scenario.map(LedgerFiles.text(of:))
-                let report = try DeadLetterReplay.replay(ledger, fixedYAML: fixedYAML, file: scenario ?? file)
+                let report = try DeadLetterReplay.replay(ledger, fixedYAML: fixedYAML, file: scenario ?? file, load: BillingTerms.scenario)
                 print("replayed \(report.tried) dead letters at \(report.replayedAt.iso8601): \(report.accepted) accepted")
                 for (reason, count) in report.rejected.sorted(by: { $0.key < $1.key }) { print("  rejected \(reason.rawValue): \(count)") }
                 for (reason, count) in report.stillDead.sorted(by: { $0.key < $1.key }) { print("  still dead-lettered \(reason.rawValue): \(count)") }
@@ -118,7 +156,8 @@ struct Rerate: ParsableCommand {
 
     func run() throws {
         try LedgerFiles.reporting {
-            let report = try Rerating.run(try Ledger(path: file), plansYAML: try LedgerFiles.text(of: plans), file: plans)
+            let report = try Rerating.run(try Ledger(path: file), plansYAML: try LedgerFiles.text(of: plans), file: plans,
+                                          load: BillingTerms.scenario, loadPlans: BillingTerms.plans)
             let money = report.currency.format
             if json {
                 func line(_ line: Rerating.Line) -> JSONValue {
@@ -162,7 +201,7 @@ struct Reconcile: ParsableCommand {
     var file: String
 
     func run() throws {
-        let report = try LedgerFiles.reporting { try Reconciliation.run(try Ledger(path: file)) }
+        let report = try LedgerFiles.reporting { try Reconciliation.run(try Ledger(path: file), load: BillingTerms.scenario) }
         for problem in report.problems { print("problem: \(problem)") }
         for difference in report.differences {
             print("\(difference.customer) \(difference.metric) period \(difference.period): invoiced \(difference.invoiced), events give \(difference.recomputed), difference \(difference.difference)")

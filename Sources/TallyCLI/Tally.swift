@@ -11,7 +11,10 @@ struct Tally: ParsableCommand {
             64 a usage error (an unknown option or a bad option value).
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Check.self, Init.self, ReportCommand.self, DeadLetters.self, Rerate.self, Reconcile.self, Generate.self, Bench.self],
+        subcommands: [
+            Run.self, Check.self, Init.self, ReportCommand.self, DeadLetters.self, Rerate.self, Reconcile.self, Generate.self,
+            Bench.self, Replay.self,
+        ],
         defaultSubcommand: nil
     )
 }

@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import TallyPipeline
-import TallySandbox
 
 /// A ledger file: the durable SQLite record of one scenario's run.
 ///
@@ -216,19 +215,42 @@ public struct RecordedRun: Sendable, Hashable {
             completed: try row.optional("completed", as: Int.self) == 1, billingYAML: try row.optional("billing_yaml"))
     }
 
-    /// The recorded scenario, loaded again from the text stored with the run.
-    public func loadScenario() throws -> Scenario {
-        do { return try ScenarioLoader.load(yaml: scenarioYAML, file: scenarioFile) } catch {
+    /// The recorded scenario's terms, read again from the text stored with the run.
+    public func terms(_ load: BillingTerms.Loader) throws -> BillingTerms {
+        do { return try load(scenarioYAML, scenarioFile) } catch {
             throw LedgerError("the scenario stored in the ledger no longer loads: \(error)")
         }
     }
 
-    /// The scenario whose catalog billed the stored invoices (the recorded one, unless a replay re-billed them).
-    public func loadBillingScenario() throws -> Scenario {
-        guard let billingYAML else { return try loadScenario() }
-        do { return try ScenarioLoader.load(yaml: billingYAML, file: "\(scenarioFile) (catalog of the last dead-letter replay)") } catch {
+    /// The terms whose catalog billed the stored invoices (the recorded ones, unless a replay re-billed them).
+    public func billingTerms(_ load: BillingTerms.Loader) throws -> BillingTerms {
+        guard let billingYAML else { return try terms(load) }
+        do { return try load(billingYAML, "\(scenarioFile) (catalog of the last dead-letter replay)") } catch {
             throw LedgerError("the billing scenario stored in the ledger no longer loads: \(error)")
         }
+    }
+}
+
+/// What the ledger needs of a scenario to meter and bill recorded events again: its catalog,
+/// billing periods and time windows.
+///
+/// The ledger stores scenario text but does not read YAML itself (that is the sandbox's
+/// ``Loader``), so a service can link the ledger without the sandbox.
+public struct BillingTerms: Sendable {
+    /// Reads a scenario's text (`yaml`, from the file at `file`, for messages) into its terms.
+    public typealias Loader = @Sendable (_ yaml: String, _ file: String) throws -> BillingTerms
+    /// Reads a what-if's text (`yaml`, from `file`): a whole scenario, or plans (and metrics) alone,
+    /// which take the rest from the recorded scenario's text `recorded`.
+    public typealias PlansLoader = @Sendable (_ yaml: String, _ file: String, _ recorded: String) throws -> BillingTerms
+
+    public var catalog: Catalog
+    public var schedule: PeriodSchedule
+    public var limits: MeteringLimits
+
+    public init(catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits) {
+        self.catalog = catalog
+        self.schedule = schedule
+        self.limits = limits
     }
 }
 

@@ -1,6 +1,5 @@
 import GRDB
 import TallyPipeline
-import TallySandbox
 
 /// What-if pricing: the recorded usage billed under another catalog.
 public enum Rerating {
@@ -36,22 +35,25 @@ public enum Rerating {
     ///   - plansYAML: the text of the scenario whose catalog prices the what-if, or of a file holding
     ///     only its plans (and metrics), completed from the recorded scenario.
     ///   - file: its path, for messages.
-    public static func run(_ ledger: Ledger, plansYAML: String, file: String) throws -> Report {
+    ///   - load: reads scenario text into its terms (the sandbox's loader), for the recorded scenario.
+    ///   - loadPlans: reads `plansYAML` into terms, completing a file of plans alone from the recorded
+    ///     scenario's text (the sandbox's loader).
+    public static func run(
+        _ ledger: Ledger, plansYAML: String, file: String, load: BillingTerms.Loader, loadPlans: BillingTerms.PlansLoader
+    ) throws -> Report {
         return try ledger.queue.read { db in
             guard let run = try RecordedRun.fetch(db) else { throw LedgerError("\(ledger.path): the ledger records no run yet") }
             guard run.completed else { throw LedgerError("\(ledger.path): the run did not complete (killed?); record it again with tally run --ledger") }
-            let recorded = try run.loadScenario()
+            let recorded = try run.terms(load)
             // A file of plans alone takes the rest (customers, currency, schedule) from the recorded scenario.
-            let plans: Scenario
-            do { plans = try ScenarioLoader.load(plans: plansYAML, file: file, completingFrom: run.scenarioYAML) } catch {
-                throw LedgerError("\(error)")
-            }
+            let plans: BillingTerms
+            do { plans = try loadPlans(plansYAML, file, run.scenarioYAML) } catch { throw LedgerError("\(error)") }
             let currency = plans.catalog.currency
             guard currency == recorded.catalog.currency else {
                 throw LedgerError("\(file) bills in \(currency.code), but the recorded run billed in \(recorded.catalog.currency.code)")
             }
             let (meter, notAccepted) = try LedgerReader.remeterAccepted(db, catalog: plans.catalog, schedule: recorded.schedule,
-                                                                         limits: recorded.ingest.limits)
+                                                                         limits: recorded.limits)
             let newInvoices: [Invoice]
             do { newInvoices = try Biller(catalog: plans.catalog, schedule: recorded.schedule).invoices(for: meter.usage) } catch {
                 throw LedgerError("billing under \(file) failed: \(error)")
@@ -114,7 +116,9 @@ public enum Reconciliation {
 
     /// Meters the ledger's accepted events again under the catalog that billed the stored
     /// invoices, bills them, and compares line quantities per customer, metric and period.
-    public static func run(_ ledger: Ledger) throws -> Report {
+    ///
+    /// - Parameter load: reads scenario text into its terms (the sandbox's loader).
+    public static func run(_ ledger: Ledger, load: BillingTerms.Loader) throws -> Report {
         try ledger.queue.read { db in
             guard let run = try RecordedRun.fetch(db) else { throw LedgerError("\(ledger.path): the ledger records no run yet") }
             var problems: [String] = []
@@ -127,10 +131,10 @@ public enum Reconciliation {
             } else if let received = run.received, received != stream + rejected + dead || run.accepted != stream {
                 problems.append("conservation: the run received \(received) events (\(run.accepted ?? 0) accepted), the ledger holds \(stream) accepted + \(rejected) rejected + \(dead) dead-lettered")
             }
-            let scenario = try run.loadBillingScenario()
-            let recorded = try run.loadScenario()
+            let scenario = try run.billingTerms(load)
+            let recorded = try run.terms(load)
             let (meter, notAccepted) = try LedgerReader.remeterAccepted(db, catalog: scenario.catalog, schedule: recorded.schedule,
-                                                                         limits: recorded.ingest.limits)
+                                                                         limits: recorded.limits)
             for (reason, count) in notAccepted.sorted(by: { $0.key < $1.key }) {
                 problems.append("\(count) recorded events are \(reason.rawValue) when metered again")
             }

@@ -1,7 +1,6 @@
 import GRDB
 import TallyJSON
 import TallyPipeline
-import TallySandbox
 
 /// The numbers of the names in the lookup tables (`tenants`, `customers`, `metrics`, `sources`).
 ///
@@ -150,6 +149,8 @@ struct LedgerBatch: Sendable {
         var payloadKind: String
         var payload: String
         var receivedAt: Int64
+        /// The pipeline's detail, when known as the row is written (a recording fills it in at the end).
+        var detail: String? = nil
     }
 
     static var noPeriod: Int64 { .min }
@@ -184,11 +185,12 @@ struct LedgerBatch: Sendable {
             id: id))
     }
 
-    mutating func appendRejected(seq: Int64, item: GeneratedItem, reason: OutcomeReason, receivedAt: Int64, names: inout LedgerNames) {
-        var row = RejectionRow(seq: seq, receivedAt: receivedAt, eventID: append(item.eventID), reason: append(reason.rawValue))
-        switch item.payload {
+    mutating func appendRejected(seq: Int64, eventID: String, payload: DeadLetter.Payload, reason: OutcomeReason, receivedAt: Int64,
+                                 names: inout LedgerNames) {
+        var row = RejectionRow(seq: seq, receivedAt: receivedAt, eventID: append(eventID), reason: append(reason.rawValue))
+        switch payload {
         case .event(let event): row.columns = appendColumns(event, names: &names)
-        case .malformed(let text), .undecodable(let text, _): row.raw = append(text)
+        case .raw(let text): row.raw = append(text)
         }
         rejections.append(row)
     }
@@ -201,14 +203,15 @@ struct LedgerBatch: Sendable {
             properties: event.properties.isEmpty ? Span.null : appendProperties(event.properties))
     }
 
-    mutating func appendDeadLettered(seq: Int64, item: GeneratedItem, reason: OutcomeReason, receivedAt: Int64) {
-        let (kind, payload): (String, String)
-        switch item.payload {
-        case .event(let event): (kind, payload) = ("event", Self.eventJSON(event))
-        case .malformed(let text), .undecodable(let text, _): (kind, payload) = ("raw", text)
+    mutating func appendDeadLettered(seq: Int64, eventID: String, payload: DeadLetter.Payload, reason: OutcomeReason,
+                                     receivedAt: Int64, detail: String? = nil) {
+        let (kind, text): (String, String)
+        switch payload {
+        case .event(let event): (kind, text) = ("event", Self.eventJSON(event))
+        case .raw(let raw): (kind, text) = ("raw", raw)
         }
-        deadLetters.append(DeadLetterRow(seq: seq, eventID: item.eventID, reason: reason.rawValue, payloadKind: kind,
-                                         payload: payload, receivedAt: receivedAt))
+        deadLetters.append(DeadLetterRow(seq: seq, eventID: eventID, reason: reason.rawValue, payloadKind: kind,
+                                         payload: text, receivedAt: receivedAt, detail: detail))
     }
 
     private mutating func append(_ string: String) -> Span {
@@ -381,8 +384,8 @@ enum LedgerWriter {
     private static func insertDeadLetters(_ batch: LedgerBatch, _ db: Database) throws {
         guard !batch.deadLetters.isEmpty else { return }
         let statement = SQLiteBinding(try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO dead_letters (seq, event_id, reason, received_at, payload_kind, payload)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            INSERT OR IGNORE INTO dead_letters (seq, event_id, reason, received_at, payload_kind, payload, detail)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
             """), db)
         for row in batch.deadLetters {
             statement.bind(1, row.seq)
@@ -391,6 +394,7 @@ enum LedgerWriter {
             statement.bind(4, row.receivedAt)
             statement.bind(5, row.payloadKind)
             statement.bind(6, row.payload)
+            if let detail = row.detail { statement.bind(7, detail) } else { statement.bindNull(7) }
             try statement.step()
         }
     }

@@ -7,9 +7,12 @@ import Darwin
 import GRDB
 import TallyJSON
 import TallyPipeline
-import TallySandbox
 
-/// Records a scenario run into a ledger, as the run's `RunObserver`.
+/// Records a scenario run into a ledger, event by event as the run meters them.
+///
+/// The sandbox's run observer hands each event to ``record(eventID:payload:receivedAt:outcome:)``
+/// and the run's end to ``finish(counts:invoices:meter:)``; the ledger itself knows nothing
+/// of scenarios but the ``RunDescription`` it stores.
 ///
 /// Every event goes to exactly one table, by its outcome: `events` (accepted),
 /// `rejections` or `dead_letters`, at its position in the stream. Rows are encoded
@@ -22,7 +25,7 @@ import TallySandbox
 /// written by the same statement in the same transaction. Re-recording the scenario
 /// (or resuming it after the process was killed mid-batch, which rolls the open batch
 /// back) therefore stores each event once, whatever was committed before.
-public final class LedgerRecorder: RunObserver {
+public final class LedgerRecorder {
     /// The ledger the run is recorded into.
     public let ledger: Ledger
     /// The id of the run's row in `runs`.
@@ -30,7 +33,7 @@ public final class LedgerRecorder: RunObserver {
     /// Rows written per transaction.
     public let batchSize: Int
 
-    /// Rows written so far (after ``finished(_:meter:)``: all of them).
+    /// Rows written so far (after ``finish(counts:invoices:meter:)``: all of them).
     public var rowsWritten: Int { writer.drain().rows }
     /// Time the writer spent binding, stepping and committing batches (wall clock).
     public var writeNanoseconds: UInt64 { writer.drain().nanoseconds }
@@ -42,7 +45,7 @@ public final class LedgerRecorder: RunObserver {
     private var batch: LedgerBatch
     /// Stream positions of the dead letters, to fill in their detail from the meter at the end.
     private var deadLetterSeqs: [Int64] = []
-    /// `sent` cannot throw: a failure is kept and thrown by `finished`.
+    /// `record` cannot throw: a failure is kept and thrown by `finish`.
     private var failure: Error?
     private let writer: BatchWriter
 
@@ -50,14 +53,14 @@ public final class LedgerRecorder: RunObserver {
     ///
     /// - Parameters:
     ///   - ledger: the ledger to record into.
-    ///   - scenario: the loaded scenario being run.
-    ///   - scenarioText: the scenario file's text, stored with the run and hashed to identify it.
+    ///   - scenario: the run to record; its text is stored with the run and hashed to identify it.
     ///   - toolVersion: the version of the `tally` that records it.
     ///   - batchSize: rows per transaction.
     /// - Throws: ``LedgerError`` when the ledger already records another scenario.
-    public init(ledger: Ledger, scenario: Scenario, scenarioText: String, toolVersion: String, batchSize: Int = 50_000) throws {
+    public init(ledger: Ledger, scenario: RunDescription, toolVersion: String, batchSize: Int = 50_000) throws {
         self.ledger = ledger
         self.batchSize = max(1, batchSize)
+        let scenarioText = scenario.text
         let hash = SHA256.hex(scenarioText)
         (runID, names) = try ledger.queue.inDatabase { db in
             var runID: Int64 = 0
@@ -73,8 +76,8 @@ public final class LedgerRecorder: RunObserver {
                             clock_start, clock_end, planned_events)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, arguments: [scenario.name, String(scenario.seed), hash, scenarioText, scenario.file, toolVersion,
-                                         scenario.schedule.start?.millisecondsSinceEpoch ?? 0,
-                                         scenario.schedule.end?.millisecondsSinceEpoch ?? 0, scenario.totalEvents])
+                                         scenario.clockStart.millisecondsSinceEpoch, scenario.clockEnd.millisecondsSinceEpoch,
+                                         scenario.plannedEvents])
                     runID = db.lastInsertedRowID
                 }
                 return .commit
@@ -86,48 +89,42 @@ public final class LedgerRecorder: RunObserver {
         batch = LedgerBatch(origin: 0, capacity: self.batchSize)
     }
 
-    /// Queues the event's row in the table its outcome decides, at its position in the stream.
-    public func sent(_ item: GeneratedItem, outcome: MeteringOutcome) {
+    /// Records the next event of the stream: `payload` as it was sent, with the meter's outcome.
+    public func record(eventID: String, payload: DeadLetter.Payload, receivedAt instant: Instant, outcome: MeteringOutcome) {
         let seq = nextSeq
         nextSeq += 1
-        let receivedAt = item.receivedAt.millisecondsSinceEpoch
+        let receivedAt = instant.millisecondsSinceEpoch
         switch outcome {
         case .accepted(let acceptance):
             let event: Event
-            switch item.payload {
+            switch payload {
             case .event(let typed): event = typed
-            case .malformed(let text):
+            case .raw(let text):
                 // The meter decoded and accepted it, so it decodes here too; if not, say so at the end.
                 guard let decoded = try? Event(json: JSONValue.parse(text)) else {
                     if failure == nil { failure = LedgerError("event #\(seq) was accepted but its JSON does not decode") }
                     return
                 }
                 event = decoded
-            case .undecodable:
-                if failure == nil { failure = LedgerError("event #\(seq) was accepted but could not be decoded") }
-                return
             }
             batch.appendAccepted(seq: seq, event: event, receivedAt: receivedAt, acceptance: acceptance, names: &names)
         case .rejected(let reason):
-            batch.appendRejected(seq: seq, item: item, reason: reason, receivedAt: receivedAt, names: &names)
+            batch.appendRejected(seq: seq, eventID: eventID, payload: payload, reason: reason, receivedAt: receivedAt, names: &names)
         case .deadLettered(let reason):
             deadLetterSeqs.append(seq)
-            batch.appendDeadLettered(seq: seq, item: item, reason: reason, receivedAt: receivedAt)
+            batch.appendDeadLettered(seq: seq, eventID: eventID, payload: payload, reason: reason, receivedAt: receivedAt)
         }
         if batch.count >= batchSize { handOff() }
     }
 
-    /// Writes the last batch, then the dead letters' details, the invoices and the run's totals.
-    ///
-    /// Throws ``LedgerError`` when the stored rows are not exactly the run's outcomes, or when
-    /// invoices already stored for this run differ from this recording's (a determinism bug).
-    public func finished(_ run: ScenarioRun, meter: Meter) throws {
+    /// Writes what is buffered, the dead letters' details, the invoices and the totals, and
+    /// checks that the stored rows are exactly the run's outcomes.
+    public func finish(counts: OutcomeCounts, invoices: [Invoice], meter: Meter) throws {
         handOff()
         writer.finish()
         if let failure { throw failure }
         if let failure = writer.drain().failure { throw failure }
-        let counts = run.counts
-        let records = run.invoices.map(InvoiceRecord.init)
+        let records = invoices.map(InvoiceRecord.init)
         let runID = runID
         let path = ledger.path
         guard meter.deadLetters.count == deadLetterSeqs.count else {
@@ -185,6 +182,29 @@ public final class LedgerRecorder: RunObserver {
     }
 }
 
+/// Which scenario run a ledger records: what the `runs` row stores of it.
+public struct RunDescription: Sendable {
+    public var name: String
+    public var seed: UInt64
+    /// The scenario file's path and text.
+    public var file: String
+    public var text: String
+    /// The first period's start and the last period's end.
+    public var clockStart: Instant
+    public var clockEnd: Instant
+    public var plannedEvents: Int
+
+    public init(name: String, seed: UInt64, file: String, text: String, clockStart: Instant, clockEnd: Instant, plannedEvents: Int) {
+        self.name = name
+        self.seed = seed
+        self.file = file
+        self.text = text
+        self.clockStart = clockStart
+        self.clockEnd = clockEnd
+        self.plannedEvents = plannedEvents
+    }
+}
+
 /// Writes batches on its own thread, so the run generates and meters the next batch
 /// while SQLite stores this one (the two use both cores).
 ///
@@ -220,7 +240,7 @@ final class BatchWriter: @unchecked Sendable {
         slots.wait()
         queue.async { [self] in
             defer { slots.signal() }
-            // After a failure the run goes on (the observer cannot stop it); `finished` reports it.
+            // After a failure the run goes on (the observer cannot stop it); `finish` reports it.
             guard failure == nil else { return }
             let started = DispatchTime.now().uptimeNanoseconds
             let startedCPU = Self.threadCPUNanoseconds()

@@ -1,7 +1,6 @@
 import GRDB
 import TallyJSON
 import TallyPipeline
-import TallySandbox
 
 /// Reads recorded events back into the pipeline: rebuilding a ``Meter`` from a ledger.
 enum LedgerReader {
@@ -92,10 +91,12 @@ public enum DeadLetterReplay {
     ///   - ledger: the recorded run whose dead letters are replayed; written to.
     ///   - fixedYAML: the corrected scenario's text (its catalog is used); nil replays under the recorded catalog.
     ///   - file: the fixed scenario's path, for messages.
-    public static func replay(_ ledger: Ledger, fixedYAML: String? = nil, file: String = "the fixed scenario") throws -> Report {
-        var fixed: Scenario?
+    ///   - load: reads scenario text into its terms (the sandbox's loader).
+    public static func replay(_ ledger: Ledger, fixedYAML: String? = nil, file: String = "the fixed scenario",
+                              load: BillingTerms.Loader) throws -> Report {
+        var fixed: BillingTerms?
         if let fixedYAML {
-            do { fixed = try ScenarioLoader.load(yaml: fixedYAML, file: file) } catch {
+            do { fixed = try load(fixedYAML, file) } catch {
                 throw LedgerError("\(error)")
             }
         }
@@ -106,9 +107,9 @@ public enum DeadLetterReplay {
                 guard run.completed else {
                     throw LedgerError("\(ledger.path): the run of '\(run.scenario)' did not complete (killed?); record it again with tally run --ledger before replaying")
                 }
-                let recorded = try run.loadScenario()
+                let recorded = try run.terms(load)
                 let catalog = fixed?.catalog ?? recorded.catalog
-                var meter = Meter(catalog: recorded.catalog, schedule: recorded.schedule, limits: recorded.ingest.limits)
+                var meter = Meter(catalog: recorded.catalog, schedule: recorded.schedule, limits: recorded.limits)
                 let names = try LedgerNameLookup(db)
                 var clock = try rebuild(&meter, names, db)
                 meter.replaceCatalog(catalog)

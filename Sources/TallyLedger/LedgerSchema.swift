@@ -142,6 +142,19 @@ enum LedgerSchema {
                 JOIN sources s ON s.no = e.source_no;
                 """)
         }
+        migrator.registerMigration("v2 service requests: idempotency keys of tally-server's ingest") { db in
+            try db.execute(sql: """
+                -- A batch ingest request tally-server answered, by the client's Idempotency-Key: a retry with
+                -- the same key and body gets this response again instead of being metered twice.
+                CREATE TABLE service_requests (
+                    tenant TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    body_sha256 TEXT NOT NULL,          -- of the request body as received (before gzip decoding)
+                    response TEXT NOT NULL,             -- the JSON answered with the 202
+                    PRIMARY KEY (tenant, key)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -89,7 +89,7 @@ struct LedgerKillTests {
         let expected = try ScenarioRunner.run(try LedgerFixtures.load(yaml)).invoices.map(InvoiceRecord.init)
         #expect(try ledger.invoices() == expected)
         #expect(try ledger.invoices().map(\.total) == ["5000.00", "5000.00"])
-        #expect(try Reconciliation.run(ledger).isClean)
+        #expect(try Reconciliation.run(ledger, load: LedgerFixtures.terms).isClean)
     }
 
     /// Rows committed so far, read through a separate connection (WAL lets it read while tally writes).

@@ -56,32 +56,62 @@ enum LedgerFixtures {
         return url
     }
 
+    /// The sandbox's reading of scenario text, as the ledger's replays and checks take it.
+    static let terms: BillingTerms.Loader = { yaml, file in
+        let scenario = try ScenarioLoader.load(yaml: yaml, file: file)
+        return BillingTerms(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits)
+    }
+
+    /// The sandbox's reading of a what-if's plans, completed from the recorded scenario, as rerating takes it.
+    static let plans: BillingTerms.PlansLoader = { yaml, file, recorded in
+        let scenario = try ScenarioLoader.load(plans: yaml, file: file, completingFrom: recorded)
+        return BillingTerms(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits)
+    }
+
+    /// A recorder of `yaml`'s run into the ledger at `path`.
+    static func recorder(_ yaml: String, into path: String, create: Bool = true, batchSize: Int = 10_000) throws -> LedgerRecorder {
+        let scenario = try load(yaml)
+        let description = RunDescription(
+            name: scenario.name, seed: scenario.seed, file: scenario.file, text: yaml,
+            clockStart: scenario.schedule.start ?? Instant(millisecondsSinceEpoch: 0),
+            clockEnd: scenario.schedule.end ?? Instant(millisecondsSinceEpoch: 0), plannedEvents: scenario.totalEvents)
+        return try LedgerRecorder(ledger: try Ledger(path: path, create: create), scenario: description, toolVersion: "test",
+                                  batchSize: batchSize)
+    }
+
     /// Runs `yaml` and records it in the ledger at `path`.
     @discardableResult
     static func record(_ yaml: String, into path: String, batchSize: Int = 10_000) throws -> ScenarioRun {
-        let scenario = try load(yaml)
-        let recorder = try LedgerRecorder(ledger: try Ledger(path: path, create: true), scenario: scenario, scenarioText: yaml,
-                                          toolVersion: "test", batchSize: batchSize)
-        return try ScenarioRunner.run(scenario, observer: recorder)
+        let recorder = try recorder(yaml, into: path, batchSize: batchSize)
+        return try ScenarioRunner.run(try load(yaml), observer: RecordingObserver(recorder: recorder))
     }
 }
 
-/// Forwards the first `limit` events to a recorder, then nothing, and never finishes it:
-/// what the ledger sees of a process killed after `limit` events.
-final class CrashingObserver: RunObserver {
+/// Hands a run's events to a recorder, as `tally run --ledger` does. With `crashAfter`, it
+/// forwards that many events, then nothing, and never finishes the recording: what the
+/// ledger sees of a process killed after them.
+final class RecordingObserver: RunObserver {
     let recorder: LedgerRecorder
-    let limit: Int
+    let crashAfter: Int?
     var seen = 0
 
-    init(recorder: LedgerRecorder, limit: Int) {
+    init(recorder: LedgerRecorder, crashAfter: Int? = nil) {
         self.recorder = recorder
-        self.limit = limit
+        self.crashAfter = crashAfter
     }
 
     func sent(_ item: GeneratedItem, outcome: MeteringOutcome) {
         seen += 1
-        if seen <= limit { recorder.sent(item, outcome: outcome) }
+        if let crashAfter, seen > crashAfter { return }
+        let payload: DeadLetter.Payload
+        switch item.payload {
+        case .event(let event): payload = .event(event)
+        case .malformed(let text), .undecodable(let text, _): payload = .raw(text)
+        }
+        recorder.record(eventID: item.eventID, payload: payload, receivedAt: item.receivedAt, outcome: outcome)
     }
 
-    func finished(_ run: ScenarioRun, meter: Meter) throws {}
+    func finished(_ run: ScenarioRun, meter: Meter) throws {
+        if crashAfter == nil { try recorder.finish(counts: run.counts, invoices: run.invoices, meter: meter) }
+    }
 }

@@ -88,7 +88,7 @@ struct LedgerLayoutTests {
         let path = try LedgerFixtures.folder().appendingPathComponent("a.db").path
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
         let ledger = try Ledger(path: path)
-        _ = try DeadLetterReplay.replay(ledger, fixedYAML: LedgerFixtures.scenario(withInitech: true))
+        _ = try DeadLetterReplay.replay(ledger, fixedYAML: LedgerFixtures.scenario(withInitech: true), load: LedgerFixtures.terms)
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path, batchSize: 7)
         try ledger.queue.read { db in
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM customers") == 3)

@@ -68,7 +68,7 @@ struct LedgerTests {
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
         let other = LedgerFixtures.scenario(unitPrice: "0.02")
         #expect(throws: LedgerError.self) {
-            try LedgerRecorder(ledger: try Ledger(path: path), scenario: try LedgerFixtures.load(other), scenarioText: other, toolVersion: "test")
+            try LedgerFixtures.recorder(other, into: path, create: false)
         }
     }
 
@@ -89,9 +89,8 @@ struct LedgerTests {
         let yaml = LedgerFixtures.scenario()
         let scenario = try LedgerFixtures.load(yaml)
         // Batches of 100: the first 537 events leave 5 committed batches and 37 buffered rows that die with the process.
-        let recorder = try LedgerRecorder(ledger: try Ledger(path: crashed, create: true), scenario: scenario, scenarioText: yaml,
-                                          toolVersion: "test", batchSize: 100)
-        _ = try ScenarioRunner.run(scenario, observer: CrashingObserver(recorder: recorder, limit: 537))
+        let recorder = try LedgerFixtures.recorder(yaml, into: crashed, batchSize: 100)
+        _ = try ScenarioRunner.run(scenario, observer: RecordingObserver(recorder: recorder, crashAfter: 537))
         // The 5 handed-over batches are committed by the writer thread; the 37 buffered rows never are.
         recorder.waitForWrites()
         let ledger = try Ledger(path: crashed)
@@ -117,7 +116,7 @@ struct LedgerTests {
         let cleanLedger = try Ledger(path: clean)
         #expect(try ledger.counts() == cleanLedger.counts())
         #expect(try ledger.invoices() == cleanLedger.invoices())
-        #expect(try Reconciliation.run(ledger).isClean)
+        #expect(try Reconciliation.run(ledger, load: LedgerFixtures.terms).isClean)
     }
 
     @Test func replayingDeadLettersAcceptsEachOnce() throws {
@@ -126,7 +125,7 @@ struct LedgerTests {
         let ledger = try Ledger(path: path)
         let fixed = LedgerFixtures.scenario(withInitech: true)
 
-        let first = try DeadLetterReplay.replay(ledger, fixedYAML: fixed)
+        let first = try DeadLetterReplay.replay(ledger, fixedYAML: fixed, load: LedgerFixtures.terms)
         // The 2 initech events are accepted; the 10 malformed gb events stay dead.
         #expect(first.tried == 12 && first.accepted == 2 && first.stillDead == [.schemaInvalid: 10] && first.rebilled)
         let afterFirst = (try ledger.counts(), try ledger.invoices())
@@ -136,12 +135,12 @@ struct LedgerTests {
         #expect(afterFirst.1.map(\.total) == ["5.00", "5.00", "0.02"])
         #expect(afterFirst.1.last?.customer == "initech")
 
-        let second = try DeadLetterReplay.replay(ledger, fixedYAML: fixed)
+        let second = try DeadLetterReplay.replay(ledger, fixedYAML: fixed, load: LedgerFixtures.terms)
         #expect(second.tried == 10 && second.accepted == 0 && !second.rebilled)
         #expect(try ledger.counts() == afterFirst.0)
         #expect(try ledger.invoices() == afterFirst.1)
         // The ledger's events now bill exactly the re-billed invoices.
-        #expect(try Reconciliation.run(ledger).isClean)
+        #expect(try Reconciliation.run(ledger, load: LedgerFixtures.terms).isClean)
         // Re-recording the run after the replay still stores nothing twice.
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
         #expect(try ledger.counts() == afterFirst.0)
@@ -150,7 +149,8 @@ struct LedgerTests {
     @Test func reratingUnderItsOwnCatalogChangesNothing() throws {
         let path = try LedgerFixtures.folder().appendingPathComponent("a.db").path
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
-        let report = try Rerating.run(try Ledger(path: path), plansYAML: LedgerFixtures.scenario(), file: "same.yaml")
+        let report = try Rerating.run(try Ledger(path: path), plansYAML: LedgerFixtures.scenario(), file: "same.yaml", load: LedgerFixtures.terms,
+                                       loadPlans: LedgerFixtures.plans)
         #expect(report.lines.map(\.customer) == ["acme", "globex"])
         #expect(report.lines.allSatisfy { $0.difference.isZero })
         #expect(report.total.difference.isZero && report.total.old == ExactDecimal(10))
@@ -159,7 +159,8 @@ struct LedgerTests {
     @Test func reratingUnderAChangedPriceGivesTheHandComputedDifference() throws {
         let path = try LedgerFixtures.folder().appendingPathComponent("a.db").path
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
-        let report = try Rerating.run(try Ledger(path: path), plansYAML: LedgerFixtures.scenario(unitPrice: "0.015"), file: "dearer.yaml")
+        let report = try Rerating.run(try Ledger(path: path), plansYAML: LedgerFixtures.scenario(unitPrice: "0.015"), file: "dearer.yaml",
+                                       load: LedgerFixtures.terms, loadPlans: LedgerFixtures.plans)
         // Each: 500 x 0.015 = 7.50 new, 500 x 0.01 = 5.00 old, difference 2.50; total 15.00 - 10.00 = 5.00.
         let usd = try #require(Currency(code: "USD"))
         #expect(report.lines.map { usd.format($0.new) } == ["7.50", "7.50"])
@@ -172,14 +173,14 @@ struct LedgerTests {
         let path = try LedgerFixtures.folder().appendingPathComponent("a.db").path
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
         let ledger = try Ledger(path: path)
-        #expect(try Reconciliation.run(ledger).isClean)
+        #expect(try Reconciliation.run(ledger, load: LedgerFixtures.terms).isClean)
         try ledger.queue.write { db in
             try db.execute(sql: """
                 UPDATE invoice_lines SET quantity = '499'
                 WHERE metric = 'api_calls' AND invoice_id = (SELECT id FROM invoices WHERE customer = 'globex')
                 """)
         }
-        let report = try Reconciliation.run(ledger)
+        let report = try Reconciliation.run(ledger, load: LedgerFixtures.terms)
         // globex's 500 events against an invoiced 499: 500 - 499 = 1.
         #expect(report.differences.map { "\($0.customer) \($0.metric) \($0.period) \($0.invoiced) \($0.recomputed) \($0.difference)" }
             == ["globex api_calls 0 499 500 1"])

@@ -65,6 +65,13 @@ public struct Acceptance: Sendable, Hashable {
     /// The billing period the event falls in; nil when it lies outside every
     /// simulated period (accepted and kept, but on no invoice of this run).
     public var period: Int?
+
+    /// The flags of an accepted event (as a ledger stores them).
+    public init(late: Bool, overSoftLimit: Bool, period: Int?) {
+        self.late = late
+        self.overSoftLimit = overSoftLimit
+        self.period = period
+    }
 }
 
 /// Outcome counts of a batch or a run, which must add up to the events in.

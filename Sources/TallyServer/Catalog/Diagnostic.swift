@@ -1,0 +1,1 @@
+../../TallySandbox/Loading/Diagnostic.swift

@@ -1,0 +1,1 @@
+../../TallySandbox/Goldens/InvoicesDocument.swift
