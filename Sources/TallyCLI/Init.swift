@@ -21,8 +21,10 @@ struct Init: ParsableCommand {
 
     func validate() throws {
         guard !name.isEmpty, !name.hasPrefix("."),
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-            throw ValidationError("'\(name)' is not a scenario name: use only letters, digits, '-', '_' and '.', not starting with '.'")
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) })
+        else {
+            throw ValidationError(
+                "'\(name)' is not a scenario name: use only letters, digits, '-', '_' and '.', not starting with '.'")
         }
     }
 
@@ -33,7 +35,8 @@ struct Init: ParsableCommand {
             throw ExitCode(2)
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        try Data(StarterScenario.yaml(name: name).utf8).write(to: URL(fileURLWithPath: file), options: .withoutOverwriting)
+        try Data(StarterScenario.yaml(name: name).utf8).write(
+            to: URL(fileURLWithPath: file), options: .withoutOverwriting)
         print("wrote \(file)")
 
         // Run it once so the golden files exist: its expect: block holds the hand-worked totals.

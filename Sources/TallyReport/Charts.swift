@@ -56,21 +56,32 @@ struct LineChart {
                 let value = item.values[day] ?? .zero
                 let px = text(tenths: x(day)), py = text(tenths: y(value))
                 points.append("\(px),\(py)")
-                if span <= 45 { dots.append(Dot(x: px, y: py, label: "\(item.name), \(dayText(day)): \(grouped(value.description)) \(unit)")) }
+                if span <= 45 {
+                    dots.append(
+                        Dot(x: px, y: py, label: "\(item.name), \(dayText(day)): \(grouped(value.description)) \(unit)")
+                    )
+                }
             }
-            lines.append(Series(name: item.name, colour: palette[index % palette.count], points: points.joined(separator: " "),
-                                dots: dots, total: item.total, legendY: String(top + 14 + 36 * index)))
+            lines.append(
+                Series(
+                    name: item.name, colour: palette[index % palette.count], points: points.joined(separator: " "),
+                    dots: dots, total: item.total, legendY: String(top + 14 + 36 * index)))
         }
         let yTicks = (0...4).map { step -> Tick in
-            let value = (try? (scaleTop * ExactDecimal(step)).divided(by: ExactDecimal(4), scale: scaleTop.scale + 2, .halfUp)) ?? .zero
+            let value =
+                (try? (scaleTop * ExactDecimal(step)).divided(by: ExactDecimal(4), scale: scaleTop.scale + 2, .halfUp))
+                ?? .zero
             return Tick(at: text(tenths: y(value)), label: grouped(value.normalized.description))
         }
         // About six date labels, on whole days.
         let every = max(1, (span + 5) / 6)
-        let xTicks = stride(from: firstDay, through: lastDay, by: every).map { Tick(at: text(tenths: x($0)), label: dayText($0)) }
+        let xTicks = stride(from: firstDay, through: lastDay, by: every).map {
+            Tick(at: text(tenths: x($0)), label: dayText($0))
+        }
         let legendBottom = top + 14 + 36 * series.count
-        return LineChart(title: title, yLabel: unit + " per day", xLabel: "day (UTC)", yTicks: yTicks, xTicks: xTicks,
-                         series: lines, height: String(max(bottom + 50, legendBottom + 10)))
+        return LineChart(
+            title: title, yLabel: unit + " per day", xLabel: "day (UTC)", yTicks: yTicks, xTicks: xTicks,
+            series: lines, height: String(max(bottom + 50, legendBottom + 10)))
     }
 
     /// The smallest of 1, 2, 2.5 and 5 times a power of ten at or above `value` (1 for 0).
@@ -78,7 +89,9 @@ struct LineChart {
         for power in -6...30 {
             for (significand, scale) in [(1, 0), (2, 0), (25, 1), (5, 0)] {
                 let up = Int128(significand) * pow10(max(power, 0))
-                guard let candidate = try? ExactDecimal(significand: up, scale: scale + max(-power, 0)) else { continue }
+                guard let candidate = try? ExactDecimal(significand: up, scale: scale + max(-power, 0)) else {
+                    continue
+                }
                 if candidate >= value && !candidate.isZero { return candidate }
             }
         }
@@ -90,7 +103,8 @@ struct LineChart {
     /// `value / whole x pixels`, in tenths of a pixel, rounded half-up.
     static func tenths(_ value: ExactDecimal, of whole: ExactDecimal, pixels: Int) -> Int {
         guard !whole.isZero, let scaled = try? value * ExactDecimal(pixels * 10),
-              let ratio = try? scaled.divided(by: whole, scale: 0, .halfUp) else { return 0 }
+            let ratio = try? scaled.divided(by: whole, scale: 0, .halfUp)
+        else { return 0 }
         return Int(ratio.description) ?? 0
     }
 
@@ -128,9 +142,10 @@ struct BarChart {
         let peak = max(items.map(\.count).max() ?? 0, 1)
         let bars = items.enumerated().map { index, item -> Bar in
             let width = max(item.count > 0 ? 2 : 0, item.count * barsWidth / peak)
-            return Bar(label: item.label, count: grouped(String(item.count)), y: String(10 + 30 * index),
-                       textY: String(10 + 30 * index + 16), width: String(width), countX: String(barsLeft + width + 8),
-                       colour: item.colour)
+            return Bar(
+                label: item.label, count: grouped(String(item.count)), y: String(10 + 30 * index),
+                textY: String(10 + 30 * index + 16), width: String(width), countX: String(barsLeft + width + 8),
+                colour: item.colour)
         }
         let bottom = 10 + 30 * items.count
         return BarChart(title: title, bars: bars, height: String(bottom + 10), axisBottom: String(bottom))

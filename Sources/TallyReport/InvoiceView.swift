@@ -29,7 +29,8 @@ struct InvoiceView {
         func money(_ amount: ExactDecimal) -> String { grouped(currency.format(amount)) + " " + currency.code }
         number = invoice.number
         customer = invoice.customer
-        period = "\(LineChart.dayText(utcDay(invoice.period.start))) to \(LineChart.dayText(utcDay(invoice.period.end) - 1))"
+        period =
+            "\(LineChart.dayText(utcDay(invoice.period.start))) to \(LineChart.dayText(utcDay(invoice.period.end) - 1))"
         destination = invoice.destination == .card ? "charged to the card on file" : "sent to accounts receivable"
         lines = invoice.lines.map { line in
             var how = line.breakdown.map { Self.how($0, quantity: line.quantity ?? .zero, currency: currency) } ?? []
@@ -43,33 +44,43 @@ struct InvoiceView {
                 how.insert("\(grouped(line.rolloverUnitsUsed.description)) rolled-over units used first", at: 0)
             }
             if line.unroundedAmount != line.amount {
-                how.append("exactly \(line.unroundedAmount.description), rounded half-up to \(currency.format(line.amount))")
+                how.append(
+                    "exactly \(line.unroundedAmount.description), rounded half-up to \(currency.format(line.amount))")
             }
-            return Line(name: line.name, quantity: line.quantity.map { grouped($0.description) } ?? "",
-                        how: how, amount: money(line.amount))
+            return Line(
+                name: line.name, quantity: line.quantity.map { grouped($0.description) } ?? "",
+                how: how, amount: money(line.amount))
         }
         subtotal = money(invoice.subtotal)
         discounts = invoice.discounts.map { discount in
             var label = discount.name
-            if !discount.carriedForward.isZero { label += " (\(money(discount.carriedForward)) carried to the next invoice)" }
+            if !discount.carriedForward.isZero {
+                label += " (\(money(discount.carriedForward)) carried to the next invoice)"
+            }
             return Adjustment(label: label, amount: "-" + money(discount.amount))
         }
-        taxes = invoice.taxes.map { Adjustment(label: "\($0.name), \($0.jurisdiction), \($0.rate.description)%", amount: money($0.amount)) }
+        taxes = invoice.taxes.map {
+            Adjustment(label: "\($0.name), \($0.jurisdiction), \($0.rate.description)%", amount: money($0.amount))
+        }
         total = money(invoice.total)
         credits = invoice.credits.map { credit in
             let source: String
             switch credit.source {
             case .balance: source = "credit balance"
-            case .prepaid(let period, let index): source = "prepaid credit \(index + 1), granted in period \(period + 1)"
+            case .prepaid(let period, let index):
+                source = "prepaid credit \(index + 1), granted in period \(period + 1)"
             }
             return Adjustment(label: "\(source) (\(money(credit.remaining)) left)", amount: "-" + money(credit.amount))
         }
         amountDue = money(invoice.amountDue)
-        var notes = invoice.expiredCredits.map { "\(money($0.amount)) of prepaid credit \($0.catalogIndex + 1) expired unused" }
+        var notes = invoice.expiredCredits.map {
+            "\(money($0.amount)) of prepaid credit \($0.catalogIndex + 1) expired unused"
+        }
         if let rollover = invoice.rollover {
-            notes.append("Rollover of \(rollover.metric): \(grouped(rollover.available.description)) units available, "
-                + "\(grouped(rollover.used.description)) used, \(grouped(rollover.expired.description)) expired, "
-                + "\(grouped(rollover.carriedForward.description)) carried forward")
+            notes.append(
+                "Rollover of \(rollover.metric): \(grouped(rollover.available.description)) units available, "
+                    + "\(grouped(rollover.used.description)) used, \(grouped(rollover.expired.description)) expired, "
+                    + "\(grouped(rollover.carriedForward.description)) carried forward")
         }
         self.notes = notes
     }
@@ -85,7 +96,8 @@ struct InvoiceView {
         switch breakdown {
         case .flat(let flat):
             return flat.prorated
-                ? ["\(currency.format(flat.fullAmount)) for the period x \(flat.activeDays)/\(flat.periodDays) days active"]
+                ? ["\(currency.format(flat.fullAmount)) for the period x \(flat.activeDays)/\(flat.periodDays) days"
+                    + " active"]
                 : ["flat fee \(currency.format(flat.fullAmount))"]
         case .perUnit(let price):
             return ["\(n(quantity)) x \(price.description)"]
@@ -98,8 +110,12 @@ struct InvoiceView {
             if !p.freeUnits.isZero { text += " (after \(n(p.freeUnits)) free units)" }
             return [text]
         case .percentage(let p):
-            var lines = ["\(p.events) events; \(p.chargedEvents) paid a fee on a billable value of \(n(p.billableValue))"]
-            if p.freeEvents > 0 || !p.freeValue.isZero { lines.append("\(p.freeEvents) free events, \(n(p.freeValue)) of free value") }
+            var lines = [
+                "\(p.events) events; \(p.chargedEvents) paid a fee on a billable value of \(n(p.billableValue))"
+            ]
+            if p.freeEvents > 0 || !p.freeValue.isZero {
+                lines.append("\(p.freeEvents) free events, \(n(p.freeValue)) of free value")
+            }
             if p.raisedToMinimum > 0 { lines.append("\(p.raisedToMinimum) fees raised to the minimum") }
             if p.loweredToMaximum > 0 { lines.append("\(p.loweredToMaximum) fees lowered to the maximum") }
             return lines

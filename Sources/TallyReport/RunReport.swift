@@ -58,9 +58,11 @@ public enum RunReport {
             let model = ScenarioPage(report)
             let html = library.render(model, withTemplate: "scenario") ?? ""
             try Data(html.utf8).write(to: folder.appendingPathComponent(page), options: .atomic)
-            rows.append(IndexRow(page: page, name: report.name, status: report.status, statusText: model.statusText,
-                                 events: model.events, invoiceCount: model.invoiceCount, totalBilled: model.totalBilled,
-                                 seconds: model.seconds, description: model.description))
+            rows.append(
+                IndexRow(
+                    page: page, name: report.name, status: report.status, statusText: model.statusText,
+                    events: model.events, invoiceCount: model.invoiceCount, totalBilled: model.totalBilled,
+                    seconds: model.seconds, description: model.description))
         }
         let passed = reports.filter { $0.status == "passed" || $0.status == "updated" }.count
         let index = IndexPage(passed: passed, failed: reports.count - passed, scenarios: rows)

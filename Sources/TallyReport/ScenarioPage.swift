@@ -4,7 +4,11 @@ import TallySandbox
 
 /// What the scenario page template shows, every value already text.
 struct ScenarioPage {
-    struct MoneyRow { var customer: String; var period: String; var expected: String; var actual: String; var lines: [String] }
+    static let statusTexts = ["passed": "PASS", "updated": "PASS, goldens updated", "failed": "FAIL", "invalid": "INVALID"]
+
+    struct MoneyRow {
+        var customer: String; var period: String; var expected: String; var actual: String; var lines: [String]
+    }
     struct OutcomeRow { var outcome: String; var reason: String; var count: String }
     struct UsageRow { var customer: String; var accepted: String; var billed: String }
     struct UsageChart { var chart: LineChart; var unit: String; var billedHeading: String; var rows: [UsageRow] }
@@ -41,21 +45,24 @@ struct ScenarioPage {
         pageTitle = "\(report.name): Tally report"
         file = report.file
         status = report.status
-        statusText = ["passed": "PASS", "updated": "PASS, goldens updated", "failed": "FAIL", "invalid": "INVALID"][report.status]
-            ?? report.status.uppercased()
+        statusText = Self.statusTexts[report.status] ?? report.status.uppercased()
         seconds = String(format: "%.2f", report.seconds)
         moneyRows = report.moneyDifferences.map { difference in
-            MoneyRow(customer: difference.customer, period: difference.period,
-                     expected: difference.expectedTotal ?? "no invoice", actual: difference.actualTotal ?? "no invoice",
-                     lines: difference.lines.map { "\($0.name): \($0.expected ?? "none") → \($0.actual ?? "none")" })
+            MoneyRow(
+                customer: difference.customer, period: difference.period,
+                expected: difference.expectedTotal ?? "no invoice", actual: difference.actualTotal ?? "no invoice",
+                lines: difference.lines.map { "\($0.name): \($0.expected ?? "none") → \($0.actual ?? "none")" })
         }
         hasMoneyRows = !moneyRows.isEmpty
         // The money lines of the diff are the table above them.
-        messages = report.status == "failed" || report.status == "invalid" ? report.messages.filter { !$0.hasPrefix("money: ") } : []
+        messages =
+            report.status == "failed" || report.status == "invalid"
+            ? report.messages.filter { !$0.hasPrefix("money: ") } : []
         hasDifferences = hasMoneyRows || !messages.isEmpty
         goldenPath = report.goldenInvoices
         guard let run = report.run else {
-            description = ""; seed = ""; periods = ""; currency = ""; events = "0"; outsideNote = ""; hasOutsideNote = false
+            description = ""; seed = ""; periods = ""; currency = ""; events = "0"
+            outsideNote = ""; hasOutsideNote = false
             outcomeChart = nil; outcomeRows = []; usageCharts = []; invoiceCount = "0"; totalBilled = ""
             invoicesLeftOut = false; shownInvoices = "0"; invoices = []
             return
@@ -69,8 +76,11 @@ struct ScenarioPage {
         currency = currencyCode.code
         events = grouped(String(run.counts.received))
         let outside = run.counts.outsidePeriods
-        outsideNote = outside == 0 ? "" :
-            "\(grouped(String(outside))) accepted events fall outside a subscription or every billing period and are on no invoice."
+        outsideNote =
+            outside == 0
+            ? ""
+            : "\(grouped(String(outside))) accepted events fall outside a subscription or every billing period"
+                + " and are on no invoice."
         hasOutsideNote = outside > 0
         (outcomeChart, outcomeRows) = Self.outcomes(run.counts)
         usageCharts = report.usage.map { Self.usageCharts($0, run: run) } ?? []
@@ -86,7 +96,10 @@ struct ScenarioPage {
     static func outcomes(_ counts: OutcomeCounts) -> (BarChart, [OutcomeRow]) {
         var bars: [(label: String, count: Int, colour: String)] = [("accepted", counts.accepted, "#1b7f3b")]
         var rows = [OutcomeRow(outcome: "accepted", reason: "", count: grouped(String(counts.accepted)))]
-        let flags = [("late", counts.late), ("outside every period", counts.outsidePeriods), ("over a soft limit", counts.overSoftLimit)]
+        let flags = [
+            ("late", counts.late), ("outside every period", counts.outsidePeriods),
+            ("over a soft limit", counts.overSoftLimit),
+        ]
         for (flag, count) in flags where count > 0 {
             bars.append(("accepted, \(flag)", count, "#7fbf8f"))
             rows.append(OutcomeRow(outcome: "accepted, flagged", reason: flag, count: grouped(String(count))))
@@ -95,10 +108,13 @@ struct ScenarioPage {
             let rejected = reason.disposition == .rejected
             let outcome = rejected ? "rejected" : "dead-lettered"
             bars.append(("\(outcome): \(reason.rawValue)", counts.count(reason), rejected ? "#b3261e" : "#8a5a00"))
-            rows.append(OutcomeRow(outcome: outcome, reason: reason.rawValue, count: grouped(String(counts.count(reason)))))
+            rows.append(
+                OutcomeRow(outcome: outcome, reason: reason.rawValue, count: grouped(String(counts.count(reason)))))
         }
-        rows.append(OutcomeRow(outcome: "events in", reason: "accepted + rejected + dead-lettered",
-                               count: grouped(String(counts.received))))
+        rows.append(
+            OutcomeRow(
+                outcome: "events in", reason: "accepted + rejected + dead-lettered",
+                count: grouped(String(counts.received))))
         return (BarChart.make(title: "Events by outcome and reason", bars: bars), rows)
     }
 
@@ -111,7 +127,8 @@ struct ScenarioPage {
             firstDay = min(firstDay, key.day)
             lastDay = max(lastDay, key.day)
         }
-        let customerOrder = Dictionary(run.scenario.catalog.customers.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let customerOrder = Dictionary(
+            run.scenario.catalog.customers.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
         var charts: [UsageChart] = []
         for metric in run.scenario.catalog.metrics {
             let counted = metric.aggregation == .count || metric.aggregation == .uniqueCount
@@ -131,7 +148,9 @@ struct ScenarioPage {
                 let oa = customerOrder[a] ?? Int.max, ob = customerOrder[b] ?? Int.max
                 return oa != ob ? oa < ob : a.utf8.lexicographicallyPrecedes(b.utf8)
             }
-            var series: [(name: String, total: String, values: [Int64: ExactDecimal])] = customers.prefix(RunReport.seriesLimit).map {
+            var series: [(name: String, total: String, values: [Int64: ExactDecimal])] = customers.prefix(
+                RunReport.seriesLimit
+            ).map {
                 ($0, "\(grouped((totals[$0] ?? .zero).description)) \(unit)", perCustomer[$0] ?? [:])
             }
             let rest = customers.dropFirst(RunReport.seriesLimit)
@@ -139,13 +158,16 @@ struct ScenarioPage {
                 var values: [Int64: ExactDecimal] = [:]
                 var total = ExactDecimal.zero
                 for customer in rest {
-                    for (day, value) in perCustomer[customer] ?? [:] { values[day] = (try? (values[day] ?? .zero) + value) ?? .zero }
+                    for (day, value) in perCustomer[customer] ?? [:] {
+                        values[day] = (try? (values[day] ?? .zero) + value) ?? .zero
+                    }
                     total = (try? total + (totals[customer] ?? .zero)) ?? total
                 }
                 series.append(("\(rest.count) other customers", "\(grouped(total.description)) \(unit)", values))
             }
-            let chart = LineChart.make(title: "\(metric.key): \(unit) per day, by customer", unit: unit,
-                                       firstDay: firstDay, lastDay: lastDay, series: series)
+            let chart = LineChart.make(
+                title: "\(metric.key): \(unit) per day, by customer", unit: unit,
+                firstDay: firstDay, lastDay: lastDay, series: series)
             // Beside each customer's accepted usage, what its invoices billed for the metric (count and sum only).
             let billable = metric.aggregation == .count || metric.aggregation == .sum
             let rows = customers.prefix(RunReport.usageRowLimit).map { customer -> UsageRow in
@@ -155,13 +177,18 @@ struct ScenarioPage {
                         invoice.lines.first { $0.metric == metric.key && $0.kind == .charge }
                             .map { (try? ($0.quantity ?? .zero) + $0.rolloverUnitsUsed) ?? .zero }
                     }
-                    if !quantities.isEmpty { billed = grouped(((try? ExactDecimal.sum(quantities)) ?? .zero).description) }
+                    if !quantities.isEmpty {
+                        billed = grouped(((try? ExactDecimal.sum(quantities)) ?? .zero).description)
+                    }
                 }
-                return UsageRow(customer: customer, accepted: grouped((totals[customer] ?? .zero).description), billed: billed)
+                return UsageRow(
+                    customer: customer, accepted: grouped((totals[customer] ?? .zero).description), billed: billed)
             }
-            charts.append(UsageChart(chart: chart, unit: unit,
-                                     billedHeading: billable ? "On invoices (quantity of the metric's first charge)" : "",
-                                     rows: rows))
+            charts.append(
+                UsageChart(
+                    chart: chart, unit: unit,
+                    billedHeading: billable ? "On invoices (quantity of the metric's first charge)" : "",
+                    rows: rows))
         }
         return charts
     }

@@ -8,19 +8,22 @@ import TallySandbox
 /// The HTML report: invoices, charts and the money diff, read back from the written pages.
 @Suite("HTML report")
 struct RunReportTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// Runs a bundled scenario (edited) and returns its report and the run.
     func report(_ name: String, edit: (String) -> String = { $0 }) throws -> ScenarioReport {
         let file = Self.root.appendingPathComponent("Scenarios/\(name).yaml")
-        let scenario = try ScenarioLoader.load(yaml: edit(try String(contentsOf: file, encoding: .utf8)), file: file.path)
+        let scenario = try ScenarioLoader.load(
+            yaml: edit(try String(contentsOf: file, encoding: .utf8)), file: file.path)
         let usage = DailyUsage(scenario: scenario)
         let run = try ScenarioRunner.run(scenario, observer: usage)
         let golden = GoldenFiles(fixtures: Self.root.appendingPathComponent("Fixtures"))
         let messages = golden.compare(run) + run.expectationFailures.map { "expect: \($0)" }
-        return ScenarioReport(status: messages.isEmpty ? "passed" : "failed", file: file.path, name: scenario.name,
-                              messages: messages, seconds: 0.5, run: run, usage: usage,
-                              moneyDifferences: golden.moneyDifferences(run), goldenInvoices: "Fixtures/\(name)/invoices.json")
+        return ScenarioReport(
+            status: messages.isEmpty ? "passed" : "failed", file: file.path, name: scenario.name,
+            messages: messages, seconds: 0.5, run: run, usage: usage,
+            moneyDifferences: golden.moneyDifferences(run), goldenInvoices: "Fixtures/\(name)/invoices.json")
     }
 
     func written(_ reports: [ScenarioReport]) throws -> (folder: URL, page: (String) throws -> String) {
@@ -60,12 +63,16 @@ struct RunReportTests {
     func moneyDiffFirst() throws {
         // Tier 2 at 0.003 instead of 0.002: acme 15,000 x 0.003 = 45.00 (was 30.00), total 159.00 (was 144.00);
         // globex 5,000 x 0.003 = 15.00 (was 10.00), total 64.00 (was 59.00); initech stays in tier 1 at 49.00.
-        let failing = try report("graduated-5-tiers") { $0.replacingOccurrences(of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }") }
+        let failing = try report("graduated-5-tiers") {
+            $0.replacingOccurrences(
+                of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }")
+        }
         #expect(failing.status == "failed")
-        #expect(failing.moneyDifferences.map(\.summary) == [
-            "acme period 2026-01-01: total expected 144.00, actual 159.00; amount due expected 144.00, actual 159.00",
-            "globex period 2026-01-01: total expected 59.00, actual 64.00; amount due expected 59.00, actual 64.00",
-        ])
+        #expect(
+            failing.moneyDifferences.map(\.summary) == [
+                "acme period 2026-01-01: total expected 144.00, actual 159.00; amount due expected 144.00, actual 159.00",
+                "globex period 2026-01-01: total expected 59.00, actual 64.00; amount due expected 59.00, actual 64.00",
+            ])
         let (folder, page) = try written([failing])
         defer { try? FileManager.default.removeItem(at: folder) }
         let html = try page("graduated-5-tiers.html")
@@ -80,8 +87,9 @@ struct RunReportTests {
     @Test("everything taken from a scenario is escaped: a description or a customer id cannot add markup")
     func escapes() throws {
         let hostile = try report("graduated-5-tiers") {
-            $0.replacingOccurrences(of: "description: 100K API calls priced over five graduated tiers",
-                                    with: "description: \"<script>alert('x')</script> & <b>bold</b>\"")
+            $0.replacingOccurrences(
+                of: "description: 100K API calls priced over five graduated tiers",
+                with: "description: \"<script>alert('x')</script> & <b>bold</b>\"")
         }
         let (folder, page) = try written([hostile])
         defer { try? FileManager.default.removeItem(at: folder) }

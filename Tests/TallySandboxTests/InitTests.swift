@@ -28,7 +28,8 @@ struct InitTests {
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("PASS acme-api (31100 events"))
         #expect(run.stdout.hasSuffix("1 passed, 0 failed\n"))
-        let invoices = try String(contentsOf: folder.appendingPathComponent("Fixtures/acme-api/invoices.json"), encoding: .utf8)
+        let invoices = try String(
+            contentsOf: folder.appendingPathComponent("Fixtures/acme-api/invoices.json"), encoding: .utf8)
         #expect(invoices.contains(#""total": "59.00""#))
         #expect(invoices.contains(#""total": "29.00""#))
     }
@@ -38,8 +39,10 @@ struct InitTests {
         let folder = try emptyProject()
         defer { try? FileManager.default.removeItem(at: folder) }
         let cli = CLITests()
-        guard let first = try cli.tally(["init", "x"], in: folder), let again = try cli.tally(["init", "x"], in: folder),
-              let bad = try cli.tally(["init", "../x"], in: folder) else { return }
+        guard let first = try cli.tally(["init", "x"], in: folder),
+            let again = try cli.tally(["init", "x"], in: folder),
+            let bad = try cli.tally(["init", "../x"], in: folder)
+        else { return }
         #expect(first.status == 0)
         #expect(again.status == 2)
         #expect(again.stderr.contains("Scenarios/x.yaml: already exists"))

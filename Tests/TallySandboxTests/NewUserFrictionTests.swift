@@ -1,6 +1,6 @@
 import Foundation
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 import Testing
 import TallyJSON
@@ -46,7 +46,9 @@ struct NewUserFrictionTests {
         let before = try String(contentsOf: golden, encoding: .utf8)
         // Base fee 10 -> 12 while expect: still says 10.00: acme's invoice is 12.00 and the check fails.
         try String(contentsOf: file, encoding: .utf8)
-            .replacingOccurrences(of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }")
+            .replacingOccurrences(
+                of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }"
+            )
             .write(to: file, atomically: true, encoding: .utf8)
         guard let result = try cli.tally(["run", "--update"], in: folder) else { return }
         #expect(result.status == 1)
@@ -55,21 +57,28 @@ struct NewUserFrictionTests {
         #expect(try String(contentsOf: golden, encoding: .utf8) == before)
     }
 
-    @Test("a golden diff opens with the money per customer and period, numbers tiers from 1, and past its limit says where all of it is")
+    @Test(
+        "a golden diff opens with the money per customer and period, numbers tiers from 1, and past its limit says where all of it is"
+    )
     func readableDiff() throws {
         // 0.002 -> 0.003 in tier 2: acme's 15,000 calls there cost 45.00, not 30.00 (total 159.00, was 144.00);
         // globex's 5,000 cost 15.00, not 10.00 (total 64.00, was 59.00); initech never reaches tier 2.
         let scenario = try Repository.load("graduated-5-tiers.yaml") {
-            $0.replacingOccurrences(of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }")
+            $0.replacingOccurrences(
+                of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }")
         }
         let run = try ScenarioRunner.run(scenario)
         let golden = GoldenFiles(fixtures: Repository.fixtures)
         let all = golden.differences(run)
-        #expect(Array(all.prefix(2)) == [
-            "money: acme period 2026-01-01: total expected 144.00, actual 159.00; amount due expected 144.00, actual 159.00",
-            "money: globex period 2026-01-01: total expected 59.00, actual 64.00; amount due expected 59.00, actual 64.00",
-        ])
-        #expect(all.contains("invoices.json: invoices globex period 2026-01-01 lines 'API calls' how tiers tier 2 unit_price: expected 0.002, actual 0.003"))
+        #expect(
+            Array(all.prefix(2)) == [
+                "money: acme period 2026-01-01: total expected 144.00, actual 159.00; amount due expected 144.00, actual 159.00",
+                "money: globex period 2026-01-01: total expected 59.00, actual 64.00; amount due expected 59.00, actual 64.00",
+            ])
+        #expect(
+            all.contains(
+                "invoices.json: invoices globex period 2026-01-01 lines 'API calls' how tiers tier 2 unit_price: expected 0.002, actual 0.003"
+            ))
         // 2 money lines + 7 per customer (amount, tier amount, tier price, unrounded, subtotal, total, amount due) = 16.
         #expect(all.count == 16)
         let cut = golden.compare(run, limit: 5)
@@ -85,12 +94,15 @@ struct NewUserFrictionTests {
         let cli = CLITests()
         let folder = try cli.project()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let commands = [["run", "nope.yaml"], ["check", "nope.yaml"], ["report", "nope.yaml", "--out", "r"],
-                        ["generate", "nope.yaml"], ["bench", "nope.yaml"], ["rerate", "nope.db", "--plans", "nope.yaml"],
-                        ["reconcile", "nope.db"], ["dead-letters", "nope.db"]]
+        let commands = [
+            ["run", "nope.yaml"], ["check", "nope.yaml"], ["report", "nope.yaml", "--out", "r"],
+            ["generate", "nope.yaml"], ["bench", "nope.yaml"], ["rerate", "nope.db", "--plans", "nope.yaml"],
+            ["reconcile", "nope.db"], ["dead-letters", "nope.db"],
+        ]
         for command in commands {
             guard let result = try cli.tally(command, in: folder) else { return }
-            #expect(result.status == 2, "tally \(command.joined(separator: " ")) exited \(result.status): \(result.stderr)")
+            #expect(
+                result.status == 2, "tally \(command.joined(separator: " ")) exited \(result.status): \(result.stderr)")
             #expect(result.stderr.contains("nope."), "tally \(command.joined(separator: " ")) does not name the file")
         }
         guard let usage = try cli.tally(["run", "--no-such-option"], in: folder) else { return }
@@ -115,26 +127,34 @@ struct NewUserFrictionTests {
           - { name: CA, jurisdiction: US-CA, rate: 0.0725 }
         """
 
-    @Test("likely unit mistakes get a hint: usd, month and thousands separators as errors, a tax rate below 1 as a warning")
+    @Test(
+        "likely unit mistakes get a hint: usd, month and thousands separators as errors, a tax rate below 1 as a warning"
+    )
     func unitMistakes() throws {
         var messages: [String] = []
         do { _ = try ScenarioLoader.load(yaml: Self.unitMistakes, file: "units.yaml") } catch {
             messages = error.diagnostics.map(\.description)
         }
-        #expect(messages == [
-            "units.yaml:4:11: unknown currency 'usd', did you mean 'USD'? codes are written in capitals",
-            "units.yaml:5:16: period_length: 'month' is not a period length, did you mean 'monthly'? expected monthly or a duration like 7d",
-            "units.yaml:9:29: '1,049' is read as 1 and a key '049': numbers take no thousands separators, write 1049",
-            "units.yaml:11:15: base_fee must be a plain decimal number without thousands separators, got '2,500.50', write 2500.50",
-        ])
-        let fixed = Self.unitMistakes.replacingOccurrences(of: "usd", with: "USD").replacingOccurrences(of: "month\n", with: "monthly\n")
-            .replacingOccurrences(of: "1,049", with: "1049").replacingOccurrences(of: "2,500.50", with: "2500.50")
+        #expect(
+            messages == [
+                "units.yaml:4:11: unknown currency 'usd', did you mean 'USD'? codes are written in capitals",
+                "units.yaml:5:16: period_length: 'month' is not a period length, did you mean 'monthly'? expected monthly or a duration like 7d",
+                "units.yaml:9:29: '1,049' is read as 1 and a key '049': numbers take no thousands separators, write 1049",
+                "units.yaml:11:15: base_fee must be a plain decimal number without thousands separators, got '2,500.50', write 2500.50",
+            ])
+        let fixed = Self.unitMistakes.replacingOccurrences(of: "usd", with: "USD").replacingOccurrences(
+            of: "month\n", with: "monthly\n"
+        )
+        .replacingOccurrences(of: "1,049", with: "1049").replacingOccurrences(of: "2,500.50", with: "2500.50")
         _ = try ScenarioLoader.load(yaml: fixed, file: "units.yaml")
         // 0.0725 x 100 = 7.25: the rate most likely meant.
-        #expect(ScenarioWarnings.warnings(yaml: fixed, file: "units.yaml").map(\.description) == [
-            "units.yaml:15:44: warning: tax rate 0.0725 is 0.0725%; did you mean 7.25? (rates are percent: 7.25 means 7.25%)",
-        ])
-        #expect(ScenarioWarnings.warnings(yaml: fixed.replacingOccurrences(of: "0.0725", with: "7.25"), file: "units.yaml").isEmpty)
+        #expect(
+            ScenarioWarnings.warnings(yaml: fixed, file: "units.yaml").map(\.description) == [
+                "units.yaml:15:44: warning: tax rate 0.0725 is 0.0725%; did you mean 7.25? (rates are percent: 7.25 means 7.25%)"
+            ])
+        #expect(
+            ScenarioWarnings.warnings(yaml: fixed.replacingOccurrences(of: "0.0725", with: "7.25"), file: "units.yaml")
+                .isEmpty)
 
         // tally check prints the warning and still passes the file.
         let cli = CLITests()
@@ -161,11 +181,13 @@ struct NewUserFrictionTests {
             """
         try plans.write(to: folder.appendingPathComponent("plans.yaml"), atomically: true, encoding: .utf8)
         guard let recorded = try cli.tally(["run", "Scenarios/clock-skew.yaml", "--ledger", "run.db"], in: folder),
-              let rerated = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml", "--json"], in: folder) else { return }
+            let rerated = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml", "--json"], in: folder)
+        else { return }
         #expect(recorded.status == 0)
         #expect(rerated.status == 0, "\(rerated.stderr)")
         // acme paid the 10.00 base fee (every call was skewed and rejected); at 25 it pays 25.00, 15.00 more.
-        guard case .object(let report) = try JSONValue.parse(rerated.stdout), case .object(let total)? = report["total"] else {
+        guard case .object(let report) = try JSONValue.parse(rerated.stdout), case .object(let total)? = report["total"]
+        else {
             Issue.record("no total in \(rerated.stdout)")
             return
         }
@@ -197,12 +219,20 @@ struct NewUserFrictionTests {
               - { metric: api_calls, events: 10 }
             """
         var messages: [String] = []
-        do { _ = try ScenarioLoader.load(yaml: yaml, file: "x.yaml") } catch { messages = error.diagnostics.map(\.message) }
-        #expect(messages.contains("unknown metric 'api_calls', and the scenario's metrics list is empty or missing"), "\(messages)")
+        do { _ = try ScenarioLoader.load(yaml: yaml, file: "x.yaml") } catch {
+            messages = error.diagnostics.map(\.message)
+        }
+        #expect(
+            messages.contains("unknown metric 'api_calls', and the scenario's metrics list is empty or missing"),
+            "\(messages)")
         #expect(!messages.contains { $0.hasSuffix("expected one of: ") })
-        let noPlans = yaml.replacingOccurrences(of: "  - { id: p, base_fee: 5, included_units: 10, overage_price: 0.01, metric: api_calls }\n", with: "")
-            .replacingOccurrences(of: "plans:\n", with: "plans: []\n")
-        do { _ = try ScenarioLoader.load(yaml: noPlans, file: "x.yaml") } catch { messages = error.diagnostics.map(\.message) }
+        let noPlans = yaml.replacingOccurrences(
+            of: "  - { id: p, base_fee: 5, included_units: 10, overage_price: 0.01, metric: api_calls }\n", with: ""
+        )
+        .replacingOccurrences(of: "plans:\n", with: "plans: []\n")
+        do { _ = try ScenarioLoader.load(yaml: noPlans, file: "x.yaml") } catch {
+            messages = error.diagnostics.map(\.message)
+        }
         #expect(messages.contains("unknown plan 'q', and the scenario's plans list is empty or missing"), "\(messages)")
     }
 
@@ -231,10 +261,12 @@ struct NewUserFrictionTests {
     /// A scratch project holding graduated-5-tiers (100,000 events, enough to show progress) and its goldens.
     func graduatedProject() throws -> URL {
         let folder = try CLITests().project()
-        try FileManager.default.copyItem(at: Repository.scenarios.appendingPathComponent("graduated-5-tiers.yaml"),
-                                         to: folder.appendingPathComponent("Scenarios/graduated-5-tiers.yaml"))
-        try FileManager.default.copyItem(at: Repository.fixtures.appendingPathComponent("graduated-5-tiers"),
-                                         to: folder.appendingPathComponent("Fixtures/graduated-5-tiers"))
+        try FileManager.default.copyItem(
+            at: Repository.scenarios.appendingPathComponent("graduated-5-tiers.yaml"),
+            to: folder.appendingPathComponent("Scenarios/graduated-5-tiers.yaml"))
+        try FileManager.default.copyItem(
+            at: Repository.fixtures.appendingPathComponent("graduated-5-tiers"),
+            to: folder.appendingPathComponent("Fixtures/graduated-5-tiers"))
         return folder
     }
 
@@ -243,8 +275,11 @@ struct NewUserFrictionTests {
         let folder = try graduatedProject()
         defer { try? FileManager.default.removeItem(at: folder) }
         // A line at every progress report (every 65,536 events) instead of every 10 s.
-        guard let result = try tally(["run", "Scenarios/graduated-5-tiers.yaml"], in: folder,
-                                     environment: ["TALLY_PROGRESS_SECONDS": "0"]) else { return }
+        guard
+            let result = try tally(
+                ["run", "Scenarios/graduated-5-tiers.yaml"], in: folder,
+                environment: ["TALLY_PROGRESS_SECONDS": "0"])
+        else { return }
         #expect(result.status == 0)
         #expect(result.output.contains("graduated-5-tiers: 65,536 of 100,000 events (65%), "))
         #expect(result.output.contains(" events/s\n"))
@@ -257,8 +292,10 @@ struct NewUserFrictionTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         guard let executable = BrokenScenarioCorpus.tallyExecutable() else { return }
         // `script` gives tally a terminal; its output is what that terminal showed.
-        guard let result = try tally(["-qec", "'\(executable.path)' run Scenarios/graduated-5-tiers.yaml", "/dev/null"],
-                                     in: folder, environment: ["NO_COLOR": "1", "TERM": "xterm"], executable: "/usr/bin/script")
+        guard
+            let result = try tally(
+                ["-qec", "'\(executable.path)' run Scenarios/graduated-5-tiers.yaml", "/dev/null"],
+                in: folder, environment: ["NO_COLOR": "1", "TERM": "xterm"], executable: "/usr/bin/script")
         else { return }
         #expect(result.status == 0)
         #expect(result.output.contains("graduated-5-tiers ["))
@@ -271,22 +308,30 @@ struct NewUserFrictionTests {
         let cli = CLITests()
         let folder = try cli.project()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.copyItem(at: Repository.scenarios.appendingPathComponent("time-period-boundary.yaml"),
-                                         to: folder.appendingPathComponent("Scenarios/time-period-boundary.yaml"))
-        try FileManager.default.copyItem(at: Repository.fixtures.appendingPathComponent("time-period-boundary"),
-                                         to: folder.appendingPathComponent("Fixtures/time-period-boundary"))
+        try FileManager.default.copyItem(
+            at: Repository.scenarios.appendingPathComponent("time-period-boundary.yaml"),
+            to: folder.appendingPathComponent("Scenarios/time-period-boundary.yaml"))
+        try FileManager.default.copyItem(
+            at: Repository.fixtures.appendingPathComponent("time-period-boundary"),
+            to: folder.appendingPathComponent("Fixtures/time-period-boundary"))
         guard let result = try cli.tally(["run", "--report", "report"], in: folder) else { return }
         // before-start (2025-12-31T23:59:59.999Z) and end-instant (2026-04-01T00:00:00Z): 2 events, on no invoice.
         #expect(result.status == 0)
-        #expect(result.stdout.contains(
-            "PASS time-period-boundary (7 events, ")
+        #expect(
+            result.stdout.contains(
+                "PASS time-period-boundary (7 events, ")
         )
-        #expect(result.stdout.contains(
-            "  time-period-boundary: 2 accepted events fall outside a subscription or every billing period and are on no invoice\n"))
+        #expect(
+            result.stdout.contains(
+                "  time-period-boundary: 2 accepted events fall outside a subscription or every billing period and are on no invoice\n"
+            ))
         // clock-skew accepts nothing, so it gets no such line.
         #expect(!result.stdout.contains("clock-skew: 0 accepted"))
-        let page = try String(contentsOf: folder.appendingPathComponent("report/time-period-boundary.html"), encoding: .utf8)
-        #expect(page.contains("2 accepted events fall outside a subscription or every billing period and are on no invoice."))
+        let page = try String(
+            contentsOf: folder.appendingPathComponent("report/time-period-boundary.html"), encoding: .utf8)
+        #expect(
+            page.contains(
+                "2 accepted events fall outside a subscription or every billing period and are on no invoice."))
     }
 
     @Test("--json carries each scenario's duration and its differences as data")
@@ -297,13 +342,17 @@ struct NewUserFrictionTests {
         let file = folder.appendingPathComponent("Scenarios/clock-skew.yaml")
         // Base fee 10 -> 12, expect: updated too: acme's one invoice moves from 10.00 to 12.00.
         try String(contentsOf: file, encoding: .utf8)
-            .replacingOccurrences(of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }")
+            .replacingOccurrences(
+                of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }"
+            )
             .replacingOccurrences(of: "invoice_total: { acme: 10.00 }", with: "invoice_total: { acme: 12.00 }")
             .write(to: file, atomically: true, encoding: .utf8)
         guard let result = try cli.tally(["run", "--json"], in: folder) else { return }
         #expect(result.status == 1)
-        guard case .object(let summary) = try JSONValue.parse(result.stdout), case .array(let scenarios)? = summary["scenarios"],
-              case .object(let scenario)? = scenarios.first else {
+        guard case .object(let summary) = try JSONValue.parse(result.stdout),
+            case .array(let scenarios)? = summary["scenarios"],
+            case .object(let scenario)? = scenarios.first
+        else {
             Issue.record("no scenarios in \(result.stdout)")
             return
         }
@@ -311,14 +360,23 @@ struct NewUserFrictionTests {
         guard case .number(let seconds)? = scenario["seconds"] else { Issue.record("no seconds"); return }
         #expect(ExactDecimal(seconds) != nil && seconds.split(separator: ".").last?.count == 3)
         #expect(scenario["expect_failures"] == .array([]))
-        let money = JSONValue.object(JSONObject([
-            (key: "customer", value: .string("acme")), (key: "period", value: .string("2026-03-01")),
-            (key: "expected_total", value: .string("10.00")), (key: "actual_total", value: .string("12.00")),
-            (key: "expected_amount_due", value: .string("10.00")), (key: "actual_amount_due", value: .string("12.00")),
-            (key: "lines", value: .array([.object(JSONObject([
-                (key: "name", value: .string("Base fee")), (key: "expected", value: .string("10.00")), (key: "actual", value: .string("12.00")),
-            ]))])),
-        ]))
+        let money = JSONValue.object(
+            JSONObject([
+                (key: "customer", value: .string("acme")), (key: "period", value: .string("2026-03-01")),
+                (key: "expected_total", value: .string("10.00")), (key: "actual_total", value: .string("12.00")),
+                (key: "expected_amount_due", value: .string("10.00")),
+                (key: "actual_amount_due", value: .string("12.00")),
+                (
+                    key: "lines",
+                    value: .array([
+                        .object(
+                            JSONObject([
+                                (key: "name", value: .string("Base fee")), (key: "expected", value: .string("10.00")),
+                                (key: "actual", value: .string("12.00")),
+                            ]))
+                    ])
+                ),
+            ]))
         #expect(scenario["money"] == .array([money]))
         guard case .array(let differences)? = scenario["differences"] else { Issue.record("no differences"); return }
         let amount = differences.first { item in
@@ -338,8 +396,9 @@ struct NewUserFrictionTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let eu = folder.appendingPathComponent("Scenarios/eu/vat")
         try FileManager.default.createDirectory(at: eu, withIntermediateDirectories: true)
-        try FileManager.default.moveItem(at: folder.appendingPathComponent("Scenarios/clock-skew.yaml"),
-                                         to: eu.appendingPathComponent("clock-skew.yaml"))
+        try FileManager.default.moveItem(
+            at: folder.appendingPathComponent("Scenarios/clock-skew.yaml"),
+            to: eu.appendingPathComponent("clock-skew.yaml"))
         guard let updated = try cli.tally(["run", "Scenarios/eu/vat", "--update"], in: folder) else { return }
         #expect(updated.status == 0, "\(updated.stdout)")
         let written = folder.appendingPathComponent("Fixtures/eu/vat/clock-skew/invoices.json")
@@ -347,12 +406,15 @@ struct NewUserFrictionTests {
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("Scenarios/Fixtures").path))
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("Scenarios/eu/Fixtures").path))
         // The same goldens as the scenario had at the top level.
-        #expect(try Data(contentsOf: written) == Data(contentsOf: folder.appendingPathComponent("Fixtures/clock-skew/invoices.json")))
+        #expect(
+            try Data(contentsOf: written)
+                == Data(contentsOf: folder.appendingPathComponent("Fixtures/clock-skew/invoices.json")))
         guard let again = try cli.tally(["run", "Scenarios/eu/vat/clock-skew.yaml"], in: folder) else { return }
         #expect(again.status == 0)
     }
 
-    @Test("--junit keeps to the common Jenkins JUnit schema (junit-4.xsd); --junit-dialect gitlab adds each case's file")
+    @Test(
+        "--junit keeps to the common Jenkins JUnit schema (junit-4.xsd); --junit-dialect gitlab adds each case's file")
     func junitDialects() throws {
         let cli = CLITests()
         let folder = try cli.project()
@@ -361,37 +423,52 @@ struct NewUserFrictionTests {
         let scenarios = folder.appendingPathComponent("Scenarios")
         try String(contentsOf: scenarios.appendingPathComponent("clock-skew.yaml"), encoding: .utf8)
             .replacingOccurrences(of: "name: clock-skew", with: "name: clock-skew-changed")
-            .replacingOccurrences(of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }")
+            .replacingOccurrences(
+                of: "{ name: Base fee, model: flat, amount: 10 }", with: "{ name: Base fee, model: flat, amount: 12 }"
+            )
             .write(to: scenarios.appendingPathComponent("clock-skew-changed.yaml"), atomically: true, encoding: .utf8)
-        try FileManager.default.copyItem(at: folder.appendingPathComponent("Fixtures/clock-skew"),
-                                         to: folder.appendingPathComponent("Fixtures/clock-skew-changed"))
+        try FileManager.default.copyItem(
+            at: folder.appendingPathComponent("Fixtures/clock-skew"),
+            to: folder.appendingPathComponent("Fixtures/clock-skew-changed"))
         try "name: [\n".write(to: scenarios.appendingPathComponent("broken.yaml"), atomically: true, encoding: .utf8)
         guard let jenkins = try cli.tally(["run", "--junit", "jenkins.xml"], in: folder),
-              let gitlab = try cli.tally(["run", "--junit", "gitlab.xml", "--junit-dialect", "gitlab"], in: folder) else { return }
+            let gitlab = try cli.tally(["run", "--junit", "gitlab.xml", "--junit-dialect", "gitlab"], in: folder)
+        else { return }
         #expect(jenkins.status == 2 && gitlab.status == 2)
 
         // junit-4.xsd: the attributes each element may carry, and the order of a test case's children.
         let allowed: [String: Set<String>] = [
             "testsuites": ["name", "time", "tests", "failures", "disabled", "errors"],
-            "testsuite": ["name", "tests", "failures", "errors", "time", "disabled", "skipped", "timestamp", "hostname", "id", "package"],
+            "testsuite": [
+                "name", "tests", "failures", "errors", "time", "disabled", "skipped", "timestamp", "hostname", "id",
+                "package",
+            ],
             "testcase": ["name", "assertions", "time", "classname", "status"],
-            "failure": ["type", "message"], "error": ["type", "message"], "system-out": [], "system-err": [], "skipped": [],
+            "failure": ["type", "message"], "error": ["type", "message"], "system-out": [], "system-err": [],
+            "skipped": [],
         ]
         let elements = try JUnitElements.read(folder.appendingPathComponent("jenkins.xml"))
         #expect(elements.map(\.name).filter { $0 == "testcase" }.count == 3)
         for element in elements {
             let permitted = try #require(allowed[element.name], "\(element.name) is not in junit-4.xsd")
-            #expect(Set(element.attributes.keys).isSubset(of: permitted), "\(element.name) has \(element.attributes.keys.sorted())")
+            #expect(
+                Set(element.attributes.keys).isSubset(of: permitted),
+                "\(element.name) has \(element.attributes.keys.sorted())")
         }
         let order = ["skipped", "error", "failure", "system-out", "system-err"]
         for element in elements where element.name == "testcase" {
             let ranks = element.children.compactMap { order.firstIndex(of: $0) }
-            #expect(ranks.count == element.children.count && ranks == ranks.sorted(), "testcase children \(element.children)")
+            #expect(
+                ranks.count == element.children.count && ranks == ranks.sorted(),
+                "testcase children \(element.children)")
             #expect(element.attributes["name"] != nil)
         }
-        let gitlabCases = try JUnitElements.read(folder.appendingPathComponent("gitlab.xml")).filter { $0.name == "testcase" }
-        #expect(gitlabCases.compactMap { $0.attributes["file"] }.sorted()
-            == ["Scenarios/broken.yaml", "Scenarios/clock-skew-changed.yaml", "Scenarios/clock-skew.yaml"])
+        let gitlabCases = try JUnitElements.read(folder.appendingPathComponent("gitlab.xml")).filter {
+            $0.name == "testcase"
+        }
+        #expect(
+            gitlabCases.compactMap { $0.attributes["file"] }.sorted()
+                == ["Scenarios/broken.yaml", "Scenarios/clock-skew-changed.yaml", "Scenarios/clock-skew.yaml"])
     }
 }
 
@@ -414,8 +491,10 @@ final class JUnitElements: NSObject, XMLParserDelegate {
         return reader.elements
     }
 
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         if let parent = open.last { elements[parent].children.append(name) }
         open.append(elements.count)
         elements.append(Element(name: name, attributes: attributes))

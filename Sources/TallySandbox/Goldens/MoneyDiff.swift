@@ -75,7 +75,8 @@ public enum MoneyDiff {
         guard case .object(let root) = document, case .array(let items)? = root["invoices"] else { return [] }
         return items.compactMap { item -> InvoiceMoney? in
             guard case .object(let invoice) = item, case .string(let customer)? = invoice["customer"],
-                  case .object(let period)? = invoice["period"], case .string(let start)? = period["start"] else { return nil }
+                case .object(let period)? = invoice["period"], case .string(let start)? = period["start"]
+            else { return nil }
             var lines: [(name: String, amount: String)] = []
             var seen: [String: Int] = [:]
             if case .array(let items)? = invoice["lines"] {
@@ -86,8 +87,9 @@ public enum MoneyDiff {
                     lines.append((label, text(line["amount"])))
                 }
             }
-            return InvoiceMoney(customer: customer, period: String(start.prefix(10)), total: text(invoice["total"]),
-                                amountDue: text(invoice["amount_due"]), lines: lines)
+            return InvoiceMoney(
+                customer: customer, period: String(start.prefix(10)), total: text(invoice["total"]),
+                amountDue: text(invoice["amount_due"]), lines: lines)
         }
     }
 
@@ -104,9 +106,10 @@ public enum MoneyDiff {
         }
         let same = expected?.total == actual?.total && expected?.amountDue == actual?.amountDue && lines.isEmpty
         if same { return nil }
-        return MoneyDifference(customer: any.customer, period: any.period, expectedTotal: expected?.total,
-                               actualTotal: actual?.total, expectedAmountDue: expected?.amountDue,
-                               actualAmountDue: actual?.amountDue, lines: lines)
+        return MoneyDifference(
+            customer: any.customer, period: any.period, expectedTotal: expected?.total,
+            actualTotal: actual?.total, expectedAmountDue: expected?.amountDue,
+            actualAmountDue: actual?.amountDue, lines: lines)
     }
 
     static func text(_ value: JSONValue?) -> String {
@@ -123,7 +126,8 @@ extension GoldenFiles {
     public func moneyDifferences(_ run: ScenarioRun) -> [MoneyDifference] {
         let url = folder(run.scenario.name).appendingPathComponent("invoices.json")
         guard let text = try? String(contentsOf: url, encoding: .utf8), let expected = try? JSONValue.parse(text),
-              let actual = try? JSONValue.parse(run.invoicesJSON) else { return [] }
+            let actual = try? JSONValue.parse(run.invoicesJSON)
+        else { return [] }
         return MoneyDiff.differences(expected: expected, actual: actual)
     }
 }

@@ -10,15 +10,21 @@ public enum ScenarioWarnings {
         guard let root = try? Yams.compose(yaml: text) else { return [] }
         var found: [Diagnostic] = []
         // Rates and percents are percent: 7.25 means 7.25%, so 0.0725 is most likely a fraction.
-        let percents: [(section: String, key: String, what: String)] = [("taxes", "rate", "tax rate"), ("discounts", "percent", "discount percent")]
+        let percents: [(section: String, key: String, what: String)] = [
+            ("taxes", "rate", "tax rate"), ("discounts", "percent", "discount percent"),
+        ]
         for (section, key, what) in percents {
             for item in root[section]?.sequence ?? [] {
                 guard let node = item[key], let text = node.scalar?.string, let value = ExactDecimal(text),
-                      !value.isZero, !value.isNegative, value < .one,
-                      let percent = try? value * ExactDecimal(100) else { continue }
-                found.append(Diagnostic(
-                    file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1,
-                    message: "warning: \(what) \(text) is \(text)%; did you mean \(percent.normalized)? (rates are percent: 7.25 means 7.25%)"))
+                    !value.isZero, !value.isNegative, value < .one,
+                    let percent = try? value * ExactDecimal(100)
+                else { continue }
+                found.append(
+                    Diagnostic(
+                        file: file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1,
+                        message: "warning: \(what) \(text) is \(text)%; did you mean \(percent.normalized)? "
+                            + "(rates are percent: 7.25 means 7.25%)"
+                    ))
             }
         }
         return found.sorted()
