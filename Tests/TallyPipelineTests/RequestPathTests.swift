@@ -132,6 +132,24 @@ struct RequestPathTests {
         #expect(decision.refusal == .marginBlocked)
     }
 
+    @Test("a revenue floor holds only while each volume charge stays in its tier")
+    func revenueFloorWithinTier() throws {
+        // Same volume tiers, each call costing $0.01. After 1 call: revenue 1.00, worked out; the floor allows
+        // a cost up to 0.8 x 1.00. After 2 (same tier, cost 0.02): the floor answers, no revenue worked out.
+        // After 11 calls the quantity passed the bound 10: revenue is worked out again, 11 x 0.10 = 1.10.
+        let tiers = [Tier(upTo: 10, unitPrice: 1), Tier(upTo: nil, unitPrice: F.decimal("0.1"))]
+        var meter = try Self.meter(charges: [Charge(name: "Calls", metric: "api_calls", model: .volume(tiers))], cost: .flat(F.decimal("0.01")))
+        func ask(_ k: Int64) -> MarginStanding? {
+            meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(100 + k)).margin
+        }
+        meter.ingest(F.event("f1", at: Self.ms(1)), receivedAt: Self.ms(1))
+        #expect(ask(1) == MarginStanding(revenue: 1, cost: F.decimal("0.01")))
+        meter.ingest(F.event("f2", at: Self.ms(2)), receivedAt: Self.ms(2))
+        #expect(ask(2) == nil)
+        for k in 3...11 { meter.ingest(F.event("f\(k)", at: Self.ms(Int64(k))), receivedAt: Self.ms(Int64(k))) }
+        #expect(ask(3) == MarginStanding(revenue: F.decimal("1.10"), cost: F.decimal("0.11")))
+    }
+
     @Test("a plan's own levels replace the published ones")
     func marginGuardPlanLevels() throws {
         // warn below 50%, throttle below 40%, block below 30%. Fee 10, $1 a call: 6 calls is 40% (L1), 7 is 30% (L2), 8 is 20% (L3).

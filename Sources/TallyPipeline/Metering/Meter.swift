@@ -167,11 +167,13 @@ public struct Meter: Sendable {
         guard let resolvedCustomer = customers[customer] else { return .failure(UnknownParty(refusal: .unknownCustomer)) }
         guard let resolvedMetric = metrics[metric] else { return .failure(UnknownParty(refusal: .unknownMetric)) }
         return .success(AccessKeys(customer: resolvedCustomer.number, metric: resolvedMetric.number,
-                                   position: resolvedCustomer.position, plan: resolvedCustomer.plan))
+                                   position: resolvedCustomer.position, plan: resolvedCustomer.plan, hasQuotas: resolvedCustomer.hasQuotas))
     }
 
     /// The customer's quota standing on the metric in the period containing `instant`, from the usage metered so far.
     func quotaStanding(_ keys: AccessKeys, at instant: Instant) -> Entitlement {
+        // Most customers have no quota: their usage is not kept for quotas either.
+        guard keys.hasQuotas else { return Entitlement(allowed: true, limit: nil, hard: false, used: .zero, remaining: nil) }
         let used = schedule.periodIndex(containing: instant).flatMap {
             quotaUsage[QuotaKey(customer: keys.customer, metric: keys.metric, period: Int32($0))]
         } ?? .zero

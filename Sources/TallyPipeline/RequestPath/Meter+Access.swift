@@ -106,38 +106,53 @@ extension Meter {
     ///
     /// Revenue is the period's invoice as it would be billed now (see ``Biller/provisionalRevenue(for:customerAt:period:)``);
     /// a billing error counts as no revenue, so the guard fails closed. Billing a customer for every
-    /// request would cost far more than metering it, so where more usage can never lower the plan's
-    /// revenue, the revenue last worked out in the period is a floor of today's: while the cost is at
-    /// most `(1 - warn_below) x floor` the margin is surely at or above every level, and revenue is
-    /// not worked out again (the standing is then nil).
+    /// request would cost far more than metering it, so where more usage cannot lower the plan's
+    /// revenue (see ``revenueGrowsWithUsage(_:catalog:)``), the revenue last worked out in the period
+    /// is a floor of today's while every volume and stairstep charge stays in the tier it was in: while
+    /// the cost is at most `(1 - warn_below) x floor` the margin is surely at or above every level, and
+    /// revenue is not worked out again (the standing is then nil).
     private mutating func marginStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits)
         -> (standing: MarginStanding?, level: MarginLevel) {
         guard access.costsAnything else { return (nil, .none) }
         guard let period = schedule.periodIndex(containing: instant) else { return (MarginStanding(revenue: .zero, cost: .zero), .none) }
         let key = CostKey(customer: keys.customer, period: Int32(period))
-        let cost = access.costs[key] ?? .zero
-        if limits.revenueGrowsWithUsage, let floor = access.revenueFloors[key], floor > .zero,
-           let most = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * floor, cost <= most {
+        let margin = access.margins[key]
+        let cost = margin?.cost ?? .zero
+        if limits.revenueGrowsWithUsage, let floor = margin?.floor, cost <= floor.costCeiling,
+           limits.tieredCharges.indices.allSatisfy({ floor.tiers[$0] == tierPlace(of: limits.tieredCharges[$0], keys, period: period) }) {
             return (nil, .none)
         }
         let revenue = (try? Biller(catalog: catalog, schedule: schedule)
             .provisionalRevenue(for: usage, customerAt: Int(keys.position), period: period)) ?? .zero
-        if limits.revenueGrowsWithUsage { access.revenueFloors[key] = revenue }
+        let places = limits.tieredCharges.compactMap { tierPlace(of: $0, keys, period: period) }
+        if limits.revenueGrowsWithUsage, revenue > .zero, places.count == limits.tieredCharges.count,
+           let ceiling = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * revenue {
+            access.margins[key, default: PeriodMargin()].floor = RevenueFloor(costCeiling: ceiling, tiers: places)
+        } else if margin?.floor != nil {
+            access.margins[key]?.floor = nil
+        }
         let standing = MarginStanding(revenue: revenue, cost: cost)
         return (standing, standing.level(limits.marginGuard))
+    }
+
+    /// Where the customer's quantity of a volume or stairstep charge lies among its tier bounds: the
+    /// bounds below the quantity plus the bounds at or below it, so that the number changes whenever the
+    /// quantity reaches or passes a bound. Nil when the quantity cannot be read.
+    private func tierPlace(of charge: TieredCharge, _ keys: AccessKeys, period: Int) -> Int? {
+        guard let quantity = try? usage.quantity(customerNumber: keys.customer, metricNumber: charge.metric, period: period) else {
+            return nil
+        }
+        return charge.bounds.reduce(0) { $0 + ($1 < quantity ? 1 : 0) + ($1 <= quantity ? 1 : 0) }
     }
 
     // MARK: Metering's side
 
     /// Adds an accepted event's cost to its customer's period: the metric's unit cost x the units it contributes.
     mutating func recordCost(customer: Int32, metric: Int32, period: Int, contribution: ExactDecimal, properties: EventProperties) {
-        guard let unitCost = access.unitCosts[metric] else { return }
-        let key = CostKey(customer: customer, period: Int32(period))
-        let before = access.costs[key] ?? .zero
+        guard metric >= 0, Int(metric) < access.unitCosts.count, let unitCost = access.unitCosts[Int(metric)] else { return }
+        guard let cost = try? unitCost.cost(properties: properties) * contribution else { return }
         // An overflowing cost is past any revenue: kept at the largest the figures reach.
-        if let cost = try? unitCost.cost(properties: properties) * contribution, let after = try? before + cost {
-            access.costs[key] = after
-        }
+        access.margins[CostKey(customer: customer, period: Int32(period)), default: PeriodMargin()].add(cost)
     }
 
     /// Each plan's spike arrests and Margin Guard levels, and each metric's unit cost, by number.
@@ -146,27 +161,33 @@ extension Meter {
             PlanRequestLimits(
                 spikeArrests: plan.spikeArrests.map { ResolvedArrest(arrest: $0, metric: $0.metric.flatMap(usage.knownMetricNumber)) },
                 marginGuard: plan.marginGuard ?? .standard,
-                revenueGrowsWithUsage: Meter.revenueGrowsWithUsage(plan, catalog: catalog))
+                revenueGrowsWithUsage: Meter.revenueGrowsWithUsage(plan, catalog: catalog),
+                tieredCharges: plan.charges.compactMap { charge -> TieredCharge? in
+                    guard let key = charge.metric, let metric = usage.knownMetricNumber(key) else { return nil }
+                    switch charge.model {
+                    case .volume(let tiers), .stairstep(let tiers): return TieredCharge(metric: metric, bounds: tiers.compactMap(\.upTo))
+                    default: return nil
+                    }
+                })
         }
-        access.unitCosts = [:]
+        access.unitCosts = []
         for metric in catalog.metrics {
-            if let cost = metric.cost, let number = usage.knownMetricNumber(metric.key) { access.unitCosts[number] = cost }
+            guard let cost = metric.cost, let number = usage.knownMetricNumber(metric.key), number >= 0 else { continue }
+            if access.unitCosts.count <= Int(number) { access.unitCosts += Array(repeating: nil, count: Int(number) + 1 - access.unitCosts.count) }
+            access.unitCosts[Int(number)] = cost
         }
-        access.costsAnything = !access.unitCosts.isEmpty
+        access.costsAnything = access.unitCosts.contains { $0 != nil }
         access.cache = [:]
-        access.revenueFloors = [:]
+        for key in access.margins.keys { access.margins[key]?.floor = nil }
     }
 
-    /// Whether more usage in a period can never lower the plan's revenue for it: every charge's price
-    /// grows with its quantity (not volume or stairstep, whose price per unit can fall at a tier) and
-    /// every metric's quantity grows with its events (not latest, weighted_sum or negative quantities).
+    /// Whether more usage in a period cannot lower the plan's revenue for it, as long as every volume
+    /// and stairstep charge stays inside one tier: every metric's quantity grows with its events (not
+    /// latest, weighted_sum or negative quantities), and every charge's price grows with its quantity
+    /// (a volume or stairstep price only within a tier: crossing into a cheaper tier can lower it).
     /// Contract terms, discounts and rounding half-up keep that order.
     static func revenueGrowsWithUsage(_ plan: Plan, catalog: Catalog) -> Bool {
         plan.charges.allSatisfy { charge in
-            switch charge.model {
-            case .volume, .stairstep: return false
-            case .flat, .perUnit, .graduated, .package, .percentage, .graduatedPercentage, .matrix: break
-            }
             guard let key = charge.metric else { return true }
             guard let metric = catalog.metric(key) else { return false }
             switch metric.aggregation {
@@ -191,6 +212,8 @@ struct AccessKeys: Sendable {
     var position: Int32
     /// The customer's plan's position in the catalog (-1 for an unknown plan).
     var plan: Int32
+    /// Whether its plan sets any quota.
+    var hasQuotas: Bool
 }
 
 /// The request path's state inside a meter.
@@ -199,12 +222,11 @@ struct AccessState: Sendable {
     var cacheRefresh: TimeSpan?
     var cache: [CacheKey: CachedStanding] = [:]
     var buckets: [BucketKey: SpikeBucket] = [:]
-    /// Cost so far per customer and period.
-    var costs: [CostKey: ExactDecimal] = [:]
-    var unitCosts: [Int32: UnitCost] = [:]
+    /// Cost so far and the revenue floor, per customer and period: one lookup per request.
+    var margins: [CostKey: PeriodMargin] = [:]
+    /// By metric number; nil for a metric without a cost.
+    var unitCosts: [UnitCost?] = []
     var costsAnything = false
-    /// The revenue last worked out per customer and period, where it can only grow (see `marginStanding`).
-    var revenueFloors: [CostKey: ExactDecimal] = [:]
     /// By plan position in the catalog.
     var planLimits: [PlanRequestLimits] = []
 }
@@ -214,6 +236,32 @@ struct PlanRequestLimits: Sendable {
     var marginGuard = MarginGuard.standard
     /// See ``Meter/revenueGrowsWithUsage(_:catalog:)``.
     var revenueGrowsWithUsage = false
+    /// The plan's volume and stairstep charges, whose tiers a revenue floor holds within.
+    var tieredCharges: [TieredCharge] = []
+}
+
+/// A volume or stairstep charge's metric and its tiers' upper bounds.
+struct TieredCharge: Sendable {
+    var metric: Int32
+    var bounds: [ExactDecimal]
+}
+
+/// A customer's cost in a period, and the revenue last worked out for it where it can only grow (see `marginStanding`).
+struct PeriodMargin: Sendable {
+    var cost = ExactDecimal.zero
+    var floor: RevenueFloor?
+
+    mutating func add(_ more: ExactDecimal) {
+        if let sum = try? cost + more { cost = sum }
+    }
+}
+
+/// The revenue last worked out for a customer and period, as the cost it allows with no level.
+struct RevenueFloor: Sendable {
+    /// `(1 - warn_below) x revenue`: a cost at most this is at or above every level while revenue cannot fall.
+    var costCeiling: ExactDecimal
+    /// Where each tiered charge's quantity lay (see `Meter.tierPlace(of:_:period:)`).
+    var tiers: [Int]
 }
 
 struct ResolvedArrest: Sendable {

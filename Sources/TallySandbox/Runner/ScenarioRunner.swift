@@ -260,21 +260,27 @@ struct MeteringLoop {
             // Every item has its event (or stand-in) in `events`, so the take always succeeds.
             guard let event = events.take() else { continue }
             let item = batch.items[index]
-            // A re-send is the same request's usage event again, not a new request.
+            // A re-send is the same request's usage event again, not a new request; but a refused request
+            // had no usage event, so its re-send is the client retrying it: a request again.
             var isRequest = gatewayDelay != nil
+            var isRetry = false
             if isRequest {
                 while nextResend < batch.resendPositions.count, batch.resendPositions[nextResend] < index { nextResend += 1 }
                 isRequest = nextResend >= batch.resendPositions.count || batch.resendPositions[nextResend] != index
+                if !isRequest, !refusedIDs.isEmpty {
+                    isRetry = refusedIDs.contains(item.unit == StreamItem.fullItem ? batch.full[item.sequence].eventID : event.id)
+                    isRequest = isRetry
+                }
             }
             if item.unit == StreamItem.fullItem {
                 let whole = batch.full[item.sequence]
                 // Malformed JSON is a usage event the client broke after its request was decided: metered unchecked.
-                if isRequest, case .event(let wholeEvent) = whole.payload, !admit(wholeEvent, whole) {
+                if isRequest, case .event(let wholeEvent) = whole.payload, !admit(wholeEvent, whole, retry: isRetry) {
                     // Refused at the gateway: never metered.
                 } else {
                     send(whole)
                 }
-            } else if isRequest, !admit(event, GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id)) {
+            } else if isRequest, !admit(event, GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id), retry: isRetry) {
                 // Refused at the gateway: never metered.
             } else {
                 send(event, receivedAt: item.receivedAt)
@@ -308,14 +314,22 @@ struct MeteringLoop {
         count(outcome, id: item.eventID)
     }
 
+    /// Ids of refused requests, whose re-sends are retries (see ``receive(_:)``).
+    private var refusedIDs = Set<String>()
+
     /// Asks the gateway whether the request behind `event` may go on; counts a refused one as sent.
     ///
     /// The request reached the gateway when its usage event was received, less the ingest delay.
-    private mutating func admit(_ event: Event, _ item: @autoclosure () -> GeneratedItem) -> Bool {
+    private mutating func admit(_ event: Event, _ item: @autoclosure () -> GeneratedItem, retry: Bool) -> Bool {
         let at = item().receivedAt - (gatewayDelay ?? TimeSpan(milliseconds: 0))
         let decision = meter.canAccess(tenant: event.tenant, customer: event.customer, metric: event.metric, at: at)
         requests?.record(decision, customer: event.customer, requestID: event.id, at: at)
-        guard !decision.allowed else { return true }
+        guard !decision.allowed else {
+            // Once a retry passes, its later re-sends are plain re-sends of its usage event.
+            if retry { refusedIDs.remove(event.id) }
+            return true
+        }
+        refusedIDs.insert(event.id)
         observer?.refused(item(), decision: decision)
         sent += 1
         if sent & 0xFFFF == 0 { progress?(sent) }
