@@ -1,12 +1,23 @@
-/// Stage 3: the contract terms, as lines after the charges: each charge's minimum, the plan's
-/// minimum commitment and its spend cap.
+/// Stage 3: the contract terms, as lines after the charges: each charge's minimum, the commitment
+/// over a term, the plan's minimum commitment and its spend cap.
 enum ContractStage {
     static func run(
-        plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency, context: BillingContext
-    ) throws(BillingError) -> [InvoiceLine] {
+        plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency,
+        commitment: inout CommitmentState, subscriptionEnds: Bool, context: BillingContext
+    ) throws(BillingError) -> (lines: [InvoiceLine], commitment: CommitmentSummary?) {
         var lines = lines
         try appendChargeMinimums(plan: plan, lines: &lines, active: active, currency: currency, context: context)
-        return try context.checked(.contract, "minimum commitment and spend cap") { () throws(DecimalError) -> [InvoiceLine] in
+        let summary = try CommitmentStage.run(plan: plan, lines: &lines, state: &commitment, subscriptionEnds: subscriptionEnds,
+                                              currency: currency, context: context)
+        return (try minimumAndCap(plan: plan, lines: lines, active: active, currency: currency, context: context), summary)
+    }
+
+    /// The plan's minimum commitment true-up and spend-cap adjustment, after every other line.
+    static func minimumAndCap(
+        plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency, context: BillingContext
+    ) throws(BillingError) -> [InvoiceLine] {
+        try context.checked(.contract, "minimum commitment and spend cap") { () throws(DecimalError) -> [InvoiceLine] in
+            var lines = lines
             if let commitment = plan.minimumCommitment {
                 let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
                 if let trueUp = try ContractStage.trueUp(minimum: commitment, spent: spent, active: active, currency: currency) {
@@ -41,13 +52,14 @@ enum ContractStage {
                   let minimum = plan.charges[chargeIndex].minAmount else { continue }
             let line = lines[index]
             let shortfall = try context.checked(.contract, "minimum of charge '\(line.name)'") { () throws(DecimalError) -> TrueUp? in
-                try trueUp(minimum: minimum, spent: line.amount, active: active, currency: currency)
+                try trueUp(minimum: minimum, spent: line.pricingUnitAmount ?? line.amount, active: active, currency: currency,
+                           conversionRate: plan.pricingUnit?.conversionRate)
             }
             guard let trueUp = shortfall else { continue }
             lines.append(InvoiceLine(
                 kind: .chargeMinimumTrueUp, name: "\(line.name) minimum true-up", metric: line.metric, quantity: nil,
                 rolloverUnitsUsed: .zero, unroundedAmount: trueUp.unrounded, amount: trueUp.amount, breakdown: nil,
-                chargeIndex: chargeIndex))
+                chargeIndex: chargeIndex, pricingUnitAmount: trueUp.inPricingUnit))
         }
     }
 
