@@ -101,15 +101,19 @@ public struct Biller: Sendable {
         }
         let charged = try RatingStage.run(plan: plan, usage: usage, active: active, currency: currency, rollover: rollover, context: context)
         let subscriptionEnds = customer.end.map { $0 <= period.end } ?? false
-        let (lines, commitment) = try ContractStage.run(plan: plan, lines: charged, active: active, currency: currency,
-                                                        commitment: &ledger.commitment, subscriptionEnds: subscriptionEnds, context: context)
+        let (lines, commitment) = try ContractStage.run(
+            plan: plan, lines: charged, active: active, currency: currency,
+            commitment: &ledger.commitment, subscriptionEnds: subscriptionEnds, context: context)
         let discounts = try DiscountStage.run(
-            discounts: catalog.discounts, customer: customer, plan: plan, periodStart: period.start, uses: &ledger.discountUses,
-            rests: &ledger.discountRests, lines: lines, currency: currency, context: context)
-        let taxes = try TaxStage.run(taxRates: catalog.taxRates, customer: customer, plan: plan, rounding: catalog.taxRounding,
-                                     lines: lines, discounts: discounts, currency: currency, context: context)
+            discounts: catalog.discounts, customer: customer, plan: plan, periodStart: period.start,
+            uses: &ledger.discountUses, rests: &ledger.discountRests, lines: lines, currency: currency,
+            context: context)
+        let taxes = try TaxStage.run(
+            taxRates: catalog.taxRates, customer: customer, plan: plan, rounding: catalog.taxRounding,
+            lines: lines, discounts: discounts, currency: currency, context: context)
         let destination = RoutingStage.destination(for: customer)
-        let totals = try InvoiceStage.totals(lines: lines, discounts: discounts, taxes: taxes, taxIncluded: plan.pricesIncludeTax, context: context)
+        let totals = try InvoiceStage.totals(lines: lines, discounts: discounts, taxes: taxes,
+                                             taxIncluded: plan.pricesIncludeTax, context: context)
         let settlement = try SettlementStage.run(
             total: totals.total, period: period.index, grants: &ledger.grants, balance: &ledger.balance, currency: currency, context: context)
         ledger.invoicesIssued += 1

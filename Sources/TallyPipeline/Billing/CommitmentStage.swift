@@ -16,8 +16,8 @@ struct CommitmentState: Sendable, Equatable {
 /// of gets no true-up.
 enum CommitmentStage {
     static func run(
-        plan: Plan, lines: inout [InvoiceLine], state: inout CommitmentState, subscriptionEnds: Bool, currency: Currency,
-        context: BillingContext
+        plan: Plan, lines: inout [InvoiceLine], state: inout CommitmentState, subscriptionEnds: Bool,
+        currency: Currency, context: BillingContext
     ) throws(BillingError) -> CommitmentSummary? {
         guard var commitment = plan.commitment else { return nil }
         return try context.checked(.contract, "commitment") { () throws(DecimalError) -> CommitmentSummary in
@@ -39,25 +39,21 @@ enum CommitmentStage {
             switch commitment.billing {
             case .prepaid:
                 if startsTerm {
-                    lines.append(InvoiceLine(kind: .commitmentPrepayment, name: "Commitment prepayment", metric: nil, quantity: nil,
-                                             rolloverUnitsUsed: .zero, unroundedAmount: commitment.amount, amount: commitment.amount,
-                                             breakdown: nil))
+                    lines.append(.contract(.commitmentPrepayment, "Commitment prepayment", amount: commitment.amount))
                 }
                 if drawn > .zero {
-                    let amount = try -drawn
-                    lines.append(InvoiceLine(kind: .commitmentDrawdown, name: "Commitment drawdown", metric: nil, quantity: nil,
-                                             rolloverUnitsUsed: .zero, unroundedAmount: amount, amount: amount, breakdown: nil))
+                    lines.append(.contract(.commitmentDrawdown, "Commitment drawdown", amount: try -drawn))
                 }
                 if endsTerm { forfeited = state.remaining }
             case .inArrears:
                 if endsTerm && state.remaining > .zero {
                     trueUp = state.remaining
-                    lines.append(InvoiceLine(kind: .commitmentTrueUp, name: "Commitment true-up", metric: nil, quantity: nil,
-                                             rolloverUnitsUsed: .zero, unroundedAmount: trueUp, amount: trueUp, breakdown: nil))
+                    lines.append(.contract(.commitmentTrueUp, "Commitment true-up", amount: trueUp))
                 }
             }
             let summary = CommitmentSummary(
-                billing: commitment.billing, amount: commitment.amount, periodInTerm: state.periodsInTerm, termPeriods: commitment.periods,
+                billing: commitment.billing, amount: commitment.amount,
+                periodInTerm: state.periodsInTerm, termPeriods: commitment.periods,
                 drawnThisPeriod: drawn, drawnInTerm: state.drawn, remaining: endsTerm ? .zero : state.remaining,
                 overage: overage, trueUp: trueUp, forfeited: forfeited)
             if endsTerm { state = CommitmentState() }
@@ -67,7 +63,7 @@ enum CommitmentStage {
 
     /// A line of a charge on a metric, or its minimum true-up: what draws a commitment down.
     static func isUsage(_ line: InvoiceLine, plan: Plan) -> Bool {
-        guard line.kind == .charge || line.kind == .chargeMinimumTrueUp, let index = line.chargeIndex else { return false }
-        return plan.charges[index].metric != nil
+        guard line.kind == .charge || line.kind == .chargeMinimumTrueUp else { return false }
+        return line.chargeIndex.map { plan.charges[$0].metric != nil } ?? false
     }
 }

@@ -102,6 +102,14 @@ public struct InvoiceLine: Sendable, Equatable {
     /// In a plan priced in a unit of its own (credits, tokens), the line's exact amount in that unit;
     /// ``unroundedAmount`` is it times the conversion rate.
     public var pricingUnitAmount: ExactDecimal? = nil
+
+    /// A contract line of the whole plan: no metric, quantity or breakdown.
+    static func contract(
+        _ kind: Kind, _ name: String, amount: ExactDecimal, unrounded: ExactDecimal? = nil
+    ) -> InvoiceLine {
+        InvoiceLine(kind: kind, name: name, metric: nil, quantity: nil, rolloverUnitsUsed: .zero,
+                    unroundedAmount: unrounded ?? amount, amount: amount, breakdown: nil)
+    }
 }
 
 /// One discount on an invoice and its share of each line.

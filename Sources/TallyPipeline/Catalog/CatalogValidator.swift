@@ -57,7 +57,9 @@ struct CatalogValidator {
         for (offset, tax) in catalog.taxRates.enumerated() {
             percentage(tax.rate, ["taxes", .index(offset), "rate"])
             if let code = tax.code, [TaxRate.exemptCode, TaxRate.standardCode].contains(code) {
-                fail(["taxes", .index(offset), "code"], "'\(code)' is reserved (exempt: no tax; standard: the rates without a code), expected another code or none")
+                fail(["taxes", .index(offset), "code"],
+                     "'\(code)' is reserved (exempt: no tax; standard: the rates without a code), "
+                        + "expected another code or none")
             }
         }
         for (offset, credit) in catalog.credits.enumerated() {
@@ -92,12 +94,15 @@ struct CatalogValidator {
         if let unit = plan.pricingUnit {
             if unit.name.isEmpty { fail(path + ["pricing_unit", "name"], "a pricing unit needs a name, like credits") }
             if unit.conversionRate <= .zero {
-                fail(path + ["pricing_unit", "conversion_rate"], "a conversion rate must be above 0, got \(unit.conversionRate)")
+                fail(path + ["pricing_unit", "conversion_rate"],
+                     "a conversion rate must be above 0, got \(unit.conversionRate)")
             }
         }
         if let term = plan.commitment {
             nonNegative(term.amount, path + ["commitment", "amount"], "a commitment")
-            if term.periods < 1 { fail(path + ["commitment", "periods"], "a commitment's term is at least 1 period, got \(term.periods)") }
+            if term.periods < 1 {
+                fail(path + ["commitment", "periods"], "a commitment's term is at least 1 period, got \(term.periods)")
+            }
         }
         if let commitment = plan.minimumCommitment { nonNegative(commitment, path + ["minimum_commitment"], "a minimum commitment") }
         if let cap = plan.spendCap { nonNegative(cap, path + ["spend_cap"], "a spend cap") }

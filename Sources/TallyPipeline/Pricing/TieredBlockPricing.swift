@@ -18,7 +18,8 @@ extension Pricing {
         switch terms.mode {
         case .allTiers:
             for (index, bound) in bounds(terms.tiers.lazy.map(\.upTo)).enumerated() {
-                guard let units = try self.units(of: quantity, in: bound, isFirst: false), units > .zero else { continue }
+                let units = try self.units(of: quantity, in: bound, isFirst: false) ?? .zero
+                guard units > .zero else { continue }
                 slices.append(try slice(index, units: units))
             }
         case .topTier:
