@@ -223,4 +223,101 @@ struct ContractTermsTests {
         let counted = try bill(try twoChargePlan(), customers: [Customer(id: "c", plan: "p")], events: [], periods: 4, discounts: [once])
         #expect(counted.map(\.discountTotal) == [0, 6, 0, 0])
     }
+
+    // MARK: - Tiered blocks and pricing units
+
+    func kbTiers(_ mode: TieredBlocks.Mode) throws -> TieredBlocks {
+        TieredBlocks(tiers: [BlockTier(upTo: 1000, blockSize: 100, blockPrice: 1),
+                             BlockTier(upTo: 101_000, blockSize: 1000, blockPrice: 1),
+                             BlockTier(upTo: nil, blockSize: 1000, blockPrice: try dec("0.5"))], mode: mode)
+    }
+
+    @Test func tieredBlocksInBothOfKillBillsModes() throws {
+        // all_tiers, 5,325: 1,000 in tier 1 = 10 blocks of 100; 4,325 in tier 2 = ceil(4.325) = 5 blocks: 15
+        #expect(try Pricing.tieredBlocks(quantity: 5325, terms: try kbTiers(.allTiers)).amount == 15)
+        // all_tiers, 101,001: 10 + 100 + 1 block of tier 3 at 0.5 = 110.5
+        #expect(try Pricing.tieredBlocks(quantity: 101_001, terms: try kbTiers(.allTiers)).amount == (try dec("110.5")))
+        // top_tier (Kill Bill's test figures): 1,000 -> 10; 101,000 -> 101; 101,001 -> 102 x 0.5 = 51; 300,000 -> 150
+        for (quantity, amount) in [(1000, "10"), (101_000, "101"), (101_001, "51"), (300_000, "150")] {
+            #expect(try Pricing.tieredBlocks(quantity: ExactDecimal(quantity), terms: try kbTiers(.topTier)).amount == (try dec(amount)))
+        }
+        // nothing at 0, in either mode
+        #expect(try Pricing.tieredBlocks(quantity: 0, terms: try kbTiers(.allTiers)).amount == 0)
+        #expect(try Pricing.tieredBlocks(quantity: 0, terms: try kbTiers(.topTier)).breakdown == .tieredBlocks(mode: .topTier, []))
+    }
+
+    @Test func aTierMustHoldWholeBlocks() throws {
+        let terms = TieredBlocks(tiers: [BlockTier(upTo: 250, blockSize: 100, blockPrice: 1), BlockTier(upTo: nil, blockSize: 0, blockPrice: 1)],
+                                 mode: .allTiers)
+        do {
+            _ = try Catalog(currency: try usd(), metrics: [callsMetric],
+                            plans: [Plan(id: "p", charges: [Charge(name: "Units", metric: "calls", model: .tieredBlocks(terms))])], customers: [])
+            Issue.record("a tier of 2.5 blocks and a block of 0 units were accepted")
+        } catch let error as CatalogErrors {
+            #expect(error.errors.map(\.pathDescription) == ["plans[0].charges[0].tiers[0].up_to", "plans[0].charges[0].tiers[1].block_size"])
+        }
+    }
+
+    @Test func aPlanInCreditsConvertsEachLineOnce() throws {
+        var tokens = Charge(name: "Tokens", metric: "calls", model: .perUnit(unitPrice: 3))
+        tokens.minAmount = 5000
+        var plan = Plan(id: "p", charges: [Charge(name: "Platform", metric: nil, model: .flat(amount: 5000)), tokens])
+        plan.pricingUnit = PricingUnit(name: "credits", conversionRate: try dec("0.002"))
+        let invoices = try bill(plan, customers: [Customer(id: "c", plan: "p")], events: [("c", 1234, 5)])
+        let lines = invoices[0].lines
+        // 5,000 credits x 0.002 = 10.00
+        #expect(lines[0].amount == 10)
+        #expect(lines[0].pricingUnitAmount == 5000)
+        // 1,234 x 3 = 3,702 credits x 0.002 = 7.404 -> 7.40
+        #expect(lines[1].pricingUnitAmount == 3702)
+        #expect(lines[1].unroundedAmount == (try dec("7.404")))
+        #expect(lines[1].amount == (try dec("7.40")))
+        // minimum 5,000 credits: true-up 1,298 credits x 0.002 = 2.596 -> 2.60
+        #expect(lines[2].kind == .chargeMinimumTrueUp)
+        #expect(lines[2].pricingUnitAmount == 1298)
+        #expect(lines[2].amount == (try dec("2.60")))
+        #expect(invoices[0].total == 20)
+    }
+
+    // MARK: - Commitments over a term
+
+    func committedPlan(_ billing: Commitment.Billing) -> Plan {
+        var plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 10)),
+                                          Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))])
+        plan.commitment = Commitment(amount: 100, periods: 2, billing: billing)
+        return plan
+    }
+
+    /// Calls of 30, 90 and 20 in January, February and March.
+    func committedInvoices(_ billing: Commitment.Billing) throws -> [Invoice] {
+        try bill(committedPlan(billing), customers: [Customer(id: "c", plan: "p")],
+                 events: [("c", 30, 5), ("c", 90, 33), ("c", 20, 61)], periods: 3)
+    }
+
+    @Test func aPrepaidCommitmentIsBilledUpfrontAndDrawnDown() throws {
+        let invoices = try committedInvoices(.prepaid)
+        // Jan: 10 + 30 + 100 prepaid - 30 drawn = 110 (70 left)
+        #expect(invoices[0].lines.map(\.kind) == [.charge, .charge, .commitmentPrepayment, .commitmentDrawdown])
+        #expect(invoices[0].total == 110)
+        #expect(invoices[0].commitment?.remaining == 70)
+        // Feb: 10 + 90 - 70 = 30: 20 of overage; the term ends, nothing forfeited
+        #expect(invoices[1].total == 30)
+        #expect(invoices[1].commitment?.overage == 20)
+        #expect(invoices[1].commitment?.forfeited == 0)
+        // Mar: a new term: 10 + 20 + 100 - 20 = 110
+        #expect(invoices[2].total == 110)
+        #expect(invoices[2].commitment?.periodInTerm == 1)
+    }
+
+    @Test func anInArrearsCommitmentTruesUpAtTheTermsEnd() throws {
+        var plan = committedPlan(.inArrears)
+        plan.commitment?.amount = 150
+        let invoices = try bill(plan, customers: [Customer(id: "c", plan: "p")],
+                                events: [("c", 30, 5), ("c", 90, 33), ("c", 20, 61)], periods: 3)
+        // Jan: 10 + 30 = 40 (120 left); Feb: 10 + 90 = 100, 90 drawn, 30 left: true-up 30 -> 130
+        #expect(invoices.map(\.total) == [40, 130, 30])
+        #expect(invoices[1].lines.last?.kind == .commitmentTrueUp)
+        #expect(invoices[1].commitment?.trueUp == 30)
+        #expect(invoices[1].commitment?.drawnInTerm == 120)
+    }
 }

@@ -127,14 +127,20 @@ public struct Biller: Sendable {
             rollover = try RolloverStage.run(plan: plan, quantity: quantity, period: period.index, buckets: &ledger.rolloverBuckets, context: context)
         }
         let charged = try RatingStage.run(plan: plan, usage: usage, active: active, currency: currency, rollover: rollover, context: context)
-        let lines = try ContractStage.run(plan: plan, lines: charged, active: active, currency: currency, context: context)
+        let subscriptionEnds = customer.end.map { $0 <= period.end } ?? false
+        let (lines, commitment) = try ContractStage.run(
+            plan: plan, lines: charged, active: active, currency: currency,
+            commitment: &ledger.commitment, subscriptionEnds: subscriptionEnds, context: context)
         let discounts = try DiscountStage.run(
-            discounts: catalog.discounts, customer: customer, plan: plan, periodStart: period.start, uses: &ledger.discountUses,
-            rests: &ledger.discountRests, lines: lines, currency: currency, context: context)
-        let taxes = try TaxStage.run(taxRates: catalog.taxRates, customer: customer, plan: plan, rounding: catalog.taxRounding,
-                                     lines: lines, discounts: discounts, currency: currency, context: context)
+            discounts: catalog.discounts, customer: customer, plan: plan, periodStart: period.start,
+            uses: &ledger.discountUses, rests: &ledger.discountRests, lines: lines, currency: currency,
+            context: context)
+        let taxes = try TaxStage.run(
+            taxRates: catalog.taxRates, customer: customer, plan: plan, rounding: catalog.taxRounding,
+            lines: lines, discounts: discounts, currency: currency, context: context)
         let destination = RoutingStage.destination(for: customer)
-        let totals = try InvoiceStage.totals(lines: lines, discounts: discounts, taxes: taxes, taxIncluded: plan.pricesIncludeTax, context: context)
+        let totals = try InvoiceStage.totals(lines: lines, discounts: discounts, taxes: taxes,
+                                             taxIncluded: plan.pricesIncludeTax, context: context)
         let settlement = try SettlementStage.run(
             total: totals.total, period: period.index, grants: &ledger.grants, balance: &ledger.balance, currency: currency, context: context)
         ledger.invoicesIssued += 1
@@ -146,7 +152,8 @@ public struct Biller: Sendable {
             discounts: discounts, discountTotal: totals.discounts,
             taxes: taxes, taxTotal: totals.tax, total: totals.total,
             credits: settlement.applications, creditsApplied: settlement.applied, amountDue: settlement.amountDue,
-            expiredCredits: settlement.expired, rollover: rollover?.summary, pricesIncludeTax: plan.pricesIncludeTax)
+            expiredCredits: settlement.expired, rollover: rollover?.summary, pricesIncludeTax: plan.pricesIncludeTax,
+            pricingUnit: plan.pricingUnit, commitment: commitment)
     }
 }
 
@@ -157,6 +164,8 @@ struct CustomerLedger: Sendable {
     /// How many of the customer's invoices each discount was in effect on, by its catalog index
     /// (looked up, never iterated): decides `once` and `periods(n)`.
     var discountUses: [Int: Int] = [:]
+    /// Where the customer is in its plan's commitment term.
+    var commitment = CommitmentState()
     /// Oldest first.
     var rolloverBuckets: [RolloverBucket] = []
     /// The customer's prepaid grants, oldest grant first (ties: catalog order).

@@ -1,27 +1,38 @@
-/// Stage 3: the contract terms, as lines after the charges: each charge's minimum, the plan's
-/// minimum commitment and its spend cap.
+/// Stage 3: the contract terms, as lines after the charges: each charge's minimum, the commitment
+/// over a term, the plan's minimum commitment and its spend cap.
 enum ContractStage {
     static func run(
-        plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency, context: BillingContext
-    ) throws(BillingError) -> [InvoiceLine] {
+        plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency,
+        commitment: inout CommitmentState, subscriptionEnds: Bool, context: BillingContext
+    ) throws(BillingError) -> (lines: [InvoiceLine], commitment: CommitmentSummary?) {
         var lines = lines
         try appendChargeMinimums(plan: plan, lines: &lines, active: active, currency: currency, context: context)
-        return try context.checked(.contract, "minimum commitment and spend cap") { () throws(DecimalError) -> [InvoiceLine] in
+        let summary = try CommitmentStage.run(plan: plan, lines: &lines, state: &commitment,
+                                              subscriptionEnds: subscriptionEnds, currency: currency, context: context)
+        return (try minimumAndCap(plan: plan, lines: lines, active: active, currency: currency, context: context),
+                summary)
+    }
+
+    /// The plan's minimum commitment true-up and spend-cap adjustment, after every other line.
+    static func minimumAndCap(
+        plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency, context: BillingContext
+    ) throws(BillingError) -> [InvoiceLine] {
+        try context.checked(.contract, "minimum commitment and spend cap") { () throws(DecimalError) -> [InvoiceLine] in
+            var lines = lines
             if let commitment = plan.minimumCommitment {
                 let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
-                if let trueUp = try ContractStage.trueUp(minimum: commitment, spent: spent, active: active, currency: currency) {
-                    lines.append(InvoiceLine(
-                        kind: .minimumCommitmentTrueUp, name: "Minimum commitment true-up", metric: nil, quantity: nil,
-                        rolloverUnitsUsed: .zero, unroundedAmount: trueUp.unrounded, amount: trueUp.amount, breakdown: nil))
+                if let trueUp = try ContractStage.trueUp(minimum: commitment, spent: spent, active: active,
+                                                         currency: currency) {
+                    lines.append(.contract(.minimumCommitmentTrueUp, "Minimum commitment true-up",
+                                           amount: trueUp.amount, unrounded: trueUp.unrounded))
                 }
             }
             if let cap = plan.spendCap {
                 let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
                 if spent > cap {
                     let adjustment = try cap - spent
-                    lines.append(InvoiceLine(
-                        kind: .spendCapAdjustment, name: "Spend cap adjustment", metric: nil, quantity: nil,
-                        rolloverUnitsUsed: .zero, unroundedAmount: adjustment, amount: try currency.round(adjustment), breakdown: nil))
+                    lines.append(.contract(.spendCapAdjustment, "Spend cap adjustment",
+                                           amount: try currency.round(adjustment), unrounded: adjustment))
                 }
             }
             return lines
@@ -40,14 +51,16 @@ enum ContractStage {
             guard lines[index].kind == .charge, let chargeIndex = lines[index].chargeIndex,
                   let minimum = plan.charges[chargeIndex].minAmount else { continue }
             let line = lines[index]
-            let shortfall = try context.checked(.contract, "minimum of charge '\(line.name)'") { () throws(DecimalError) -> TrueUp? in
-                try trueUp(minimum: minimum, spent: line.amount, active: active, currency: currency)
+            let what = "minimum of charge '\(line.name)'"
+            let shortfall = try context.checked(.contract, what) { () throws(DecimalError) -> TrueUp? in
+                try trueUp(minimum: minimum, spent: line.pricingUnitAmount ?? line.amount, active: active,
+                           currency: currency, conversionRate: plan.pricingUnit?.conversionRate)
             }
             guard let trueUp = shortfall else { continue }
             lines.append(InvoiceLine(
                 kind: .chargeMinimumTrueUp, name: "\(line.name) minimum true-up", metric: line.metric, quantity: nil,
                 rolloverUnitsUsed: .zero, unroundedAmount: trueUp.unrounded, amount: trueUp.amount, breakdown: nil,
-                chargeIndex: chargeIndex))
+                chargeIndex: chargeIndex, pricingUnitAmount: trueUp.inPricingUnit))
         }
     }
 
@@ -62,7 +75,8 @@ enum ContractStage {
     /// `minimum x active days / period days - spent`, converted at `conversionRate` when the minimum is in
     /// a pricing unit, as one fraction rounded once; nil when nothing is short.
     static func trueUp(
-        minimum: ExactDecimal, spent: ExactDecimal, active: ActiveTime, currency: Currency, conversionRate: ExactDecimal? = nil
+        minimum: ExactDecimal, spent: ExactDecimal, active: ActiveTime, currency: Currency,
+        conversionRate: ExactDecimal? = nil
     ) throws(DecimalError) -> TrueUp? {
         let (activeDays, days) = active.isFull
             ? (ExactDecimal.one, ExactDecimal.one)
@@ -70,13 +84,15 @@ enum ContractStage {
                try ExactDecimal(significand: Int128(active.periodDays), scale: 0))
         let shortfall = try (try minimum * activeDays) - (try spent * days)
         guard shortfall > .zero else { return nil }
-        let converted = try conversionRate.map { (rate: ExactDecimal) throws(DecimalError) -> ExactDecimal in try shortfall * rate } ?? shortfall
+        var converted = shortfall
+        if let conversionRate { converted = try shortfall * conversionRate }
         let amount = try converted.divided(by: days, scale: currency.minorDigits, .halfUp)
         guard amount > .zero else { return nil }
         // A prorated minimum (x 17 / 31) has no finite decimal; ten extra digits show it.
-        let unrounded = (try? converted.divided(by: days, scale: currency.minorDigits + 10, .halfUp))?.normalized ?? amount
+        let digits = currency.minorDigits + 10
+        let unrounded = (try? converted.divided(by: days, scale: digits, .halfUp))?.normalized ?? amount
         let inPricingUnit = conversionRate == nil
-            ? nil : (try? shortfall.divided(by: days, scale: currency.minorDigits + 10, .halfUp))?.normalized
+            ? nil : (try? shortfall.divided(by: days, scale: digits, .halfUp))?.normalized
         return TrueUp(amount: amount, unrounded: unrounded, inPricingUnit: inPricingUnit)
     }
 }

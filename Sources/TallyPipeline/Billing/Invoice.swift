@@ -14,8 +14,8 @@ public struct Invoice: Sendable, Equatable {
     public var currency: Currency
     /// Where the invoice goes: charged to a card or sent to accounts receivable.
     public var destination: BillingType
-    /// Charge lines in plan order, then charge minimum true-ups in plan order, then the commitment
-    /// true-up, then the spend-cap adjustment.
+    /// Charge lines in plan order, then charge minimum true-ups in plan order, then a term
+    /// commitment's lines, then the minimum commitment true-up, then the spend-cap adjustment.
     public var lines: [InvoiceLine]
     /// The sum of the rounded lines.
     public var subtotal: ExactDecimal
@@ -42,6 +42,31 @@ public struct Invoice: Sendable, Equatable {
     /// Whether the lines' prices include the tax: then `total = subtotal - discountTotal`, the tax
     /// lines showing what of it is tax.
     public var pricesIncludeTax = false
+    /// The unit the plan's charges are priced in, when not the currency.
+    public var pricingUnit: PricingUnit?
+    /// Where the customer stands in its commitment's term, when the plan has one.
+    public var commitment: CommitmentSummary?
+}
+
+/// A commitment's drawdown on one invoice and what remains of it.
+public struct CommitmentSummary: Sendable, Equatable {
+    public var billing: Commitment.Billing
+    /// The amount committed for the term.
+    public var amount: ExactDecimal
+    /// This invoice's period in the term, from 1.
+    public var periodInTerm: Int
+    public var termPeriods: Int
+    /// The period's usage lines that the commitment covered.
+    public var drawnThisPeriod: ExactDecimal
+    public var drawnInTerm: ExactDecimal
+    /// What is left for the term's later periods (0 once the term has ended).
+    public var remaining: ExactDecimal
+    /// The period's usage past the commitment, billed as usual.
+    public var overage: ExactDecimal
+    /// In arrears, what the ended term left unused, invoiced as a true-up line.
+    public var trueUp: ExactDecimal
+    /// Prepaid, what the ended term left unused: paid for and gone.
+    public var forfeited: ExactDecimal
 }
 
 /// One priced line of an invoice.
@@ -56,6 +81,12 @@ public struct InvoiceLine: Sendable, Equatable {
         case minimumCommitmentTrueUp = "minimum_commitment_true_up"
         /// Brings the total down to the spend cap (negative).
         case spendCapAdjustment = "spend_cap_adjustment"
+        /// A prepaid commitment, invoiced whole on its term's first invoice.
+        case commitmentPrepayment = "commitment_prepayment"
+        /// The period's usage taken off a prepaid commitment (negative).
+        case commitmentDrawdown = "commitment_drawdown"
+        /// What an in-arrears commitment's term left unused, on the term's last invoice.
+        case commitmentTrueUp = "commitment_true_up"
     }
 
     /// Whether the line is a plan charge or a contract term.
@@ -80,6 +111,17 @@ public struct InvoiceLine: Sendable, Equatable {
     /// The position, in the plan's charges, of the charge the line prices or trues up; nil
     /// for a line of the whole plan. Tax codes and scoped discounts follow it.
     public var chargeIndex: Int? = nil
+    /// In a plan priced in a unit of its own (credits, tokens), the line's exact amount in that unit;
+    /// ``unroundedAmount`` is it times the conversion rate.
+    public var pricingUnitAmount: ExactDecimal? = nil
+
+    /// A contract line of the whole plan: no metric, quantity or breakdown.
+    static func contract(
+        _ kind: Kind, _ name: String, amount: ExactDecimal, unrounded: ExactDecimal? = nil
+    ) -> InvoiceLine {
+        InvoiceLine(kind: kind, name: name, metric: nil, quantity: nil, rolloverUnitsUsed: .zero,
+                    unroundedAmount: unrounded ?? amount, amount: amount, breakdown: nil)
+    }
 }
 
 /// One discount on an invoice and its share of each line.

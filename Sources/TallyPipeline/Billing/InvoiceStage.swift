@@ -52,13 +52,15 @@ enum InvoiceStage {
     /// The subtotal, discount total and tax total, and `total = subtotal - discounts + tax` (without
     /// `+ tax` when the prices include it).
     static func totals(
-        lines: [InvoiceLine], discounts: [DiscountLine], taxes: [TaxLine], taxIncluded: Bool = false, context: BillingContext
+        lines: [InvoiceLine], discounts: [DiscountLine], taxes: [TaxLine], taxIncluded: Bool = false,
+        context: BillingContext
     ) throws(BillingError) -> (subtotal: ExactDecimal, discounts: ExactDecimal, tax: ExactDecimal, total: ExactDecimal) {
         try context.checked(.invoice, "invoice totals") { () throws(DecimalError) -> (ExactDecimal, ExactDecimal, ExactDecimal, ExactDecimal) in
             let subtotal = try ExactDecimal.sum(lines.lazy.map(\.amount))
             let discountTotal = try ExactDecimal.sum(discounts.lazy.map(\.amount))
             let taxTotal = try ExactDecimal.sum(taxes.lazy.map(\.amount))
-            return (subtotal, discountTotal, taxTotal, try (try subtotal - discountTotal) + (taxIncluded ? .zero : taxTotal))
+            let added = taxIncluded ? .zero : taxTotal
+            return (subtotal, discountTotal, taxTotal, try (try subtotal - discountTotal) + added)
         }
     }
 }

@@ -16,11 +16,14 @@ enum RatingStage {
                                             quantityOverride: rolledOver?.quantityToRate, context: context)
                 let rated = try rate(plan.charges[index].model, quantity: quantity, metricNumber: context.chargeMetrics[index], usage: usage,
                                      active: active, currency: currency, context: context)
+                // A plan priced in a unit of its own: the model's amount is in that unit, converted once.
+                let exact = try plan.pricingUnit.map { (unit: PricingUnit) throws(DecimalError) -> ExactDecimal in
+                    try rated.amount * unit.conversionRate } ?? rated.amount
                 return InvoiceLine(
                     kind: .charge, name: name, metric: plan.charges[index].metric, quantity: rated.quantity,
                     rolloverUnitsUsed: rolledOver?.summary.used ?? .zero,
-                    unroundedAmount: rated.amount, amount: try currency.round(rated.amount), breakdown: rated.breakdown,
-                    chargeIndex: index)
+                    unroundedAmount: exact, amount: try currency.round(exact), breakdown: rated.breakdown,
+                    chargeIndex: index, pricingUnitAmount: plan.pricingUnit == nil ? nil : rated.amount)
             }
             lines.append(line)
         }
@@ -39,7 +42,7 @@ enum RatingStage {
         switch model {
         case .flat, .percentage, .matrix:
             return nil
-        case .perUnit, .graduated, .volume, .package, .graduatedPercentage, .stairstep:
+        case .perUnit, .graduated, .volume, .package, .graduatedPercentage, .stairstep, .tieredBlocks:
             if let quantityOverride { return quantityOverride }
             return try usage.quantity(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period)
         }
@@ -69,6 +72,8 @@ enum RatingStage {
             return try Pricing.graduatedPercentage(amount: quantity, tiers: tiers)
         case .stairstep(let tiers):
             return Pricing.stairstep(quantity: quantity, tiers: tiers)
+        case .tieredBlocks(let terms):
+            return try Pricing.tieredBlocks(quantity: quantity, terms: terms)
         case .matrix(let prices):
             return try Pricing.matrix(groups: try usage.groupedQuantities(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period), prices: prices)
         }

@@ -10,8 +10,8 @@
 /// together `R`, carve `amount x rate / (100 + R)` out of it for each rate.
 enum TaxStage {
     static func run(
-        taxRates: [TaxRate], customer: Customer, plan: Plan, rounding: TaxRounding, lines: [InvoiceLine], discounts: [DiscountLine],
-        currency: Currency, context: BillingContext
+        taxRates: [TaxRate], customer: Customer, plan: Plan, rounding: TaxRounding,
+        lines: [InvoiceLine], discounts: [DiscountLine], currency: Currency, context: BillingContext
     ) throws(BillingError) -> [TaxLine] {
         guard !customer.taxExempt, let jurisdiction = customer.taxJurisdiction else { return [] }
         return try context.checked(.tax, "tax of jurisdiction '\(jurisdiction)'") { () throws(DecimalError) -> [TaxLine] in
@@ -50,7 +50,8 @@ enum TaxStage {
                 var perLine: [ExactDecimal] = []
                 for offset in lines.indices {
                     let numerator = applies[offset] ? try taxable[offset] * rate.rate : .zero
-                    let exact = Fraction(numerator: numerator, denominator: plan.pricesIncludeTax ? divisors[offset] : 100)
+                    let divisor = plan.pricesIncludeTax ? divisors[offset] : 100
+                    let exact = Fraction(numerator: numerator, denominator: divisor)
                     share = try share + exact
                     perLine.append(rounding == .line
                                    ? try exact.rounded(currency.minorDigits)
@@ -90,8 +91,8 @@ enum TaxStage {
             if lhs.denominator == rhs.denominator {
                 return Fraction(numerator: try lhs.numerator + rhs.numerator, denominator: lhs.denominator)
             }
-            return Fraction(numerator: try (try lhs.numerator * rhs.denominator) + (try rhs.numerator * lhs.denominator),
-                            denominator: try lhs.denominator * rhs.denominator)
+            let numerator = try (try lhs.numerator * rhs.denominator) + (try rhs.numerator * lhs.denominator)
+            return Fraction(numerator: numerator, denominator: try lhs.denominator * rhs.denominator)
         }
 
         /// The quotient with `digits` fraction digits, rounded half-up.

@@ -58,7 +58,9 @@ struct CatalogValidator {
         for (offset, tax) in catalog.taxRates.enumerated() {
             percentage(tax.rate, ["taxes", .index(offset), "rate"])
             if let code = tax.code, [TaxRate.exemptCode, TaxRate.standardCode].contains(code) {
-                fail(["taxes", .index(offset), "code"], "'\(code)' is reserved (exempt: no tax; standard: the rates without a code), expected another code or none")
+                fail(["taxes", .index(offset), "code"],
+                     "'\(code)' is reserved (exempt: no tax; standard: the rates without a code), "
+                        + "expected another code or none")
             }
         }
         for (offset, credit) in catalog.credits.enumerated() {
@@ -89,6 +91,19 @@ struct CatalogValidator {
                 fail(quotaPath, "quotas limit count or sum metrics, '\(metric.key)' is \(metric.aggregation.rawValue)")
             }
             nonNegative(quota.limit, quotaPath + ["limit"], "a quota limit")
+        }
+        if let unit = plan.pricingUnit {
+            if unit.name.isEmpty { fail(path + ["pricing_unit", "name"], "a pricing unit needs a name, like credits") }
+            if unit.conversionRate <= .zero {
+                fail(path + ["pricing_unit", "conversion_rate"],
+                     "a conversion rate must be above 0, got \(unit.conversionRate)")
+            }
+        }
+        if let term = plan.commitment {
+            nonNegative(term.amount, path + ["commitment", "amount"], "a commitment")
+            if term.periods < 1 {
+                fail(path + ["commitment", "periods"], "a commitment's term is at least 1 period, got \(term.periods)")
+            }
         }
         if let commitment = plan.minimumCommitment { nonNegative(commitment, path + ["minimum_commitment"], "a minimum commitment") }
         if let cap = plan.spendCap { nonNegative(cap, path + ["spend_cap"], "a spend cap") }
@@ -147,6 +162,23 @@ struct CatalogValidator {
             if let max = terms.perEventMax { nonNegative(max, path + ["per_event_max"], "a per-event maximum") }
             if let min = terms.perEventMin, let max = terms.perEventMax, max < min {
                 fail(path + ["per_event_max"], "per_event_max \(max) is below per_event_min \(min)")
+            }
+        case .tieredBlocks(let terms):
+            validate(terms.tiers.map { ($0.upTo, [$0.blockPrice]) }, at: path + ["tiers"], priceKeys: ["block_price"])
+            var lower = ExactDecimal.zero
+            for (offset, tier) in terms.tiers.enumerated() {
+                let tierPath = path + ["tiers", .index(offset)]
+                guard tier.blockSize > .zero else {
+                    fail(tierPath + ["block_size"], "a block size must be above 0, got \(tier.blockSize)")
+                    continue
+                }
+                // Kill Bill sizes a tier in whole blocks; a part block at a tier's top would be sold twice.
+                if let upTo = tier.upTo, upTo > lower,
+                   let blocks = try? (try upTo - lower).divided(by: tier.blockSize, scale: 0, .floor),
+                   (try? blocks * tier.blockSize) != (try? upTo - lower) {
+                    fail(tierPath + ["up_to"], "a tier holds whole blocks: \(lower) to \(upTo) is not a multiple of the block size \(tier.blockSize)")
+                }
+                if let upTo = tier.upTo { lower = upTo }
             }
         case .matrix(let matrix):
             nonNegative(matrix.defaultPrice, path + ["default_price"], "a default price")

@@ -44,6 +44,43 @@ public enum PricingModel: Sendable, Hashable {
     case stairstep([Tier])
     /// A unit price per combination of property values, with a default.
     case matrix(MatrixPrices)
+    /// Kill Bill's tiered blocks: units sold in whole blocks whose size and price change from tier to tier.
+    case tieredBlocks(TieredBlocks)
+}
+
+/// The tiers of a `tiered_blocks` charge and which of them price the quantity.
+public struct TieredBlocks: Sendable, Hashable {
+    public var tiers: [BlockTier]
+    public var mode: Mode
+
+    /// Kill Bill's two tier block policies.
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// Every tier reached prices the units inside it (Kill Bill's ALL_TIERS).
+        case allTiers = "all_tiers"
+        /// The tier the whole quantity falls in prices all of it (Kill Bill's TOP_TIER).
+        case topTier = "top_tier"
+    }
+
+    public init(tiers: [BlockTier], mode: Mode) {
+        self.tiers = tiers
+        self.mode = mode
+    }
+}
+
+/// A band of quantities `(previous up_to, up_to]` sold in blocks of its own size.
+public struct BlockTier: Sendable, Hashable {
+    /// Inclusive upper bound, a whole number of blocks above the previous one; nil for the last tier.
+    public var upTo: ExactDecimal?
+    /// Units per block, above 0.
+    public var blockSize: ExactDecimal
+    /// The price of one block, a started block counting whole.
+    public var blockPrice: ExactDecimal
+
+    public init(upTo: ExactDecimal?, blockSize: ExactDecimal, blockPrice: ExactDecimal) {
+        self.upTo = upTo
+        self.blockSize = blockSize
+        self.blockPrice = blockPrice
+    }
 }
 
 /// A band of quantities `(previous up_to, up_to]`; tier 1 starts at 0.

@@ -20,6 +20,10 @@ public struct Plan: Sendable, Hashable {
     public var taxCode: String?
     /// Whether the plan's prices include tax: the tax is carved out of each line, not added to it.
     public var pricesIncludeTax = false
+    /// The unit the plan's charges are priced in (credits, tokens), when not the currency.
+    public var pricingUnit: PricingUnit?
+    /// A commitment over a term of periods, drawn down by usage charges.
+    public var commitment: Commitment?
 
     /// Creates a plan; ``Catalog/init(currency:metrics:plans:customers:discounts:taxRates:credits:)`` checks it against the rest of the catalog.
     public init(
@@ -87,5 +91,18 @@ public struct Rollover: Sendable, Hashable {
         self.metric = metric
         self.maxPeriods = maxPeriods
         self.cap = cap
+    }
+}
+
+/// A unit of a plan's own that its charges are priced in, as AI products sell credits or tokens.
+public struct PricingUnit: Sendable, Hashable {
+    /// The unit's name on invoices (`credits`).
+    public var name: String
+    /// The currency amount of one unit (0.01: a credit is worth a cent).
+    public var conversionRate: ExactDecimal
+
+    public init(name: String, conversionRate: ExactDecimal) {
+        self.name = name
+        self.conversionRate = conversionRate
     }
 }

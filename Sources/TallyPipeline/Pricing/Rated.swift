@@ -39,6 +39,22 @@ public enum RatingBreakdown: Sendable, Equatable {
     case stairstep(tier: Int, price: ExactDecimal)
     /// One cell per group combination seen, sorted by the combination's values.
     case matrix([MatrixCell])
+    /// The blocks sold in each tier that priced units (one tier for `top_tier`).
+    case tieredBlocks(mode: TieredBlocks.Mode, [BlockSlice])
+}
+
+/// The blocks one tier of a `tiered_blocks` charge sold.
+public struct BlockSlice: Sendable, Equatable {
+    /// 1-based.
+    public var tier: Int
+    /// The units the tier priced.
+    public var units: ExactDecimal
+    public var blockSize: ExactDecimal
+    /// `ceil(units / block size)`.
+    public var blocks: ExactDecimal
+    public var blockPrice: ExactDecimal
+    /// blocks x block price.
+    public var amount: ExactDecimal
 }
 
 /// A flat fee and the proration applied to it.

@@ -57,6 +57,18 @@ enum InvoicesDocument {
             })))
         }
         if invoice.pricesIncludeTax { members.append(("prices_include_tax", .bool(true))) }
+        if let term = invoice.commitment {
+            members.append(("commitment", object([
+                ("billing", .string(term.billing.rawValue)), ("amount", money(term.amount)),
+                ("period_in_term", .number(String(term.periodInTerm))), ("term_periods", .number(String(term.termPeriods))),
+                ("drawn_this_period", money(term.drawnThisPeriod)), ("drawn_in_term", money(term.drawnInTerm)),
+                ("remaining", money(term.remaining)), ("overage", money(term.overage)),
+                ("true_up", money(term.trueUp)), ("forfeited", money(term.forfeited)),
+            ])))
+        }
+        if let unit = invoice.pricingUnit {
+            members.append(("pricing_unit", object([("name", .string(unit.name)), ("conversion_rate", decimal(unit.conversionRate))])))
+        }
         if let rollover = invoice.rollover {
             members.append(("rollover", object([
                 ("metric", .string(rollover.metric)), ("included_units", decimal(rollover.includedUnits)),
@@ -78,6 +90,7 @@ enum InvoicesDocument {
         if let quantity = line.quantity { members.append(("quantity", decimal(quantity))) }
         if !line.rolloverUnitsUsed.isZero { members.append(("rollover_units_used", decimal(line.rolloverUnitsUsed))) }
         if let breakdown = line.breakdown { members.append(("how", self.breakdown(breakdown))) }
+        if let units = line.pricingUnitAmount { members.append(("pricing_unit_amount", decimal(units))) }
         return object(members)
     }
 
@@ -113,6 +126,11 @@ enum InvoicesDocument {
             }))])
         case .stairstep(let tier, let price):
             return object([("model", .string("stairstep")), ("tier", .number(String(tier))), ("price", decimal(price))])
+        case .tieredBlocks(let mode, let slices):
+            return object([("model", .string("tiered_blocks")), ("mode", .string(mode.rawValue)), ("tiers", .array(slices.map { s in
+                object([("tier", .number(String(s.tier))), ("units", decimal(s.units)), ("block_size", decimal(s.blockSize)),
+                        ("blocks", decimal(s.blocks)), ("block_price", decimal(s.blockPrice)), ("amount", decimal(s.amount))])
+            }))])
         case .matrix(let cells):
             return object([("model", .string("matrix")), ("cells", .array(cells.map { c in
                 object([("values", .array(c.values.map { .string($0) })), ("quantity", decimal(c.quantity)),

@@ -46,7 +46,7 @@ struct CatalogSection {
 
     static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
                            "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard", "tax_code",
-                           "prices_include_tax"]
+                           "prices_include_tax", "pricing_unit", "commitment"]
 
     mutating func plans(_ node: Node) -> [Plan] {
         guard let items = reader.sequence(node, "plans") else { return [] }
@@ -83,6 +83,8 @@ struct CatalogSection {
                             spikeArrests: spikeArrests, marginGuard: marginGuard)
             plan.taxCode = map["tax_code"].flatMap { reader.string($0, "tax_code") }
             plan.pricesIncludeTax = map["prices_include_tax"].flatMap { reader.bool($0, "prices_include_tax") } ?? false
+            plan.pricingUnit = map["pricing_unit"].flatMap { pricingUnit($0) }
+            plan.commitment = map["commitment"].flatMap { commitment($0) }
             return (plan, chargeOrigins)
         }
         sectionItems["plans"] = origins
@@ -92,14 +94,14 @@ struct CatalogSection {
 
     static let chargeKeys = ["name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
                              "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
-                             "free_allowance", "dimensions", "prices", "default_price"] + commonChargeKeys
+                             "free_allowance", "dimensions", "prices", "default_price", "mode"] + commonChargeKeys
 
     /// Keys every charge may carry, whatever its model, besides name, metric and model.
     static let commonChargeKeys = ["min_amount", "tax_code"]
 
     enum ModelName: String, CaseIterable {
         case flat, perUnit = "per_unit", graduated, volume, package, percentage
-        case graduatedPercentage = "graduated_percentage", stairstep, matrix
+        case graduatedPercentage = "graduated_percentage", stairstep, matrix, tieredBlocks = "tiered_blocks"
 
         /// The keys this model reads, besides name, metric and model.
         var keys: [String] {
@@ -110,6 +112,7 @@ struct CatalogSection {
             case .package: ["package_size", "package_price", "free_units", "round"]
             case .percentage: ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max", "free_allowance"]
             case .matrix: ["dimensions", "prices", "default_price"]
+            case .tieredBlocks: ["tiers", "mode"]
             }
         }
     }
@@ -164,6 +167,10 @@ struct CatalogSection {
             pricing = .percentage(terms)
         case .graduatedPercentage:
             pricing = map.required("tiers", "a list of tiers with up_to and rate").flatMap { percentageTiers($0) }.map { .graduatedPercentage($0) }
+        case .tieredBlocks:
+            let mode = map["mode"].flatMap { reader.choice($0, "mode", TieredBlocks.Mode.self) } ?? .allTiers
+            pricing = map.required("tiers", "a list of tiers with up_to, block_size and block_price").flatMap { blockTiers($0) }
+                .map { .tieredBlocks(TieredBlocks(tiers: $0, mode: mode)) }
         case .matrix:
             let dimensions = map.required("dimensions", "the property names priced, like [endpoint, region]").flatMap { reader.strings($0, "dimensions") }
             let prices = map.required("prices", "a list of { values: [...], unit_price: ... }").flatMap { matrixPrices($0) }
@@ -190,6 +197,18 @@ struct CatalogSection {
             }
             guard let price = map.required("unit_price", "the price per unit in the tier").flatMap({ reader.decimal($0, "unit_price") }) else { return nil }
             return Tier(upTo: upTo, unitPrice: price, flatFee: map["flat_fee"].flatMap { reader.decimal($0, "flat_fee") } ?? .zero)
+        }
+        return tiers.count == items.count ? tiers : nil
+    }
+
+    func blockTiers(_ node: Node) -> [BlockTier]? {
+        guard let items = reader.sequence(node, "tiers") else { return nil }
+        let tiers = items.compactMap { item -> BlockTier? in
+            guard let map = reader.mapping(item, "a tier", allowed: ["up_to", "block_size", "block_price"]),
+                  let size = map.required("block_size", "the units in one block").flatMap({ reader.decimal($0, "block_size") }),
+                  let price = map.required("block_price", "the price of one block").flatMap({ reader.decimal($0, "block_price") })
+            else { return nil }
+            return BlockTier(upTo: map["up_to"].flatMap { reader.decimal($0, "up_to") }, blockSize: size, blockPrice: price)
         }
         return tiers.count == items.count ? tiers : nil
     }
@@ -227,6 +246,23 @@ struct CatalogSection {
                   let limit = map.required("limit", "the most usage per period").flatMap({ reader.decimal($0, "limit") }) else { return nil }
             return Quota(metric: metric, limit: limit, hard: map["hard"].flatMap { reader.bool($0, "hard") } ?? true)
         }
+    }
+
+    func pricingUnit(_ node: Node) -> PricingUnit? {
+        guard let map = reader.mapping(node, "pricing_unit", allowed: ["name", "conversion_rate"]),
+              let name = map.required("name", "the unit's name, like credits").flatMap({ reader.string($0, "name") }),
+              let rate = map.required("conversion_rate", "the currency amount of one unit, like 0.01")
+                .flatMap({ reader.decimal($0, "conversion_rate") }) else { return nil }
+        return PricingUnit(name: name, conversionRate: rate)
+    }
+
+    func commitment(_ node: Node) -> Commitment? {
+        guard let map = reader.mapping(node, "commitment", allowed: ["amount", "periods", "billing"]),
+              let amount = map.required("amount", "the amount committed for the whole term").flatMap({ reader.decimal($0, "amount") }),
+              let periods = map.required("periods", "the term's length in periods").flatMap({ reader.integer($0, "periods", in: 1...120) })
+        else { return nil }
+        let billing = map["billing"].flatMap { reader.choice($0, "billing", Commitment.Billing.self) } ?? .prepaid
+        return Commitment(amount: amount, periods: periods, billing: billing)
     }
 
     func rolloverTerms(_ node: Node) -> Rollover? {
