@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TallyGateways
 import TallyJSON
 import TallySandbox
 
@@ -17,7 +18,9 @@ struct Bench: ParsableCommand {
             with two, a second thread generates and merges the stream while the first meters; more \
             threads generate chunks ahead of the merge. On a shared machine, --repeat runs it several \
             times and reports the run with the median whole-run time, and the fastest and slowest. \
-            Build in release (`swift build -c release`) for meaningful figures.
+            Build in release (`swift build -c release`) for meaningful figures. With --file, the \
+            scenario bills that event file instead of its traffic (as `tally run --events` does): \
+            generation is then reading and decoding the file alone.
             """
     )
 
@@ -26,6 +29,12 @@ struct Bench: ParsableCommand {
 
     @Option(help: "Generated events in all: every traffic's events are scaled to add up to this, keeping their proportions (default: the scenario's own).")
     var events: Int?
+
+    @Option(help: "Bill this event file against the scenario's catalog instead of generating its traffic.")
+    var file: String?
+
+    @Option(help: "The --file's format: jsonl, csv, kong, aws, azure, apigee or mulesoft (default: csv for .csv, else jsonl).")
+    var format: RecordFormat?
 
     @Option(help: "Threads: 1 does everything on one; 2 generates on a second while the first meters; more generate ahead. Billing uses them all from 4,096 customers per thread.")
     var threads: Int = 1
@@ -39,12 +48,15 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256") }
         if let events, events < 1 || events > 10_000_000_000 { throw ValidationError("--events must be from 1 to 10000000000") }
+        if file != nil && events != nil { throw ValidationError("--events scales generated traffic; a --file has the events it has") }
+        if file == nil && format != nil { throw ValidationError("--format goes with --file") }
         guard repeats >= 1 && repeats <= 100 else { throw ValidationError("--repeat must be from 1 to 100") }
     }
 
     func run() throws {
         let loaded = try ScenarioSource.loadOrExit(scenario)
-        let sized = events.map { loaded.scaled(toGeneratedEvents: $0) } ?? loaded
+        var sized = events.map { loaded.scaled(toGeneratedEvents: $0) } ?? loaded
+        if let file { sized = loaded.billing(file: file, format: format) }
         var series: BenchSeries?
         for run in 1...repeats {
             let label = repeats == 1 ? sized.name : "\(sized.name) (run \(run) of \(repeats))"

@@ -81,6 +81,10 @@ extension JSONError {
 /// Tally's JSON Lines: ``Event/init(json:)`` plus the optional `received_at` that `tally generate` adds.
 struct TallyJSONLinesDecoder: LineDecoder {
     mutating func decode(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord]) {
+        if let record = FlatEventLine.record(line) {
+            records.append(record)
+            return
+        }
         let json: JSONValue
         do { json = try JSONValue.parse(line) } catch {
             records.append(.undecodable(raw: DecodedRecord.raw(line), problem: error.inLine))
@@ -106,5 +110,147 @@ struct TallyJSONLinesDecoder: LineDecoder {
         } catch {
             return .undecodable(raw: DecodedRecord.raw(raw), problem: error.description)
         }
+    }
+}
+
+/// The common shape of Tally's JSON Lines, decoded straight from the line's bytes.
+///
+/// `tally generate` writes flat objects of strings and numbers; for those this builds the
+/// event without the JSON tree ``TallyJSONLinesDecoder`` goes through (about half of a
+/// record's time). Anything else (escapes, properties, unknown or repeated keys, a value
+/// ``Event/init(json:)`` would refuse) returns nil, and the general decoder decides,
+/// so both give the same event and the same problem for every line.
+enum FlatEventLine {
+    private enum Key: Int, CaseIterable {
+        case eventID, tenant, customer, metric, quantity, timestamp, source, receivedAt
+    }
+
+    private static let keys: [[UInt8]] = ["event_id", "tenant_id", "customer_id", "metric", "quantity", "timestamp", "source",
+                                          "received_at"].map { Array($0.utf8) }
+
+    /// A value's place in the line, and whether it was a string (else a number).
+    private struct Value {
+        var start = 0, end = 0
+        var isString = false
+        var seen = false
+    }
+
+    static func record(_ line: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
+        // On the stack, and not a tuple: a tuple's type metadata is looked up at run time, per call.
+        withUnsafeTemporaryAllocation(of: Value.self, capacity: keys.count) { slots in
+            slots.initialize(repeating: Value())
+            return record(line, slots: slots)
+        }
+    }
+
+    private static func record(_ line: UnsafeBufferPointer<UInt8>, slots: UnsafeMutableBufferPointer<Value>) -> DecodedRecord? {
+        let count = line.count
+        var index = 0
+        func skipSpace() { while index < count, line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D { index += 1 } }
+        /// The end of a string's contents starting at `index` (just past its opening quote), or nil when it
+        /// holds an escape or a control character: those take the general path.
+        func stringEnd() -> Int? {
+            var at = index
+            while at < count {
+                let byte = line[at]
+                if byte == 0x22 { return at }
+                if byte == 0x5C || byte < 0x20 { return nil }
+                at += 1
+            }
+            return nil
+        }
+        skipSpace()
+        guard index < count, line[index] == 0x7B else { return nil }
+        index += 1
+        while true {
+            skipSpace()
+            guard index < count, line[index] == 0x22 else { return nil }
+            index += 1
+            guard let keyEnd = stringEnd() else { return nil }
+            let keyStart = index
+            guard let key = keys.firstIndex(where: { $0.count == keyEnd - keyStart && $0.elementsEqual(line[keyStart..<keyEnd]) }) else { return nil }
+            index = keyEnd + 1
+            skipSpace()
+            guard index < count, line[index] == 0x3A else { return nil }
+            index += 1
+            skipSpace()
+            var value = Value(seen: true)
+            if index < count, line[index] == 0x22 {
+                index += 1
+                guard let end = stringEnd() else { return nil }
+                value.start = index
+                value.end = end
+                value.isString = true
+                index = end + 1
+            } else {
+                value.start = index
+                guard let end = numberEnd(line, from: index) else { return nil }
+                value.end = end
+                index = end
+            }
+            guard !slots[key].seen else { return nil }
+            slots[key] = value
+            skipSpace()
+            guard index < count else { return nil }
+            if line[index] == 0x2C { index += 1; continue }
+            guard line[index] == 0x7D else { return nil }
+            index += 1
+            skipSpace()
+            guard index == count else { return nil }
+            break
+        }
+        do {
+            func bytes(_ key: Key) -> UnsafeBufferPointer<UInt8> {
+                UnsafeBufferPointer(rebasing: line[slots[key.rawValue].start..<slots[key.rawValue].end])
+            }
+            func text(_ key: Key) -> String? {
+                let slot = slots[key.rawValue]
+                guard slot.seen, slot.isString, slot.end > slot.start else { return nil }
+                // ASCII is valid UTF-8 as it stands; other text takes the general path, which validates it
+                // (String(validating:) would too, but looks up its generic metadata on every call).
+                let text = bytes(key)
+                guard !text.contains(where: { $0 >= 0x80 }) else { return nil }
+                return String(decoding: text, as: UTF8.self)
+            }
+            guard let id = text(.eventID), id.utf8.count <= Event.maxIDLength, let tenant = text(.tenant),
+                  let customer = text(.customer), let metric = text(.metric), let source = text(.source),
+                  slots[Key.quantity.rawValue].seen, slots[Key.timestamp.rawValue].seen,
+                  let quantity = try? ExactDecimal(utf8: bytes(.quantity)) else { return nil }
+            let timestamp: Instant
+            if slots[Key.timestamp.rawValue].isString {
+                guard let instant = try? Instant(iso8601: bytes(.timestamp)) else { return nil }
+                timestamp = instant
+            } else {
+                guard let milliseconds = Int64(String(decoding: bytes(.timestamp), as: UTF8.self)) else { return nil }
+                timestamp = Instant(millisecondsSinceEpoch: milliseconds)
+            }
+            var receivedAt: Instant?
+            if slots[Key.receivedAt.rawValue].seen {
+                guard slots[Key.receivedAt.rawValue].isString, let instant = try? Instant(iso8601: bytes(.receivedAt)) else {
+                    return nil
+                }
+                receivedAt = instant
+            }
+            let event = Event(id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
+                              timestamp: timestamp, source: source)
+            return .event(event, receivedAt: receivedAt)
+        }
+    }
+
+    /// The end of a JSON number starting at `start` (RFC 8259 grammar, no exponent: those take the general path).
+    private static func numberEnd(_ line: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        var index = start
+        let count = line.count
+        func digit(_ at: Int) -> Bool { at < count && line[at] >= 0x30 && line[at] <= 0x39 }
+        if index < count, line[index] == 0x2D { index += 1 }
+        guard digit(index) else { return nil }
+        if line[index] == 0x30 { index += 1 } else { while digit(index) { index += 1 } }
+        if index < count, line[index] == 0x2E {
+            index += 1
+            guard digit(index) else { return nil }
+            while digit(index) { index += 1 }
+        }
+        if index < count, line[index] == 0x65 || line[index] == 0x45 { return nil }
+        return index
     }
 }

@@ -91,6 +91,40 @@ struct RecordReaderTests {
         #expect(records[1].record.problem == "f.log:2: event_id: missing, expected a non-empty string")
     }
 
+    @Test("the flat-line fast path decodes exactly what the general decoder does, and leaves it every other line")
+    func fastPathAgrees() throws {
+        let base = #"{"event_id":"a1","tenant_id":"t","customer_id":"acme","metric":"calls","quantity":2.50,"timestamp":"2026-01-03T10:00:00.250Z","source":"kong"}"#
+        let lines: [(String, Bool)] = [
+            // (line, whether the fast path takes it)
+            (base, true),
+            (base.replacingOccurrences(of: "}", with: #","received_at":"2026-01-03T10:00:01Z"}"#), true),
+            (base.replacingOccurrences(of: #""2026-01-03T10:00:00.250Z""#, with: "1767434400250"), true),
+            (base.replacingOccurrences(of: #""quantity":2.50"#, with: #""quantity":"2.50""#), true),
+            (" " + base.replacingOccurrences(of: ",", with: " , ") + " ", true),
+            (base.replacingOccurrences(of: "acme", with: #"ac\u006de"#), false),
+            (base.replacingOccurrences(of: "acme", with: "acmé"), false),
+            (base.replacingOccurrences(of: "}", with: #","properties":{"r":"eu"}}"#), false),
+            (base.replacingOccurrences(of: "}", with: #","source":"aws"}"#), false),
+            (base.replacingOccurrences(of: "2.50", with: "02.5"), false),
+            (base.replacingOccurrences(of: "2.50", with: "2e3"), false),
+            (base.replacingOccurrences(of: #""t""#, with: #""""#), false),
+            (base.replacingOccurrences(of: "2026-01-03T10", with: "2026-02-30T10"), false),
+            (base.replacingOccurrences(of: #","source":"kong""#, with: ""), false),
+            (base + "x", false),
+        ]
+        for (line, fast) in lines {
+            var bytes = Array(line.utf8)
+            let viaFast = bytes.withUnsafeMutableBufferPointer { FlatEventLine.record(UnsafeBufferPointer($0)) }
+            #expect((viaFast != nil) == fast, "\(line)")
+            guard let viaFast, case .event(let event, let receivedAt) = viaFast else { continue }
+            // The general path, without the fast one: the JSON tree and Event(json:).
+            let slow = TallyJSONLinesDecoder.record(try JSONValue.parse(line), raw: line.utf8)
+            guard case .event(let slowEvent, let slowReceivedAt) = slow else { Issue.record("general path refused \(line)"); continue }
+            #expect(event == slowEvent)
+            #expect(receivedAt == slowReceivedAt)
+        }
+    }
+
     @Test("a file that cannot be opened is an error, not a dead letter")
     func missingFile() {
         #expect(throws: RecordFileError.self) { _ = try RecordReader(path: "/nonexistent/x.jsonl", format: .jsonl, tenant: "t") }

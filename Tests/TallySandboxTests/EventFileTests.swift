@@ -109,3 +109,36 @@ struct GatewayRoundTripTests {
         #expect(gateway.readBack(event, tenant: "weatherco") == event)
     }
 }
+
+@Suite("tally run --events: a file billed against a scenario's catalog")
+struct RunEventsCommandTests {
+    @Test("Kong's sample log: counts, dead letters naming file:line, each invoice's total, and the two documents")
+    func kongLog() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("tally-events-out-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        guard let result = try CLITests().tally(
+            ["run", "Scenarios/gateway-kong.yaml", "--events", "Fixtures/gateway-logs/kong.log", "--format", "kong", "--out", out.path],
+            in: Repository.root) else { return }
+        #expect(result.status == 0)
+        // The figures of gateway-kong's header: 10 records, 8 sent, 5 accepted; acme 0.45, globex 0.35.
+        #expect(result.stdout == """
+            Fixtures/gateway-logs/kong.log: 10 records, 8 events (2 undecodable), not billed: 1 x 429, 1 x 503
+            8 events: 5 accepted (0 late), 1 rejected, 2 dead-lettered; 2 invoices
+              dead letter schema_invalid: Fixtures/gateway-logs/kong.log:8: malformed JSON at column 121: unexpected end of input, expected ',' or '}'
+              dead letter schema_invalid: Fixtures/gateway-logs/kong.log:9: consumer.username: missing, expected the customer
+              2026-03-01 acme: 0.45
+              2026-03-01 globex: 0.35
+
+            """)
+        let invoices = try String(contentsOf: out.appendingPathComponent("invoices.json"), encoding: .utf8)
+        let golden = try String(contentsOf: Repository.fixtures.appendingPathComponent("gateway-kong/invoices.json"), encoding: .utf8)
+        #expect(invoices == golden)
+    }
+
+    @Test("--format without --events is a usage error")
+    func formatNeedsEvents() throws {
+        guard let result = try CLITests().tally(["run", "Scenarios/gateway-kong.yaml", "--format", "kong"], in: Repository.root) else { return }
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("--format and --out go with --events"))
+    }
+}
