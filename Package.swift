@@ -41,10 +41,16 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // Event files as input: Tally's JSON Lines and CSV, and the five gateways' own log records, read and written.
         .target(name: "TallyGateways", dependencies: ["TallyPipeline", "TallyJSON", "CZlib"]),
+        // The billing terms of a scenario file read from YAML, with positioned errors: one reader for the
+        // sandbox and the service, so a catalog bills alike in both.
+        .target(
+            name: "TallyCatalogFile",
+            dependencies: ["TallyPipeline", .product(name: "Yams", package: "Yams")]
+        ),
         // Scenarios, seeded traffic and faults, golden files: the sandbox around the pipeline.
         .target(
             name: "TallySandbox",
-            dependencies: ["TallyPipeline", "TallyJSON", "TallyRandom", "TallyGateways", "CIntrinsics",
+            dependencies: ["TallyPipeline", "TallyCatalogFile", "TallyJSON", "TallyRandom", "TallyGateways", "CIntrinsics",
                            .product(name: "Yams", package: "Yams")]
         ),
         // The SQLite ledger of runs: events, rejections, dead letters, invoices (keeps SQLite out of the pipeline).
@@ -58,6 +64,7 @@ let package = Package(
             dependencies: [
                 "TallyPipeline",
                 "TallyLedger",
+                "TallyCatalogFile",
                 "TallyJSON",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -82,6 +89,7 @@ let package = Package(
             dependencies: [
                 "TallyPipeline",
                 "TallySandbox",
+                "TallyCatalogFile",
                 "TallyLedger",
                 "TallyReport",
                 "TallyGateways",
@@ -100,7 +108,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallySandboxTests",
-            dependencies: ["TallySandbox", "TallyPipeline", "TallyJSON", "TallyRandom"],
+            dependencies: ["TallySandbox", "TallyCatalogFile", "TallyPipeline", "TallyJSON", "TallyRandom"],
             exclude: ["BrokenScenarios"]
         ),
     ],

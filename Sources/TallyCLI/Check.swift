@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TallyCatalogFile
 import TallySandbox
 
 /// `tally check`: validates scenario files without running them.

@@ -39,6 +39,9 @@ struct InvoiceView {
             case .chargeMinimumTrueUp: how.append("brings the charge up to its minimum amount")
             case .minimumCommitmentTrueUp: how.append("brings the invoice up to the plan's minimum commitment")
             case .spendCapAdjustment: how.append("brings the invoice down to the plan's spend cap")
+            case .commitmentPrepayment: how.append("the term's prepaid commitment, invoiced on its first invoice")
+            case .commitmentDrawdown: how.append("usage drawn from the prepaid commitment")
+            case .commitmentTrueUp: how.append("the unused rest of the commitment at the end of its term")
             }
             if !line.rolloverUnitsUsed.isZero {
                 how.insert("\(grouped(line.rolloverUnitsUsed.description)) rolled-over units used first", at: 0)
@@ -127,6 +130,11 @@ struct InvoiceView {
             }
         case .stairstep(let tier, let price):
             return ["\(n(quantity)) units fall in band \(tier): \(price.description)"]
+        case .tieredBlocks(let mode, let slices):
+            return slices.map { b in
+                "tier \(b.tier): \(n(b.units)) units in \(n(b.blocks)) blocks of \(n(b.blockSize)) x \(b.blockPrice.description)"
+                    + " = \(n(b.amount))"
+            } + (mode == .topTier ? ["priced at the top tier reached only"] : [])
         case .matrix(let cells):
             return cells.map { c in
                 "\(c.values.joined(separator: " / ")): \(n(c.quantity)) x \(c.unitPrice.description)"

@@ -1,4 +1,5 @@
 import Foundation
+import TallyCatalogFile
 import Testing
 @testable import TallySandbox
 

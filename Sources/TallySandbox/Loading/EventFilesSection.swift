@@ -1,4 +1,5 @@
 import Foundation
+import TallyCatalogFile
 import TallyGateways
 import TallyPipeline
 import Yams

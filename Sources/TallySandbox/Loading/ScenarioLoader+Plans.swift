@@ -1,10 +1,11 @@
+import TallyCatalogFile
 import Yams
 
 extension ScenarioLoader {
     /// The top-level sections a plans-only file borrows from the scenario it re-prices.
     static let borrowedSections = [
         "name", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
-        "metrics", "customers", "discounts", "taxes", "credits",
+        "metrics", "customers", "discounts", "taxes", "tax_rounding", "credits", "entitlement_cache",
     ]
 
     /// Loads a what-if catalog for `tally rerate --plans`: a whole scenario, or a file holding only
@@ -16,8 +17,8 @@ extension ScenarioLoader {
     public static func load(plans text: String, file: String, completingFrom recorded: String) throws(ScenarioErrors)
         -> Scenario
     {
-        guard let root = try? Yams.compose(yaml: text), case .mapping(let mapping) = root, root["customers"] == nil,
-            let recordedRoot = try? Yams.compose(yaml: recorded)
+        guard let root = try? YAMLDocument.compose(text, file: file, emptyMessage: ""), case .mapping(let mapping) = root,
+            root["customers"] == nil, let recordedRoot = try? YAMLDocument.compose(recorded, file: file, emptyMessage: "")
         else {
             return try load(yaml: text, file: file)
         }

@@ -1,3 +1,4 @@
+import TallyCatalogFile
 import TallyPipeline
 import Yams
 

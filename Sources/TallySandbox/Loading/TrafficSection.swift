@@ -1,3 +1,4 @@
+import TallyCatalogFile
 import TallyGateways
 import TallyPipeline
 import Yams

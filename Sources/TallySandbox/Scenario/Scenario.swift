@@ -1,3 +1,4 @@
+import TallyCatalogFile
 import TallyGateways
 import TallyPipeline
 
@@ -53,13 +54,6 @@ public struct EventFileInput: Sendable, Hashable {
         self.format = format
         self.mapping = mapping
     }
-}
-
-/// The simulated clock: when each event reaches the pipeline, and the windows it is judged by.
-public struct IngestSettings: Sendable, Hashable {
-    /// Ingest time = the event's natural time + delay.
-    public var delay: TimeSpan
-    public var limits: MeteringLimits
 }
 
 /// A stream of synthetic events for one metric.

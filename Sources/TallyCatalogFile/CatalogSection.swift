@@ -2,18 +2,18 @@ import TallyPipeline
 import Yams
 
 /// Reads the catalog sections of a scenario: metrics, plans, customers, discounts, taxes, credits.
-struct CatalogSection {
-    let reader: NodeReader
+package struct CatalogSection {
+    package let reader: NodeReader
     /// Per section (metrics, plans, customers, ...): for each catalog value, the index of the
     /// YAML list item it came from. Items with errors are left out of the catalog, and one
     /// `count:` item makes many customers, so the two indices differ.
-    private(set) var sectionItems: [String: [Int]] = [:]
+    package private(set) var sectionItems: [String: [Int]] = [:]
     /// Per catalog plan: for each of its charges, the index of its YAML `charges` item, or -1
     /// for a charge made from the plan's shorthand keys (base_fee, included_units, overage_price).
-    private(set) var chargeItems: [[Int]] = []
+    package private(set) var chargeItems: [[Int]] = []
 
     /// `compactMap`, also returning the index of the item each value came from.
-    static func kept<Item, T>(_ items: [Item], _ read: (Item) -> T?) -> (values: [T], origins: [Int]) {
+    package static func kept<Item, T>(_ items: [Item], _ read: (Item) -> T?) -> (values: [T], origins: [Int]) {
         var values: [T] = [], origins: [Int] = []
         for (index, item) in items.enumerated() {
             if let value = read(item) { values.append(value); origins.append(index) }
@@ -21,11 +21,11 @@ struct CatalogSection {
         return (values, origins)
     }
 
-    init(reader: NodeReader) {
+    package init(reader: NodeReader) {
         self.reader = reader
     }
 
-    mutating func metrics(_ node: Node) -> [Metric] {
+    package mutating func metrics(_ node: Node) -> [Metric] {
         guard let items = reader.sequence(node, "metrics") else { return [] }
         let (metrics, origins) = CatalogSection.kept(items) { item -> Metric? in
             guard let map = reader.mapping(item, "a metric", allowed: ["key", "aggregation", "property", "group_by", "allow_negative", "cost"]) else { return nil }
@@ -44,11 +44,11 @@ struct CatalogSection {
         return metrics
     }
 
-    static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
+    package static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
                            "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard", "tax_code",
                            "prices_include_tax", "pricing_unit", "commitment"]
 
-    mutating func plans(_ node: Node) -> [Plan] {
+    package mutating func plans(_ node: Node) -> [Plan] {
         guard let items = reader.sequence(node, "plans") else { return [] }
         let (plans, origins) = CatalogSection.kept(items) { item -> (plan: Plan, chargeItems: [Int])? in
             guard let map = reader.mapping(item, "a plan", allowed: CatalogSection.planKeys) else { return nil }
@@ -92,14 +92,14 @@ struct CatalogSection {
         return plans.map(\.plan)
     }
 
-    static let chargeKeys = ["name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
+    package static let chargeKeys = ["name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
                              "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
                              "free_allowance", "dimensions", "prices", "default_price", "mode"] + commonChargeKeys
 
     /// Keys every charge may carry, whatever its model, besides name, metric and model.
-    static let commonChargeKeys = ["min_amount", "tax_code"]
+    package static let commonChargeKeys = ["min_amount", "tax_code"]
 
-    enum ModelName: String, CaseIterable {
+    package enum ModelName: String, CaseIterable {
         case flat, perUnit = "per_unit", graduated, volume, package, percentage
         case graduatedPercentage = "graduated_percentage", stairstep, matrix, tieredBlocks = "tiered_blocks"
 
@@ -117,12 +117,12 @@ struct CatalogSection {
         }
     }
 
-    func chargeList(_ node: Node) -> (values: [Charge], origins: [Int]) {
+    package func chargeList(_ node: Node) -> (values: [Charge], origins: [Int]) {
         guard let items = reader.sequence(node, "charges") else { return ([], []) }
         return CatalogSection.kept(items, charge)
     }
 
-    func charge(_ node: Node) -> Charge? {
+    package func charge(_ node: Node) -> Charge? {
         guard let map = reader.mapping(node, "a charge", allowed: CatalogSection.chargeKeys) else { return nil }
         guard let modelNode = map.required("model", "the pricing model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", "))"),
               let model = reader.choice(modelNode, "model", ModelName.self) else { return nil }
@@ -185,7 +185,7 @@ struct CatalogSection {
         return charge
     }
 
-    func tiers(_ node: Node, stairstep: Bool = false) -> [Tier]? {
+    package func tiers(_ node: Node, stairstep: Bool = false) -> [Tier]? {
         guard let items = reader.sequence(node, "tiers") else { return nil }
         let tiers = items.compactMap { item -> Tier? in
             let keys = stairstep ? ["up_to", "price"] : ["up_to", "unit_price", "flat_fee"]
@@ -201,7 +201,7 @@ struct CatalogSection {
         return tiers.count == items.count ? tiers : nil
     }
 
-    func blockTiers(_ node: Node) -> [BlockTier]? {
+    package func blockTiers(_ node: Node) -> [BlockTier]? {
         guard let items = reader.sequence(node, "tiers") else { return nil }
         let tiers = items.compactMap { item -> BlockTier? in
             guard let map = reader.mapping(item, "a tier", allowed: ["up_to", "block_size", "block_price"]),
@@ -213,7 +213,7 @@ struct CatalogSection {
         return tiers.count == items.count ? tiers : nil
     }
 
-    func percentageTiers(_ node: Node) -> [PercentageTier]? {
+    package func percentageTiers(_ node: Node) -> [PercentageTier]? {
         guard let items = reader.sequence(node, "tiers") else { return nil }
         let tiers = items.compactMap { item -> PercentageTier? in
             guard let map = reader.mapping(item, "a tier", allowed: ["up_to", "rate", "flat_fee"]) else { return nil }
@@ -224,7 +224,7 @@ struct CatalogSection {
         return tiers.count == items.count ? tiers : nil
     }
 
-    func matrixPrices(_ node: Node) -> [MatrixPrice]? {
+    package func matrixPrices(_ node: Node) -> [MatrixPrice]? {
         guard let items = reader.sequence(node, "prices") else { return nil }
         let prices = items.compactMap { item -> MatrixPrice? in
             guard let map = reader.mapping(item, "a matrix price", allowed: ["values", "unit_price"]) else { return nil }
@@ -235,7 +235,7 @@ struct CatalogSection {
         return prices.count == items.count ? prices : nil
     }
 
-    func quotaList(_ node: Node) -> [Quota] {
+    package func quotaList(_ node: Node) -> [Quota] {
         guard case .mapping(let mapping) = node else {
             reader.fail(node, "quota must be a mapping of metric to { limit, hard }")
             return []
@@ -248,7 +248,7 @@ struct CatalogSection {
         }
     }
 
-    func pricingUnit(_ node: Node) -> PricingUnit? {
+    package func pricingUnit(_ node: Node) -> PricingUnit? {
         guard let map = reader.mapping(node, "pricing_unit", allowed: ["name", "conversion_rate"]),
               let name = map.required("name", "the unit's name, like credits").flatMap({ reader.string($0, "name") }),
               let rate = map.required("conversion_rate", "the currency amount of one unit, like 0.01")
@@ -256,7 +256,7 @@ struct CatalogSection {
         return PricingUnit(name: name, conversionRate: rate)
     }
 
-    func commitment(_ node: Node) -> Commitment? {
+    package func commitment(_ node: Node) -> Commitment? {
         guard let map = reader.mapping(node, "commitment", allowed: ["amount", "periods", "billing"]),
               let amount = map.required("amount", "the amount committed for the whole term").flatMap({ reader.decimal($0, "amount") }),
               let periods = map.required("periods", "the term's length in periods").flatMap({ reader.integer($0, "periods", in: 1...120) })
@@ -265,14 +265,14 @@ struct CatalogSection {
         return Commitment(amount: amount, periods: periods, billing: billing)
     }
 
-    func rolloverTerms(_ node: Node) -> Rollover? {
+    package func rolloverTerms(_ node: Node) -> Rollover? {
         guard let map = reader.mapping(node, "rollover", allowed: ["metric", "max_periods", "cap"]),
               let metric = map.required("metric", "the metric whose included units roll over").flatMap({ reader.string($0, "metric") }),
               let periods = map.required("max_periods", "how many periods rolled-over units last").flatMap({ reader.integer($0, "max_periods", in: 1...120) }) else { return nil }
         return Rollover(metric: metric, maxPeriods: periods, cap: map["cap"].flatMap { reader.decimal($0, "cap") })
     }
 
-    mutating func customers(_ node: Node) -> [Customer] {
+    package mutating func customers(_ node: Node) -> [Customer] {
         guard let items = reader.sequence(node, "customers") else { return [] }
         var customers: [Customer] = []
         var customerOrigins: [Int] = []
@@ -313,7 +313,7 @@ struct CatalogSection {
         return customers
     }
 
-    mutating func discounts(_ node: Node) -> [Discount] {
+    package mutating func discounts(_ node: Node) -> [Discount] {
         guard let items = reader.sequence(node, "discounts") else { return [] }
         let (discounts, origins) = CatalogSection.kept(Array(items.enumerated())) { entry -> Discount? in
             let (index, item) = entry
@@ -344,7 +344,7 @@ struct CatalogSection {
         return discounts
     }
 
-    func duration(_ node: Node) -> Discount.Duration? {
+    package func duration(_ node: Node) -> Discount.Duration? {
         if case .scalar = node {
             switch reader.scalarText(node, "duration", expected: "once, forever or { periods: N }") {
             case "once": return .once
@@ -358,7 +358,7 @@ struct CatalogSection {
         return .periods(periods)
     }
 
-    mutating func taxes(_ node: Node) -> [TaxRate] {
+    package mutating func taxes(_ node: Node) -> [TaxRate] {
         guard let items = reader.sequence(node, "taxes") else { return [] }
         let (taxes, origins) = CatalogSection.kept(items) { item -> TaxRate? in
             guard let map = reader.mapping(item, "a tax rate", allowed: ["name", "jurisdiction", "rate", "code"]),
@@ -373,7 +373,7 @@ struct CatalogSection {
         return taxes
     }
 
-    mutating func credits(_ node: Node) -> [PrepaidCredit] {
+    package mutating func credits(_ node: Node) -> [PrepaidCredit] {
         guard let items = reader.sequence(node, "credits") else { return [] }
         let (credits, origins) = CatalogSection.kept(items) { item -> PrepaidCredit? in
             guard let map = reader.mapping(item, "a credit", allowed: ["customer", "amount", "expires_after", "period"]),
@@ -391,7 +391,7 @@ struct CatalogSection {
     ///
     /// Catalog indices are mapped back to YAML list items (see ``sectionItems`` and ``chargeItems``);
     /// a charge made from a plan's shorthand keys points at the shorthand key it came from.
-    func node(at path: [CatalogPathComponent], in root: Node) -> Node {
+    package func node(at path: [CatalogPathComponent], in root: Node) -> Node {
         var node = root
         var parentKey: String?
         var plan: (catalog: Int, node: Node)?

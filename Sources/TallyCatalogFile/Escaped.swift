@@ -2,17 +2,17 @@
 ///
 /// A message is one line in a CI log (`file:line:column: ...`), so a newline, a terminal escape
 /// or a megabyte typed into a value must not reach it as written.
-struct Escaped: CustomStringConvertible {
-    let text: Substring
+package struct Escaped: CustomStringConvertible {
+    package let text: Substring
     /// Characters shown before the text is cut with `…`.
-    let limit: Int
+    package let limit: Int
 
-    init(_ text: some StringProtocol, limit: Int = 60) {
+    package init(_ text: some StringProtocol, limit: Int = 60) {
         self.text = Substring(text)
         self.limit = limit
     }
 
-    var description: String {
+    package var description: String {
         var shown = ""
         var count = 0
         for scalar in text.unicodeScalars {

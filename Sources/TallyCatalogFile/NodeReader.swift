@@ -6,20 +6,20 @@ import Yams
 /// Reading from the node tree, not from a decoded dictionary, keeps each
 /// value's line and column and its exact source text: `0.0015` reaches
 /// ``ExactDecimal`` as the characters written, never through a binary float.
-final class NodeReader {
-    let file: String
-    private(set) var diagnostics: [Diagnostic] = []
+package final class NodeReader {
+    package let file: String
+    package private(set) var diagnostics: [Diagnostic] = []
 
-    init(file: String) {
+    package init(file: String) {
         self.file = file
     }
 
-    func fail(_ node: Node?, _ message: String) {
+    package func fail(_ node: Node?, _ message: String) {
         let mark = node?.mark
         fail(line: mark?.line ?? 1, column: mark?.column ?? 1, message)
     }
 
-    func fail(line: Int, column: Int, _ message: String) {
+    package func fail(line: Int, column: Int, _ message: String) {
         // A message is one line: a control character in it can only have come from the input.
         let oneLine = Escaped(message, limit: .max).description
         diagnostics.append(Diagnostic(file: file, line: line, column: column, message: oneLine))
@@ -28,7 +28,7 @@ final class NodeReader {
     // MARK: Structure
 
     /// The node as a mapping whose keys are all in `allowed`; reports any other key.
-    func mapping(_ node: Node, _ what: String, allowed: [String]) -> YAMLMapping? {
+    package func mapping(_ node: Node, _ what: String, allowed: [String]) -> YAMLMapping? {
         guard case .mapping(let mapping) = node else {
             fail(node, "\(what) must be a mapping of keys to values, got \(describe(node))")
             return nil
@@ -62,7 +62,7 @@ final class NodeReader {
         return YAMLMapping(node: node, pairs: pairs, what: what, reader: self, misspelled: misspelled)
     }
 
-    func sequence(_ node: Node, _ what: String) -> [Node]? {
+    package func sequence(_ node: Node, _ what: String) -> [Node]? {
         guard case .sequence(let sequence) = node else {
             fail(node, "\(what) must be a list, got \(describe(node))")
             return nil
@@ -72,7 +72,7 @@ final class NodeReader {
 
     // MARK: Scalars
 
-    func scalarText(_ node: Node, _ what: String, expected: String) -> String? {
+    package func scalarText(_ node: Node, _ what: String, expected: String) -> String? {
         guard case .scalar(let scalar) = node else {
             fail(node, "\(what) must be \(expected), got \(describe(node))")
             return nil
@@ -80,7 +80,7 @@ final class NodeReader {
         return scalar.string
     }
 
-    func string(_ node: Node, _ what: String) -> String? {
+    package func string(_ node: Node, _ what: String) -> String? {
         guard let text = scalarText(node, what, expected: "text") else { return nil }
         if text.isEmpty || isNull(node) {
             fail(node, "\(what) must not be empty")
@@ -89,7 +89,7 @@ final class NodeReader {
         return text
     }
 
-    func integer(_ node: Node, _ what: String, in range: ClosedRange<Int> = 0...Int.max) -> Int? {
+    package func integer(_ node: Node, _ what: String, in range: ClosedRange<Int> = 0...Int.max) -> Int? {
         guard let text = scalarText(node, what, expected: "a whole number"), !isNull(node) else {
             if isNull(node) { fail(node, "\(what) must be a whole number, got nothing") }
             return nil
@@ -105,7 +105,7 @@ final class NodeReader {
         return value
     }
 
-    func seed(_ node: Node) -> UInt64? {
+    package func seed(_ node: Node) -> UInt64? {
         guard let text = scalarText(node, "seed", expected: "a whole number"), let value = UInt64(text) else {
             fail(node, "seed must be a whole number from 0 to \(UInt64.max)")
             return nil
@@ -113,7 +113,7 @@ final class NodeReader {
         return value
     }
 
-    func decimal(_ node: Node, _ what: String, nonNegative: Bool = true) -> ExactDecimal? {
+    package func decimal(_ node: Node, _ what: String, nonNegative: Bool = true) -> ExactDecimal? {
         guard let text = scalarText(node, what, expected: "a decimal number") else { return nil }
         do {
             let value = try ExactDecimal(parsing: text)
@@ -134,7 +134,7 @@ final class NodeReader {
     }
 
     /// A fraction in `[0, 1]`.
-    func fraction(_ node: Node, _ what: String) -> ExactDecimal? {
+    package func fraction(_ node: Node, _ what: String) -> ExactDecimal? {
         guard let value = decimal(node, what) else { return nil }
         guard value <= .one else {
             fail(node, "\(what) must be from 0 to 1, got \(value)")
@@ -143,7 +143,7 @@ final class NodeReader {
         return value
     }
 
-    func bool(_ node: Node, _ what: String) -> Bool? {
+    package func bool(_ node: Node, _ what: String) -> Bool? {
         switch scalarText(node, what, expected: "true or false") {
         case "true": return true
         case "false": return false
@@ -154,7 +154,7 @@ final class NodeReader {
         }
     }
 
-    func instant(_ node: Node, _ what: String) -> Instant? {
+    package func instant(_ node: Node, _ what: String) -> Instant? {
         guard let text = scalarText(node, what, expected: "a UTC time") else { return nil }
         do { return try Instant(iso8601: text) } catch {
             fail(node, "\(what): \(error.message)")
@@ -162,7 +162,7 @@ final class NodeReader {
         }
     }
 
-    func span(_ node: Node, _ what: String) -> TimeSpan? {
+    package func span(_ node: Node, _ what: String) -> TimeSpan? {
         guard let text = scalarText(node, what, expected: "a duration like 5m") else { return nil }
         do { return try TimeSpan(parsing: text) } catch {
             fail(node, "\(what): \(error.message)")
@@ -170,7 +170,7 @@ final class NodeReader {
         }
     }
 
-    func choice<T: RawRepresentable>(_ node: Node, _ what: String, _ type: T.Type) -> T? where T: CaseIterable, T.RawValue == String {
+    package func choice<T: RawRepresentable>(_ node: Node, _ what: String, _ type: T.Type) -> T? where T: CaseIterable, T.RawValue == String {
         guard let text = scalarText(node, what, expected: "one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))") else { return nil }
         guard let value = T(rawValue: text) else {
             let hint = NodeReader.closest(to: text, in: T.allCases.map(\.rawValue)).map { "did you mean '\($0)'? " } ?? ""
@@ -181,7 +181,7 @@ final class NodeReader {
     }
 
     /// A scalar or a list of scalars, as strings.
-    func strings(_ node: Node, _ what: String) -> [String]? {
+    package func strings(_ node: Node, _ what: String) -> [String]? {
         if case .scalar = node { return string(node, what).map { [$0] } }
         guard let items = sequence(node, what) else { return nil }
         let values = items.compactMap { string($0, "an item of \(what)") }
@@ -191,13 +191,13 @@ final class NodeReader {
     // MARK: Helpers
 
     /// A scalar's text, or nil for a mapping or a list.
-    static func plainText(_ node: Node) -> String? {
+    package static func plainText(_ node: Node) -> String? {
         if case .scalar(let scalar) = node { return scalar.string }
         return nil
     }
 
     /// `1,049` or `1,250,000.50`: digits grouped in threes by commas.
-    static func hasThousandsSeparators(_ text: String) -> Bool {
+    package static func hasThousandsSeparators(_ text: String) -> Bool {
         let unsigned = text.hasPrefix("-") ? text.dropFirst() : Substring(text)
         let whole = unsigned.prefix { $0 != "." }
         let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
@@ -205,12 +205,12 @@ final class NodeReader {
         return groups.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } } && groups.dropFirst().allSatisfy { $0.count == 3 }
     }
 
-    func isNull(_ node: Node) -> Bool {
+    package func isNull(_ node: Node) -> Bool {
         guard case .scalar(let scalar) = node else { return false }
         return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    func describe(_ node: Node) -> String {
+    package func describe(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar): isNull(node) ? "nothing" : "'\(Escaped(scalar.string, limit: 40))'"
         case .mapping: "a mapping"
@@ -219,13 +219,13 @@ final class NodeReader {
         }
     }
 
-    static func describe(_ range: ClosedRange<Int>) -> String {
+    package static func describe(_ range: ClosedRange<Int>) -> String {
         if range.upperBound == Int.max { return "\(range.lowerBound) or more" }
         return "from \(range.lowerBound) to \(range.upperBound)"
     }
 
     /// The allowed word nearest to a misspelling, when it is close enough to be a typo.
-    static func closest(to word: String, in candidates: [String]) -> String? {
+    package static func closest(to word: String, in candidates: [String]) -> String? {
         // The distance is at least the difference in length: a word much longer than every
         // candidate (a pasted megabyte) is no typo of one, and is not compared letter by letter.
         let longest = candidates.map(\.count).max() ?? 0
@@ -236,7 +236,7 @@ final class NodeReader {
         return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
     }
 
-    static func editDistance(_ a: String, _ b: String) -> Int {
+    package static func editDistance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
@@ -253,20 +253,20 @@ final class NodeReader {
 }
 
 /// A YAML mapping whose keys have been checked.
-struct YAMLMapping {
-    let node: Node
-    let pairs: [(key: String, keyNode: Node, value: Node)]
-    let what: String
-    let reader: NodeReader
+package struct YAMLMapping {
+    package let node: Node
+    package let pairs: [(key: String, keyNode: Node, value: Node)]
+    package let what: String
+    package let reader: NodeReader
     /// Allowed keys an unknown key was reported as a likely typo of (`unit_prise` -> `unit_price`).
-    var misspelled: Set<String> = []
+    package var misspelled: Set<String> = []
 
-    subscript(key: String) -> Node? { pairs.first { $0.key == key }?.value }
+    package subscript(key: String) -> Node? { pairs.first { $0.key == key }?.value }
 
-    func has(_ key: String) -> Bool { self[key] != nil }
+    package func has(_ key: String) -> Bool { self[key] != nil }
 
     /// The value of a key that must be present; reports its absence at the mapping.
-    func required(_ key: String, _ expected: String) -> Node? {
+    package func required(_ key: String, _ expected: String) -> Node? {
         guard let value = self[key] else {
             // A misspelling of this key was already reported with a "did you mean": once is enough.
             if misspelled.contains(key) { return nil }

@@ -6,8 +6,8 @@ import TallyPipeline
 /// Amounts are decimal strings with exactly the currency's digits, so `199.00`
 /// never becomes `199` or `1.99e2`; quantities and unrounded amounts are exact
 /// decimal strings. Invoices are in period order, then catalog customer order.
-enum InvoicesDocument {
-    static func json(scenario: String, currency: Currency, invoices: [Invoice]) -> JSONValue {
+package enum InvoicesDocument {
+    package static func json(scenario: String, currency: Currency, invoices: [Invoice]) -> JSONValue {
         object([
             ("scenario", .string(scenario)),
             ("currency", .string(currency.code)),
@@ -15,7 +15,7 @@ enum InvoicesDocument {
         ])
     }
 
-    static func invoice(_ invoice: Invoice, _ currency: Currency) -> JSONValue {
+    package static func invoice(_ invoice: Invoice, _ currency: Currency) -> JSONValue {
         func money(_ amount: ExactDecimal) -> JSONValue { .string(currency.format(amount)) }
         var members: [(String, JSONValue)] = [
             ("number", .string(invoice.number)),
@@ -79,7 +79,7 @@ enum InvoicesDocument {
         return object(members)
     }
 
-    static func line(_ line: InvoiceLine, _ currency: Currency) -> JSONValue {
+    package static func line(_ line: InvoiceLine, _ currency: Currency) -> JSONValue {
         var members: [(String, JSONValue)] = [
             ("kind", .string(line.kind.rawValue)),
             ("name", .string(line.name)),
@@ -95,7 +95,7 @@ enum InvoicesDocument {
     }
 
     /// How a line was priced, in words a product manager reads in a diff.
-    static func breakdown(_ breakdown: RatingBreakdown) -> JSONValue {
+    package static func breakdown(_ breakdown: RatingBreakdown) -> JSONValue {
         func slice(_ s: TierSlice) -> JSONValue {
             object([("tier", .number(String(s.tier))), ("units", decimal(s.units)), ("unit_price", decimal(s.unitPrice)),
                     ("flat_fee", decimal(s.flatFee)), ("amount", decimal(s.amount))])
@@ -139,16 +139,16 @@ enum InvoicesDocument {
         }
     }
 
-    static func source(_ source: CreditSource) -> String {
+    package static func source(_ source: CreditSource) -> String {
         switch source {
         case .balance: "balance"
         case .prepaid(let period, let index): "prepaid credit \(index + 1) (granted in period \(period + 1))"
         }
     }
 
-    static func decimal(_ value: ExactDecimal) -> JSONValue { .string(value.description) }
+    package static func decimal(_ value: ExactDecimal) -> JSONValue { .string(value.description) }
 
-    static func object(_ members: [(String, JSONValue)]) -> JSONValue {
+    package static func object(_ members: [(String, JSONValue)]) -> JSONValue {
         .object(JSONObject(members.map { (key: $0.0, value: $0.1) }))
     }
 }

@@ -9,14 +9,14 @@ internal import CYaml
 /// libyaml's event stream before Yams composes it, counts the nodes each alias stands for,
 /// and stops at the first alias past the budget, or at a key that is not plain text (a
 /// scenario's keys never are anything else), with that alias's or key's position.
-enum AliasBudget {
+package enum AliasBudget {
     /// How many nodes all the aliases of one file may stand for together.
-    static let expandedNodes = 1_000_000
+    package static let expandedNodes = 1_000_000
 
     /// The first problem of `text`'s aliases and keys, or nil when there is none.
     ///
     /// A syntax error ends the pass with nil: Yams reports it when it composes the text.
-    static func problem(in text: String, file: String) -> Diagnostic? {
+    package static func problem(in text: String, file: String) -> Diagnostic? {
         var bytes = Array(text.utf8)
         if bytes.isEmpty { return nil }
         return bytes.withUnsafeMutableBufferPointer { buffer in

@@ -1,1 +1,0 @@
-../../TallySandbox/Goldens/InvoicesDocument.swift

@@ -1,1 +1,0 @@
-../../TallySandbox/Loading/NodeReader.swift
