@@ -55,7 +55,8 @@ struct Run: ParsableCommand {
             print(CanonicalJSON.write(JSONSummary.json(results, passed: passed, failed: failed)), terminator: "")
         }
         console.line("\(passed) passed, \(failed) failed")
-        if results.contains(where: { $0.status == .invalid }) { throw ExitCode(2) }
+        // 2, not 1 ("differs from the goldens"), for a scenario or a ledger that cannot be used.
+        if results.contains(where: { $0.status == .invalid || $0.ledgerFailed }) { throw ExitCode(2) }
         if failed > 0 { throw ExitCode(1) }
     }
 
@@ -71,7 +72,8 @@ struct Run: ParsableCommand {
         let recorder: LedgerRunRecorder?
         do { recorder = try ledger.map { try LedgerRunRecorder(path: $0, scenario: scenario, file: file) } } catch {
             console.line("FAIL \(scenario.name): \(error)")
-            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: ["\(error)"], events: 0, seconds: 0)
+            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: ["\(error)"], events: 0, seconds: 0,
+                                  ledgerFailed: true)
         }
         let started = Date()
         let progress = ProgressBar(label: scenario.name, total: scenario.totalEvents)
@@ -81,7 +83,8 @@ struct Run: ParsableCommand {
         } catch {
             progress.finish()
             console.line("FAIL \(scenario.name): \(error)")
-            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: [error.description], events: 0, seconds: 0)
+            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: [error.description], events: 0, seconds: 0,
+                                  ledgerFailed: recorder?.failed ?? false)
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
@@ -122,6 +125,8 @@ struct ScenarioResult {
     var messages: [String]
     var events: Int
     var seconds: Double
+    /// The ledger could not be opened or written: exit 2, whatever the goldens say.
+    var ledgerFailed = false
 }
 
 /// Human output: standard output normally, standard error when standard output carries JSON.

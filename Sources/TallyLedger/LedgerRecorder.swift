@@ -54,7 +54,22 @@ public final class LedgerRecorder: RunObserver {
         self.ledger = ledger
         self.batchSize = max(1, batchSize)
         let hash = SHA256.hex(scenarioText)
-        (runID, names) = try ledger.queue.inDatabase { db in
+        do {
+            (runID, names) = try Self.begin(ledger, scenario: scenario, scenarioText: scenarioText, hash: hash, toolVersion: toolVersion)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(error, path: ledger.path, doing: "record into")
+        }
+        writer = BatchWriter(ledger: ledger)
+        batch = LedgerBatch(origin: 0, capacity: self.batchSize)
+    }
+
+    /// Finds or inserts the run's row, and proves the file writable before the run starts, not after it.
+    private static func begin(
+        _ ledger: Ledger, scenario: Scenario, scenarioText: String, hash: String, toolVersion: String
+    ) throws -> (Int64, LedgerNames) {
+        try ledger.queue.inDatabase { db in
             var runID: Int64 = 0
             try db.inTransaction(.immediate) {
                 if let existing = try RecordedRun.fetch(db) {
@@ -62,6 +77,8 @@ public final class LedgerRecorder: RunObserver {
                         throw LedgerError("\(ledger.path) already records scenario '\(existing.scenario)' (seed \(existing.seed), sha256 \(existing.scenarioSHA256.prefix(12))); a ledger records one scenario, so use another file for '\(scenario.name)' (sha256 \(hash.prefix(12)))")
                     }
                     runID = existing.id
+                    // A resumed run writes only at its end: a file that cannot be written must fail here.
+                    try db.execute(sql: "UPDATE runs SET tool_version = tool_version WHERE id = ?", arguments: [runID])
                 } else {
                     try db.execute(sql: """
                         INSERT INTO runs (scenario, seed, scenario_sha256, scenario_yaml, scenario_file, tool_version,
@@ -77,8 +94,6 @@ public final class LedgerRecorder: RunObserver {
             // The names a killed or earlier recording stored keep their numbers.
             return (runID, try LedgerNames(db))
         }
-        writer = BatchWriter(ledger: ledger)
-        batch = LedgerBatch(origin: 0, capacity: self.batchSize)
     }
 
     public func sent(_ item: GeneratedItem, outcome: MeteringOutcome) {

@@ -130,4 +130,16 @@ struct HostileInputTests {
         // the message shows its first 60 characters and an ellipsis.
         #expect(messages == ["8:44: arrival '\(String(repeating: "x", count: 60))…' is not known, expected one of: uniform, poisson, diurnal, burst"])
     }
+
+    @Test("bytes that are not UTF-8 are refused at the first bad one")
+    func invalidUTF8() {
+        // "seed: " is 6 characters, so the 0xFF byte is line 2, column 7.
+        let bytes = Array("name: m\nseed: ".utf8) + [0xFF] + Array("1\n".utf8)
+        do {
+            _ = try ScenarioLoader.load(contents: bytes, file: "hostile.yaml")
+            Issue.record("bytes that are not UTF-8 loaded")
+        } catch {
+            #expect(error.diagnostics.map(BrokenScenarioCorpus.render) == ["2:7: the file is not UTF-8 text here, expected UTF-8"])
+        }
+    }
 }

@@ -32,6 +32,27 @@ public enum ScenarioLoader {
         return scenario
     }
 
+    /// Parses and validates a scenario file's bytes: ``load(yaml:file:)``, after checking they are UTF-8.
+    ///
+    /// - Throws: ``ScenarioErrors``; bytes that are not UTF-8 are refused at the first one that is not.
+    public static func load(contents bytes: [UInt8], file: String) throws(ScenarioErrors) -> Scenario {
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        var (line, column) = (1, 1)
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                if scalar == "\n" { (line, column) = (line + 1, 1) } else { column += 1 }
+            case .emptyInput:
+                break decoding
+            case .error:
+                throw ScenarioErrors(diagnostics: [Diagnostic(file: file, line: line, column: column,
+                                                              message: "the file is not UTF-8 text here, expected UTF-8")])
+            }
+        }
+        return try load(yaml: String(decoding: bytes, as: UTF8.self), file: file)
+    }
+
     /// A YAML syntax error as `file:line:column: message`.
     static func syntaxDiagnostic(_ error: Error, file: String) -> Diagnostic {
         switch error as? YamlError {
