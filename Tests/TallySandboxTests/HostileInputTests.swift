@@ -142,4 +142,20 @@ struct HostileInputTests {
             #expect(error.diagnostics.map(BrokenScenarioCorpus.render) == ["2:7: the file is not UTF-8 text here, expected UTF-8"])
         }
     }
+
+    @Test("an amount past exact decimal range, found only when billing, is reported at the plan (finding 7)")
+    func billingOverflowIsPositioned() throws {
+        // 10 events x a unit price of 38 nines is 10^39 - 10: 39 digits, past the 38 an exact decimal holds.
+        let text = Self.catalog.replacingOccurrences(of: "unit_price: 1 ", with: "unit_price: \(String(repeating: "9", count: 38)) ")
+            + "traffic: [{ metric: c, events: 10 }]\n"
+        let scenario = try Self.load(text)
+        do {
+            _ = try ScenarioRunner.run(scenario)
+            Issue.record("a run past exact decimal range succeeded")
+        } catch {
+            // The plans line is line 6 and its one item opens at column 9.
+            #expect(error.message.hasPrefix("hostile.yaml:6:9: hostile: billing failed in rating for customer 'a' in period 0"))
+            #expect(error.message.contains("(customer's plan 'p'), expected amounts within exact decimal range"))
+        }
+    }
 }

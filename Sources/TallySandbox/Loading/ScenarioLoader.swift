@@ -215,12 +215,19 @@ struct ScenarioBuilder {
         }
 
         guard let name, let seed, let start, let periods, let ingest, reader.diagnostics.isEmpty else { return nil }
-        let scenario = Scenario(
+        var scenario = Scenario(
             name: name, description: description, seed: seed, file: reader.file,
             schedule: PeriodSchedule(start: start, count: periods, interval: interval),
             catalog: catalog, tenant: tenant, ingest: ingest,
             traffic: traffic, events: events, faults: faults, expectations: expectations
         )
+        if case .sequence(let items)? = top["plans"] {
+            for item in items {
+                if case .mapping(let plan) = item, let id = plan["id"]?.string, let mark = item.mark {
+                    scenario.planPositions[id] = SourcePosition(line: mark.line, column: mark.column)
+                }
+            }
+        }
         // What the run would refuse, refused here: each generated event takes at most one fault (a re-send counts).
         for unit in StreamPlan(scenario: scenario).units where unit.alterations.reduce(0, +) + unit.duplicates > unit.events {
             reader.fail(top["faults"] ?? root, "the faults alter or re-send \(unit.alterations.reduce(0, +) + unit.duplicates) "

@@ -22,12 +22,20 @@ public struct Scenario: Sendable {
     public var events: [ExplicitEvent]
     public var faults: [Fault]
     public var expectations: Expectations
+    /// Where each plan is written in the file (line, column), for errors found only when billing.
+    public var planPositions: [String: SourcePosition] = [:]
 
     /// The number of events the scenario sends, re-sends included.
     public var totalEvents: Int {
         let generated = traffic.reduce(0) { $0 + $1.events }
         return generated + events.count + faults.reduce(0) { $0 + ($1.kind == .duplicate ? $1.amount.count(of: generated) : 0) }
     }
+}
+
+/// A 1-based line and column in a scenario file.
+public struct SourcePosition: Sendable, Hashable {
+    public var line: Int
+    public var column: Int
 }
 
 /// The simulated clock: when each event reaches the pipeline, and the windows it is judged by.
