@@ -55,7 +55,8 @@ public final class LedgerRecorder: RunObserver {
         self.batchSize = max(1, batchSize)
         let hash = SHA256.hex(scenarioText)
         do {
-            (runID, names) = try Self.begin(ledger, scenario: scenario, scenarioText: scenarioText, hash: hash, toolVersion: toolVersion)
+            (runID, names) = try Self.begin(ledger, scenario: scenario, scenarioText: scenarioText, hash: hash,
+                                            toolVersion: toolVersion)
         } catch let error as LedgerError {
             throw error
         } catch {

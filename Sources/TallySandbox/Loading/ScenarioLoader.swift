@@ -46,8 +46,9 @@ public enum ScenarioLoader {
             case .emptyInput:
                 break decoding
             case .error:
+                let problem = "the file is not UTF-8 text here, expected UTF-8"
                 throw ScenarioErrors(diagnostics: [Diagnostic(file: file, line: line, column: column,
-                                                              message: "the file is not UTF-8 text here, expected UTF-8")])
+                                                              message: problem)])
             }
         }
         return try load(yaml: String(decoding: bytes, as: UTF8.self), file: file)
@@ -59,8 +60,9 @@ public enum ScenarioLoader {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
             if problem.hasPrefix("Maximum nesting level") {
                 // libyaml's own words name its C function: say what the limit is instead.
-                return Diagnostic(file: file, line: mark.line, column: mark.column,
-                                  message: "YAML syntax error: lists and mappings nested more than 1000 deep, expected at most 1000 levels")
+                let message = "YAML syntax error: lists and mappings nested more than 1000 deep, "
+                    + "expected at most 1000 levels"
+                return Diagnostic(file: file, line: mark.line, column: mark.column, message: message)
             }
             let during = context.map { " (\(Escaped($0.text, limit: 80)) at \($0.mark.line):\($0.mark.column))" } ?? ""
             return Diagnostic(file: file, line: mark.line, column: mark.column,
@@ -68,7 +70,8 @@ public enum ScenarioLoader {
         case .reader(let problem, let offset, let value, let yaml):
             // libyaml gives an offset, not a line: count to it. The character itself is shown escaped.
             let (line, column) = position(ofCharacter: offset ?? 0, in: yaml)
-            let found = value >= 0 ? " (found \(Escaped(String(Unicode.Scalar(UInt32(value)).map(Character.init) ?? " "))))" : ""
+            let character = Unicode.Scalar(UInt32(clamping: value)).map { String(Character($0)) } ?? "?"
+            let found = value >= 0 ? " (found \(Escaped(character)))" : ""
             return Diagnostic(file: file, line: line, column: column,
                               message: "YAML syntax error: \(Escaped(problem, limit: 200))\(found), expected printable UTF-8 text")
         case .duplicatedKeysInMapping(let duplicates, let context):
@@ -82,7 +85,8 @@ public enum ScenarioLoader {
             return Diagnostic(file: file, line: first.line, column: first.column,
                               message: "duplicate key \(keys), expected each key once")
         default:
-            return Diagnostic(file: file, line: 1, column: 1, message: "YAML error: \(Escaped(String(describing: error), limit: 200))")
+            let message = "YAML error: \(Escaped(String(describing: error), limit: 200))"
+            return Diagnostic(file: file, line: 1, column: 1, message: message)
         }
     }
 
@@ -170,7 +174,8 @@ struct ScenarioBuilder {
         if let start, let periods, PeriodSchedule.checkedEnd(start: start, count: periods, interval: interval) == nil {
             let length = if case .fixed(let span) = interval { "of \(span) " } else { "" }
             reader.fail(top["period_length"] ?? top["periods"] ?? top["start"],
-                        "\(periods) periods \(length)from \(start) end after the year 9999, expected a schedule that ends by 9999-12-31T23:59:59.999Z")
+                        "\(periods) periods \(length)from \(start) end after the year 9999, "
+                            + "expected a schedule that ends by 9999-12-31T23:59:59.999Z")
         }
         let currency = top.required("currency", "an ISO 4217 code like USD").flatMap { node -> Currency? in
             guard let code = reader.string(node, "currency") else { return nil }
@@ -229,8 +234,10 @@ struct ScenarioBuilder {
             }
         }
         // What the run would refuse, refused here: each generated event takes at most one fault (a re-send counts).
-        for unit in StreamPlan(scenario: scenario).units where unit.alterations.reduce(0, +) + unit.duplicates > unit.events {
-            reader.fail(top["faults"] ?? root, "the faults alter or re-send \(unit.alterations.reduce(0, +) + unit.duplicates) "
+        for unit in StreamPlan(scenario: scenario).units {
+            let faulted = unit.alterations.reduce(0, +) + unit.duplicates
+            guard faulted > unit.events else { continue }
+            reader.fail(top["faults"] ?? root, "the faults alter or re-send \(faulted) "
                         + "events of traffic \(unit.traffic + 1) in period \(unit.period + 1), which has only \(unit.events); "
                         + "expected at most one fault per generated event")
             return nil
