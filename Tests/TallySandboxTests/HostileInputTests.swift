@@ -158,4 +158,16 @@ struct HostileInputTests {
             #expect(error.message.contains("(customer's plan 'p'), expected amounts within exact decimal range"))
         }
     }
+
+    @Test("a lone carriage return is a line break, as libyaml counts lines (fuzz seed 2, input 38520)")
+    func carriageReturnCountsAsALine() {
+        // "name: m\r" ends line 1, "seed: 1\n" is line 2, and the 0xFF opens line 3.
+        let bytes = Array("name: m\rseed: 1\n".utf8) + [0xFF]
+        do {
+            _ = try ScenarioLoader.load(contents: bytes, file: "hostile.yaml")
+            Issue.record("bytes that are not UTF-8 loaded")
+        } catch {
+            #expect(error.diagnostics.map(BrokenScenarioCorpus.render) == ["3:1: the file is not UTF-8 text here, expected UTF-8"])
+        }
+    }
 }

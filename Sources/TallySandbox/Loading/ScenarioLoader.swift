@@ -39,10 +39,18 @@ public enum ScenarioLoader {
         var decoder = UTF8()
         var iterator = bytes.makeIterator()
         var (line, column) = (1, 1)
+        var afterCarriageReturn = false
         decoding: while true {
             switch decoder.decode(&iterator) {
             case .scalarValue(let scalar):
-                if scalar == "\n" { (line, column) = (line + 1, 1) } else { column += 1 }
+                // Lines as libyaml counts them, so that this position agrees with its own: "\r\n" is one break.
+                if scalar == "\n" && afterCarriageReturn {
+                } else if isLineBreak(scalar) {
+                    (line, column) = (line + 1, 1)
+                } else {
+                    column += 1
+                }
+                afterCarriageReturn = scalar == "\r"
             case .emptyInput:
                 break decoding
             case .error:
@@ -90,11 +98,16 @@ public enum ScenarioLoader {
         }
     }
 
+    /// Whether libyaml counts `scalar` as a line break: LF, CR (CR LF is one), NEL, LS and PS.
+    static func isLineBreak(_ scalar: Unicode.Scalar) -> Bool {
+        ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar)
+    }
+
     /// The 1-based line and column (in Unicode scalars) of the character `offset` characters into `text`.
     static func position(ofCharacter offset: Int, in text: String) -> (line: Int, column: Int) {
         var line = 1, column = 1
         for character in text.prefix(Swift.max(0, offset)) {
-            if character == "\n" || character == "\r\n" {
+            if character == "\r\n" || character.unicodeScalars.first.map(isLineBreak) == true {
                 line += 1
                 column = 1
             } else {
