@@ -38,10 +38,9 @@ enum ScenarioSource {
         guard let data = FileManager.default.contents(atPath: file) else {
             return .failure(ScenarioErrors(diagnostics: [Diagnostic(file: file, line: 1, column: 1, message: "cannot read the file")]))
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            return .failure(ScenarioErrors(diagnostics: [Diagnostic(file: file, line: 1, column: 1, message: "the file is not UTF-8 text")]))
+        do { return .success(try ScenarioLoader.load(contents: [UInt8](data), file: file)) } catch {
+            return .failure(error)
         }
-        do { return .success(try ScenarioLoader.load(yaml: text, file: file)) } catch { return .failure(error) }
     }
 
     /// The scenario, or its problems on standard error and exit code 2, for commands that take one scenario.

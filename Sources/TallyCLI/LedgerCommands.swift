@@ -8,6 +8,8 @@ import TallySandbox
 /// `tally run --ledger FILE`: the recorder, and one line on standard error with its write rate.
 final class LedgerRunRecorder: RunObserver {
     let recorder: LedgerRecorder
+    /// Whether recording the run into the ledger failed.
+    private(set) var failed = false
 
     init(path: String, scenario: Scenario, file: String) throws {
         let text = try LedgerFiles.text(of: file)
@@ -20,7 +22,10 @@ final class LedgerRunRecorder: RunObserver {
     }
 
     func finished(_ run: ScenarioRun, meter: Meter) throws {
-        try recorder.finish(counts: run.counts, invoices: run.invoices, meter: meter)
+        do { try recorder.finish(counts: run.counts, invoices: run.invoices, meter: meter) } catch {
+            failed = true
+            throw error
+        }
         let seconds = Double(recorder.writeNanoseconds) / 1e9
         let cpu = Double(recorder.writeCPUNanoseconds) / 1e9
         let rows = recorder.rowsWritten

@@ -83,7 +83,8 @@ struct Run: ParsableCommand {
             print(CanonicalJSON.write(JSONSummary.json(results, passed: passed, failed: failed)), terminator: "")
         }
         console.line("\(passed) passed, \(failed) failed")
-        if results.contains(where: { $0.status == .invalid }) { throw ExitCode(2) }
+        // 2, not 1 ("differs from the goldens"), for a scenario or a ledger that cannot be used.
+        if results.contains(where: { $0.status == .invalid || $0.ledgerFailed }) { throw ExitCode(2) }
         if failed > 0 { throw ExitCode(1) }
     }
 
@@ -99,7 +100,8 @@ struct Run: ParsableCommand {
         let recorder: LedgerRunRecorder?
         do { recorder = try ledger.map { try LedgerRunRecorder(path: $0, scenario: scenario, file: file) } } catch {
             console.line("FAIL \(scenario.name): \(error)")
-            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: ["\(error)"], events: 0, seconds: 0)
+            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: ["\(error)"], events: 0, seconds: 0,
+                                  ledgerFailed: true)
         }
         let started = Date()
         let progress = ProgressBar(label: scenario.name, total: scenario.totalEvents)
@@ -111,7 +113,8 @@ struct Run: ParsableCommand {
         } catch {
             progress.finish()
             console.line("FAIL \(scenario.name): \(error)")
-            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: [error.description], events: 0, seconds: 0)
+            return ScenarioResult(file: file, name: scenario.name, status: .failed, messages: [error.description], events: 0, seconds: 0,
+                                  ledgerFailed: recorder?.failed ?? false)
         }
         progress.finish()
         let seconds = Date().timeIntervalSince(started)
@@ -220,9 +223,12 @@ struct ScenarioResult {
     /// Accepted events on no invoice (outside a subscription or every period).
     var outsidePeriods = 0
     var goldenInvoices = ""
+    /// The ledger could not be opened or written: exit 2, whatever the goldens say.
+    var ledgerFailed = false
 
-    init(file: String, name: String, status: Status, messages: [String], events: Int, seconds: Double) {
+    init(file: String, name: String, status: Status, messages: [String], events: Int, seconds: Double, ledgerFailed: Bool = false) {
         self.file = file
+        self.ledgerFailed = ledgerFailed
         self.name = name
         self.status = status
         self.messages = messages

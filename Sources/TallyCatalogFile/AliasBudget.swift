@@ -65,11 +65,13 @@ package enum AliasBudget {
                 let name = AliasBudget.text(event.data.alias.anchor) ?? ""
                 let size = anchorSizes[name] ?? 1
                 if atKey && size > 1 {
-                    return problem("the alias *\(Escaped(name)) stands for a list or a mapping used as a key, expected plain text")
+                    return problem("the alias *\(Escaped(name)) stands for a list or a mapping used as a key, "
+                                   + "expected plain text")
                 }
                 expanded = expanded.addingReportingOverflow(size).overflow ? .max : expanded + size
                 if expanded > AliasBudget.expandedNodes {
-                    return problem("with *\(Escaped(name)) the aliases stand for more than \(AliasBudget.expandedNodes) nodes, "
+                    let limit = AliasBudget.expandedNodes
+                    return problem("with *\(Escaped(name)) the aliases stand for more than \(limit) nodes, "
                                    + "expected anchors and aliases that repeat small parts of the file")
                 }
                 add(size: size, anchor: nil)

@@ -27,8 +27,9 @@ package enum YAMLDocument {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
             if problem.hasPrefix("Maximum nesting level") {
                 // libyaml's own words name its C function: say what the limit is instead.
-                return Diagnostic(file: file, line: mark.line, column: mark.column,
-                                  message: "YAML syntax error: lists and mappings nested more than 1000 deep, expected at most 1000 levels")
+                let message = "YAML syntax error: lists and mappings nested more than 1000 deep, "
+                    + "expected at most 1000 levels"
+                return Diagnostic(file: file, line: mark.line, column: mark.column, message: message)
             }
             let during = context.map { " (\(Escaped($0.text, limit: 80)) at \($0.mark.line):\($0.mark.column))" } ?? ""
             return Diagnostic(file: file, line: mark.line, column: mark.column,
@@ -36,7 +37,8 @@ package enum YAMLDocument {
         case .reader(let problem, let offset, let value, let yaml):
             // libyaml gives an offset, not a line: count to it. The character itself is shown escaped.
             let (line, column) = position(ofCharacter: offset ?? 0, in: yaml)
-            let found = value >= 0 ? " (found \(Escaped(String(Unicode.Scalar(UInt32(value)).map(Character.init) ?? " "))))" : ""
+            let character = Unicode.Scalar(UInt32(clamping: value)).map { String(Character($0)) } ?? "?"
+            let found = value >= 0 ? " (found \(Escaped(character)))" : ""
             return Diagnostic(file: file, line: line, column: column,
                               message: "YAML syntax error: \(Escaped(problem, limit: 200))\(found), expected printable UTF-8 text")
         case .duplicatedKeysInMapping(let duplicates, let context):
@@ -50,15 +52,21 @@ package enum YAMLDocument {
             return Diagnostic(file: file, line: first.line, column: first.column,
                               message: "duplicate key \(keys), expected each key once")
         default:
-            return Diagnostic(file: file, line: 1, column: 1, message: "YAML error: \(Escaped(String(describing: error), limit: 200))")
+            let message = "YAML error: \(Escaped(String(describing: error), limit: 200))"
+            return Diagnostic(file: file, line: 1, column: 1, message: message)
         }
+    }
+
+    /// Whether libyaml counts `scalar` as a line break: LF, CR (CR LF is one), NEL, LS and PS.
+    package static func isLineBreak(_ scalar: Unicode.Scalar) -> Bool {
+        ["\n", "\r", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar)
     }
 
     /// The 1-based line and column (in Unicode scalars) of the character `offset` characters into `text`.
     package static func position(ofCharacter offset: Int, in text: String) -> (line: Int, column: Int) {
         var line = 1, column = 1
         for character in text.prefix(Swift.max(0, offset)) {
-            if character == "\n" || character == "\r\n" {
+            if character == "\r\n" || character.unicodeScalars.first.map(isLineBreak) == true {
                 line += 1
                 column = 1
             } else {

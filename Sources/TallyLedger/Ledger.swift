@@ -20,6 +20,8 @@ public final class Ledger: @unchecked Sendable {
     static var configuration: Configuration {
         var configuration = Configuration()
         configuration.label = "tally-ledger"
+        // Another run writing the same file: wait a few seconds for it rather than fail at once.
+        configuration.busyMode = .timeout(busyTimeoutSeconds)
         configuration.prepareDatabase { db in
             // WAL: a killed writer leaves the last committed transaction intact, and readers
             // (the sqlite3 shell, a test polling progress) never block the writer.
@@ -41,6 +43,9 @@ public final class Ledger: @unchecked Sendable {
     }
 
     static let autocheckpointPages = 4096
+
+    /// How long a connection waits for another one's write lock before giving up.
+    static let busyTimeoutSeconds: TimeInterval = 5
 
     /// Opens the ledger at `path`, creating it when `create` is true, and migrates it to the current schema.
     ///
@@ -64,7 +69,7 @@ public final class Ledger: @unchecked Sendable {
         } catch let error as LedgerError {
             throw error
         } catch {
-            throw LedgerError("\(path): cannot open the ledger: \(error)")
+            throw LedgerError(error, path: path, doing: "open")
         }
     }
 
@@ -132,6 +137,20 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     /// The message.
     public var description: String { message }
+
+    /// A SQLite failure to `doing` (open, record into...) the ledger at `path`, said in the user's terms.
+    init(_ error: any Error, path: String, doing: String) {
+        switch (error as? DatabaseError)?.resultCode {
+        case .SQLITE_BUSY?, .SQLITE_LOCKED?:
+            self.init("\(path): another run holds the ledger (waited \(Int(Ledger.busyTimeoutSeconds)) s for it); "
+                      + "wait for it to finish, or record into another file")
+        case .SQLITE_READONLY?, .SQLITE_PERM?, .SQLITE_CANTOPEN?, .SQLITE_IOERR?, .SQLITE_FULL?:
+            self.init("\(path): cannot \(doing) the ledger: \((error as? DatabaseError)?.message ?? "\(error)"); "
+                      + "expected a file, and a folder for its -wal and -shm files, that this user can write")
+        default:
+            self.init("\(path): cannot \(doing) the ledger: \(error)")
+        }
+    }
 }
 
 /// How many rows each table holds.

@@ -62,7 +62,23 @@ public final class LedgerRecorder {
         self.batchSize = max(1, batchSize)
         let scenarioText = scenario.text
         let hash = SHA256.hex(scenarioText)
-        (runID, names) = try ledger.queue.inDatabase { db in
+        do {
+            (runID, names) = try Self.begin(ledger, scenario: scenario, scenarioText: scenarioText, hash: hash,
+                                            toolVersion: toolVersion)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError(error, path: ledger.path, doing: "record into")
+        }
+        writer = BatchWriter(ledger: ledger)
+        batch = LedgerBatch(origin: 0, capacity: self.batchSize)
+    }
+
+    /// Finds or inserts the run's row, and proves the file writable before the run starts, not after it.
+    private static func begin(
+        _ ledger: Ledger, scenario: RunDescription, scenarioText: String, hash: String, toolVersion: String
+    ) throws -> (Int64, LedgerNames) {
+        try ledger.queue.inDatabase { db in
             var runID: Int64 = 0
             try db.inTransaction(.immediate) {
                 if let existing = try RecordedRun.fetch(db) {
@@ -70,6 +86,8 @@ public final class LedgerRecorder {
                         throw LedgerError("\(ledger.path) already records scenario '\(existing.scenario)' (seed \(existing.seed), sha256 \(existing.scenarioSHA256.prefix(12))); a ledger records one scenario, so use another file for '\(scenario.name)' (sha256 \(hash.prefix(12)))")
                     }
                     runID = existing.id
+                    // A resumed run writes only at its end: a file that cannot be written must fail here.
+                    try db.execute(sql: "UPDATE runs SET tool_version = tool_version WHERE id = ?", arguments: [runID])
                 } else {
                     try db.execute(sql: """
                         INSERT INTO runs (scenario, seed, scenario_sha256, scenario_yaml, scenario_file, tool_version,
@@ -85,8 +103,6 @@ public final class LedgerRecorder {
             // The names a killed or earlier recording stored keep their numbers.
             return (runID, try LedgerNames(db))
         }
-        writer = BatchWriter(ledger: ledger)
-        batch = LedgerBatch(origin: 0, capacity: self.batchSize)
     }
 
     /// Records the next event of the stream: `payload` as it was sent, with the meter's outcome.

@@ -130,4 +130,44 @@ struct HostileInputTests {
         // the message shows its first 60 characters and an ellipsis.
         #expect(messages == ["8:44: arrival '\(String(repeating: "x", count: 60))…' is not known, expected one of: uniform, poisson, diurnal, burst"])
     }
+
+    @Test("bytes that are not UTF-8 are refused at the first bad one")
+    func invalidUTF8() {
+        // "seed: " is 6 characters, so the 0xFF byte is line 2, column 7.
+        let bytes = Array("name: m\nseed: ".utf8) + [0xFF] + Array("1\n".utf8)
+        do {
+            _ = try ScenarioLoader.load(contents: bytes, file: "hostile.yaml")
+            Issue.record("bytes that are not UTF-8 loaded")
+        } catch {
+            #expect(error.diagnostics.map(BrokenScenarioCorpus.render) == ["2:7: the file is not UTF-8 text here, expected UTF-8"])
+        }
+    }
+
+    @Test("an amount past exact decimal range, found only when billing, is reported at the plan (finding 7)")
+    func billingOverflowIsPositioned() throws {
+        // 10 events x a unit price of 38 nines is 10^39 - 10: 39 digits, past the 38 an exact decimal holds.
+        let text = Self.catalog.replacingOccurrences(of: "unit_price: 1 ", with: "unit_price: \(String(repeating: "9", count: 38)) ")
+            + "traffic: [{ metric: c, events: 10 }]\n"
+        let scenario = try Self.load(text)
+        do {
+            _ = try ScenarioRunner.run(scenario)
+            Issue.record("a run past exact decimal range succeeded")
+        } catch {
+            // The plans line is line 6 and its one item opens at column 9.
+            #expect(error.message.hasPrefix("hostile.yaml:6:9: hostile: billing failed in rating for customer 'a' in period 0"))
+            #expect(error.message.contains("(customer's plan 'p'), expected amounts within exact decimal range"))
+        }
+    }
+
+    @Test("a lone carriage return is a line break, as libyaml counts lines (fuzz seed 2, input 38520)")
+    func carriageReturnCountsAsALine() {
+        // "name: m\r" ends line 1, "seed: 1\n" is line 2, and the 0xFF opens line 3.
+        let bytes = Array("name: m\rseed: 1\n".utf8) + [0xFF]
+        do {
+            _ = try ScenarioLoader.load(contents: bytes, file: "hostile.yaml")
+            Issue.record("bytes that are not UTF-8 loaded")
+        } catch {
+            #expect(error.diagnostics.map(BrokenScenarioCorpus.render) == ["3:1: the file is not UTF-8 text here, expected UTF-8"])
+        }
+    }
 }

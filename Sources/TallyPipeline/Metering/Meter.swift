@@ -78,8 +78,8 @@ public struct Meter: Sendable {
         resolve(catalog)
     }
 
-    /// The bytes a meter's dedup table takes up front for `expectedEvents` keys, as ``init(catalog:schedule:limits:expectedEvents:)``
-    /// sizes it: for a caller to check that a run fits in memory before it starts.
+    /// The bytes a meter's dedup table takes up front for `expectedEvents` keys, as
+    /// ``init(catalog:schedule:limits:expectedEvents:)`` sizes it: to check that a run fits in memory before it starts.
     public static func dedupTableBytes(forKeys expectedEvents: Int) -> Int {
         DedupStore.slotCount(forCapacity: dedupCapacity(forKeys: expectedEvents)) * MemoryLayout<DedupStore.Slot>.stride
     }

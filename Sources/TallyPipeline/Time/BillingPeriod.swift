@@ -81,7 +81,8 @@ public struct PeriodSchedule: Sendable, Hashable {
         switch interval {
         case .monthly:
             let anchor = start.civilDate
-            end = Instant(date: anchor.addingMonths(count, anchorDay: anchor.day)) + TimeSpan(milliseconds: start.millisecondOfDay)
+            end = Instant(date: anchor.addingMonths(count, anchorDay: anchor.day))
+                + TimeSpan(milliseconds: start.millisecondOfDay)
         case .fixed(let span):
             let (length, overflow) = span.milliseconds.multipliedReportingOverflow(by: Int64(count))
             guard !overflow else { return nil }

@@ -23,6 +23,36 @@ public enum ScenarioLoader {
         guard let scenario else { throw ScenarioErrors(diagnostics: reader.diagnostics) }
         return scenario
     }
+
+    /// Parses and validates a scenario file's bytes: ``load(yaml:file:)``, after checking they are UTF-8.
+    ///
+    /// - Throws: ``ScenarioErrors``; bytes that are not UTF-8 are refused at the first one that is not.
+    public static func load(contents bytes: [UInt8], file: String) throws(ScenarioErrors) -> Scenario {
+        var decoder = UTF8()
+        var iterator = bytes.makeIterator()
+        var (line, column) = (1, 1)
+        var afterCarriageReturn = false
+        decoding: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar):
+                // Lines as libyaml counts them, so that this position agrees with its own: "\r\n" is one break.
+                if scalar == "\n" && afterCarriageReturn {
+                } else if YAMLDocument.isLineBreak(scalar) {
+                    (line, column) = (line + 1, 1)
+                } else {
+                    column += 1
+                }
+                afterCarriageReturn = scalar == "\r"
+            case .emptyInput:
+                break decoding
+            case .error:
+                let problem = "the file is not UTF-8 text here, expected UTF-8"
+                throw ScenarioErrors(diagnostics: [Diagnostic(file: file, line: line, column: column,
+                                                              message: problem)])
+            }
+        }
+        return try load(yaml: String(decoding: bytes, as: UTF8.self), file: file)
+    }
 }
 
 /// Builds a scenario from its node tree, section by section.
@@ -59,9 +89,18 @@ struct ScenarioBuilder {
             catalog: catalog, tenant: tenant, ingest: ingest,
             traffic: traffic, events: events, faults: faults, expectations: expectations, inputs: inputs
         )
+        if case .sequence(let items)? = top["plans"] {
+            for item in items {
+                if case .mapping(let plan) = item, let id = plan["id"]?.string, let mark = item.mark {
+                    scenario.planPositions[id] = SourcePosition(line: mark.line, column: mark.column)
+                }
+            }
+        }
         // What the run would refuse, refused here: each generated event takes at most one fault (a re-send counts).
-        for unit in StreamPlan(scenario: scenario).units where unit.alterations.reduce(0, +) + unit.duplicates > unit.events {
-            reader.fail(top["faults"] ?? root, "the faults alter or re-send \(unit.alterations.reduce(0, +) + unit.duplicates) "
+        for unit in StreamPlan(scenario: scenario).units {
+            let faulted = unit.alterations.reduce(0, +) + unit.duplicates
+            guard faulted > unit.events else { continue }
+            reader.fail(top["faults"] ?? root, "the faults alter or re-send \(faulted) "
                         + "events of traffic \(unit.traffic + 1) in period \(unit.period + 1), which has only \(unit.events); "
                         + "expected at most one fault per generated event")
             return nil

@@ -61,6 +61,12 @@ public enum ScenarioRunner {
                 parts: RunBilling.parts(customers: scenario.catalog.customers.count, threads: threads),
                 expectations: scenario.expectations, keepingInvoices: keepingInvoices)
         } catch {
+            // An overflow found only when billing: point at the plan of the customer being billed.
+            let plan = error.customer.flatMap { scenario.catalog.customer($0)?.plan }
+            if let plan, let position = scenario.planPositions[plan] {
+                throw RunError(message: "\(scenario.file):\(position.line):\(position.column): \(scenario.name): \(error) "
+                               + "(customer's plan '\(plan)'), expected amounts within exact decimal range")
+            }
             throw RunError(message: "\(scenario.name): billing failed: \(error)")
         }
         reached(.billed)

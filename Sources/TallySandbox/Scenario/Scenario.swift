@@ -29,6 +29,8 @@ public struct Scenario: Sendable {
     public var requestPath: RequestPathSettings? = nil
     /// Event files read beside the generated traffic (`events_from:`), in the scenario's order.
     public var inputs: [EventFileInput] = []
+    /// Where each plan is written in the file (line, column), for errors found only when billing.
+    public var planPositions: [String: SourcePosition] = [:]
 
     /// The number of events the scenario sends, re-sends included, not counting its event files
     /// (whose records are counted as they are read: see ``ScenarioRun/inputs``).
@@ -54,6 +56,12 @@ public struct EventFileInput: Sendable, Hashable {
         self.format = format
         self.mapping = mapping
     }
+}
+
+/// A 1-based line and column in a scenario file.
+public struct SourcePosition: Sendable, Hashable {
+    public var line: Int
+    public var column: Int
 }
 
 /// A stream of synthetic events for one metric.
