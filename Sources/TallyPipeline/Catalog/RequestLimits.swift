@@ -27,7 +27,7 @@ public struct SpikeArrest: Sendable, Hashable {
     /// The largest burst, for the same reason.
     public static let maxBurst: Int64 = 1_000_000
 
-    /// Creates a spike arrest of `rate` requests per `unit`, with a burst of `burst` and one bucket per `metric`.
+    /// Creates a spike arrest of `rate` requests per `unit`, with a burst, for `metric` alone or every request.
     public init(rate: Int64, unit: Unit, burst: Int64 = 1, metric: String? = nil) {
         self.rate = rate
         self.unit = unit
