@@ -4,9 +4,10 @@ import Yams
 /// Reads the catalog sections of a scenario: metrics, plans, customers, discounts, taxes, credits.
 package struct CatalogSection {
     package let reader: NodeReader
-    /// Per section (metrics, plans, customers, ...): for each catalog value, the index of the
-    /// YAML list item it came from. Items with errors are left out of the catalog, and one
-    /// `count:` item makes many customers, so the two indices differ.
+    /// Per section (metrics, plans, customers, ...), the index of the YAML list item each catalog value came from.
+    ///
+    /// Items with errors are left out of the catalog, and one `count:` item makes many customers,
+    /// so the two indices differ.
     package private(set) var sectionItems: [String: [Int]] = [:]
     /// Per catalog plan: for each of its charges, the index of its YAML `charges` item, or -1
     /// for a charge made from the plan's shorthand keys (base_fee, included_units, overage_price).

@@ -8,11 +8,13 @@ import TallyPipeline
 public struct GatewayMapping: Sendable, Hashable {
     /// Where the tenant comes from; a record without it belongs to the scenario's tenant.
     public var tenant: FieldPath?
+    /// The field holding the customer's id in the catalog, such as Kong's `consumer.username`.
     public var customer: FieldPath
     /// The idempotency key: the gateway's request id.
     public var eventID: FieldPath
     /// Whole milliseconds since the epoch (a number or digits) or an ISO-8601 UTC time.
     public var timestamp: FieldPath
+    /// How a record names the metric it bills: a constant, or a field such as the route, translated by rules.
     public var metric: MetricMapping
     /// A numeric field such as response bytes; nil counts each request as 1.
     public var quantity: FieldPath?
@@ -23,6 +25,7 @@ public struct GatewayMapping: Sendable, Hashable {
     /// An object whose scalar members become the event's properties (Kong: the query string); nil for none.
     public var properties: FieldPath?
 
+    /// Creates a mapping; the quantity defaults to 1 per request and the billed statuses to 200 to 299.
     public init(
         tenant: FieldPath?, customer: FieldPath, eventID: FieldPath, timestamp: FieldPath, metric: MetricMapping,
         quantity: FieldPath? = nil, status: FieldPath?, billable: [ClosedRange<Int>] = [200...299], properties: FieldPath? = nil
@@ -45,10 +48,14 @@ public struct MetricMapping: Sendable, Hashable {
     public var constant: String?
     /// The field whose value (a route, an API, a path) picks the metric.
     public var field: FieldPath?
-    /// Tried in order; the first that matches names the metric. When none does, the
-    /// value itself is the metric, without a leading `/` (so `/forecasts` bills `forecasts`).
+    /// Rules that translate the field's value into a metric, tried in order; the first that matches names it.
+    ///
+    /// When none does, the value itself is the metric, without a leading `/` (so `/forecasts`
+    /// bills `forecasts`), and a value the catalog does not know becomes an `unknown_metric`
+    /// dead letter that can be replayed after a catalog fix.
     public var rules: [MetricRule]
 
+    /// Creates a mapping from a constant metric, or from a field and its rules.
     public init(constant: String? = nil, field: FieldPath? = nil, rules: [MetricRule] = []) {
         self.constant = constant
         self.field = field
@@ -70,14 +77,20 @@ public struct MetricMapping: Sendable, Hashable {
 
 /// One rule of a ``MetricMapping``: a value, exactly or by its start, and the metric it bills.
 public struct MetricRule: Sendable, Hashable {
+    /// How a rule compares the field's value with its text.
     public enum Match: Sendable, Hashable {
+        /// The value equals the text, such as `/v1/ping`.
         case exact(String)
+        /// The value starts with the text, such as `/v1/forecast` for `/v1/forecast/daily`.
         case prefix(String)
     }
 
+    /// The values the rule applies to.
     public var match: Match
+    /// The key of the metric a matching record bills.
     public var metric: String
 
+    /// Creates a rule that bills `metric` for the values `match` accepts.
     public init(_ match: Match, metric: String) {
         self.match = match
         self.metric = metric
@@ -90,11 +103,15 @@ public struct MetricRule: Sendable, Hashable {
 /// at each object the rest of the path is tried whole first, then split at each dot in turn.
 /// Keys match exactly, or else ignoring ASCII case (HTTP header names are case-insensitive).
 public struct FieldPath: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+    /// The path as written, keys joined by dots.
     public let text: String
 
+    /// Creates the path `text`, such as `consumer.username`.
     public init(_ text: String) { self.text = text }
+    /// Creates the path a string literal spells, as the default mappings write them.
     public init(stringLiteral value: String) { text = value }
 
+    /// The path as written, for messages.
     public var description: String { text }
 
     /// The value at this path in `record`, or nil when the record has none there.

@@ -24,7 +24,12 @@ public final class LineReader {
         case tooLong(prefix: [UInt8], bytes: Int)
     }
 
+    /// The path of the file being read, as it was opened.
     public let path: String
+    /// The length in bytes up to which a line is always handed out whole, at least 64.
+    ///
+    /// A longer line may come as ``Line/tooLong(prefix:bytes:)`` instead, which bounds the memory
+    /// a file can make the reader use.
     public let maxLineBytes: Int
     /// The 1-based number of the line ``next()`` returned last.
     public private(set) var lineNumber = 0
@@ -128,7 +133,10 @@ public final class LineReader {
 
 /// A file of records could not be opened or read (not a bad record: those become dead letters).
 public struct RecordFileError: Error, Sendable, CustomStringConvertible {
+    /// The file's path, what failed (open or read) and the system's reason.
     public var message: String
+    /// Creates the error described by `message`.
     public init(message: String) { self.message = message }
+    /// The message, which already names the file.
     public var description: String { message }
 }

@@ -50,7 +50,10 @@ public enum DecodedRecord: Sendable {
 
 /// Why one record could not be decoded (the reader adds the file and line).
 public struct RecordProblem: Error, Sendable, CustomStringConvertible {
+    /// What is wrong with the record and what was expected, led by the path of the field at fault, if one is.
     public var message: String
+    /// Creates a problem described by `message`, such as `awslogs.data: is not base64`.
     public init(_ message: String) { self.message = message }
+    /// The message alone; the reader prefixes `file:line:` when it reports it.
     public var description: String { message }
 }

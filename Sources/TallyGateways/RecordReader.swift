@@ -8,6 +8,7 @@ import TallyPipeline
 /// ``DecodedRecord/undecodable(raw:problem:)`` whose problem starts `file:line:`.
 /// Nothing is skipped but blank lines.
 public final class RecordReader {
+    /// The file's format, which picks the decoder of its lines.
     public let format: RecordFormat
     /// The name used in problems: the path as the scenario wrote it.
     public let displayName: String

@@ -262,10 +262,14 @@ public struct BillingTerms: Sendable {
     /// which take the rest from the recorded scenario's text `recorded`.
     public typealias PlansLoader = @Sendable (_ yaml: String, _ file: String, _ recorded: String) throws -> BillingTerms
 
+    /// The metrics, plans, customers, discounts, taxes and credits that meter and price the events.
     public var catalog: Catalog
+    /// The billing periods the invoices cover, from the scenario's start to its end.
     public var schedule: PeriodSchedule
+    /// The validation windows that judge an event's timestamp against its ingest time.
     public var limits: MeteringLimits
 
+    /// Creates terms from a scenario's catalog, billing periods and validation windows.
     public init(catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits) {
         self.catalog = catalog
         self.schedule = schedule

@@ -13,6 +13,7 @@ public final class LedgerJournal: @unchecked Sendable {
     // @unchecked: `names` and `nextSeq` are used only by `append`, which the service calls
     // from one committer at a time; the ledger's queue serializes the database itself.
 
+    /// The ledger database the journal appends to; its `runs` rows, if any, are not touched.
     public let ledger: Ledger
     private var names: LedgerNames
     /// The `seq` the next appended entry gets.
@@ -156,12 +157,16 @@ public final class LedgerJournal: @unchecked Sendable {
 public struct JournalEntry: Sendable, Hashable {
     /// The id as sent.
     public var eventID: String
+    /// The event as decoded, or the raw text of input that did not decode (kept for a dead letter).
     public var payload: DeadLetter.Payload
+    /// The service's clock when the event arrived: its ingest time, which validation measures against.
     public var receivedAt: Instant
+    /// What the pipeline decided: accepted, rejected or dead-lettered, which picks the event's table.
     public var outcome: MeteringOutcome
     /// For a dead letter, what exactly was wrong.
     public var detail: String?
 
+    /// Creates the entry of one metered event, with the dead letter's `detail` when there is one.
     public init(eventID: String, payload: DeadLetter.Payload, receivedAt: Instant, outcome: MeteringOutcome, detail: String? = nil) {
         self.eventID = eventID
         self.payload = payload
@@ -173,11 +178,20 @@ public struct JournalEntry: Sendable, Hashable {
 
 /// A request answered under an idempotency key, stored with the events it metered.
 public struct RecordedRequest: Sendable, Hashable {
+    /// The tenant that sent the request, `TENANT@test` for test-mode data.
+    ///
+    /// A key is unique per tenant: two tenants may send the same one.
     public var tenant: String
+    /// The request's `Idempotency-Key` header, as sent.
     public var key: String
+    /// The SHA-256 of the request body as sent, in lowercase hex.
+    ///
+    /// A retry with the same key but another body is refused (422), not answered from the ledger.
     public var bodySHA256: String
+    /// The JSON the service answered with, given again byte for byte to a retry with the same key.
     public var response: String
 
+    /// Creates the record of a request answered under `tenant`'s idempotency key `key`.
     public init(tenant: String, key: String, bodySHA256: String, response: String) {
         self.tenant = tenant
         self.key = key

@@ -200,16 +200,22 @@ public final class LedgerRecorder {
 
 /// Which scenario run a ledger records: what the `runs` row stores of it.
 public struct RunDescription: Sendable {
+    /// The scenario's name, as its file gives it.
     public var name: String
+    /// The seed of the scenario's PRNG: with the text, it fixes every generated event.
     public var seed: UInt64
     /// The scenario file's path and text.
     public var file: String
+    /// The scenario file's YAML, stored whole so that the run can be re-billed without the file.
     public var text: String
     /// The first period's start and the last period's end.
     public var clockStart: Instant
+    /// The last period's end, exclusive.
     public var clockEnd: Instant
+    /// The number of events the scenario sends, against which a finished run's counts are checked.
     public var plannedEvents: Int
 
+    /// Creates the description of a run of the scenario `name` from `file`, as the `runs` row stores it.
     public init(name: String, seed: UInt64, file: String, text: String, clockStart: Instant, clockEnd: Instant, plannedEvents: Int) {
         self.name = name
         self.seed = seed

@@ -50,14 +50,17 @@ public struct Invoice: Sendable, Equatable {
 
 /// A commitment's drawdown on one invoice and what remains of it.
 public struct CommitmentSummary: Sendable, Equatable {
+    /// Whether the commitment was prepaid or is paid in arrears, which decides its lines.
     public var billing: Commitment.Billing
     /// The amount committed for the term.
     public var amount: ExactDecimal
     /// This invoice's period in the term, from 1.
     public var periodInTerm: Int
+    /// The term's length in periods; the term ends when ``periodInTerm`` reaches it.
     public var termPeriods: Int
     /// The period's usage lines that the commitment covered.
     public var drawnThisPeriod: ExactDecimal
+    /// The usage drawn down in the term so far, this period included.
     public var drawnInTerm: ExactDecimal
     /// What is left for the term's later periods (0 once the term has ended).
     public var remaining: ExactDecimal
@@ -108,8 +111,9 @@ public struct InvoiceLine: Sendable, Equatable {
     public var amount: ExactDecimal
     /// How a charge was priced; nil for contract lines.
     public var breakdown: RatingBreakdown?
-    /// The position, in the plan's charges, of the charge the line prices or trues up; nil
-    /// for a line of the whole plan. Tax codes and scoped discounts follow it.
+    /// The position, in the plan's charges, of the charge the line prices or trues up.
+    ///
+    /// Nil for a line of the whole plan. Tax codes and scoped discounts follow it.
     public var chargeIndex: Int? = nil
     /// In a plan priced in a unit of its own (credits, tokens), the line's exact amount in that unit;
     /// ``unroundedAmount`` is it times the conversion rate.
@@ -146,8 +150,10 @@ public struct TaxLine: Sendable, Equatable {
     public var rate: ExactDecimal
     /// The sum of ``perLine``; with tax rounded per invoice, their exact sum rounded once.
     public var amount: ExactDecimal
-    /// `round((line - its discounts) x rate / 100)` for each invoice line (0 for a line the rate does
-    /// not apply to); with prices that include tax, `/ (100 + the line's rates)` instead of `/ 100`.
+    /// The tax of each invoice line at this rate, aligned with ``Invoice/lines``.
+    ///
+    /// Each is `round((line - its discounts) x rate / 100)`, 0 for a line the rate does not apply to;
+    /// with prices that include tax, `/ (100 + the line's rates)` instead of `/ 100`.
     /// With tax rounded per invoice, the shares unrounded (to 10 digits past the currency's).
     public var perLine: [ExactDecimal]
     /// With tax rounded per invoice, the exact sum before its single rounding; nil otherwise.

@@ -6,8 +6,9 @@ public struct Charge: Sendable, Hashable {
     public var metric: String?
     /// The pricing model that turns the metric's quantity for a period into an amount.
     public var model: PricingModel
-    /// The least the charge bills per period (prorated like the plan's minimum commitment): a
-    /// true-up line for this charge alone makes up a shortfall. In the plan's pricing unit, if any.
+    /// The least the charge bills per period, prorated like the plan's minimum commitment.
+    ///
+    /// A true-up line for this charge alone makes up a shortfall. In the plan's pricing unit, if any.
     public var minAmount: ExactDecimal?
     /// The tax code of the charge's lines, overriding the plan's; ``TaxRate/exemptCode`` for none.
     public var taxCode: String?
@@ -50,7 +51,9 @@ public enum PricingModel: Sendable, Hashable {
 
 /// The tiers of a `tiered_blocks` charge and which of them price the quantity.
 public struct TieredBlocks: Sendable, Hashable {
+    /// The block tiers in order of their bounds, the last one unbounded.
     public var tiers: [BlockTier]
+    /// Whether every tier reached prices its own units, or the top tier prices the whole quantity.
     public var mode: Mode
 
     /// Kill Bill's two tier block policies.
@@ -61,6 +64,7 @@ public struct TieredBlocks: Sendable, Hashable {
         case topTier = "top_tier"
     }
 
+    /// Creates the terms of a `tiered_blocks` charge from its tiers and block policy.
     public init(tiers: [BlockTier], mode: Mode) {
         self.tiers = tiers
         self.mode = mode
@@ -76,6 +80,7 @@ public struct BlockTier: Sendable, Hashable {
     /// The price of one block, a started block counting whole.
     public var blockPrice: ExactDecimal
 
+    /// Creates a tier up to `upTo` units (inclusive; nil for the last), sold in blocks of `blockSize` at `blockPrice`.
     public init(upTo: ExactDecimal?, blockSize: ExactDecimal, blockPrice: ExactDecimal) {
         self.upTo = upTo
         self.blockSize = blockSize

@@ -9,6 +9,7 @@ public struct Commitment: Sendable, Hashable {
     public var amount: ExactDecimal
     /// The term's length in periods, counted from the customer's first invoice.
     public var periods: Int
+    /// Whether the amount is invoiced up front (prepaid) or trued up at the term's end (in arrears).
     public var billing: Billing
 
     /// When the commitment is paid.
@@ -19,6 +20,7 @@ public struct Commitment: Sendable, Hashable {
         case inArrears = "in_arrears"
     }
 
+    /// Creates a commitment of `amount` over `periods` periods, paid as `billing` says.
     public init(amount: ExactDecimal, periods: Int, billing: Billing) {
         self.amount = amount
         self.periods = periods

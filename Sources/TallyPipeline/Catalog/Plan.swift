@@ -14,7 +14,9 @@ public struct Plan: Sendable, Hashable {
     public var rollover: Rollover?
     /// Request rates the gateway smooths, checked at request time (see ``Meter/canAccess(tenant:customer:metric:at:)``).
     public var spikeArrests: [SpikeArrest]
-    /// The plan's Margin Guard levels; nil for ``MarginGuard/standard``. They apply once a metric has a cost.
+    /// The plan's Margin Guard levels; nil for ``MarginGuard/standard``.
+    ///
+    /// They apply once a metric has a cost.
     public var marginGuard: MarginGuard?
     /// The tax code of the plan's lines, unless a charge gives its own; nil for the standard rates.
     public var taxCode: String?
@@ -101,6 +103,7 @@ public struct PricingUnit: Sendable, Hashable {
     /// The currency amount of one unit (0.01: a credit is worth a cent).
     public var conversionRate: ExactDecimal
 
+    /// Creates a unit named `name` worth `conversionRate` of the catalog's currency.
     public init(name: String, conversionRate: ExactDecimal) {
         self.name = name
         self.conversionRate = conversionRate

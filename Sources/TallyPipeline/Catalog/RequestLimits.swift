@@ -14,6 +14,7 @@ public struct SpikeArrest: Sendable, Hashable {
 
     /// The most requests per ``unit``, 1 to ``maxRate``.
     public var rate: Int64
+    /// Whether ``rate`` counts requests per second or per minute.
     public var unit: Unit
     /// Requests that may pass back to back; 1 (no burst) or more.
     public var burst: Int64
@@ -26,6 +27,7 @@ public struct SpikeArrest: Sendable, Hashable {
     /// The largest burst, for the same reason.
     public static let maxBurst: Int64 = 1_000_000
 
+    /// Creates a spike arrest of `rate` requests per `unit`, with a burst, for `metric` alone or every request.
     public init(rate: Int64, unit: Unit, burst: Int64 = 1, metric: String? = nil) {
         self.rate = rate
         self.unit = unit
@@ -46,6 +48,7 @@ public struct MarginGuard: Sendable, Hashable {
     /// Below it: L3, refused `margin_blocked`.
     public var blockBelow: ExactDecimal
 
+    /// Creates levels from three margin fractions, highest first (`warnBelow` >= `throttleBelow` >= `blockBelow`).
     public init(warnBelow: ExactDecimal, throttleBelow: ExactDecimal, blockBelow: ExactDecimal) {
         self.warnBelow = warnBelow
         self.throttleBelow = throttleBelow
@@ -84,6 +87,7 @@ public struct PropertyCosts: Sendable, Hashable {
     /// The cost of a value not listed, or of an event without the property.
     public var defaultCost: ExactDecimal
 
+    /// Creates a cost table on `property`, with `defaultCost` for a value not in `costs`.
     public init(property: String, costs: [(value: String, cost: ExactDecimal)], defaultCost: ExactDecimal) {
         self.property = property
         self.costs = costs
@@ -93,11 +97,15 @@ public struct PropertyCosts: Sendable, Hashable {
     /// The listed cost of `value`, nil when it is not listed.
     public func cost(of value: String) -> ExactDecimal? { costs.first { $0.value == value }?.cost }
 
+    /// Whether two tables have the same property, default and costs in the same order.
+    ///
+    /// Written by hand because a tuple list is not `Equatable`.
     public static func == (lhs: PropertyCosts, rhs: PropertyCosts) -> Bool {
         lhs.property == rhs.property && lhs.defaultCost == rhs.defaultCost
             && lhs.costs.map(\.value) == rhs.costs.map(\.value) && lhs.costs.map(\.cost) == rhs.costs.map(\.cost)
     }
 
+    /// Hashes the property and the number of costs, a subset of what `==` compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(property)
         hasher.combine(costs.count)

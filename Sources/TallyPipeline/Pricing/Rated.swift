@@ -49,9 +49,11 @@ public struct BlockSlice: Sendable, Equatable {
     public var tier: Int
     /// The units the tier priced.
     public var units: ExactDecimal
+    /// The tier's units per block, as its ``BlockTier/blockSize`` gives it.
     public var blockSize: ExactDecimal
     /// `ceil(units / block size)`.
     public var blocks: ExactDecimal
+    /// The price of one of the tier's blocks, in the plan's currency or pricing unit.
     public var blockPrice: ExactDecimal
     /// blocks x block price.
     public var amount: ExactDecimal

@@ -27,7 +27,9 @@ public struct AccessDecision: Sendable, Hashable {
     public var remaining: ExactDecimal? { quota.remaining }
 }
 
-/// Why a gateway refused a request. Codes are stable strings: they appear in golden files.
+/// Why a gateway refused a request.
+///
+/// Codes are stable strings: they appear in golden files.
 public enum AccessRefusal: String, Sendable, Hashable, CaseIterable, Comparable {
     /// The customer is not in the catalog.
     case unknownCustomer = "unknown_customer"
@@ -69,12 +71,15 @@ public enum MarginLevel: Int, Sendable, Hashable, Comparable, CaseIterable {
     /// `L0` to `L3`, as golden files and headers write it.
     public var name: String { "L\(rawValue)" }
 
+    /// Ordered by severity, so `level >= .throttled` reads as "throttled or worse".
     public static func < (lhs: MarginLevel, rhs: MarginLevel) -> Bool { lhs.rawValue < rhs.rawValue }
 }
 
 /// Flags of an allowed request, each counted.
 public struct AccessFlags: OptionSet, Sendable, Hashable {
+    /// The flags as bits: 1 for ``marginWarning``, 2 for ``throttled``.
     public let rawValue: UInt8
+    /// Creates the set of flags whose bits `rawValue` holds.
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// Margin Guard L1: a webhook and a warning header in a service.
@@ -93,6 +98,7 @@ public struct MarginStanding: Sendable, Hashable {
     /// The unit costs of the period's metered usage, summed exactly (not rounded).
     public var cost: ExactDecimal
 
+    /// Creates a standing from the period's revenue so far and the cost of serving its usage.
     public init(revenue: ExactDecimal, cost: ExactDecimal) {
         self.revenue = revenue
         self.cost = cost
@@ -122,6 +128,7 @@ public struct MarginStanding: Sendable, Hashable {
 public struct AccessCounts: Sendable, Hashable {
     /// Requests decided.
     public var requests = 0
+    /// Requests let through, flagged or not.
     public var allowed = 0
     /// Refusals, indexed like `AccessRefusal.allCases`.
     var byRefusal = Array(repeating: 0, count: AccessRefusal.allCases.count)
@@ -130,10 +137,13 @@ public struct AccessCounts: Sendable, Hashable {
     /// Allowed requests flagged `throttled`.
     public var throttled = 0
 
+    /// Creates counts of zero requests.
     public init() {}
 
+    /// Requests refused for `refusal`.
     public func count(_ refusal: AccessRefusal) -> Int { byRefusal[refusal.index] }
 
+    /// Requests refused, for any reason.
     public var refused: Int { byRefusal.reduce(0, +) }
 
     /// Flagged requests by flag.

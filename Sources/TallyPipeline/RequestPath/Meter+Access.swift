@@ -135,9 +135,10 @@ extension Meter {
         return (standing, standing.level(limits.marginGuard))
     }
 
-    /// Where the customer's quantity of a volume or stairstep charge lies among its tier bounds: the
-    /// bounds below the quantity plus the bounds at or below it, so that the number changes whenever the
-    /// quantity reaches or passes a bound. Nil when the quantity cannot be read.
+    /// Where the customer's quantity of a volume or stairstep charge lies among its tier bounds.
+    ///
+    /// The number is the bounds below the quantity plus the bounds at or below it, so that it changes
+    /// whenever the quantity reaches or passes a bound. Nil when the quantity cannot be read.
     private func tierPlace(of charge: TieredCharge, _ keys: AccessKeys, period: Int) -> Int? {
         guard let quantity = try? usage.quantity(customerNumber: keys.customer, metricNumber: charge.metric, period: period) else {
             return nil
@@ -181,10 +182,11 @@ extension Meter {
         for key in access.margins.keys { access.margins[key]?.floor = nil }
     }
 
-    /// Whether more usage in a period cannot lower the plan's revenue for it, as long as every volume
-    /// and stairstep charge stays inside one tier: every metric's quantity grows with its events (not
-    /// latest, weighted_sum or negative quantities), and every charge's price grows with its quantity
-    /// (a volume or stairstep price only within a tier: crossing into a cheaper tier can lower it).
+    /// Whether more usage in a period cannot lower the plan's revenue while each tiered charge stays in one tier.
+    ///
+    /// That holds when every metric's quantity grows with its events (not latest, weighted_sum or
+    /// negative quantities), and every charge's price grows with its quantity (a volume or stairstep
+    /// price only within a tier: crossing into a cheaper tier can lower it).
     /// Contract terms, discounts and rounding half-up keep that order.
     static func revenueGrowsWithUsage(_ plan: Plan, catalog: Catalog) -> Bool {
         plan.charges.allSatisfy { charge in

@@ -62,8 +62,10 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
     @inlinable
     public static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
-    /// The longest duration text may give: 10,000 years (3,652,425 days), the span of the four-digit years
-    /// a timestamp can write. Any instant plus or minus a few such spans stays far inside `Int64` milliseconds.
+    /// The longest duration text may give: 10,000 years (3,652,425 days).
+    ///
+    /// That is the span of the four-digit years a timestamp can write. Any instant plus or minus a few
+    /// such spans stays far inside `Int64` milliseconds.
     public static let longest = TimeSpan(milliseconds: 3_652_425 * 86_400_000)
 
     /// Parses `<digits><unit>` with the units `ms s m h d` (`500ms`, `2s`, `5m`, `24h`, `90d`), at most ``longest``.
