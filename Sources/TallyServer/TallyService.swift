@@ -67,6 +67,10 @@ public struct TallyService: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: MethodCheck(allowed: [
+            "/healthz": .get, "/metrics": .get, "/v1/meter": .post, "/v1/ingest/batch": .post, "/v1/canAccess": .post,
+            "/v1/events": .get, "/v1/invoices/preview": .get, "/v1/invoices": .get,
+        ]))
         router.get("/healthz") { _, _ in
             Self.json(.ok, #"{"status":"ok"}"#)
         }
@@ -303,8 +307,10 @@ public struct TallyService: Sendable {
             }
             invoices = invoices.filter { $0.customer == customer && $0.period.index == period }
         } else if let text = query.get("period") {
-            guard let period = Int(text), period >= 0, period < terms.schedule.periods.count else {
-                throw APIError.invalid("period", "expected a period index from 0 to \(terms.schedule.periods.count - 1)")
+            guard let period = Int(text), period >= 0 else { throw APIError.invalid("period", "expected a whole number from 0") }
+            guard period < terms.schedule.periods.count else {
+                throw APIError(status: 404, code: "not_found", field: "period",
+                               message: "the catalog has periods 0 to \(terms.schedule.periods.count - 1)")
             }
             invoices = invoices.filter { $0.period.index == period }
         }
@@ -322,5 +328,20 @@ public struct TallyService: Sendable {
         var response = json(HTTPResponse.Status(code: error.status), error.json)
         if error.status == 401 { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
+    }
+}
+
+/// Answers 405, naming the method the route takes, for a known route called with another method.
+struct MethodCheck<Context: RequestContext>: RouterMiddleware {
+    let allowed: [String: HTTPRequest.Method]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let method = allowed[request.uri.path], request.method != method {
+            var response = TallyService.error(APIError(status: 405, code: "method_not_allowed",
+                                                       message: "\(request.uri.path) takes \(method.rawValue) only"))
+            response.headers[.allow] = method.rawValue
+            return response
+        }
+        return try await next(request, context)
     }
 }
