@@ -248,17 +248,33 @@ public struct TallyService: Sendable {
         return response
     }
 
+    /// The pipeline's request-path decision (quota, Margin Guard, spike arrest), as the gateway reads it.
+    ///
+    /// 200 when allowed, 429 when refused for quota, margin or spike arrest, 404 naming the field for an
+    /// unknown customer or metric; every answer that decides carries the decision as JSON.
     private func canAccess(_ asked: (customer: String, metric: String, at: Instant), _ principal: Principal) throws(APIError) -> Response {
-        let answer = try metering.read(BookID(tenant: principal.tenant, mode: principal.mode)) { book in
-            accessDecision(book.meter, tenant: principal.tenant, customer: asked.customer, metric: asked.metric, at: asked.at)
+        let decision = try metering.update(BookID(tenant: principal.tenant, mode: principal.mode)) { book in
+            book.meter.canAccess(tenant: principal.tenant, customer: asked.customer, metric: asked.metric, at: asked.at)
         }
-        var response = Self.json(.ok, answer.json)
-        if let remaining = answer.remaining {
+        switch decision.refusal {
+        case .unknownCustomer?:
+            throw APIError(status: 404, code: "not_found", field: "customer_id", message: "no customer '\(asked.customer.prefix(64))'")
+        case .unknownMetric?:
+            throw APIError(status: 404, code: "not_found", field: "metric", message: "no metric '\(asked.metric.prefix(64))'")
+        default:
+            break
+        }
+        let answer = AccessAnswer(decision: decision)
+        var response = Self.json(decision.allowed ? .ok : .tooManyRequests, answer.json)
+        if let remaining = decision.remaining {
             response.headers[HTTPField.Name("X-RateLimit-Remaining")!] = remaining.description
-            if let quota = answer.quota { response.headers[HTTPField.Name("X-RateLimit-Limit")!] = quota.description }
+            if let quota = decision.limit { response.headers[HTTPField.Name("X-RateLimit-Limit")!] = quota.description }
         }
-        if answer.marginLevel == "warning" { response.headers[HTTPField.Name("X-Tally-Warning")!] = answer.reason }
-        if !answer.allowed { response.headers[HTTPField.Name("X-Tally-Throttle")!] = answer.reason }
+        if decision.flags.contains(.marginWarning) || answer.reason == "soft_limit_reached" {
+            response.headers[HTTPField.Name("X-Tally-Warning")!] = decision.flags.contains(.marginWarning) ? "margin_warning" : answer.reason
+        }
+        if decision.flags.contains(.throttled) { response.headers[HTTPField.Name("X-Tally-Throttle")!] = "throttled" }
+        if let refusal = decision.refusal { response.headers[HTTPField.Name("X-Tally-Throttle")!] = refusal.rawValue }
         return response
     }
 

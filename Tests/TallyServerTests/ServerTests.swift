@@ -78,10 +78,15 @@ import TallyServer
         #expect(january.body.json("quota") == "5")
         #expect(january.body.json("used") == "3")
         #expect(january.body.json("remaining") == "2")
+        #expect(january.body.json("reason") == "within_quota")
+        // No metric of this catalog has a unit cost: Margin Guard stays at L0.
+        #expect(january.body.json("margin_level") == "L0")
         #expect(january.headers["x-ratelimit-remaining"] == "2")
         _ = try await server.call("POST", "/v1/ingest/batch", body: ServerFixtures.batch((4...6).map { ServerFixtures.event("c\($0)") }))
         let blocked = try await server.call("POST", "/v1/canAccess",
                                             body: #"{"customer_id":"acme","metric":"api_calls","at":"2026-01-20T00:00:00Z"}"#)
+        // 6 of 5 used: the hard quota refuses, as a gateway's 429.
+        #expect(blocked.status == 429)
         #expect(blocked.body.json("allowed") == "false")
         #expect(blocked.body.json("reason") == "quota_exceeded")
         #expect(blocked.headers["x-ratelimit-remaining"] == "0")
@@ -91,8 +96,8 @@ import TallyServer
                                              body: #"{"customer_id":"acme","metric":"api_calls","at":"2026-02-05T00:00:00Z"}"#)
         #expect(february.body.json("remaining") == "5")
         let unknown = try await server.call("POST", "/v1/canAccess", body: #"{"customer_id":"nobody","metric":"api_calls"}"#)
-        #expect(unknown.body.json("allowed") == "false")
-        #expect(unknown.body.json("reason") == "unknown_customer_or_metric")
+        #expect(unknown.status == 404)
+        #expect(unknown.body.json("error.field") == "customer_id")
         let live = try await server.call("POST", "/v1/canAccess", key: ServerFixtures.liveKey,
                                          body: #"{"customer_id":"acme","metric":"api_calls","at":"2026-01-20T00:00:00Z"}"#)
         #expect(live.status == 400)

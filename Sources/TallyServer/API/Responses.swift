@@ -58,44 +58,28 @@ enum IngestResponse {
 }
 
 /// The answer to `POST /v1/canAccess`: may the customer use the metric now?
+///
+/// The pipeline's ``AccessDecision`` as JSON: the quota standing, the Margin Guard level, the flags
+/// of an allowed request, and why (a refusal's code, or how the quota stands).
 struct AccessAnswer: Sendable, Hashable {
-    var allowed: Bool
-    /// The period's limit; nil without one.
-    var quota: ExactDecimal?
-    var used: ExactDecimal
-    var remaining: ExactDecimal?
-    /// `ok`, `warning` (at or past a soft limit) or `blocked`.
-    var marginLevel: String
-    /// Why: `within_quota`, `no_quota`, `soft_limit_reached`, `quota_exceeded`, `unknown_customer_or_metric`.
-    var reason: String
+    var decision: AccessDecision
+
+    /// `within_quota`, `no_quota` or `soft_limit_reached` when allowed; the refusal's code otherwise.
+    var reason: String {
+        if let refusal = decision.refusal { return refusal.rawValue }
+        guard let remaining = decision.remaining else { return "no_quota" }
+        return remaining.isZero ? "soft_limit_reached" : "within_quota"
+    }
+
+    /// The flags' codes, in their fixed order.
+    var flags: [String] { AccessFlags.codes.filter { decision.flags.contains($0.flag) }.map(\.code) }
 
     var json: String {
         func decimal(_ value: ExactDecimal?) -> JSONValue { value.map { .string($0.description) } ?? .null }
         return CanonicalJSON.write(.object(JSONObject([
-            ("allowed", .bool(allowed)), ("quota", decimal(quota)), ("used", .string(used.description)),
-            ("remaining", decimal(remaining)), ("margin_level", .string(marginLevel)), ("reason", .string(reason)),
+            ("allowed", .bool(decision.allowed)), ("quota", decimal(decision.limit)), ("used", .string(decision.quota.used.description)),
+            ("remaining", decimal(decision.remaining)), ("margin_level", .string(decision.marginLevel.name)),
+            ("flags", .array(flags.map { .string($0) })), ("reason", .string(reason)),
         ])), pretty: false)
     }
-}
-
-/// The request-path decision for a gateway, from the pipeline.
-///
-/// The one place the service asks the pipeline whether a call may go on: when the
-/// pipeline's `Meter.canAccess(tenant:customer:metric:at:)` lands (spike arrest and Margin
-/// Guard), this function switches to it and maps its `AccessDecision`.
-func accessDecision(_ meter: Meter, tenant: String, customer: String, metric: String, at instant: Instant) -> AccessAnswer {
-    let entitlement = meter.entitlement(customer: customer, metric: metric, at: instant)
-    // Only an unknown customer or metric is refused without a limit.
-    let known = entitlement.allowed || entitlement.limit != nil
-    let reason: String
-    let level: String
-    switch (known, entitlement.allowed, entitlement.limit, entitlement.remaining) {
-    case (false, _, _, _): (reason, level) = ("unknown_customer_or_metric", "blocked")
-    case (true, false, _, _): (reason, level) = ("quota_exceeded", "blocked")
-    case (true, true, nil, _): (reason, level) = ("no_quota", "ok")
-    case (true, true, .some, let remaining?) where remaining == .zero: (reason, level) = ("soft_limit_reached", "warning")
-    default: (reason, level) = ("within_quota", "ok")
-    }
-    return AccessAnswer(allowed: entitlement.allowed, quota: entitlement.limit, used: entitlement.used,
-                        remaining: entitlement.remaining, marginLevel: level, reason: reason)
 }

@@ -17,6 +17,7 @@ struct Book: Sendable {
     init(terms: CatalogFile) {
         self.terms = terms
         meter = Meter(catalog: terms.catalog, schedule: terms.schedule, limits: terms.limits)
+        meter.entitlementCacheRefresh = terms.entitlementCacheRefresh
     }
 
     /// Keeps `event` among its customer's latest, forgetting the oldest beyond the limit.
@@ -147,6 +148,19 @@ public final class MeteringService: Sendable {
                 return .failure(APIError(status: 404, code: "unknown_tenant", message: "tenant '\(id.tenant)' has no catalog on this service"))
             }
             do throws(APIError) { return .success(try body(book)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// Changes the book `id` under the lock (creating it for a tenant with a catalog): the request path's
+    /// decisions count themselves and fill spike-arrest buckets, which are not written to the ledger.
+    func update<T>(_ id: BookID, _ body: (inout Book) throws(APIError) -> T) throws(APIError) -> T {
+        let result: Result<T, APIError> = books.withLock { books in
+            guard book(id, in: &books) != nil, var book = books.removeValue(forKey: id) else {
+                return .failure(APIError(status: 404, code: "unknown_tenant", message: "tenant '\(id.tenant)' has no catalog on this service"))
+            }
+            defer { books[id] = book }
+            do throws(APIError) { return .success(try body(&book)) } catch { return .failure(error) }
         }
         return try result.get()
     }
