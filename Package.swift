@@ -50,8 +50,10 @@ let package = Package(
         // Scenarios, seeded traffic and faults, golden files: the sandbox around the pipeline.
         .target(
             name: "TallySandbox",
-            dependencies: ["TallyPipeline", "TallyCatalogFile", "TallyJSON", "TallyRandom", "TallyGateways", "CIntrinsics",
-                           .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "TallyPipeline", "TallyCatalogFile", "TallyJSON", "TallyRandom", "TallyGateways", "CIntrinsics",
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // The SQLite ledger of runs: events, rejections, dead letters, invoices (keeps SQLite out of the pipeline).
         .target(
@@ -82,7 +84,9 @@ let package = Package(
         // The HTML report of a run: invoices as a person reads them, usage charts as inline SVG (Mustache templates).
         .target(
             name: "TallyReport",
-            dependencies: ["TallyPipeline", "TallySandbox", "TallyJSON", .product(name: "Mustache", package: "swift-mustache")]
+            dependencies: [
+                "TallyPipeline", "TallySandbox", "TallyJSON", .product(name: "Mustache", package: "swift-mustache"),
+            ]
         ),
         .executableTarget(
             name: "TallyCLI",
@@ -100,8 +104,10 @@ let package = Package(
         .testTarget(name: "TallyJSONTests", dependencies: ["TallyJSON"]),
         .testTarget(name: "TallyRandomTests", dependencies: ["TallyRandom"]),
         .testTarget(name: "TallyGatewaysTests", dependencies: ["TallyGateways", "TallyPipeline", "TallyJSON"]),
-        .testTarget(name: "TallyLedgerTests", dependencies: ["TallyLedger", "TallySandbox", "TallyPipeline", "TallyJSON"]),
-        .testTarget(name: "TallyReportTests", dependencies: ["TallyReport", "TallySandbox", "TallyPipeline", "TallyJSON"]),
+        .testTarget(
+            name: "TallyLedgerTests", dependencies: ["TallyLedger", "TallySandbox", "TallyPipeline", "TallyJSON"]),
+        .testTarget(
+            name: "TallyReportTests", dependencies: ["TallyReport", "TallySandbox", "TallyPipeline", "TallyJSON"]),
         .testTarget(
             name: "TallyServerTests",
             dependencies: ["TallyServer", "TallyLedger", "TallyPipeline", "TallyJSON"]

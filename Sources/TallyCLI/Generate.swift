@@ -35,7 +35,10 @@ struct Generate: ParsableCommand {
     @Option(help: "Write to this file (default: standard output).")
     var out: String?
 
-    @Option(help: "Threads: 2 or more generate on other threads than the one writing (the output is identical for any count).")
+    @Option(
+        help:
+            "Threads: 2 or more generate on other threads than the one writing (the output is identical for any count)."
+    )
     var threads: Int = 1
 
     func validate() throws {

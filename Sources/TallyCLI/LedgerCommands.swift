@@ -13,12 +13,15 @@ final class LedgerRunRecorder: RunObserver {
 
     init(path: String, scenario: Scenario, file: String) throws {
         let text = try LedgerFiles.text(of: file)
-        recorder = try LedgerRecorder(ledger: try Ledger(path: path, create: true), scenario: RunDescription(scenario, text: text),
-                                      toolVersion: Tally.configuration.version)
+        recorder = try LedgerRecorder(
+            ledger: try Ledger(path: path, create: true), scenario: RunDescription(scenario, text: text),
+            toolVersion: Tally.configuration.version)
     }
 
     func sent(_ item: GeneratedItem, outcome: MeteringOutcome) {
-        recorder.record(eventID: item.eventID, payload: DeadLetter.Payload(item.payload), receivedAt: item.receivedAt, outcome: outcome)
+        recorder.record(
+            eventID: item.eventID, payload: DeadLetter.Payload(item.payload), receivedAt: item.receivedAt,
+            outcome: outcome)
     }
 
     func finished(_ run: ScenarioRun, meter: Meter) throws {
@@ -29,16 +32,19 @@ final class LedgerRunRecorder: RunObserver {
         let seconds = Double(recorder.writeNanoseconds) / 1e9
         let cpu = Double(recorder.writeCPUNanoseconds) / 1e9
         let rows = recorder.rowsWritten
-        StandardError.write("ledger \(recorder.ledger.path): \(rows) rows in \(String(format: "%.3f", seconds)) s of ledger writes, \(ProgressBar.compact(recorder.rowsPerSecond)) rows/s (writer CPU \(String(format: "%.3f", cpu)) s: \(ProgressBar.compact(cpu > 0 ? Double(rows) / cpu : 0)) rows per CPU-second)\n")
+        StandardError.write(
+            "ledger \(recorder.ledger.path): \(rows) rows in \(String(format: "%.3f", seconds)) s of ledger writes, \(ProgressBar.compact(recorder.rowsPerSecond)) rows/s (writer CPU \(String(format: "%.3f", cpu)) s: \(ProgressBar.compact(cpu > 0 ? Double(rows) / cpu : 0)) rows per CPU-second)\n"
+        )
     }
 }
 
 extension RunDescription {
     /// The `runs` row of a run of `scenario`, whose file holds `text`.
     init(_ scenario: Scenario, text: String) {
-        self.init(name: scenario.name, seed: scenario.seed, file: scenario.file, text: text,
-                  clockStart: scenario.schedule.start ?? Instant(millisecondsSinceEpoch: 0),
-                  clockEnd: scenario.schedule.end ?? Instant(millisecondsSinceEpoch: 0), plannedEvents: scenario.totalEvents)
+        self.init(
+            name: scenario.name, seed: scenario.seed, file: scenario.file, text: text,
+            clockStart: scenario.schedule.start ?? Instant(millisecondsSinceEpoch: 0),
+            clockEnd: scenario.schedule.end ?? Instant(millisecondsSinceEpoch: 0), plannedEvents: scenario.totalEvents)
     }
 }
 
@@ -71,8 +77,12 @@ extension DeadLetter.Payload {
 
 enum LedgerFiles {
     static func text(of file: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("\(file): cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(file): the file is not UTF-8 text") }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw CLIError("\(file): cannot read the file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CLIError("\(file): the file is not UTF-8 text")
+        }
         return text
     }
 
@@ -119,11 +129,20 @@ struct DeadLetters: ParsableCommand {
             let ledger = try Ledger(path: file)
             if replay {
                 let fixedYAML = try scenario.map(LedgerFiles.text(of:))
-                let report = try DeadLetterReplay.replay(ledger, fixedYAML: fixedYAML, file: scenario ?? file, load: BillingTerms.scenario)
-                print("replayed \(report.tried) dead letters at \(report.replayedAt.iso8601): \(report.accepted) accepted")
-                for (reason, count) in report.rejected.sorted(by: { $0.key < $1.key }) { print("  rejected \(reason.rawValue): \(count)") }
-                for (reason, count) in report.stillDead.sorted(by: { $0.key < $1.key }) { print("  still dead-lettered \(reason.rawValue): \(count)") }
-                print(report.rebilled ? "invoices billed again under \(scenario ?? "the recorded catalog")" : "invoices unchanged")
+                let report = try DeadLetterReplay.replay(
+                    ledger, fixedYAML: fixedYAML, file: scenario ?? file, load: BillingTerms.scenario)
+                print(
+                    "replayed \(report.tried) dead letters at \(report.replayedAt.iso8601): \(report.accepted) accepted"
+                )
+                for (reason, count) in report.rejected.sorted(by: { $0.key < $1.key }) {
+                    print("  rejected \(reason.rawValue): \(count)")
+                }
+                for (reason, count) in report.stillDead.sorted(by: { $0.key < $1.key }) {
+                    print("  still dead-lettered \(reason.rawValue): \(count)")
+                }
+                print(
+                    report.rebilled
+                        ? "invoices billed again under \(scenario ?? "the recorded catalog")" : "invoices unchanged")
                 return
             }
             let letters = try ledger.deadLetters()
@@ -135,7 +154,9 @@ struct DeadLetters: ParsableCommand {
                 print("\(reason): \(group.count) (\(pending) pending, \(group.count - pending) replayed)")
                 for letter in group.prefix(limit) {
                     let state = letter.replayOutcome.map { "replayed: \($0)" } ?? "pending"
-                    print("  #\(letter.seq) \(letter.eventID ?? "-") at \(letter.receivedAt.iso8601) [\(state)]: \(letter.detail)")
+                    print(
+                        "  #\(letter.seq) \(letter.eventID ?? "-") at \(letter.receivedAt.iso8601) [\(state)]: \(letter.detail)"
+                    )
                 }
                 if group.count > limit { print("  ... and \(group.count - limit) more") }
             }
@@ -147,13 +168,17 @@ struct DeadLetters: ParsableCommand {
 struct Rerate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Re-rate a ledger's recorded usage under another scenario's catalog (what-if pricing).",
-        discussion: "Prints per customer and in total the old amount (recorded invoice totals), the new amount and the difference. Exits 2 on a bad file."
+        discussion:
+            "Prints per customer and in total the old amount (recorded invoice totals), the new amount and the difference. Exits 2 on a bad file."
     )
 
     @Argument(help: "The ledger file (from tally run --ledger).")
     var file: String
 
-    @Option(help: "The scenario whose catalog prices the recorded usage, or a file of plans alone (the rest comes from the recorded scenario).")
+    @Option(
+        help:
+            "The scenario whose catalog prices the recorded usage, or a file of plans alone (the rest comes from the recorded scenario)."
+    )
     var plans: String
 
     @Flag(help: "Print JSON instead of a table.")
@@ -161,21 +186,32 @@ struct Rerate: ParsableCommand {
 
     func run() throws {
         try LedgerFiles.reporting {
-            let report = try Rerating.run(try Ledger(path: file), plansYAML: try LedgerFiles.text(of: plans), file: plans,
-                                          load: BillingTerms.scenario, loadPlans: BillingTerms.plans)
+            let report = try Rerating.run(
+                try Ledger(path: file), plansYAML: try LedgerFiles.text(of: plans), file: plans,
+                load: BillingTerms.scenario, loadPlans: BillingTerms.plans)
             let money = report.currency.format
             if json {
                 func line(_ line: Rerating.Line) -> JSONValue {
-                    .object(JSONObject([(key: "customer", value: .string(line.customer)), (key: "old", value: .string(money(line.old))),
-                                        (key: "new", value: .string(money(line.new))), (key: "difference", value: .string(money(line.difference)))]))
+                    .object(
+                        JSONObject([
+                            (key: "customer", value: .string(line.customer)),
+                            (key: "old", value: .string(money(line.old))),
+                            (key: "new", value: .string(money(line.new))),
+                            (key: "difference", value: .string(money(line.difference))),
+                        ]))
                 }
-                let notAccepted = report.notAccepted.sorted { $0.key < $1.key }.map { (key: $0.key.rawValue, value: JSONValue.number(String($0.value))) }
-                print(CanonicalJSON.write(.object(JSONObject([
-                    (key: "currency", value: .string(report.currency.code)),
-                    (key: "customers", value: .array(report.lines.map(line))),
-                    (key: "total", value: line(report.total)),
-                    (key: "not_accepted", value: .object(JSONObject(notAccepted))),
-                ]))), terminator: "")
+                let notAccepted = report.notAccepted.sorted { $0.key < $1.key }.map {
+                    (key: $0.key.rawValue, value: JSONValue.number(String($0.value)))
+                }
+                print(
+                    CanonicalJSON.write(
+                        .object(
+                            JSONObject([
+                                (key: "currency", value: .string(report.currency.code)),
+                                (key: "customers", value: .array(report.lines.map(line))),
+                                (key: "total", value: line(report.total)),
+                                (key: "not_accepted", value: .object(JSONObject(notAccepted))),
+                            ]))), terminator: "")
                 return
             }
             let rows = report.lines + [report.total]
@@ -184,9 +220,13 @@ struct Rerate: ParsableCommand {
                 let fill = String(repeating: " ", count: max(0, n - text.count))
                 return left ? text + fill : fill + text
             }
-            print("\(pad("customer", width, left: true))  \(pad("old", 14))  \(pad("new", 14))  \(pad("difference", 14))  (\(report.currency.code))")
+            print(
+                "\(pad("customer", width, left: true))  \(pad("old", 14))  \(pad("new", 14))  \(pad("difference", 14))  (\(report.currency.code))"
+            )
             for row in rows {
-                print("\(pad(row.customer, width, left: true))  \(pad(money(row.old), 14))  \(pad(money(row.new), 14))  \(pad(money(row.difference), 14))")
+                print(
+                    "\(pad(row.customer, width, left: true))  \(pad(money(row.old), 14))  \(pad(money(row.new), 14))  \(pad(money(row.difference), 14))"
+                )
             }
             for (reason, count) in report.notAccepted.sorted(by: { $0.key < $1.key }) {
                 print("note: \(count) recorded events are \(reason.rawValue) under \(plans) and are not billed")
@@ -199,17 +239,22 @@ struct Rerate: ParsableCommand {
 struct Reconcile: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Recompute usage from a ledger's events and compare it with its invoices' quantities.",
-        discussion: "Prints every difference per customer, metric and period. Exits 0 when they agree, 1 on any difference, 2 on a bad file."
+        discussion:
+            "Prints every difference per customer, metric and period. Exits 0 when they agree, 1 on any difference, 2 on a bad file."
     )
 
     @Argument(help: "The ledger file (from tally run --ledger).")
     var file: String
 
     func run() throws {
-        let report = try LedgerFiles.reporting { try Reconciliation.run(try Ledger(path: file), load: BillingTerms.scenario) }
+        let report = try LedgerFiles.reporting {
+            try Reconciliation.run(try Ledger(path: file), load: BillingTerms.scenario)
+        }
         for problem in report.problems { print("problem: \(problem)") }
         for difference in report.differences {
-            print("\(difference.customer) \(difference.metric) period \(difference.period): invoiced \(difference.invoiced), events give \(difference.recomputed), difference \(difference.difference)")
+            print(
+                "\(difference.customer) \(difference.metric) period \(difference.period): invoiced \(difference.invoiced), events give \(difference.recomputed), difference \(difference.difference)"
+            )
         }
         if report.isClean {
             print("reconciled: \(report.eventsChecked) events agree with the invoices")

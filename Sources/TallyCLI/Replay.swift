@@ -1,12 +1,13 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import TallyJSON
 import TallyPipeline
 import TallySandbox
+
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// `tally replay SCENARIO --to URL --key K`: sends a scenario's events to a running tally-server
 /// as gateways would, then compares the invoices it bills with the scenario's golden file.
@@ -50,7 +51,8 @@ struct Replay: ParsableCommand {
         guard (1...10_000).contains(batch) else { throw ValidationError("--batch must be from 1 to 10,000") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 64") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
-        guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil else {
+        guard let parsed = URL(string: url), parsed.scheme == "http" || parsed.scheme == "https", parsed.host != nil
+        else {
             throw ValidationError("--to must be an http(s) URL like http://127.0.0.1:8080")
         }
     }
@@ -61,8 +63,9 @@ struct Replay: ParsableCommand {
             return (try ScenarioLoader.load(yaml: text, file: scenario), text)
         }
         let client = ReplayClient(base: url.hasSuffix("/") ? String(url.dropLast()) : url, key: key, timeout: timeout)
-        let sender = BatchSender(client: client, concurrency: concurrency,
-                                 keyPrefix: "replay-\(loaded.name)-\(loaded.seed)-\(ScenarioFingerprint.of(text))")
+        let sender = BatchSender(
+            client: client, concurrency: concurrency,
+            keyPrefix: "replay-\(loaded.name)-\(loaded.seed)-\(ScenarioFingerprint.of(text))")
         let started = DispatchTime.now().uptimeNanoseconds
         var pending: [String] = []
         var malformed: [String] = []
@@ -100,11 +103,18 @@ struct Replay: ParsableCommand {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let totals = sender.totals
         let sent = totals.received + malformed.count
-        print("\(loaded.name): sent \(sent) events in \(sender.requests) batch requests (\(sender.retries) retried) in \(String(format: "%.2f", seconds)) s: \(ProgressBar.compact(Double(sent) / max(seconds, 1e-9))) events/s")
-        print("  outcomes: \(totals.accepted) accepted, \(totals.rejected) rejected, \(totals.deadLettered) dead-lettered, \(refused) of \(malformed.count) malformed refused (400)")
-        print("  request latency: p50 \(sender.percentile(0.50)) ms, p95 \(sender.percentile(0.95)) ms, p99 \(sender.percentile(0.99)) ms")
+        print(
+            "\(loaded.name): sent \(sent) events in \(sender.requests) batch requests (\(sender.retries) retried) in \(String(format: "%.2f", seconds)) s: \(ProgressBar.compact(Double(sent) / max(seconds, 1e-9))) events/s"
+        )
+        print(
+            "  outcomes: \(totals.accepted) accepted, \(totals.rejected) rejected, \(totals.deadLettered) dead-lettered, \(refused) of \(malformed.count) malformed refused (400)"
+        )
+        print(
+            "  request latency: p50 \(sender.percentile(0.50)) ms, p95 \(sender.percentile(0.95)) ms, p99 \(sender.percentile(0.99)) ms"
+        )
         guard refused == malformed.count else {
-            StandardError.write("error: the service took \(malformed.count - refused) malformed events instead of refusing them\n")
+            StandardError.write(
+                "error: the service took \(malformed.count - refused) malformed events instead of refusing them\n")
             throw ExitCode(1)
         }
         // Nothing lost, nothing doubled: the same outcomes as the scenario run here, in process.
@@ -114,8 +124,11 @@ struct Replay: ParsableCommand {
             throw ExitCode(2)
         }
         guard local.accepted == totals.accepted, local.rejected == totals.rejected,
-              local.deadLettered == totals.deadLettered + refused else {
-            print("  outcomes DIFFER from tally run's: \(local.accepted) accepted, \(local.rejected) rejected, \(local.deadLettered) dead-lettered")
+            local.deadLettered == totals.deadLettered + refused
+        else {
+            print(
+                "  outcomes DIFFER from tally run's: \(local.accepted) accepted, \(local.rejected) rejected, \(local.deadLettered) dead-lettered"
+            )
             throw ExitCode(1)
         }
         try compareInvoices(loaded, client: client)
@@ -131,7 +144,8 @@ struct Replay: ParsableCommand {
     private func compareInvoices(_ loaded: Scenario, client: ReplayClient) throws {
         let (status, body) = try client.requestRetrying("GET", "/v1/invoices")
         guard status == 200 else {
-            StandardError.write("error: GET /v1/invoices answered \(status): \(String(decoding: body, as: UTF8.self).prefix(500))\n")
+            StandardError.write(
+                "error: GET /v1/invoices answered \(status): \(String(decoding: body, as: UTF8.self).prefix(500))\n")
             throw ExitCode(2)
         }
         let golden = ScenarioFiles.fixtures(for: scenario, override: fixtures)
@@ -146,7 +160,8 @@ struct Replay: ParsableCommand {
         }
         let want = String(decoding: expected, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         let got = String(decoding: body, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        let line = zip(want, got).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(want.count, got.count)
+        let line =
+            zip(want, got).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(want.count, got.count)
         print("  invoices: DIFFER from \(golden.path) at line \(line + 1):")
         print("    golden:  \(line < want.count ? String(want[line]) : "(end of file)")")
         print("    service: \(line < got.count ? String(got[line]) : "(end of file)")")
@@ -187,7 +202,9 @@ final class ReplayClient: @unchecked Sendable {
     }
 
     /// Sends one request and waits for the answer; throws when no answer came (connection refused, timeout).
-    func request(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:]) throws -> (Int, [UInt8]) {
+    func request(
+        _ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:]
+    ) throws -> (Int, [UInt8]) {
         guard let url = URL(string: base + path) else { throw CLIError("\(base + path) is not a URL") }
         var request = URLRequest(url: url)
         request.httpMethod = method
@@ -212,8 +229,10 @@ final class ReplayClient: @unchecked Sendable {
     }
 
     /// ``request(_:_:body:headers:)``, again after a pause while there is no answer or a 5xx one, for up to `timeout` seconds.
-    func requestRetrying(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:],
-                         retried: (() -> Void)? = nil) throws -> (Int, [UInt8]) {
+    func requestRetrying(
+        _ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:],
+        retried: (() -> Void)? = nil
+    ) throws -> (Int, [UInt8]) {
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
         var pause = 0.05
         while true {
@@ -222,7 +241,9 @@ final class ReplayClient: @unchecked Sendable {
             guard DispatchTime.now().uptimeNanoseconds < deadline else {
                 switch answer {
                 case .success(let (status, body)):
-                    throw CLIError("\(method) \(path) answered \(status) for \(Int(timeout)) s: \(String(decoding: body, as: UTF8.self).prefix(300))")
+                    throw CLIError(
+                        "\(method) \(path) answered \(status) for \(Int(timeout)) s: \(String(decoding: body, as: UTF8.self).prefix(300))"
+                    )
                 case .failure(let error):
                     throw CLIError("\(method) \(path): no answer for \(Int(timeout)) s: \(error.localizedDescription)")
                 }
@@ -266,11 +287,17 @@ final class BatchSender: @unchecked Sendable {
     /// Sends one batch of event lines (waits while `concurrency` batches are in flight).
     func send(_ lines: [String]) {
         slots.wait()
-        let index = lock.withLock { () -> Int in defer { next += 1 }; return next }
+        let index = lock.withLock { () -> Int in
+            defer { next += 1 }
+            return next
+        }
         let body = Array(("{\"events\":[" + lines.joined(separator: ",") + "]}").utf8)
         group.enter()
         DispatchQueue.global().async { [self] in
-            defer { slots.signal(); group.leave() }
+            defer {
+                slots.signal()
+                group.leave()
+            }
             let started = DispatchTime.now().uptimeNanoseconds
             do {
                 let (status, answer) = try client.requestRetrying(
@@ -278,9 +305,12 @@ final class BatchSender: @unchecked Sendable {
                     retried: { [self] in lock.withLock { _retries += 1 } })
                 let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 guard status == 202, case .object(let object)? = try? JSONValue.parse(answer) else {
-                    throw CLIError("batch \(index) answered \(status): \(String(decoding: answer, as: UTF8.self).prefix(500))")
+                    throw CLIError(
+                        "batch \(index) answered \(status): \(String(decoding: answer, as: UTF8.self).prefix(500))")
                 }
-                func count(_ name: String) -> Int { if case .number(let text)? = object[name] { Int(text) ?? 0 } else { 0 } }
+                func count(_ name: String) -> Int {
+                    if case .number(let text)? = object[name] { Int(text) ?? 0 } else { 0 }
+                }
                 lock.withLock {
                     latencies.append(milliseconds)
                     _totals.received += count("received")

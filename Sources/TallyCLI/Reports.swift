@@ -24,28 +24,43 @@ enum JSONSummary {
             ("accepted_outside_periods", .number(String(result.outsidePeriods))),
             ("messages", .array(result.messages.map { .string($0) })),
             ("expect_failures", .array(result.expectationFailures.map { .string($0) })),
-            ("money", .array(result.moneyDifferences.map { money in
-                object([
-                    ("customer", .string(money.customer)),
-                    ("period", .string(money.period)),
-                    ("expected_total", text(money.expectedTotal)),
-                    ("actual_total", text(money.actualTotal)),
-                    ("expected_amount_due", text(money.expectedAmountDue)),
-                    ("actual_amount_due", text(money.actualAmountDue)),
-                    ("lines", .array(money.lines.map { line in
-                        object([("name", .string(line.name)), ("expected", text(line.expected)), ("actual", text(line.actual))])
-                    })),
-                ])
-            })),
-            ("differences", .array(result.goldenDifferences.map { difference in
-                object([
-                    ("file", .string(difference.file)),
-                    ("path", .string(difference.path)),
-                    ("expected", text(difference.expected)),
-                    ("actual", text(difference.actual)),
-                    ("message", .string(difference.description)),
-                ])
-            })),
+            (
+                "money",
+                .array(
+                    result.moneyDifferences.map { money in
+                        object([
+                            ("customer", .string(money.customer)),
+                            ("period", .string(money.period)),
+                            ("expected_total", text(money.expectedTotal)),
+                            ("actual_total", text(money.actualTotal)),
+                            ("expected_amount_due", text(money.expectedAmountDue)),
+                            ("actual_amount_due", text(money.actualAmountDue)),
+                            (
+                                "lines",
+                                .array(
+                                    money.lines.map { line in
+                                        object([
+                                            ("name", .string(line.name)), ("expected", text(line.expected)),
+                                            ("actual", text(line.actual)),
+                                        ])
+                                    })
+                            ),
+                        ])
+                    })
+            ),
+            (
+                "differences",
+                .array(
+                    result.goldenDifferences.map { difference in
+                        object([
+                            ("file", .string(difference.file)),
+                            ("path", .string(difference.path)),
+                            ("expected", text(difference.expected)),
+                            ("actual", text(difference.actual)),
+                            ("message", .string(difference.description)),
+                        ])
+                    })
+            ),
         ])
     }
 
@@ -71,18 +86,24 @@ enum JUnitReport {
         let errors = results.filter { $0.status == .invalid }.count
         let total = String(format: "%.3f", results.reduce(0.0) { $0 + $1.seconds })
         var xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        xml += "<testsuites name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">\n"
-        xml += "  <testsuite name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">\n"
+        xml +=
+            "<testsuites name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">\n"
+        xml +=
+            "  <testsuite name=\"tally\" tests=\"\(results.count)\" failures=\"\(failures)\" errors=\"\(errors)\" time=\"\(total)\">\n"
         for result in results {
             let file = dialect == .gitlab ? " file=\"\(escape(result.file))\"" : ""
-            xml += "    <testcase classname=\"scenarios\" name=\"\(escape(result.name))\"\(file) time=\"\(String(format: "%.3f", result.seconds))\""
+            xml +=
+                "    <testcase classname=\"scenarios\" name=\"\(escape(result.name))\"\(file) time=\"\(String(format: "%.3f", result.seconds))\""
             switch result.status {
             case .passed, .updated:
                 xml += "/>\n"
             case .failed, .invalid:
                 let tag = result.status == .failed ? "failure" : "error"
-                let summary = result.status == .failed ? "differs from its golden files or expect: checks" : "invalid scenario file"
-                xml += ">\n      <\(tag) message=\"\(summary)\">\(escape(result.messages.joined(separator: "\n")))</\(tag)>\n"
+                let summary =
+                    result.status == .failed
+                    ? "differs from its golden files or expect: checks" : "invalid scenario file"
+                xml +=
+                    ">\n      <\(tag) message=\"\(summary)\">\(escape(result.messages.joined(separator: "\n")))</\(tag)>\n"
                 xml += "      <system-out>\(escape(result.file))</system-out>\n    </testcase>\n"
             }
         }
@@ -100,7 +121,11 @@ enum JUnitReport {
             case "'": out += "&apos;"
             default:
                 // XML 1.0 forbids most control characters even escaped.
-                if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" && scalar != "\r" { out += "?" } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 && scalar != "\n" && scalar != "\t" && scalar != "\r" {
+                    out += "?"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
             }
         }
         return out
@@ -147,23 +172,28 @@ final class ProgressBar {
         let rate = Double(done) / elapsed
         let fraction = total > 0 ? min(1, Double(done) / Double(total)) : 1
         if mode == .lines {
-            StandardError.write("\(label): \(Self.grouped(done)) of \(Self.grouped(total)) events (\(Int(fraction * 100))%), \(Self.compact(rate)) events/s\n")
+            StandardError.write(
+                "\(label): \(Self.grouped(done)) of \(Self.grouped(total)) events (\(Int(fraction * 100))%), \(Self.compact(rate)) events/s\n"
+            )
             return
         }
         let left = rate > 0 ? Double(total - done) / rate : 0
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        StandardError.write("\r\u{1B}[2K\(label) [\(bar)] \(Int(fraction * 100))% \(Self.compact(rate)) events/s, \(Int(left.rounded())) s left")
+        StandardError.write(
+            "\r\u{1B}[2K\(label) [\(bar)] \(Int(fraction * 100))% \(Self.compact(rate)) events/s, \(Int(left.rounded())) s left"
+        )
         drawn = true
     }
 
     /// `1234567` as `1,234,567`.
     static func grouped(_ count: Int) -> String {
         let digits = String(count)
-        return String(digits.enumerated().flatMap { index, digit in
-            index > 0 && (digits.count - index) % 3 == 0 ? [",", digit] : [digit]
-        })
+        return String(
+            digits.enumerated().flatMap { index, digit in
+                index > 0 && (digits.count - index) % 3 == 0 ? [",", digit] : [digit]
+            })
     }
 
     func finish() {
@@ -171,6 +201,8 @@ final class ProgressBar {
     }
 
     static func compact(_ rate: Double) -> String {
-        rate >= 1_000_000 ? String(format: "%.1fM", rate / 1_000_000) : rate >= 1_000 ? String(format: "%.0fK", rate / 1_000) : String(format: "%.0f", rate)
+        rate >= 1_000_000
+            ? String(format: "%.1fM", rate / 1_000_000)
+            : rate >= 1_000 ? String(format: "%.0fK", rate / 1_000) : String(format: "%.0f", rate)
     }
 }

@@ -18,7 +18,8 @@ enum ScenarioFiles {
                     StandardError.write("error: \(root): cannot read the folder\n")
                     throw ExitCode(2)
                 }
-                let names = all
+                let names =
+                    all
                     .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }
                     .sorted()
                 files += names.map { (root as NSString).appendingPathComponent($0) }
@@ -44,7 +45,9 @@ enum ScenarioFiles {
         var folder = scenarioFolder
         while folder.pathComponents.count > 1 {
             if folder.lastPathComponent == "Scenarios" {
-                return subfolders.reversed().reduce(folder.deletingLastPathComponent().appendingPathComponent("Fixtures", isDirectory: true)) {
+                return subfolders.reversed().reduce(
+                    folder.deletingLastPathComponent().appendingPathComponent("Fixtures", isDirectory: true)
+                ) {
                     $0.appendingPathComponent($1, isDirectory: true)
                 }
             }

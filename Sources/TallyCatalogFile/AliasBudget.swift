@@ -65,20 +65,24 @@ package enum AliasBudget {
                 let name = AliasBudget.text(event.data.alias.anchor) ?? ""
                 let size = anchorSizes[name] ?? 1
                 if atKey && size > 1 {
-                    return problem("the alias *\(Escaped(name)) stands for a list or a mapping used as a key, "
-                                   + "expected plain text")
+                    return problem(
+                        "the alias *\(Escaped(name)) stands for a list or a mapping used as a key, "
+                            + "expected plain text")
                 }
                 expanded = expanded.addingReportingOverflow(size).overflow ? .max : expanded + size
                 if expanded > AliasBudget.expandedNodes {
                     let limit = AliasBudget.expandedNodes
-                    return problem("with *\(Escaped(name)) the aliases stand for more than \(limit) nodes, "
-                                   + "expected anchors and aliases that repeat small parts of the file")
+                    return problem(
+                        "with *\(Escaped(name)) the aliases stand for more than \(limit) nodes, "
+                            + "expected anchors and aliases that repeat small parts of the file")
                 }
                 add(size: size, anchor: nil)
             case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                 let isMapping = event.type == YAML_MAPPING_START_EVENT
                 if atKey { return problem("a key is a \(isMapping ? "mapping" : "list"), expected plain text") }
-                let anchor = isMapping ? AliasBudget.text(event.data.mapping_start.anchor)
+                let anchor =
+                    isMapping
+                    ? AliasBudget.text(event.data.mapping_start.anchor)
                     : AliasBudget.text(event.data.sequence_start.anchor)
                 open.append(Collection(isMapping: isMapping, anchor: anchor))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:

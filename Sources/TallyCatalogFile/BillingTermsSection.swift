@@ -53,37 +53,58 @@ package struct BillingTermsSection {
     package func read(_ top: YAMLMapping, root: Node) -> Terms {
         let name = top.required("name", "the scenario's name, also its Fixtures/ folder").flatMap { node -> String? in
             guard let name = reader.string(node, "name") else { return nil }
-            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), !name.hasPrefix(".") else {
-                reader.fail(node, "name '\(Escaped(name))' must use only letters, digits, '-', '_' and '.', since it names a folder")
+            guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
+                !name.hasPrefix(".")
+            else {
+                reader.fail(
+                    node,
+                    "name '\(Escaped(name))' must use only letters, digits, '-', '_' and '.', since it names a folder")
                 return nil
             }
             return name
         }
-        let start = top.required("start", "the first period's start, like 2026-01-01T00:00:00Z").flatMap { reader.instant($0, "start") }
+        let start = top.required("start", "the first period's start, like 2026-01-01T00:00:00Z").flatMap {
+            reader.instant($0, "start")
+        }
         let periods = top["periods"].map { reader.integer($0, "periods", in: 1...120) } ?? 1
         var interval = PeriodSchedule.Interval.monthly
         if let node = top["period_length"] {
             if reader.scalarText(node, "period_length", expected: "monthly or a duration") == "monthly" {
                 interval = .monthly
             } else if let text = NodeReader.plainText(node), text.lowercased().hasPrefix("month") {
-                reader.fail(node, "period_length: '\(text)' is not a period length, did you mean 'monthly'? expected monthly or a duration like 7d")
+                reader.fail(
+                    node,
+                    "period_length: '\(text)' is not a period length, did you mean 'monthly'? expected monthly or a duration like 7d"
+                )
             } else if let span = reader.span(node, "period_length") {
-                if span.milliseconds <= 0 { reader.fail(node, "period_length must be longer than 0") } else { interval = .fixed(span) }
+                if span.milliseconds <= 0 {
+                    reader.fail(node, "period_length must be longer than 0")
+                } else {
+                    interval = .fixed(span)
+                }
             }
         }
         if let start, let periods, PeriodSchedule.checkedEnd(start: start, count: periods, interval: interval) == nil {
             let length = if case .fixed(let span) = interval { "of \(span) " } else { "" }
-            reader.fail(top["period_length"] ?? top["periods"] ?? top["start"],
-                        "\(periods) periods \(length)from \(start) end after the year 9999, expected a schedule that ends by 9999-12-31T23:59:59.999Z")
+            reader.fail(
+                top["period_length"] ?? top["periods"] ?? top["start"],
+                "\(periods) periods \(length)from \(start) end after the year 9999, expected a schedule that ends by 9999-12-31T23:59:59.999Z"
+            )
         }
         let currency = top.required("currency", "an ISO 4217 code like USD").flatMap { node -> Currency? in
             guard let code = reader.string(node, "currency") else { return nil }
             guard let currency = Currency(code: code) else {
                 if Currency(code: code.uppercased()) != nil {
-                    reader.fail(node, "unknown currency '\(Escaped(code))', did you mean '\(code.uppercased())'? codes are written in capitals")
+                    reader.fail(
+                        node,
+                        "unknown currency '\(Escaped(code))', did you mean '\(code.uppercased())'? codes are written in capitals"
+                    )
                     return nil
                 }
-                reader.fail(node, "unknown currency '\(Escaped(code))', expected an ISO 4217 code: \(Currency.knownCodes.joined(separator: ", "))")
+                reader.fail(
+                    node,
+                    "unknown currency '\(Escaped(code))', expected an ISO 4217 code: \(Currency.knownCodes.joined(separator: ", "))"
+                )
                 return nil
             }
             return currency
@@ -105,8 +126,9 @@ package struct BillingTermsSection {
         var catalog: Catalog?
         if let currency = currency ?? Currency(code: "USD") {
             do {
-                catalog = try Catalog(currency: currency, metrics: metrics, plans: plans, customers: customers,
-                                      discounts: discounts, taxRates: taxes, credits: credits)
+                catalog = try Catalog(
+                    currency: currency, metrics: metrics, plans: plans, customers: customers,
+                    discounts: discounts, taxRates: taxes, credits: credits)
                 catalog?.taxRounding = taxRounding
             } catch {
                 for problem in error.errors {
@@ -116,18 +138,24 @@ package struct BillingTermsSection {
         }
 
         let cacheRefresh = top["entitlement_cache"].flatMap { RequestPathSection(reader: reader).entitlementCache($0) }
-        return Terms(name: name, start: start, periods: periods, interval: interval, tenant: tenant, ingest: ingest,
-                     catalog: catalog, cacheRefresh: cacheRefresh)
+        return Terms(
+            name: name, start: start, periods: periods, interval: interval, tenant: tenant, ingest: ingest,
+            catalog: catalog, cacheRefresh: cacheRefresh)
     }
 
     func readIngest(_ node: Node?) -> IngestSettings? {
         var settings = IngestSettings(delay: TimeSpan(milliseconds: 0), limits: MeteringLimits())
         guard let node else { return settings }
-        guard let map = reader.mapping(node, "ingest", allowed: ["delay", "max_future", "max_age", "late_after"]) else { return nil }
+        guard let map = reader.mapping(node, "ingest", allowed: ["delay", "max_future", "max_age", "late_after"]) else {
+            return nil
+        }
         var ok = true
         func span(_ key: String) -> TimeSpan? {
             guard let node = map[key] else { return nil }
-            guard let value = reader.span(node, "ingest.\(key)") else { ok = false; return nil }
+            guard let value = reader.span(node, "ingest.\(key)") else {
+                ok = false
+                return nil
+            }
             return value
         }
         if let delay = span("delay") { settings.delay = delay }

@@ -15,9 +15,13 @@ package struct CatalogSection {
 
     /// `compactMap`, also returning the index of the item each value came from.
     package static func kept<Item, T>(_ items: [Item], _ read: (Item) -> T?) -> (values: [T], origins: [Int]) {
-        var values: [T] = [], origins: [Int] = []
+        var values: [T] = []
+        var origins: [Int] = []
         for (index, item) in items.enumerated() {
-            if let value = read(item) { values.append(value); origins.append(index) }
+            if let value = read(item) {
+                values.append(value)
+                origins.append(index)
+            }
         }
         return (values, origins)
     }
@@ -29,9 +33,13 @@ package struct CatalogSection {
     package mutating func metrics(_ node: Node) -> [Metric] {
         guard let items = reader.sequence(node, "metrics") else { return [] }
         let (metrics, origins) = CatalogSection.kept(items) { item -> Metric? in
-            guard let map = reader.mapping(item, "a metric", allowed: ["key", "aggregation", "property", "group_by", "allow_negative", "cost"]) else { return nil }
+            guard
+                let map = reader.mapping(
+                    item, "a metric", allowed: ["key", "aggregation", "property", "group_by", "allow_negative", "cost"])
+            else { return nil }
             let key = map.required("key", "the metric's name in events").flatMap { reader.string($0, "key") }
-            let aggregation = map.required("aggregation", "count, sum, max, unique_count, latest or weighted_sum").flatMap { reader.choice($0, "aggregation", Aggregation.self) }
+            let aggregation = map.required("aggregation", "count, sum, max, unique_count, latest or weighted_sum")
+                .flatMap { reader.choice($0, "aggregation", Aggregation.self) }
             let property = map["property"].flatMap { reader.string($0, "property") }
             let groupBy = map["group_by"].flatMap { reader.strings($0, "group_by") } ?? []
             let allowNegative = map["allow_negative"].flatMap { reader.bool($0, "allow_negative") }
@@ -39,15 +47,19 @@ package struct CatalogSection {
             guard let key else { return nil }
             // A bad aggregation is already reported; keep the metric (sum stands in, a choice no
             // other check objects to) so the charges and traffic naming it are not also reported.
-            return Metric(key: key, aggregation: aggregation ?? .sum, property: property, groupBy: groupBy, allowsNegative: allowNegative, cost: cost)
+            return Metric(
+                key: key, aggregation: aggregation ?? .sum, property: property, groupBy: groupBy,
+                allowsNegative: allowNegative, cost: cost)
         }
         sectionItems["metrics"] = origins
         return metrics
     }
 
-    package static let planKeys = ["id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
-                           "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard", "tax_code",
-                           "prices_include_tax", "pricing_unit", "commitment"]
+    package static let planKeys = [
+        "id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
+        "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard", "tax_code",
+        "prices_include_tax", "pricing_unit", "commitment",
+    ]
 
     package mutating func plans(_ node: Node) -> [Plan] {
         guard let items = reader.sequence(node, "plans") else { return [] }
@@ -60,11 +72,16 @@ package struct CatalogSection {
                 // base_fee + included_units + overage_price is a flat fee plus a graduated charge with a free first tier.
                 let baseFee = map["base_fee"].flatMap { reader.decimal($0, "base_fee") }
                 if map.has("included_units") || map.has("overage_price") {
-                    let metric = map.required("metric", "the metric the included units count, for included_units and overage_price").flatMap { reader.string($0, "metric") }
+                    let metric = map.required(
+                        "metric", "the metric the included units count, for included_units and overage_price"
+                    ).flatMap { reader.string($0, "metric") }
                     let included = map["included_units"].flatMap { reader.decimal($0, "included_units") } ?? .zero
-                    let overage = map.required("overage_price", "the price per unit past the included units").flatMap { reader.decimal($0, "overage_price") }
+                    let overage = map.required("overage_price", "the price per unit past the included units").flatMap {
+                        reader.decimal($0, "overage_price")
+                    }
                     if let metric, let overage {
-                        charges += Plan.shorthandCharges(metric: metric, baseFee: baseFee, includedUnits: included, overagePrice: overage)
+                        charges += Plan.shorthandCharges(
+                            metric: metric, baseFee: baseFee, includedUnits: included, overagePrice: overage)
                     }
                 } else if let baseFee {
                     charges.append(Charge(name: "Base fee", metric: nil, model: .flat(amount: baseFee)))
@@ -80,8 +97,9 @@ package struct CatalogSection {
             let marginGuard = map["margin_guard"].flatMap { RequestPathSection(reader: reader).marginGuard($0) }
             guard let id else { return nil }
             chargeOrigins += Array(repeating: -1, count: charges.count - chargeOrigins.count)
-            var plan = Plan(id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover,
-                            spikeArrests: spikeArrests, marginGuard: marginGuard)
+            var plan = Plan(
+                id: id, charges: charges, quotas: quotas, minimumCommitment: minimum, spendCap: cap, rollover: rollover,
+                spikeArrests: spikeArrests, marginGuard: marginGuard)
             plan.taxCode = map["tax_code"].flatMap { reader.string($0, "tax_code") }
             plan.pricesIncludeTax = map["prices_include_tax"].flatMap { reader.bool($0, "prices_include_tax") } ?? false
             plan.pricingUnit = map["pricing_unit"].flatMap { pricingUnit($0) }
@@ -93,16 +111,23 @@ package struct CatalogSection {
         return plans.map(\.plan)
     }
 
-    package static let chargeKeys = ["name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
-                             "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
-                             "free_allowance", "dimensions", "prices", "default_price", "mode"] + commonChargeKeys
+    package static let chargeKeys =
+        [
+            "name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
+            "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
+            "free_allowance", "dimensions", "prices", "default_price", "mode",
+        ] + commonChargeKeys
 
     /// Keys every charge may carry, whatever its model, besides name, metric and model.
     package static let commonChargeKeys = ["min_amount", "tax_code"]
 
     package enum ModelName: String, CaseIterable {
-        case flat, perUnit = "per_unit", graduated, volume, package, percentage
-        case graduatedPercentage = "graduated_percentage", stairstep, matrix, tieredBlocks = "tiered_blocks"
+        case flat
+        case perUnit = "per_unit"
+        case graduated, volume, package, percentage
+        case graduatedPercentage = "graduated_percentage"
+        case stairstep, matrix
+        case tieredBlocks = "tiered_blocks"
 
         /// The keys this model reads, besides name, metric and model.
         var keys: [String] {
@@ -111,7 +136,8 @@ package struct CatalogSection {
             case .perUnit: ["unit_price"]
             case .graduated, .volume, .stairstep, .graduatedPercentage: ["tiers"]
             case .package: ["package_size", "package_price", "free_units", "round"]
-            case .percentage: ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max", "free_allowance"]
+            case .percentage:
+                ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max", "free_allowance"]
             case .matrix: ["dimensions", "prices", "default_price"]
             case .tieredBlocks: ["tiers", "mode"]
             }
@@ -125,12 +151,18 @@ package struct CatalogSection {
 
     package func charge(_ node: Node) -> Charge? {
         guard let map = reader.mapping(node, "a charge", allowed: CatalogSection.chargeKeys) else { return nil }
-        guard let modelNode = map.required("model", "the pricing model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", "))"),
-              let model = reader.choice(modelNode, "model", ModelName.self) else { return nil }
+        guard
+            let modelNode = map.required(
+                "model", "the pricing model: \(ModelName.allCases.map(\.rawValue).joined(separator: ", "))"),
+            let model = reader.choice(modelNode, "model", ModelName.self)
+        else { return nil }
         // A key another model uses would be silently ignored here; a typo'd price must not pass CI.
         let anyModelKeys = ["name", "metric", "model"] + CatalogSection.commonChargeKeys
         for pair in map.pairs where !anyModelKeys.contains(pair.key) && !model.keys.contains(pair.key) {
-            reader.fail(pair.keyNode, "'\(Escaped(pair.key))' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys + CatalogSection.commonChargeKeys).joined(separator: ", "))")
+            reader.fail(
+                pair.keyNode,
+                "'\(Escaped(pair.key))' does not apply to a \(model.rawValue) charge, expected one of: \((["name", "metric", "model"] + model.keys + CatalogSection.commonChargeKeys).joined(separator: ", "))"
+            )
         }
         let metric = map["metric"].flatMap { reader.string($0, "metric") }
         let name = map["name"].flatMap { reader.string($0, "name") } ?? metric ?? model.rawValue
@@ -144,17 +176,26 @@ package struct CatalogSection {
         case .perUnit: pricing = decimal("unit_price", "the price per unit").map { .perUnit(unitPrice: $0) }
         case .graduated: pricing = map.required("tiers", "a list of tiers").flatMap { tiers($0) }.map { .graduated($0) }
         case .volume: pricing = map.required("tiers", "a list of tiers").flatMap { tiers($0) }.map { .volume($0) }
-        case .stairstep: pricing = map.required("tiers", "a list of tiers with up_to and price").flatMap { tiers($0, stairstep: true) }.map { .stairstep($0) }
+        case .stairstep:
+            pricing = map.required("tiers", "a list of tiers with up_to and price").flatMap {
+                tiers($0, stairstep: true)
+            }.map { .stairstep($0) }
         case .package:
-            let round = map["round"].flatMap { node -> Bool? in
-                switch reader.scalarText(node, "round", expected: "up or down") {
-                case "up": return true
-                case "down": return false
-                default: reader.fail(node, "round must be up or down"); return nil
-                }
-            } ?? true
-            guard let size = decimal("package_size", "units per package"), let price = decimal("package_price", "the price of one package") else { return nil }
-            pricing = .package(size: size, price: price, freeUnits: optionalDecimal("free_units") ?? .zero, roundUp: round)
+            let round =
+                map["round"].flatMap { node -> Bool? in
+                    switch reader.scalarText(node, "round", expected: "up or down") {
+                    case "up": return true
+                    case "down": return false
+                    default:
+                        reader.fail(node, "round must be up or down")
+                        return nil
+                    }
+                } ?? true
+            guard let size = decimal("package_size", "units per package"),
+                let price = decimal("package_price", "the price of one package")
+            else { return nil }
+            pricing = .package(
+                size: size, price: price, freeUnits: optionalDecimal("free_units") ?? .zero, roundUp: round)
         case .percentage:
             guard let rate = decimal("rate", "the percentage of each event's value, like 2.9") else { return nil }
             var terms = PercentageTerms(
@@ -163,18 +204,27 @@ package struct CatalogSection {
                 freeAmount: optionalDecimal("free_amount") ?? .zero,
                 perEventMin: optionalDecimal("per_event_min"), perEventMax: optionalDecimal("per_event_max"))
             if let node = map["free_allowance"] {
-                terms.freeAllowance = reader.choice(node, "free_allowance", PercentageTerms.FreeAllowance.self) ?? .eventsThenAmount
+                terms.freeAllowance =
+                    reader.choice(node, "free_allowance", PercentageTerms.FreeAllowance.self) ?? .eventsThenAmount
             }
             pricing = .percentage(terms)
         case .graduatedPercentage:
-            pricing = map.required("tiers", "a list of tiers with up_to and rate").flatMap { percentageTiers($0) }.map { .graduatedPercentage($0) }
+            pricing = map.required("tiers", "a list of tiers with up_to and rate").flatMap { percentageTiers($0) }.map {
+                .graduatedPercentage($0)
+            }
         case .tieredBlocks:
             let mode = map["mode"].flatMap { reader.choice($0, "mode", TieredBlocks.Mode.self) } ?? .allTiers
-            pricing = map.required("tiers", "a list of tiers with up_to, block_size and block_price").flatMap { blockTiers($0) }
-                .map { .tieredBlocks(TieredBlocks(tiers: $0, mode: mode)) }
+            pricing = map.required("tiers", "a list of tiers with up_to, block_size and block_price").flatMap {
+                blockTiers($0)
+            }
+            .map { .tieredBlocks(TieredBlocks(tiers: $0, mode: mode)) }
         case .matrix:
-            let dimensions = map.required("dimensions", "the property names priced, like [endpoint, region]").flatMap { reader.strings($0, "dimensions") }
-            let prices = map.required("prices", "a list of { values: [...], unit_price: ... }").flatMap { matrixPrices($0) }
+            let dimensions = map.required("dimensions", "the property names priced, like [endpoint, region]").flatMap {
+                reader.strings($0, "dimensions")
+            }
+            let prices = map.required("prices", "a list of { values: [...], unit_price: ... }").flatMap {
+                matrixPrices($0)
+            }
             let defaultPrice = decimal("default_price", "the unit price of combinations not listed")
             guard let dimensions, let prices, let defaultPrice else { return nil }
             pricing = .matrix(MatrixPrices(dimensions: dimensions, prices: prices, defaultPrice: defaultPrice))
@@ -193,11 +243,19 @@ package struct CatalogSection {
             guard let map = reader.mapping(item, "a tier", allowed: keys) else { return nil }
             let upTo = map["up_to"].flatMap { reader.decimal($0, "up_to") }
             if stairstep {
-                guard let price = map.required("price", "the tier's fixed price").flatMap({ reader.decimal($0, "price") }) else { return nil }
+                guard
+                    let price = map.required("price", "the tier's fixed price").flatMap({ reader.decimal($0, "price") })
+                else { return nil }
                 return Tier(upTo: upTo, unitPrice: .zero, flatFee: price)
             }
-            guard let price = map.required("unit_price", "the price per unit in the tier").flatMap({ reader.decimal($0, "unit_price") }) else { return nil }
-            return Tier(upTo: upTo, unitPrice: price, flatFee: map["flat_fee"].flatMap { reader.decimal($0, "flat_fee") } ?? .zero)
+            guard
+                let price = map.required("unit_price", "the price per unit in the tier").flatMap({
+                    reader.decimal($0, "unit_price")
+                })
+            else { return nil }
+            return Tier(
+                upTo: upTo, unitPrice: price,
+                flatFee: map["flat_fee"].flatMap { reader.decimal($0, "flat_fee") } ?? .zero)
         }
         return tiers.count == items.count ? tiers : nil
     }
@@ -206,10 +264,15 @@ package struct CatalogSection {
         guard let items = reader.sequence(node, "tiers") else { return nil }
         let tiers = items.compactMap { item -> BlockTier? in
             guard let map = reader.mapping(item, "a tier", allowed: ["up_to", "block_size", "block_price"]),
-                  let size = map.required("block_size", "the units in one block").flatMap({ reader.decimal($0, "block_size") }),
-                  let price = map.required("block_price", "the price of one block").flatMap({ reader.decimal($0, "block_price") })
+                let size = map.required("block_size", "the units in one block").flatMap({
+                    reader.decimal($0, "block_size")
+                }),
+                let price = map.required("block_price", "the price of one block").flatMap({
+                    reader.decimal($0, "block_price")
+                })
             else { return nil }
-            return BlockTier(upTo: map["up_to"].flatMap { reader.decimal($0, "up_to") }, blockSize: size, blockPrice: price)
+            return BlockTier(
+                upTo: map["up_to"].flatMap { reader.decimal($0, "up_to") }, blockSize: size, blockPrice: price)
         }
         return tiers.count == items.count ? tiers : nil
     }
@@ -218,9 +281,14 @@ package struct CatalogSection {
         guard let items = reader.sequence(node, "tiers") else { return nil }
         let tiers = items.compactMap { item -> PercentageTier? in
             guard let map = reader.mapping(item, "a tier", allowed: ["up_to", "rate", "flat_fee"]) else { return nil }
-            guard let rate = map.required("rate", "the percentage charged inside the tier").flatMap({ reader.decimal($0, "rate") }) else { return nil }
-            return PercentageTier(upTo: map["up_to"].flatMap { reader.decimal($0, "up_to") }, rate: rate,
-                                  flatFee: map["flat_fee"].flatMap { reader.decimal($0, "flat_fee") } ?? .zero)
+            guard
+                let rate = map.required("rate", "the percentage charged inside the tier").flatMap({
+                    reader.decimal($0, "rate")
+                })
+            else { return nil }
+            return PercentageTier(
+                upTo: map["up_to"].flatMap { reader.decimal($0, "up_to") }, rate: rate,
+                flatFee: map["flat_fee"].flatMap { reader.decimal($0, "flat_fee") } ?? .zero)
         }
         return tiers.count == items.count ? tiers : nil
     }
@@ -228,9 +296,16 @@ package struct CatalogSection {
     package func matrixPrices(_ node: Node) -> [MatrixPrice]? {
         guard let items = reader.sequence(node, "prices") else { return nil }
         let prices = items.compactMap { item -> MatrixPrice? in
-            guard let map = reader.mapping(item, "a matrix price", allowed: ["values", "unit_price"]) else { return nil }
-            guard let values = map.required("values", "one value per dimension").flatMap({ reader.strings($0, "values") }),
-                  let price = map.required("unit_price", "the unit price of this combination").flatMap({ reader.decimal($0, "unit_price") }) else { return nil }
+            guard let map = reader.mapping(item, "a matrix price", allowed: ["values", "unit_price"]) else {
+                return nil
+            }
+            guard
+                let values = map.required("values", "one value per dimension").flatMap({ reader.strings($0, "values") }
+                ),
+                let price = map.required("unit_price", "the unit price of this combination").flatMap({
+                    reader.decimal($0, "unit_price")
+                })
+            else { return nil }
             return MatrixPrice(values: values, unitPrice: price)
         }
         return prices.count == items.count ? prices : nil
@@ -243,24 +318,30 @@ package struct CatalogSection {
         }
         return mapping.compactMap { key, value in
             guard let metric = reader.string(key, "a quota's metric"),
-                  let map = reader.mapping(value, "the quota of \(metric)", allowed: ["limit", "hard"]),
-                  let limit = map.required("limit", "the most usage per period").flatMap({ reader.decimal($0, "limit") }) else { return nil }
+                let map = reader.mapping(value, "the quota of \(metric)", allowed: ["limit", "hard"]),
+                let limit = map.required("limit", "the most usage per period").flatMap({ reader.decimal($0, "limit") })
+            else { return nil }
             return Quota(metric: metric, limit: limit, hard: map["hard"].flatMap { reader.bool($0, "hard") } ?? true)
         }
     }
 
     package func pricingUnit(_ node: Node) -> PricingUnit? {
         guard let map = reader.mapping(node, "pricing_unit", allowed: ["name", "conversion_rate"]),
-              let name = map.required("name", "the unit's name, like credits").flatMap({ reader.string($0, "name") }),
-              let rate = map.required("conversion_rate", "the currency amount of one unit, like 0.01")
-                .flatMap({ reader.decimal($0, "conversion_rate") }) else { return nil }
+            let name = map.required("name", "the unit's name, like credits").flatMap({ reader.string($0, "name") }),
+            let rate = map.required("conversion_rate", "the currency amount of one unit, like 0.01")
+                .flatMap({ reader.decimal($0, "conversion_rate") })
+        else { return nil }
         return PricingUnit(name: name, conversionRate: rate)
     }
 
     package func commitment(_ node: Node) -> Commitment? {
         guard let map = reader.mapping(node, "commitment", allowed: ["amount", "periods", "billing"]),
-              let amount = map.required("amount", "the amount committed for the whole term").flatMap({ reader.decimal($0, "amount") }),
-              let periods = map.required("periods", "the term's length in periods").flatMap({ reader.integer($0, "periods", in: 1...120) })
+            let amount = map.required("amount", "the amount committed for the whole term").flatMap({
+                reader.decimal($0, "amount")
+            }),
+            let periods = map.required("periods", "the term's length in periods").flatMap({
+                reader.integer($0, "periods", in: 1...120)
+            })
         else { return nil }
         let billing = map["billing"].flatMap { reader.choice($0, "billing", Commitment.Billing.self) } ?? .prepaid
         return Commitment(amount: amount, periods: periods, billing: billing)
@@ -268,8 +349,13 @@ package struct CatalogSection {
 
     package func rolloverTerms(_ node: Node) -> Rollover? {
         guard let map = reader.mapping(node, "rollover", allowed: ["metric", "max_periods", "cap"]),
-              let metric = map.required("metric", "the metric whose included units roll over").flatMap({ reader.string($0, "metric") }),
-              let periods = map.required("max_periods", "how many periods rolled-over units last").flatMap({ reader.integer($0, "max_periods", in: 1...120) }) else { return nil }
+            let metric = map.required("metric", "the metric whose included units roll over").flatMap({
+                reader.string($0, "metric")
+            }),
+            let periods = map.required("max_periods", "how many periods rolled-over units last").flatMap({
+                reader.integer($0, "max_periods", in: 1...120)
+            })
+        else { return nil }
         return Rollover(metric: metric, maxPeriods: periods, cap: map["cap"].flatMap { reader.decimal($0, "cap") })
     }
 
@@ -300,14 +386,20 @@ package struct CatalogSection {
                     return prefix + String(repeating: "0", count: width - digits.count) + digits
                 }
             } else {
-                guard let id = map.required("id", "the customer's id (or count and id_prefix for many)").flatMap({ reader.string($0, "id") }) else { continue }
+                guard
+                    let id = map.required("id", "the customer's id (or count and id_prefix for many)").flatMap({
+                        reader.string($0, "id")
+                    })
+                else { continue }
                 if let prefix = map["id_prefix"] { reader.fail(prefix, "id_prefix goes with count") }
                 ids = [id]
             }
             guard let plan else { continue }
             for id in ids {
-                customers.append(Customer(id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
-                                          start: start, end: end, creditBalance: balance))
+                customers.append(
+                    Customer(
+                        id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
+                        start: start, end: end, creditBalance: balance))
                 customerOrigins.append(index)
             }
         }
@@ -318,11 +410,15 @@ package struct CatalogSection {
         guard let items = reader.sequence(node, "discounts") else { return [] }
         let (discounts, origins) = CatalogSection.kept(Array(items.enumerated())) { entry -> Discount? in
             let (index, item) = entry
-            let keys = ["name", "customer", "plan", "percent", "amount", "duration", "charges", "metrics", "start", "expires"]
+            let keys = [
+                "name", "customer", "plan", "percent", "amount", "duration", "charges", "metrics", "start", "expires",
+            ]
             guard let map = reader.mapping(item, "a discount", allowed: keys) else { return nil }
             let customer = map["customer"].flatMap { reader.string($0, "customer") }
             let plan = map["plan"].flatMap { reader.string($0, "plan") }
-            if !map.has("customer") && !map.has("plan") { reader.fail(item, "a discount needs a customer, a plan or both") }
+            if !map.has("customer") && !map.has("plan") {
+                reader.fail(item, "a discount needs a customer, a plan or both")
+            }
             var kind: Discount.Kind?
             switch (map["percent"], map["amount"]) {
             case (let percent?, nil): kind = reader.decimal(percent, "percent").map { .percent($0) }
@@ -350,12 +446,17 @@ package struct CatalogSection {
             switch reader.scalarText(node, "duration", expected: "once, forever or { periods: N }") {
             case "once": return .once
             case "forever": return .forever
-            case let text?: reader.fail(node, "duration '\(Escaped(text))' is not known, expected once, forever or { periods: N }"); return nil
+            case let text?:
+                reader.fail(node, "duration '\(Escaped(text))' is not known, expected once, forever or { periods: N }")
+                return nil
             case nil: return nil
             }
         }
         guard let map = reader.mapping(node, "duration", allowed: ["periods"]),
-              let periods = map.required("periods", "how many periods").flatMap({ reader.integer($0, "periods", in: 1...1200) }) else { return nil }
+            let periods = map.required("periods", "how many periods").flatMap({
+                reader.integer($0, "periods", in: 1...1200)
+            })
+        else { return nil }
         return .periods(periods)
     }
 
@@ -363,8 +464,11 @@ package struct CatalogSection {
         guard let items = reader.sequence(node, "taxes") else { return [] }
         let (taxes, origins) = CatalogSection.kept(items) { item -> TaxRate? in
             guard let map = reader.mapping(item, "a tax rate", allowed: ["name", "jurisdiction", "rate", "code"]),
-                  let jurisdiction = map.required("jurisdiction", "like US-CA").flatMap({ reader.string($0, "jurisdiction") }),
-                  let rate = map.required("rate", "a percentage like 7.25").flatMap({ reader.decimal($0, "rate") }) else { return nil }
+                let jurisdiction = map.required("jurisdiction", "like US-CA").flatMap({
+                    reader.string($0, "jurisdiction")
+                }),
+                let rate = map.required("rate", "a percentage like 7.25").flatMap({ reader.decimal($0, "rate") })
+            else { return nil }
             let name = map["name"].flatMap { reader.string($0, "name") } ?? "Tax \(jurisdiction) \(rate)%"
             var taxRate = TaxRate(name: name, jurisdiction: jurisdiction, rate: rate)
             taxRate.code = map["code"].flatMap { reader.string($0, "code") }
@@ -377,12 +481,15 @@ package struct CatalogSection {
     package mutating func credits(_ node: Node) -> [PrepaidCredit] {
         guard let items = reader.sequence(node, "credits") else { return [] }
         let (credits, origins) = CatalogSection.kept(items) { item -> PrepaidCredit? in
-            guard let map = reader.mapping(item, "a credit", allowed: ["customer", "amount", "expires_after", "period"]),
-                  let customer = map.required("customer", "the customer's id").flatMap({ reader.string($0, "customer") }),
-                  let amount = map.required("amount", "the prepaid amount").flatMap({ reader.decimal($0, "amount") }) else { return nil }
+            guard
+                let map = reader.mapping(item, "a credit", allowed: ["customer", "amount", "expires_after", "period"]),
+                let customer = map.required("customer", "the customer's id").flatMap({ reader.string($0, "customer") }),
+                let amount = map.required("amount", "the prepaid amount").flatMap({ reader.decimal($0, "amount") })
+            else { return nil }
             let expires = map["expires_after"].flatMap { reader.integer($0, "expires_after", in: 1...1200) }
             let period = map["period"].flatMap { reader.integer($0, "period", in: 1...1200) }.map { $0 - 1 } ?? 0
-            return PrepaidCredit(customer: customer, amount: amount, grantedInPeriod: period, expiresAfterPeriods: expires)
+            return PrepaidCredit(
+                customer: customer, amount: amount, grantedInPeriod: period, expiresAfterPeriods: expires)
         }
         sectionItems["credits"] = origins
         return credits
@@ -430,9 +537,13 @@ package struct CatalogSection {
     /// For a charge made from a plan's shorthand: the shorthand key behind the faulty value.
     private func shorthandNode(_ plan: (catalog: Int, node: Node), rest: ArraySlice<CatalogPathComponent>) -> Node {
         guard case .mapping(let mapping) = plan.node else { return plan.node }
-        let keys: [String: String] = ["metric": "metric", "amount": "base_fee", "up_to": "included_units", "unit_price": "overage_price"]
+        let keys: [String: String] = [
+            "metric": "metric", "amount": "base_fee", "up_to": "included_units", "unit_price": "overage_price",
+        ]
         for case .key(let key) in rest.reversed() {
-            if let shorthand = keys[key], let value = mapping.first(where: { $0.key.string == shorthand })?.value { return value }
+            if let shorthand = keys[key], let value = mapping.first(where: { $0.key.string == shorthand })?.value {
+                return value
+            }
         }
         return plan.node
     }

@@ -45,16 +45,22 @@ package final class NodeReader {
             let key = scalar.string
             // `{ amount: 1,049 }` reads as `amount: 1` and a key `049`: a comma separates items in braces.
             if !allowed.contains(key), key.count == 3, key.allSatisfy(\.isASCII), key.allSatisfy(\.isNumber),
-               let previous = previousValue, let last = previous.last, last.isNumber {
-                fail(keyNode, "'\(previous),\(key)' is read as \(previous) and a key '\(key)': numbers take no thousands "
-                    + "separators, write \(previous)\(key)")
+                let previous = previousValue, let last = previous.last, last.isNumber
+            {
+                fail(
+                    keyNode,
+                    "'\(previous),\(key)' is read as \(previous) and a key '\(key)': numbers take no thousands "
+                        + "separators, write \(previous)\(key)")
                 continue
             }
             if !allowed.contains(key) {
                 let suggestion = NodeReader.closest(to: key, in: allowed)
                 if let suggestion { misspelled.insert(suggestion) }
                 let hint = suggestion.map { "did you mean '\($0)'? " } ?? ""
-                fail(keyNode, "unknown key '\(Escaped(key))' in \(what), \(hint)expected one of: \(allowed.joined(separator: ", "))")
+                fail(
+                    keyNode,
+                    "unknown key '\(Escaped(key))' in \(what), \(hint)expected one of: \(allowed.joined(separator: ", "))"
+                )
                 continue
             }
             pairs.append((key, keyNode, value))
@@ -124,11 +130,15 @@ package final class NodeReader {
             return value
         } catch {
             if NodeReader.hasThousandsSeparators(text) {
-                fail(node, "\(what) must be a plain decimal number without thousands separators, got '\(Escaped(text))', "
-                    + "write \(text.filter { $0 != "," })")
+                fail(
+                    node,
+                    "\(what) must be a plain decimal number without thousands separators, got '\(Escaped(text))', "
+                        + "write \(text.filter { $0 != "," })")
                 return nil
             }
-            fail(node, "\(what) must be a plain decimal number like 12 or 0.0015, got '\(Escaped(text))' (\(error.message))")
+            fail(
+                node,
+                "\(what) must be a plain decimal number like 12 or 0.0015, got '\(Escaped(text))' (\(error.message))")
             return nil
         }
     }
@@ -170,11 +180,18 @@ package final class NodeReader {
         }
     }
 
-    package func choice<T: RawRepresentable>(_ node: Node, _ what: String, _ type: T.Type) -> T? where T: CaseIterable, T.RawValue == String {
-        guard let text = scalarText(node, what, expected: "one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))") else { return nil }
+    package func choice<T: RawRepresentable>(_ node: Node, _ what: String, _ type: T.Type) -> T?
+    where T: CaseIterable, T.RawValue == String {
+        guard
+            let text = scalarText(node, what, expected: "one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+        else { return nil }
         guard let value = T(rawValue: text) else {
-            let hint = NodeReader.closest(to: text, in: T.allCases.map(\.rawValue)).map { "did you mean '\($0)'? " } ?? ""
-            fail(node, "\(what) '\(Escaped(text))' is not known, \(hint)expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            let hint =
+                NodeReader.closest(to: text, in: T.allCases.map(\.rawValue)).map { "did you mean '\($0)'? " } ?? ""
+            fail(
+                node,
+                "\(what) '\(Escaped(text))' is not known, \(hint)expected one of: \(T.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
             return nil
         }
         return value
@@ -202,7 +219,8 @@ package final class NodeReader {
         let whole = unsigned.prefix { $0 != "." }
         let groups = whole.split(separator: ",", omittingEmptySubsequences: false)
         guard groups.count > 1, let first = groups.first, (1...3).contains(first.count) else { return false }
-        return groups.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } } && groups.dropFirst().allSatisfy { $0.count == 3 }
+        return groups.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } }
+            && groups.dropFirst().allSatisfy { $0.count == 3 }
     }
 
     package func isNull(_ node: Node) -> Bool {
@@ -237,7 +255,8 @@ package final class NodeReader {
     }
 
     package static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a), b = Array(b)
+        let a = Array(a)
+        let b = Array(b)
         guard !a.isEmpty else { return b.count }
         guard !b.isEmpty else { return a.count }
         var previous = Array(0...b.count)

@@ -24,33 +24,39 @@ package enum YAMLDocument {
     /// A YAML syntax error as `file:line:column: message`.
     package static func syntaxDiagnostic(_ error: Error, file: String) -> Diagnostic {
         switch error as? YamlError {
-        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _), .composer(let context, let problem, let mark, _):
+        case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             if problem.hasPrefix("Maximum nesting level") {
                 // libyaml's own words name its C function: say what the limit is instead.
-                let message = "YAML syntax error: lists and mappings nested more than 1000 deep, "
+                let message =
+                    "YAML syntax error: lists and mappings nested more than 1000 deep, "
                     + "expected at most 1000 levels"
                 return Diagnostic(file: file, line: mark.line, column: mark.column, message: message)
             }
             let during = context.map { " (\(Escaped($0.text, limit: 80)) at \($0.mark.line):\($0.mark.column))" } ?? ""
-            return Diagnostic(file: file, line: mark.line, column: mark.column,
-                              message: "YAML syntax error: \(Escaped(problem, limit: 200))\(during)")
+            return Diagnostic(
+                file: file, line: mark.line, column: mark.column,
+                message: "YAML syntax error: \(Escaped(problem, limit: 200))\(during)")
         case .reader(let problem, let offset, let value, let yaml):
             // libyaml gives an offset, not a line: count to it. The character itself is shown escaped.
             let (line, column) = position(ofCharacter: offset ?? 0, in: yaml)
             let character = Unicode.Scalar(UInt32(clamping: value)).map { String(Character($0)) } ?? "?"
             let found = value >= 0 ? " (found \(Escaped(character)))" : ""
-            return Diagnostic(file: file, line: line, column: column,
-                              message: "YAML syntax error: \(Escaped(problem, limit: 200))\(found), expected printable UTF-8 text")
+            return Diagnostic(
+                file: file, line: line, column: column,
+                message: "YAML syntax error: \(Escaped(problem, limit: 200))\(found), expected printable UTF-8 text")
         case .duplicatedKeysInMapping(let duplicates, let context):
             // Yams marks the first occurrence; the mistake is usually the repeat, so point there when it can be found.
             let first = context.mark
             let keys = duplicates.map { "'\(Escaped($0))'" }.joined(separator: ", ")
             if let key = duplicates.first, let again = repeatedKey(key, after: first, in: context.text) {
-                return Diagnostic(file: file, line: again.line, column: again.column,
-                                  message: "duplicate key \(keys) (first at line \(first.line)), expected each key once")
+                return Diagnostic(
+                    file: file, line: again.line, column: again.column,
+                    message: "duplicate key \(keys) (first at line \(first.line)), expected each key once")
             }
-            return Diagnostic(file: file, line: first.line, column: first.column,
-                              message: "duplicate key \(keys), expected each key once")
+            return Diagnostic(
+                file: file, line: first.line, column: first.column,
+                message: "duplicate key \(keys), expected each key once")
         default:
             let message = "YAML error: \(Escaped(String(describing: error), limit: 200))"
             return Diagnostic(file: file, line: 1, column: 1, message: message)
@@ -64,7 +70,8 @@ package enum YAMLDocument {
 
     /// The 1-based line and column (in Unicode scalars) of the character `offset` characters into `text`.
     package static func position(ofCharacter offset: Int, in text: String) -> (line: Int, column: Int) {
-        var line = 1, column = 1
+        var line = 1
+        var column = 1
         for character in text.prefix(Swift.max(0, offset)) {
             if character == "\r\n" || character.unicodeScalars.first.map(isLineBreak) == true {
                 line += 1
@@ -83,7 +90,9 @@ package enum YAMLDocument {
         guard first.line >= 1, first.line <= lines.count, !key.isEmpty else { return nil }
         let keyScalars = Array(key.unicodeScalars)
         func isKey(_ line: [Unicode.Scalar], at index: Int) -> Bool {
-            guard index >= 0, index + keyScalars.count <= line.count, Array(line[index..<index + keyScalars.count]) == keyScalars else { return false }
+            guard index >= 0, index + keyScalars.count <= line.count,
+                Array(line[index..<index + keyScalars.count]) == keyScalars
+            else { return false }
             var after = index + keyScalars.count
             while after < line.count, line[after] == " " { after += 1 }
             return after < line.count && line[after] == ":"

@@ -49,7 +49,9 @@ public enum Gateway: String, CaseIterable, Sendable, Hashable {
     /// The event a record written for `event` reads back as, through the same decoder a log file goes through;
     /// nil if it does not (which a test rules out for every gateway).
     public func readBack(_ event: Event, tenant: String) -> Event? {
-        if case .event(let decoded, _) = writtenMapping.decode(record(for: event), gateway: self, tenant: tenant) { return decoded }
+        if case .event(let decoded, _) = writtenMapping.decode(record(for: event), gateway: self, tenant: tenant) {
+            return decoded
+        }
         return nil
     }
 

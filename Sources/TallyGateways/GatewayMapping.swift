@@ -28,7 +28,8 @@ public struct GatewayMapping: Sendable, Hashable {
     /// Creates a mapping; the quantity defaults to 1 per request and the billed statuses to 200 to 299.
     public init(
         tenant: FieldPath?, customer: FieldPath, eventID: FieldPath, timestamp: FieldPath, metric: MetricMapping,
-        quantity: FieldPath? = nil, status: FieldPath?, billable: [ClosedRange<Int>] = [200...299], properties: FieldPath? = nil
+        quantity: FieldPath? = nil, status: FieldPath?, billable: [ClosedRange<Int>] = [200...299],
+        properties: FieldPath? = nil
     ) {
         self.properties = properties
         self.tenant = tenant
@@ -134,8 +135,10 @@ public struct FieldPath: Sendable, Hashable, CustomStringConvertible, Expressibl
 
     private static func member(_ object: JSONObject, _ key: Substring) -> JSONValue? {
         for member in object.members where member.key.utf8.elementsEqual(key.utf8) { return member.value }
-        for member in object.members where member.key.utf8.count == key.utf8.count
-            && member.key.lowercased() == key.lowercased() {
+        for member in object.members
+        where member.key.utf8.count == key.utf8.count
+            && member.key.lowercased() == key.lowercased()
+        {
             return member.value
         }
         return nil
@@ -166,13 +169,17 @@ extension GatewayMapping {
             if !billable.contains(where: { $0.contains(code) }) { return .notBilled(status: code) }
         }
         func text(_ path: FieldPath, _ what: String) -> Result<String, RecordProblem> {
-            guard let value = path.value(in: record) else { return .failure(RecordProblem("\(path): missing, expected \(what)")) }
+            guard let value = path.value(in: record) else {
+                return .failure(RecordProblem("\(path): missing, expected \(what)"))
+            }
             guard let text = value.scalarText, !text.isEmpty else {
                 return .failure(RecordProblem("\(path): is empty or not text, expected \(what)"))
             }
             return .success(text)
         }
-        let id: String, customer: String, metric: String
+        let id: String
+        let customer: String
+        let metric: String
         switch text(eventID, "the request id") {
         case .success(let value): id = value
         case .failure(let error): return problem(error.message)
@@ -209,7 +216,8 @@ extension GatewayMapping {
             case .failure(let error): return problem(error.message)
             }
         }
-        let tenant = self.tenant.flatMap { $0.value(in: record)?.scalarText }.flatMap { $0.isEmpty ? nil : $0 } ?? defaultTenant
+        let tenant =
+            self.tenant.flatMap { $0.value(in: record)?.scalarText }.flatMap { $0.isEmpty ? nil : $0 } ?? defaultTenant
         var properties = EventProperties()
         if let path = self.properties, case .object(let members)? = path.value(in: record) {
             // Scalars only: a repeated query parameter (an array) names no one value.
@@ -217,8 +225,9 @@ extension GatewayMapping {
                 if let text = member.value.scalarText { properties[member.key] = text }
             }
         }
-        let event = Event(id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
-                          timestamp: timestamp, source: gateway.rawValue, properties: properties)
+        let event = Event(
+            id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
+            timestamp: timestamp, source: gateway.rawValue, properties: properties)
         return .event(event, receivedAt: nil)
     }
 
@@ -228,12 +237,16 @@ extension GatewayMapping {
             return .failure(RecordProblem("\(timestamp): missing, expected \(what)"))
         }
         if text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            guard let milliseconds = Int64(text) else { return .failure(RecordProblem("\(timestamp): \(text.prefix(40)) is out of range")) }
+            guard let milliseconds = Int64(text) else {
+                return .failure(RecordProblem("\(timestamp): \(text.prefix(40)) is out of range"))
+            }
             return .success(Instant(millisecondsSinceEpoch: milliseconds))
         }
         do { return .success(try Instant(iso8601: Self.millisecondPrecision(text))) } catch {
-            return .failure(RecordProblem("\(timestamp): '\(text.prefix(40))' is neither \(what)"
-                .replacingOccurrences(of: "since the epoch or", with: "since the epoch nor")))
+            return .failure(
+                RecordProblem(
+                    "\(timestamp): '\(text.prefix(40))' is neither \(what)"
+                        .replacingOccurrences(of: "since the epoch or", with: "since the epoch nor")))
         }
     }
 

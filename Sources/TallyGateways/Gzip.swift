@@ -16,7 +16,9 @@ enum Gzip {
         let (output, status) = pump(&stream, input, limit: limit) { CZlib.inflate(&$0, Z_NO_FLUSH) }
         if output.count > limit { throw RecordProblem("the gzip payload inflates past \(limit) bytes") }
         guard status == Z_STREAM_END else {
-            let reason = stream.msg.map { String(cString: $0) } ?? (status == Z_OK || status == Z_BUF_ERROR ? "truncated" : "code \(status)")
+            let reason =
+                stream.msg.map { String(cString: $0) }
+                ?? (status == Z_OK || status == Z_BUF_ERROR ? "truncated" : "code \(status)")
             throw RecordProblem("the gzip payload is corrupt (\(reason))")
         }
         return output
@@ -25,8 +27,11 @@ enum Gzip {
     /// Compresses `input` as one gzip stream.
     static func deflate(_ input: [UInt8]) -> [UInt8] {
         var stream = z_stream()
-        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                            ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return [] }
+        guard
+            deflateInit2_(
+                &stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        else { return [] }
         defer { deflateEnd(&stream) }
         return pump(&stream, input, limit: .max) { CZlib.deflate(&$0, Z_FINISH) }.output
     }

@@ -51,9 +51,10 @@ public final class RecordReader {
                     decoder.decode(bytes, into: &pending)
                 }
             case .tooLong(let prefix, let bytes):
-                pending.append(.undecodable(
-                    raw: DecodedRecord.raw(prefix),
-                    problem: "the line has \(bytes) bytes, more than the \(lines.maxLineBytes) a record may have"))
+                pending.append(
+                    .undecodable(
+                        raw: DecodedRecord.raw(prefix),
+                        problem: "the line has \(bytes) bytes, more than the \(lines.maxLineBytes) a record may have"))
             }
         }
         let record = pending[pendingIndex]
@@ -101,7 +102,8 @@ struct TallyJSONLinesDecoder: LineDecoder {
             var receivedAt: Instant?
             if case .object(let object) = json, let value = object["received_at"] {
                 guard case .string(let text) = value else {
-                    return .undecodable(raw: DecodedRecord.raw(raw), problem: "received_at: is \(value), expected an ISO-8601 UTC time")
+                    return .undecodable(
+                        raw: DecodedRecord.raw(raw), problem: "received_at: is \(value), expected an ISO-8601 UTC time")
                 }
                 do { receivedAt = try Instant(iso8601: text) } catch {
                     return .undecodable(raw: DecodedRecord.raw(raw), problem: "received_at: \(error.message)")
@@ -126,8 +128,10 @@ enum FlatEventLine {
         case eventID, tenant, customer, metric, quantity, timestamp, source, receivedAt
     }
 
-    private static let keys: [[UInt8]] = ["event_id", "tenant_id", "customer_id", "metric", "quantity", "timestamp", "source",
-                                          "received_at"].map { Array($0.utf8) }
+    private static let keys: [[UInt8]] = [
+        "event_id", "tenant_id", "customer_id", "metric", "quantity", "timestamp", "source",
+        "received_at",
+    ].map { Array($0.utf8) }
 
     /// A value's place in the line, and whether it was a string (else a number).
     private struct Value {
@@ -144,10 +148,14 @@ enum FlatEventLine {
         }
     }
 
-    private static func record(_ line: UnsafeBufferPointer<UInt8>, slots: UnsafeMutableBufferPointer<Value>) -> DecodedRecord? {
+    private static func record(
+        _ line: UnsafeBufferPointer<UInt8>, slots: UnsafeMutableBufferPointer<Value>
+    ) -> DecodedRecord? {
         let count = line.count
         var index = 0
-        func skipSpace() { while index < count, line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D { index += 1 } }
+        func skipSpace() {
+            while index < count, line[index] == 0x20 || line[index] == 0x09 || line[index] == 0x0D { index += 1 }
+        }
         /// The end of a string's contents starting at `index` (just past its opening quote), or nil when it
         /// holds an escape or a control character: those take the general path.
         func stringEnd() -> Int? {
@@ -169,7 +177,11 @@ enum FlatEventLine {
             index += 1
             guard let keyEnd = stringEnd() else { return nil }
             let keyStart = index
-            guard let key = keys.firstIndex(where: { $0.count == keyEnd - keyStart && $0.elementsEqual(line[keyStart..<keyEnd]) }) else { return nil }
+            guard
+                let key = keys.firstIndex(where: {
+                    $0.count == keyEnd - keyStart && $0.elementsEqual(line[keyStart..<keyEnd])
+                })
+            else { return nil }
             index = keyEnd + 1
             skipSpace()
             guard index < count, line[index] == 0x3A else { return nil }
@@ -193,7 +205,10 @@ enum FlatEventLine {
             slots[key] = value
             skipSpace()
             guard index < count else { return nil }
-            if line[index] == 0x2C { index += 1; continue }
+            if line[index] == 0x2C {
+                index += 1
+                continue
+            }
             guard line[index] == 0x7D else { return nil }
             index += 1
             skipSpace()
@@ -214,9 +229,10 @@ enum FlatEventLine {
                 return String(decoding: text, as: UTF8.self)
             }
             guard let id = text(.eventID), id.utf8.count <= Event.maxIDLength, let tenant = text(.tenant),
-                  let customer = text(.customer), let metric = text(.metric), let source = text(.source),
-                  slots[Key.quantity.rawValue].seen, slots[Key.timestamp.rawValue].seen,
-                  let quantity = try? ExactDecimal(utf8: bytes(.quantity)) else { return nil }
+                let customer = text(.customer), let metric = text(.metric), let source = text(.source),
+                slots[Key.quantity.rawValue].seen, slots[Key.timestamp.rawValue].seen,
+                let quantity = try? ExactDecimal(utf8: bytes(.quantity))
+            else { return nil }
             let timestamp: Instant
             if slots[Key.timestamp.rawValue].isString {
                 guard let instant = try? Instant(iso8601: bytes(.timestamp)) else { return nil }
@@ -227,13 +243,15 @@ enum FlatEventLine {
             }
             var receivedAt: Instant?
             if slots[Key.receivedAt.rawValue].seen {
-                guard slots[Key.receivedAt.rawValue].isString, let instant = try? Instant(iso8601: bytes(.receivedAt)) else {
+                guard slots[Key.receivedAt.rawValue].isString, let instant = try? Instant(iso8601: bytes(.receivedAt))
+                else {
                     return nil
                 }
                 receivedAt = instant
             }
-            let event = Event(id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
-                              timestamp: timestamp, source: source)
+            let event = Event(
+                id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
+                timestamp: timestamp, source: source)
             return .event(event, receivedAt: receivedAt)
         }
     }

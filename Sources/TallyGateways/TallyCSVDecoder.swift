@@ -26,9 +26,12 @@ struct TallyCSVDecoder: LineDecoder {
             self.columns = named
             let missing = Self.required.filter { named[$0] == nil }
             if !missing.isEmpty {
-                records.append(.undecodable(
-                    raw: DecodedRecord.raw(line),
-                    problem: "the header row lacks \(missing.joined(separator: ", ")), expected the columns \(Self.required.joined(separator: ","))"))
+                records.append(
+                    .undecodable(
+                        raw: DecodedRecord.raw(line),
+                        problem:
+                            "the header row lacks \(missing.joined(separator: ", ")), expected the columns \(Self.required.joined(separator: ","))"
+                    ))
             }
             return
         }
@@ -52,7 +55,11 @@ struct TallyCSVDecoder: LineDecoder {
         var members: [(key: String, value: JSONValue)] = []
         for name in Self.required {
             guard let text = field(name) else { continue }
-            if name == "quantity" { members.append((name, .number(text))) } else { members.append((name, .string(text))) }
+            if name == "quantity" {
+                members.append((name, .number(text)))
+            } else {
+                members.append((name, .string(text)))
+            }
         }
         if let text = field("properties"), !text.isEmpty {
             do { members.append(("properties", try JSONValue.parse(text))) } catch {
@@ -74,9 +81,15 @@ struct TallyCSVDecoder: LineDecoder {
                 var bytes: [UInt8] = []
                 index += 1
                 while true {
-                    guard index < count else { throw RecordProblem("a quoted field is not closed on its line, expected a closing \"") }
+                    guard index < count else {
+                        throw RecordProblem("a quoted field is not closed on its line, expected a closing \"")
+                    }
                     if line[index] == 0x22 {
-                        if index + 1 < count && line[index + 1] == 0x22 { bytes.append(0x22); index += 2; continue }
+                        if index + 1 < count && line[index + 1] == 0x22 {
+                            bytes.append(0x22)
+                            index += 2
+                            continue
+                        }
                         index += 1
                         break
                     }

@@ -12,12 +12,23 @@ extension CanonicalJSON {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"):
-                emit(UInt8(ascii: "\\")); emit(byte)
-            case UInt8(ascii: "\n"): emit(UInt8(ascii: "\\")); emit(UInt8(ascii: "n"))
-            case UInt8(ascii: "\r"): emit(UInt8(ascii: "\\")); emit(UInt8(ascii: "r"))
-            case UInt8(ascii: "\t"): emit(UInt8(ascii: "\\")); emit(UInt8(ascii: "t"))
-            case 0x08: emit(UInt8(ascii: "\\")); emit(UInt8(ascii: "b"))
-            case 0x0C: emit(UInt8(ascii: "\\")); emit(UInt8(ascii: "f"))
+                emit(UInt8(ascii: "\\"))
+                emit(byte)
+            case UInt8(ascii: "\n"):
+                emit(UInt8(ascii: "\\"))
+                emit(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"):
+                emit(UInt8(ascii: "\\"))
+                emit(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"):
+                emit(UInt8(ascii: "\\"))
+                emit(UInt8(ascii: "t"))
+            case 0x08:
+                emit(UInt8(ascii: "\\"))
+                emit(UInt8(ascii: "b"))
+            case 0x0C:
+                emit(UInt8(ascii: "\\"))
+                emit(UInt8(ascii: "f"))
             case 0..<0x20:
                 for literal in "\\u00".utf8 { emit(literal) }
                 emit(hexDigit(byte >> 4))

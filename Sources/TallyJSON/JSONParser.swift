@@ -6,13 +6,15 @@ extension JSONValue {
     /// Nesting deeper than 512 arrays/objects, duplicate keys, lone surrogates,
     /// invalid UTF-8 and anything after the value except whitespace are errors.
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONError) -> JSONValue {
-        let result = bytes.withContiguousStorageIfAvailable { buffer in
-            var parser = JSONParser(buffer)
-            return parser.parseDocument(in: 0..<buffer.count)
-        } ?? Array(bytes).withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(buffer)
-            return parser.parseDocument(in: 0..<buffer.count)
-        }
+        let result =
+            bytes.withContiguousStorageIfAvailable { buffer in
+                var parser = JSONParser(buffer)
+                return parser.parseDocument(in: 0..<buffer.count)
+            }
+            ?? Array(bytes).withUnsafeBufferPointer { buffer in
+                var parser = JSONParser(buffer)
+                return parser.parseDocument(in: 0..<buffer.count)
+            }
         return try result.get()
     }
 
@@ -194,7 +196,8 @@ struct JSONParser {
             let keyStart = pos
             let key = try parseString()
             if isDuplicate(key, in: members, index: &keyIndex) {
-                throw fail(at: keyStart, "duplicate key \(quotedForMessage(key)), expected each key at most once per object")
+                throw fail(
+                    at: keyStart, "duplicate key \(quotedForMessage(key)), expected each key at most once per object")
             }
             skipWhitespace()
             guard pos < end, bytes[pos] == ASCII.colon else { throw unexpected(expected: "':' after the key") }
@@ -252,7 +255,8 @@ struct JSONParser {
         if first == ASCII.zero {
             pos += 1
             if pos < end, isDigit(bytes[pos]) {
-                throw unexpected(expected: "'.', 'e' or the end of the number after a leading '0' (leading zeros are not allowed)")
+                throw unexpected(
+                    expected: "'.', 'e' or the end of the number after a leading '0' (leading zeros are not allowed)")
             }
         } else if first >= ASCII.one && first <= ASCII.nine {
             pos += 1
@@ -315,7 +319,8 @@ struct JSONParser {
     }
 
     /// The slow path, taken only once a backslash appears: decodes into the scratch buffer.
-    private mutating func parseEscapedString(open: Int, contentStart: Int, firstEscape: Int) throws(JSONError) -> String {
+    private mutating func parseEscapedString(open: Int, contentStart: Int, firstEscape: Int) throws(JSONError) -> String
+    {
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[contentStart..<firstEscape]))
         var i = firstEscape
@@ -374,16 +379,25 @@ struct JSONParser {
         var scalarValue = UInt32(unit)
         var next = i + 6
         if (0xDC00...0xDFFF).contains(unit) {
-            throw fail(at: i, "unpaired low surrogate \\u\(hexByte(UInt8(unit >> 8)))\(hexByte(UInt8(unit & 0xFF))), expected it only after a high surrogate \\uD800-\\uDBFF")
+            throw fail(
+                at: i,
+                "unpaired low surrogate \\u\(hexByte(UInt8(unit >> 8)))\(hexByte(UInt8(unit & 0xFF))), expected it only after a high surrogate \\uD800-\\uDBFF"
+            )
         }
         if (0xD800...0xDBFF).contains(unit) {
             // UTF-16 needs two escapes for one scalar above U+FFFF; a high half alone is not text.
             guard next + 1 < end, bytes[next] == ASCII.backslash, bytes[next + 1] == ASCII.lowerU else {
-                throw fail(at: next, "unpaired high surrogate \\u\(hexByte(UInt8(unit >> 8)))\(hexByte(UInt8(unit & 0xFF))), expected a low surrogate escape \\uDC00-\\uDFFF right after it")
+                throw fail(
+                    at: next,
+                    "unpaired high surrogate \\u\(hexByte(UInt8(unit >> 8)))\(hexByte(UInt8(unit & 0xFF))), expected a low surrogate escape \\uDC00-\\uDFFF right after it"
+                )
             }
             let low = try hex4(at: next + 2)
             guard (0xDC00...0xDFFF).contains(low) else {
-                throw fail(at: next, "unpaired high surrogate \\u\(hexByte(UInt8(unit >> 8)))\(hexByte(UInt8(unit & 0xFF))), expected a low surrogate escape \\uDC00-\\uDFFF right after it")
+                throw fail(
+                    at: next,
+                    "unpaired high surrogate \\u\(hexByte(UInt8(unit >> 8)))\(hexByte(UInt8(unit & 0xFF))), expected a low surrogate escape \\uDC00-\\uDFFF right after it"
+                )
             }
             scalarValue = 0x10000 + ((UInt32(unit) - 0xD800) << 10) + (UInt32(low) - 0xDC00)
             next += 6
@@ -436,15 +450,24 @@ struct JSONParser {
     private func validateUTF8Sequence(at i: Int) throws(JSONError) -> Int {
         let lead = bytes[i]
         let continuationCount: Int
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
         switch lead {
         case 0xC2...0xDF: continuationCount = 1
-        case 0xE0: continuationCount = 2; low = 0xA0
+        case 0xE0:
+            continuationCount = 2
+            low = 0xA0
         case 0xE1...0xEC, 0xEE...0xEF: continuationCount = 2
-        case 0xED: continuationCount = 2; high = 0x9F
-        case 0xF0: continuationCount = 3; low = 0x90
+        case 0xED:
+            continuationCount = 2
+            high = 0x9F
+        case 0xF0:
+            continuationCount = 3
+            low = 0x90
         case 0xF1...0xF3: continuationCount = 3
-        case 0xF4: continuationCount = 3; high = 0x8F
+        case 0xF4:
+            continuationCount = 3
+            high = 0x8F
         default:
             throw fail(at: i, "invalid UTF-8 byte 0x\(hexByte(lead)) in string, expected valid UTF-8")
         }
@@ -456,7 +479,10 @@ struct JSONParser {
             let byte = bytes[j]
             let range = k == 0 ? low...high : 0x80...0xBF
             guard range.contains(byte) else {
-                throw fail(at: j, "invalid UTF-8 byte 0x\(hexByte(byte)) in string, expected a continuation byte in 0x\(hexByte(range.lowerBound))-0x\(hexByte(range.upperBound))")
+                throw fail(
+                    at: j,
+                    "invalid UTF-8 byte 0x\(hexByte(byte)) in string, expected a continuation byte in 0x\(hexByte(range.lowerBound))-0x\(hexByte(range.upperBound))"
+                )
             }
             j += 1
         }
@@ -506,12 +532,17 @@ struct JSONParser {
     }
 
     private func controlCharacter(at offset: Int) -> JSONError {
-        fail(at: offset, "unescaped control character 0x\(hexByte(bytes[offset])) in string, expected an escape such as \\n or \\u00\(hexByte(bytes[offset]).lowercased())")
+        fail(
+            at: offset,
+            "unescaped control character 0x\(hexByte(bytes[offset])) in string, expected an escape such as \\n or \\u00\(hexByte(bytes[offset]).lowercased())"
+        )
     }
 
     private func unterminatedString(openedAt open: Int) -> JSONError {
         let opened = fail(at: open, "")
-        return fail(at: end, "unexpected end of input, expected '\"' to close the string opened at \(opened.line):\(opened.column)")
+        return fail(
+            at: end,
+            "unexpected end of input, expected '\"' to close the string opened at \(opened.line):\(opened.column)")
     }
 
     /// A key as it would appear in JSON, cut short so a huge key cannot flood the message.

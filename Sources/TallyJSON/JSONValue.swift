@@ -82,9 +82,11 @@ public struct JSONObject: Sendable, Equatable {
         if zip(lhs.members, rhs.members).allSatisfy({ utf8Equal($0.key, $1.key) && $0.value == $1.value }) {
             return true
         }
-        let left = lhs.sortedMemberIndices(), right = rhs.sortedMemberIndices()
+        let left = lhs.sortedMemberIndices()
+        let right = rhs.sortedMemberIndices()
         for (l, r) in zip(left, right) {
-            let a = lhs.members[l], b = rhs.members[r]
+            let a = lhs.members[l]
+            let b = rhs.members[r]
             guard utf8Equal(a.key, b.key), a.value == b.value else { return false }
         }
         return true

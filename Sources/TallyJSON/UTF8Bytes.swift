@@ -8,7 +8,8 @@ func utf8Equal(_ a: String, _ b: String) -> Bool {
 
 /// Byte-wise lexicographic comparison of UTF-8: negative, zero or positive.
 func utf8Compare(_ a: String, _ b: String) -> Int {
-    var left = a.utf8.makeIterator(), right = b.utf8.makeIterator()
+    var left = a.utf8.makeIterator()
+    var right = b.utf8.makeIterator()
     while true {
         switch (left.next(), right.next()) {
         case (nil, nil): return 0

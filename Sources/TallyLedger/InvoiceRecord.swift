@@ -70,9 +70,11 @@ public struct InvoiceRecord: Sendable, Hashable {
         creditsApplied = currency.format(invoice.creditsApplied)
         amountDue = currency.format(invoice.amountDue)
         lines = invoice.lines.map { line in
-            Line(kind: line.kind.rawValue, name: line.name, metric: line.metric, quantity: line.quantity?.description,
-                 rolloverUnitsUsed: line.rolloverUnitsUsed.description, unroundedAmount: line.unroundedAmount.description,
-                 amount: currency.format(line.amount))
+            Line(
+                kind: line.kind.rawValue, name: line.name, metric: line.metric, quantity: line.quantity?.description,
+                rolloverUnitsUsed: line.rolloverUnitsUsed.description,
+                unroundedAmount: line.unroundedAmount.description,
+                amount: currency.format(line.amount))
         }
     }
 
@@ -97,10 +99,11 @@ public struct InvoiceRecord: Sendable, Hashable {
     static func fetchAll(_ db: Database) throws -> [InvoiceRecord] {
         var linesByInvoice: [Int64: [Line]] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT * FROM invoice_lines ORDER BY invoice_id, position") {
-            linesByInvoice[try row.int64("invoice_id"), default: []].append(Line(
-                kind: try row.text("kind"), name: try row.text("name"), metric: try row.optional("metric"),
-                quantity: try row.optional("quantity"), rolloverUnitsUsed: try row.text("rollover_units_used"),
-                unroundedAmount: try row.text("unrounded_amount"), amount: try row.text("amount")))
+            linesByInvoice[try row.int64("invoice_id"), default: []].append(
+                Line(
+                    kind: try row.text("kind"), name: try row.text("name"), metric: try row.optional("metric"),
+                    quantity: try row.optional("quantity"), rolloverUnitsUsed: try row.text("rollover_units_used"),
+                    unroundedAmount: try row.text("unrounded_amount"), amount: try row.text("amount")))
         }
         return try Row.fetchAll(db, sql: "SELECT * FROM invoices ORDER BY position").map { row in
             try InvoiceRecord(row: row, lines: linesByInvoice[try row.int64("id")] ?? [])
@@ -112,21 +115,29 @@ public struct InvoiceRecord: Sendable, Hashable {
         try db.execute(sql: "DELETE FROM invoice_lines")
         try db.execute(sql: "DELETE FROM invoices")
         for (position, invoice) in invoices.enumerated() {
-            try db.execute(sql: """
-                INSERT INTO invoices (run_id, position, number, customer, period_index, period_start, period_end, currency,
-                    destination, subtotal, discount_total, tax_total, total, credits_applied, amount_due)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [runID, position, invoice.number, invoice.customer, invoice.periodIndex,
-                                 invoice.periodStart.millisecondsSinceEpoch, invoice.periodEnd.millisecondsSinceEpoch,
-                                 invoice.currency, invoice.destination, invoice.subtotal, invoice.discountTotal,
-                                 invoice.taxTotal, invoice.total, invoice.creditsApplied, invoice.amountDue])
+            try db.execute(
+                sql: """
+                    INSERT INTO invoices (run_id, position, number, customer, period_index, period_start, period_end, currency,
+                        destination, subtotal, discount_total, tax_total, total, credits_applied, amount_due)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    runID, position, invoice.number, invoice.customer, invoice.periodIndex,
+                    invoice.periodStart.millisecondsSinceEpoch, invoice.periodEnd.millisecondsSinceEpoch,
+                    invoice.currency, invoice.destination, invoice.subtotal, invoice.discountTotal,
+                    invoice.taxTotal, invoice.total, invoice.creditsApplied, invoice.amountDue,
+                ])
             let invoiceID = db.lastInsertedRowID
             for (linePosition, line) in invoice.lines.enumerated() {
-                try db.execute(sql: """
-                    INSERT INTO invoice_lines (invoice_id, position, kind, name, metric, quantity, rollover_units_used, unrounded_amount, amount)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [invoiceID, linePosition, line.kind, line.name, line.metric, line.quantity,
-                                     line.rolloverUnitsUsed, line.unroundedAmount, line.amount])
+                try db.execute(
+                    sql: """
+                        INSERT INTO invoice_lines (invoice_id, position, kind, name, metric, quantity, rollover_units_used, unrounded_amount, amount)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        invoiceID, linePosition, line.kind, line.name, line.metric, line.quantity,
+                        line.rolloverUnitsUsed, line.unroundedAmount, line.amount,
+                    ])
             }
         }
     }

@@ -60,10 +60,13 @@ public final class Ledger: @unchecked Sendable {
             queue = try DatabaseQueue(path: path, configuration: Self.configuration)
             let migrator = LedgerSchema.migrator
             if try queue.read({ try migrator.appliedIdentifiers($0).contains(LedgerSchema.preReleaseV1) }) {
-                throw LedgerError("\(path): the ledger has the pre-release layout of Tally's ledger, which this version does not read; record the scenario again into a new file")
+                throw LedgerError(
+                    "\(path): the ledger has the pre-release layout of Tally's ledger, which this version does not read; record the scenario again into a new file"
+                )
             }
             if try queue.read({ try migrator.hasBeenSuperseded($0) }) {
-                throw LedgerError("\(path): the ledger was written by a newer version of Tally (unknown schema migrations)")
+                throw LedgerError(
+                    "\(path): the ledger was written by a newer version of Tally (unknown schema migrations)")
             }
             try migrator.migrate(queue)
         } catch let error as LedgerError {
@@ -114,15 +117,21 @@ public final class Ledger: @unchecked Sendable {
     /// Every dead letter, in the order the events arrived.
     public func deadLetters() throws -> [RecordedDeadLetter] {
         try queue.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT seq, event_id, reason, detail, payload_kind, payload, received_at, replayed_at, replay_outcome
-                FROM dead_letters ORDER BY seq
-                """).map { row in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, event_id, reason, detail, payload_kind, payload, received_at, replayed_at, replay_outcome
+                    FROM dead_letters ORDER BY seq
+                    """
+            ).map { row in
                 RecordedDeadLetter(
                     seq: try row.int64("seq"), eventID: try row.optional("event_id"), reason: try row.text("reason"),
-                    detail: try row.optional("detail") ?? "", payloadKind: try row.text("payload_kind"), payload: try row.text("payload"),
+                    detail: try row.optional("detail") ?? "", payloadKind: try row.text("payload_kind"),
+                    payload: try row.text("payload"),
                     receivedAt: Instant(millisecondsSinceEpoch: try row.int64("received_at")),
-                    replayedAt: try row.optional("replayed_at", as: Int64.self).map { Instant(millisecondsSinceEpoch: $0) },
+                    replayedAt: try row.optional("replayed_at", as: Int64.self).map {
+                        Instant(millisecondsSinceEpoch: $0)
+                    },
                     replayOutcome: try row.optional("replay_outcome"))
             }
         }
@@ -142,11 +151,13 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
     init(_ error: any Error, path: String, doing: String) {
         switch (error as? DatabaseError)?.resultCode {
         case .SQLITE_BUSY?, .SQLITE_LOCKED?:
-            self.init("\(path): another run holds the ledger (waited \(Int(Ledger.busyTimeoutSeconds)) s for it); "
-                      + "wait for it to finish, or record into another file")
+            self.init(
+                "\(path): another run holds the ledger (waited \(Int(Ledger.busyTimeoutSeconds)) s for it); "
+                    + "wait for it to finish, or record into another file")
         case .SQLITE_READONLY?, .SQLITE_PERM?, .SQLITE_CANTOPEN?, .SQLITE_IOERR?, .SQLITE_FULL?:
-            self.init("\(path): cannot \(doing) the ledger: \((error as? DatabaseError)?.message ?? "\(error)"); "
-                      + "expected a file, and a folder for its -wal and -shm files, that this user can write")
+            self.init(
+                "\(path): cannot \(doing) the ledger: \((error as? DatabaseError)?.message ?? "\(error)"); "
+                    + "expected a file, and a folder for its -wal and -shm files, that this user can write")
         default:
             self.init("\(path): cannot \(doing) the ledger: \(error)")
         }
@@ -227,7 +238,9 @@ public struct RecordedRun: Sendable, Hashable {
             scenarioFile: try row.text("scenario_file"), toolVersion: try row.text("tool_version"),
             clockStart: Instant(millisecondsSinceEpoch: try row.int64("clock_start")),
             clockEnd: Instant(millisecondsSinceEpoch: try row.int64("clock_end")),
-            lastReceivedAt: try row.optional("last_received_at", as: Int64.self).map { Instant(millisecondsSinceEpoch: $0) },
+            lastReceivedAt: try row.optional("last_received_at", as: Int64.self).map {
+                Instant(millisecondsSinceEpoch: $0)
+            },
             plannedEvents: try row.int("planned_events"),
             received: try row.optional("received"), accepted: try row.optional("accepted"),
             rejected: try row.optional("rejected"), deadLettered: try row.optional("dead_lettered"),
@@ -302,22 +315,29 @@ public struct RecordedDeadLetter: Sendable, Hashable {
 extension Row {
     /// A non-NULL text column, or an error naming it (never a trap on a hand-edited ledger).
     func text(_ column: String) throws -> String {
-        guard let value = try decode(String?.self, forColumn: column) else { throw LedgerError("column \(column) is NULL") }
+        guard let value = try decode(String?.self, forColumn: column) else {
+            throw LedgerError("column \(column) is NULL")
+        }
         return value
     }
 
     func int64(_ column: String) throws -> Int64 {
-        guard let value = try decode(Int64?.self, forColumn: column) else { throw LedgerError("column \(column) is NULL") }
+        guard let value = try decode(Int64?.self, forColumn: column) else {
+            throw LedgerError("column \(column) is NULL")
+        }
         return value
     }
 
     func int(_ column: String) throws -> Int {
-        guard let value = try decode(Int?.self, forColumn: column) else { throw LedgerError("column \(column) is NULL") }
+        guard let value = try decode(Int?.self, forColumn: column) else {
+            throw LedgerError("column \(column) is NULL")
+        }
         return value
     }
 
     /// A nullable column; throws (rather than traps) when the value has the wrong type.
-    func optional<Value: DatabaseValueConvertible>(_ column: String, as type: Value.Type = Value.self) throws -> Value? {
+    func optional<Value: DatabaseValueConvertible>(_ column: String, as type: Value.Type = Value.self) throws -> Value?
+    {
         try decode(Value?.self, forColumn: column)
     }
 

@@ -39,23 +39,34 @@ public enum Rerating {
     ///   - loadPlans: reads `plansYAML` into terms, completing a file of plans alone from the recorded
     ///     scenario's text (the sandbox's loader).
     public static func run(
-        _ ledger: Ledger, plansYAML: String, file: String, load: BillingTerms.Loader, loadPlans: BillingTerms.PlansLoader
+        _ ledger: Ledger, plansYAML: String, file: String, load: BillingTerms.Loader,
+        loadPlans: BillingTerms.PlansLoader
     ) throws -> Report {
         return try ledger.queue.read { db in
-            guard let run = try RecordedRun.fetch(db) else { throw LedgerError("\(ledger.path): the ledger records no run yet") }
-            guard run.completed else { throw LedgerError("\(ledger.path): the run did not complete (killed?); record it again with tally run --ledger") }
+            guard let run = try RecordedRun.fetch(db) else {
+                throw LedgerError("\(ledger.path): the ledger records no run yet")
+            }
+            guard run.completed else {
+                throw LedgerError(
+                    "\(ledger.path): the run did not complete (killed?); record it again with tally run --ledger")
+            }
             let recorded = try run.terms(load)
             // A file of plans alone takes the rest (customers, currency, schedule) from the recorded scenario.
             let plans: BillingTerms
             do { plans = try loadPlans(plansYAML, file, run.scenarioYAML) } catch { throw LedgerError("\(error)") }
             let currency = plans.catalog.currency
             guard currency == recorded.catalog.currency else {
-                throw LedgerError("\(file) bills in \(currency.code), but the recorded run billed in \(recorded.catalog.currency.code)")
+                throw LedgerError(
+                    "\(file) bills in \(currency.code), but the recorded run billed in \(recorded.catalog.currency.code)"
+                )
             }
-            let (meter, notAccepted) = try LedgerReader.remeterAccepted(db, catalog: plans.catalog, schedule: recorded.schedule,
-                                                                         limits: recorded.limits)
+            let (meter, notAccepted) = try LedgerReader.remeterAccepted(
+                db, catalog: plans.catalog, schedule: recorded.schedule,
+                limits: recorded.limits)
             let newInvoices: [Invoice]
-            do { newInvoices = try Biller(catalog: plans.catalog, schedule: recorded.schedule).invoices(for: meter.usage) } catch {
+            do {
+                newInvoices = try Biller(catalog: plans.catalog, schedule: recorded.schedule).invoices(for: meter.usage)
+            } catch {
                 throw LedgerError("billing under \(file) failed: \(error)")
             }
             var order: [String] = []
@@ -63,7 +74,8 @@ public enum Rerating {
             var new: [String: ExactDecimal] = [:]
             for invoice in try InvoiceRecord.fetchAll(db) {
                 if old[invoice.customer] == nil && new[invoice.customer] == nil { order.append(invoice.customer) }
-                old[invoice.customer] = try (old[invoice.customer] ?? .zero) + (try Row.decimal(invoice.total, column: "invoices.total"))
+                old[invoice.customer] =
+                    try (old[invoice.customer] ?? .zero) + (try Row.decimal(invoice.total, column: "invoices.total"))
             }
             for invoice in newInvoices {
                 if old[invoice.customer] == nil && new[invoice.customer] == nil { order.append(invoice.customer) }
@@ -72,7 +84,8 @@ public enum Rerating {
             var lines: [Line] = []
             var total = Line(customer: "total", old: .zero, new: .zero, difference: .zero)
             for customer in order {
-                let before = old[customer] ?? .zero, after = new[customer] ?? .zero
+                let before = old[customer] ?? .zero
+                let after = new[customer] ?? .zero
                 let line = Line(customer: customer, old: before, new: after, difference: try after - before)
                 lines.append(line)
                 total.old = try total.old + before
@@ -120,37 +133,50 @@ public enum Reconciliation {
     /// - Parameter load: reads scenario text into its terms (the sandbox's loader).
     public static func run(_ ledger: Ledger, load: BillingTerms.Loader) throws -> Report {
         try ledger.queue.read { db in
-            guard let run = try RecordedRun.fetch(db) else { throw LedgerError("\(ledger.path): the ledger records no run yet") }
+            guard let run = try RecordedRun.fetch(db) else {
+                throw LedgerError("\(ledger.path): the ledger records no run yet")
+            }
             var problems: [String] = []
             let stream = try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE origin = 0") ?? 0
             let all = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
             let rejected = try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") ?? 0
             let dead = try Int.fetchOne(db, sql: "SELECT count(*) FROM dead_letters") ?? 0
             if !run.completed {
-                problems.append("the run did not complete (killed?): \(stream + rejected + dead) of \(run.plannedEvents) events recorded; record it again with tally run --ledger")
+                problems.append(
+                    "the run did not complete (killed?): \(stream + rejected + dead) of \(run.plannedEvents) events recorded; record it again with tally run --ledger"
+                )
             } else if let received = run.received, received != stream + rejected + dead || run.accepted != stream {
-                problems.append("conservation: the run received \(received) events (\(run.accepted ?? 0) accepted), the ledger holds \(stream) accepted + \(rejected) rejected + \(dead) dead-lettered")
+                problems.append(
+                    "conservation: the run received \(received) events (\(run.accepted ?? 0) accepted), the ledger holds \(stream) accepted + \(rejected) rejected + \(dead) dead-lettered"
+                )
             }
             let scenario = try run.billingTerms(load)
             let recorded = try run.terms(load)
-            let (meter, notAccepted) = try LedgerReader.remeterAccepted(db, catalog: scenario.catalog, schedule: recorded.schedule,
-                                                                         limits: recorded.limits)
+            let (meter, notAccepted) = try LedgerReader.remeterAccepted(
+                db, catalog: scenario.catalog, schedule: recorded.schedule,
+                limits: recorded.limits)
             for (reason, count) in notAccepted.sorted(by: { $0.key < $1.key }) {
                 problems.append("\(count) recorded events are \(reason.rawValue) when metered again")
             }
             let recomputed: [Invoice]
-            do { recomputed = try Biller(catalog: scenario.catalog, schedule: recorded.schedule).invoices(for: meter.usage) } catch {
+            do {
+                recomputed = try Biller(catalog: scenario.catalog, schedule: recorded.schedule).invoices(
+                    for: meter.usage)
+            } catch {
                 throw LedgerError("billing the recorded events failed: \(error)")
             }
             struct Key: Hashable, Comparable {
                 var period: Int, customer: String, metric: String
-                static func < (a: Key, b: Key) -> Bool { (a.period, a.customer, a.metric) < (b.period, b.customer, b.metric) }
+                static func < (a: Key, b: Key) -> Bool {
+                    (a.period, a.customer, a.metric) < (b.period, b.customer, b.metric)
+                }
             }
             var invoiced: [Key: ExactDecimal] = [:]
             for invoice in try InvoiceRecord.fetchAll(db) {
                 for line in invoice.lines {
                     guard let metric = line.metric, let quantity = line.quantity else { continue }
-                    let metered = try (try Row.decimal(quantity, column: "invoice_lines.quantity"))
+                    let metered =
+                        try (try Row.decimal(quantity, column: "invoice_lines.quantity"))
                         + (try Row.decimal(line.rolloverUnitsUsed, column: "invoice_lines.rollover_units_used"))
                     let key = Key(period: invoice.periodIndex, customer: invoice.customer, metric: metric)
                     invoiced[key] = try (invoiced[key] ?? .zero) + metered
@@ -166,10 +192,13 @@ public enum Reconciliation {
             }
             var differences: [Difference] = []
             for key in Set(invoiced.keys).union(fresh.keys).sorted() {
-                let before = invoiced[key] ?? .zero, after = fresh[key] ?? .zero
+                let before = invoiced[key] ?? .zero
+                let after = fresh[key] ?? .zero
                 if before != after {
-                    differences.append(Difference(customer: key.customer, metric: key.metric, period: key.period,
-                                                  invoiced: before, recomputed: after, difference: try after - before))
+                    differences.append(
+                        Difference(
+                            customer: key.customer, metric: key.metric, period: key.period,
+                            invoiced: before, recomputed: after, difference: try after - before))
                 }
             }
             return Report(differences: differences, problems: problems, eventsChecked: all)

@@ -57,9 +57,10 @@ struct LedgerNames: Sendable {
 
     init(_ db: Database) throws {
         tables = try Kind.allCases.map { kind in
-            Table(try Row.fetchAll(db, sql: "SELECT no, name FROM \(kind.table)").map { row in
-                (try row.int64("no"), try row.text("name"))
-            })
+            Table(
+                try Row.fetchAll(db, sql: "SELECT no, name FROM \(kind.table)").map { row in
+                    (try row.int64("no"), try row.text("name"))
+                })
         }
     }
 
@@ -176,18 +177,24 @@ struct LedgerBatch: Sendable {
 
     var count: Int { events.count + rejections.count + deadLetters.count }
 
-    mutating func appendAccepted(seq: Int64, event: Event, receivedAt: Int64, acceptance: Acceptance, names: inout LedgerNames) {
+    mutating func appendAccepted(
+        seq: Int64, event: Event, receivedAt: Int64, acceptance: Acceptance, names: inout LedgerNames
+    ) {
         let id = append(event.id)
-        events.append(EventRow(
-            seq: seq, columns: appendColumns(event, names: &names), receivedAt: receivedAt,
-            period: acceptance.period.map(Int64.init) ?? Self.noPeriod,
-            flags: (acceptance.late ? Self.lateFlag : 0) | (acceptance.overSoftLimit ? Self.overSoftLimitFlag : 0),
-            id: id))
+        events.append(
+            EventRow(
+                seq: seq, columns: appendColumns(event, names: &names), receivedAt: receivedAt,
+                period: acceptance.period.map(Int64.init) ?? Self.noPeriod,
+                flags: (acceptance.late ? Self.lateFlag : 0) | (acceptance.overSoftLimit ? Self.overSoftLimitFlag : 0),
+                id: id))
     }
 
-    mutating func appendRejected(seq: Int64, eventID: String, payload: DeadLetter.Payload, reason: OutcomeReason, receivedAt: Int64,
-                                 names: inout LedgerNames) {
-        var row = RejectionRow(seq: seq, receivedAt: receivedAt, eventID: append(eventID), reason: append(reason.rawValue))
+    mutating func appendRejected(
+        seq: Int64, eventID: String, payload: DeadLetter.Payload, reason: OutcomeReason, receivedAt: Int64,
+        names: inout LedgerNames
+    ) {
+        var row = RejectionRow(
+            seq: seq, receivedAt: receivedAt, eventID: append(eventID), reason: append(reason.rawValue))
         switch payload {
         case .event(let event): row.columns = appendColumns(event, names: &names)
         case .raw(let text): row.raw = append(text)
@@ -197,21 +204,26 @@ struct LedgerBatch: Sendable {
 
     private mutating func appendColumns(_ event: Event, names: inout LedgerNames) -> EventColumns {
         EventColumns(
-            tenant: names.number(.tenant, event.tenant, &self), customer: names.number(.customer, event.customer, &self),
+            tenant: names.number(.tenant, event.tenant, &self),
+            customer: names.number(.customer, event.customer, &self),
             metric: names.number(.metric, event.metric, &self), source: names.number(.source, event.source, &self),
             timestamp: event.timestamp.millisecondsSinceEpoch, quantity: appendQuantity(event.quantity),
             properties: event.properties.isEmpty ? Span.null : appendProperties(event.properties))
     }
 
-    mutating func appendDeadLettered(seq: Int64, eventID: String, payload: DeadLetter.Payload, reason: OutcomeReason,
-                                     receivedAt: Int64, detail: String? = nil) {
+    mutating func appendDeadLettered(
+        seq: Int64, eventID: String, payload: DeadLetter.Payload, reason: OutcomeReason,
+        receivedAt: Int64, detail: String? = nil
+    ) {
         let (kind, text): (String, String)
         switch payload {
         case .event(let event): (kind, text) = ("event", Self.eventJSON(event))
         case .raw(let raw): (kind, text) = ("raw", raw)
         }
-        deadLetters.append(DeadLetterRow(seq: seq, eventID: eventID, reason: reason.rawValue, payloadKind: kind,
-                                         payload: text, receivedAt: receivedAt, detail: detail))
+        deadLetters.append(
+            DeadLetterRow(
+                seq: seq, eventID: eventID, reason: reason.rawValue, payloadKind: kind,
+                payload: text, receivedAt: receivedAt, detail: detail))
     }
 
     private mutating func append(_ string: String) -> Span {
@@ -224,7 +236,9 @@ struct LedgerBatch: Sendable {
     /// The quantity's canonical text (``ExactDecimal/description``), whole numbers written
     /// straight into the buffer: most quantities are counts.
     mutating func appendQuantity(_ quantity: ExactDecimal) -> Span {
-        guard quantity.scale == 0, let whole = Int64(exactly: quantity.significand) else { return append(quantity.description) }
+        guard quantity.scale == 0, let whole = Int64(exactly: quantity.significand) else {
+            return append(quantity.description)
+        }
         let start = text.count
         if whole < 0 { text.append(UInt8(ascii: "-")) }
         var magnitude = whole.magnitude
@@ -297,7 +311,8 @@ enum LedgerWriter {
     static func write(_ batch: LedgerBatch, _ db: Database) throws -> Int {
         for name in batch.names {
             // Plain INSERT: a number taken by another name means another writer raced this one.
-            try db.execute(sql: "INSERT INTO \(name.kind.table) (no, name) VALUES (?, ?)", arguments: [name.number, name.name])
+            try db.execute(
+                sql: "INSERT INTO \(name.kind.table) (no, name) VALUES (?, ?)", arguments: [name.number, name.name])
         }
         var newEvents = 0
         try batch.text.withUnsafeBufferPointer { buffer in
@@ -339,21 +354,29 @@ enum LedgerWriter {
     }
 
     @inline(__always)
-    private static func bind(_ row: LedgerBatch.EventRow, at offset: Int32, _ statement: SQLiteBinding, _ text: UnsafePointer<CChar>) throws {
+    private static func bind(
+        _ row: LedgerBatch.EventRow, at offset: Int32, _ statement: SQLiteBinding, _ text: UnsafePointer<CChar>
+    ) throws {
         try statement.bindStatic(offset + 1, text, row.id)
         statement.bind(offset + 2, row.columns.tenant)
         statement.bind(offset + 3, row.seq)
         try bind(row.columns, from: offset + 4, statement, text)
         statement.bind(offset + 10, row.receivedAt)
-        if row.period == LedgerBatch.noPeriod { statement.bindNull(offset + 11) } else { statement.bind(offset + 11, row.period) }
+        if row.period == LedgerBatch.noPeriod {
+            statement.bindNull(offset + 11)
+        } else {
+            statement.bind(offset + 11, row.period)
+        }
         statement.bind(offset + 12, row.flags)
     }
 
     /// Binds customer, metric, quantity, timestamp, source and properties, in that order (both
     /// tables list them so), from parameter `first`; all NULL without columns.
     @inline(__always)
-    private static func bind(_ columns: LedgerBatch.EventColumns?, from first: Int32, _ statement: SQLiteBinding,
-                             _ text: UnsafePointer<CChar>) throws {
+    private static func bind(
+        _ columns: LedgerBatch.EventColumns?, from first: Int32, _ statement: SQLiteBinding,
+        _ text: UnsafePointer<CChar>
+    ) throws {
         statement.bind(first, columns?.customer)
         statement.bind(first + 1, columns?.metric)
         try statement.bindStatic(first + 2, text, columns?.quantity ?? .null)
@@ -364,11 +387,13 @@ enum LedgerWriter {
 
     private static func insertRejections(_ batch: LedgerBatch, _ text: UnsafePointer<CChar>, _ db: Database) throws {
         guard !batch.rejections.isEmpty else { return }
-        let statement = SQLiteBinding(try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO rejections (seq, tenant_no, event_id, reason, customer_no, metric_no, quantity, timestamp,
-                source_no, properties, received_at, raw)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-            """), db)
+        let statement = SQLiteBinding(
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO rejections (seq, tenant_no, event_id, reason, customer_no, metric_no, quantity, timestamp,
+                        source_no, properties, received_at, raw)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                    """), db)
         for row in batch.rejections {
             statement.bind(1, row.seq)
             statement.bind(2, row.columns?.tenant)
@@ -383,10 +408,12 @@ enum LedgerWriter {
 
     private static func insertDeadLetters(_ batch: LedgerBatch, _ db: Database) throws {
         guard !batch.deadLetters.isEmpty else { return }
-        let statement = SQLiteBinding(try db.cachedStatement(sql: """
-            INSERT OR IGNORE INTO dead_letters (seq, event_id, reason, received_at, payload_kind, payload, detail)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-            """), db)
+        let statement = SQLiteBinding(
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO dead_letters (seq, event_id, reason, received_at, payload_kind, payload, detail)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    """), db)
         for row in batch.deadLetters {
             statement.bind(1, row.seq)
             statement.bind(2, row.eventID)

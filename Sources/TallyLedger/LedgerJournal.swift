@@ -23,10 +23,12 @@ public final class LedgerJournal: @unchecked Sendable {
     public init(ledger: Ledger) throws {
         self.ledger = ledger
         (names, nextSeq) = try ledger.queue.read { db in
-            let last = try Int64.fetchOne(db, sql: """
-                SELECT max(m) FROM (SELECT max(seq) AS m FROM events UNION ALL SELECT max(seq) FROM rejections
-                    UNION ALL SELECT max(seq) FROM dead_letters)
-                """)
+            let last = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT max(m) FROM (SELECT max(seq) AS m FROM events UNION ALL SELECT max(seq) FROM rejections
+                        UNION ALL SELECT max(seq) FROM dead_letters)
+                    """)
             return (try LedgerNames(db), (last ?? -1) + 1)
         }
     }
@@ -46,13 +48,16 @@ public final class LedgerJournal: @unchecked Sendable {
                 guard case .event(let event) = entry.payload else {
                     throw LedgerError("event '\(entry.eventID)' was accepted but is not a typed event")
                 }
-                batch.appendAccepted(seq: seq, event: event, receivedAt: receivedAt, acceptance: acceptance, names: &newNames)
+                batch.appendAccepted(
+                    seq: seq, event: event, receivedAt: receivedAt, acceptance: acceptance, names: &newNames)
             case .rejected(let reason):
-                batch.appendRejected(seq: seq, eventID: entry.eventID, payload: entry.payload, reason: reason, receivedAt: receivedAt,
-                                     names: &newNames)
+                batch.appendRejected(
+                    seq: seq, eventID: entry.eventID, payload: entry.payload, reason: reason, receivedAt: receivedAt,
+                    names: &newNames)
             case .deadLettered(let reason):
-                batch.appendDeadLettered(seq: seq, eventID: entry.eventID, payload: entry.payload, reason: reason,
-                                         receivedAt: receivedAt, detail: entry.detail)
+                batch.appendDeadLettered(
+                    seq: seq, eventID: entry.eventID, payload: entry.payload, reason: reason,
+                    receivedAt: receivedAt, detail: entry.detail)
             }
             seq += 1
         }
@@ -63,11 +68,14 @@ public final class LedgerJournal: @unchecked Sendable {
                     guard stored == batch.events.count else {
                         throw LedgerError("\(batch.events.count - stored) accepted events were already in the ledger")
                     }
-                    let insert = try db.cachedStatement(sql: """
-                        INSERT INTO service_requests (tenant, key, body_sha256, response) VALUES (?, ?, ?, ?)
-                        """)
+                    let insert = try db.cachedStatement(
+                        sql: """
+                            INSERT INTO service_requests (tenant, key, body_sha256, response) VALUES (?, ?, ?, ?)
+                            """)
                     for request in requests {
-                        try insert.execute(arguments: [request.tenant, request.key, request.bodySHA256, request.response])
+                        try insert.execute(arguments: [
+                            request.tenant, request.key, request.bodySHA256, request.response,
+                        ])
                     }
                     return .commit
                 }
@@ -85,17 +93,19 @@ public final class LedgerJournal: @unchecked Sendable {
     public func forEachEntry(_ body: (JournalEntry) throws -> Void) throws {
         try ledger.queue.read { db in
             let names = try LedgerNameLookup(db)
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT seq, 0 AS kind, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
-                    received_at, period, flags, NULL AS reason, NULL AS raw, NULL AS detail FROM events
-                UNION ALL
-                SELECT seq, 1, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
-                    received_at, NULL, NULL, reason, raw, NULL FROM rejections
-                UNION ALL
-                SELECT seq, 2, NULL, event_id, NULL, NULL, NULL, NULL, NULL, NULL, received_at, NULL, NULL, reason, payload,
-                    detail FROM dead_letters
-                ORDER BY seq
-                """)
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT seq, 0 AS kind, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
+                        received_at, period, flags, NULL AS reason, NULL AS raw, NULL AS detail FROM events
+                    UNION ALL
+                    SELECT seq, 1, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
+                        received_at, NULL, NULL, reason, raw, NULL FROM rejections
+                    UNION ALL
+                    SELECT seq, 2, NULL, event_id, NULL, NULL, NULL, NULL, NULL, NULL, received_at, NULL, NULL, reason, payload,
+                        detail FROM dead_letters
+                    ORDER BY seq
+                    """)
             while let row = try cursor.next() {
                 try body(try Self.entry(row, names))
             }
@@ -107,17 +117,21 @@ public final class LedgerJournal: @unchecked Sendable {
         let receivedAt = Instant(millisecondsSinceEpoch: try row.int64("received_at"))
         func reason() throws -> OutcomeReason {
             let text = try row.text("reason")
-            guard let reason = OutcomeReason(rawValue: text) else { throw LedgerError("entry #\(seq): unknown reason '\(text)'") }
+            guard let reason = OutcomeReason(rawValue: text) else {
+                throw LedgerError("entry #\(seq): unknown reason '\(text)'")
+            }
             return reason
         }
         switch try row.int("kind") {
         case 0:
             let flags = try row.int64("flags")
             let period: Int? = try row.optional("period")
-            let acceptance = Acceptance(late: flags & LedgerBatch.lateFlag != 0,
-                                        overSoftLimit: flags & LedgerBatch.overSoftLimitFlag != 0, period: period)
+            let acceptance = Acceptance(
+                late: flags & LedgerBatch.lateFlag != 0,
+                overSoftLimit: flags & LedgerBatch.overSoftLimitFlag != 0, period: period)
             let event = try LedgerReader.event(row, names)
-            return JournalEntry(eventID: event.id, payload: .event(event), receivedAt: receivedAt, outcome: .accepted(acceptance))
+            return JournalEntry(
+                eventID: event.id, payload: .event(event), receivedAt: receivedAt, outcome: .accepted(acceptance))
         case 1:
             let payload: DeadLetter.Payload
             if let raw = try row.optional("raw", as: String.self) {
@@ -125,13 +139,15 @@ public final class LedgerJournal: @unchecked Sendable {
             } else {
                 payload = .event(try LedgerReader.event(row, names))
             }
-            return JournalEntry(eventID: try row.text("event_id"), payload: payload, receivedAt: receivedAt,
-                                outcome: .rejected(try reason()))
+            return JournalEntry(
+                eventID: try row.text("event_id"), payload: payload, receivedAt: receivedAt,
+                outcome: .rejected(try reason()))
         default:
             let text = try row.text("raw")
             let payload: DeadLetter.Payload = (try? Event(json: JSONValue.parse(text))).map { .event($0) } ?? .raw(text)
-            return JournalEntry(eventID: try row.optional("event_id") ?? "", payload: payload, receivedAt: receivedAt,
-                                outcome: .deadLettered(try reason()), detail: try row.optional("detail"))
+            return JournalEntry(
+                eventID: try row.optional("event_id") ?? "", payload: payload, receivedAt: receivedAt,
+                outcome: .deadLettered(try reason()), detail: try row.optional("detail"))
         }
     }
 
@@ -147,8 +163,9 @@ public final class LedgerJournal: @unchecked Sendable {
     /// The response recorded for the tenant's idempotency key, if any.
     public func response(tenant: String, key: String) throws -> String? {
         try ledger.queue.read { db in
-            try String.fetchOne(db, sql: "SELECT response FROM service_requests WHERE tenant = ? AND key = ?",
-                                arguments: [tenant, key])
+            try String.fetchOne(
+                db, sql: "SELECT response FROM service_requests WHERE tenant = ? AND key = ?",
+                arguments: [tenant, key])
         }
     }
 }
@@ -167,7 +184,10 @@ public struct JournalEntry: Sendable, Hashable {
     public var detail: String?
 
     /// Creates the entry of one metered event, with the dead letter's `detail` when there is one.
-    public init(eventID: String, payload: DeadLetter.Payload, receivedAt: Instant, outcome: MeteringOutcome, detail: String? = nil) {
+    public init(
+        eventID: String, payload: DeadLetter.Payload, receivedAt: Instant, outcome: MeteringOutcome,
+        detail: String? = nil
+    ) {
         self.eventID = eventID
         self.payload = payload
         self.receivedAt = receivedAt

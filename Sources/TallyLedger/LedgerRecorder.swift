@@ -1,12 +1,13 @@
 import Dispatch
+import GRDB
+import TallyJSON
+import TallyPipeline
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import GRDB
-import TallyJSON
-import TallyPipeline
 
 /// Records a scenario run into a ledger, event by event as the run meters them.
 ///
@@ -63,8 +64,9 @@ public final class LedgerRecorder {
         let scenarioText = scenario.text
         let hash = SHA256.hex(scenarioText)
         do {
-            (runID, names) = try Self.begin(ledger, scenario: scenario, scenarioText: scenarioText, hash: hash,
-                                            toolVersion: toolVersion)
+            (runID, names) = try Self.begin(
+                ledger, scenario: scenario, scenarioText: scenarioText, hash: hash,
+                toolVersion: toolVersion)
         } catch let error as LedgerError {
             throw error
         } catch {
@@ -82,20 +84,28 @@ public final class LedgerRecorder {
             var runID: Int64 = 0
             try db.inTransaction(.immediate) {
                 if let existing = try RecordedRun.fetch(db) {
-                    guard existing.scenario == scenario.name, existing.seed == scenario.seed, existing.scenarioSHA256 == hash else {
-                        throw LedgerError("\(ledger.path) already records scenario '\(existing.scenario)' (seed \(existing.seed), sha256 \(existing.scenarioSHA256.prefix(12))); a ledger records one scenario, so use another file for '\(scenario.name)' (sha256 \(hash.prefix(12)))")
+                    guard existing.scenario == scenario.name, existing.seed == scenario.seed,
+                        existing.scenarioSHA256 == hash
+                    else {
+                        throw LedgerError(
+                            "\(ledger.path) already records scenario '\(existing.scenario)' (seed \(existing.seed), sha256 \(existing.scenarioSHA256.prefix(12))); a ledger records one scenario, so use another file for '\(scenario.name)' (sha256 \(hash.prefix(12)))"
+                        )
                     }
                     runID = existing.id
                     // A resumed run writes only at its end: a file that cannot be written must fail here.
                     try db.execute(sql: "UPDATE runs SET tool_version = tool_version WHERE id = ?", arguments: [runID])
                 } else {
-                    try db.execute(sql: """
-                        INSERT INTO runs (scenario, seed, scenario_sha256, scenario_yaml, scenario_file, tool_version,
-                            clock_start, clock_end, planned_events)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """, arguments: [scenario.name, String(scenario.seed), hash, scenarioText, scenario.file, toolVersion,
-                                         scenario.clockStart.millisecondsSinceEpoch, scenario.clockEnd.millisecondsSinceEpoch,
-                                         scenario.plannedEvents])
+                    try db.execute(
+                        sql: """
+                            INSERT INTO runs (scenario, seed, scenario_sha256, scenario_yaml, scenario_file, tool_version,
+                                clock_start, clock_end, planned_events)
+                            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                            """,
+                        arguments: [
+                            scenario.name, String(scenario.seed), hash, scenarioText, scenario.file, toolVersion,
+                            scenario.clockStart.millisecondsSinceEpoch, scenario.clockEnd.millisecondsSinceEpoch,
+                            scenario.plannedEvents,
+                        ])
                     runID = db.lastInsertedRowID
                 }
                 return .commit
@@ -106,7 +116,9 @@ public final class LedgerRecorder {
     }
 
     /// Records the next event of the stream: `payload` as it was sent, with the meter's outcome.
-    public func record(eventID: String, payload: DeadLetter.Payload, receivedAt instant: Instant, outcome: MeteringOutcome) {
+    public func record(
+        eventID: String, payload: DeadLetter.Payload, receivedAt instant: Instant, outcome: MeteringOutcome
+    ) {
         let seq = nextSeq
         nextSeq += 1
         let receivedAt = instant.millisecondsSinceEpoch
@@ -118,17 +130,21 @@ public final class LedgerRecorder {
             case .raw(let text):
                 // The meter decoded and accepted it, so it decodes here too; if not, say so at the end.
                 guard let decoded = try? Event(json: JSONValue.parse(text)) else {
-                    if failure == nil { failure = LedgerError("event #\(seq) was accepted but its JSON does not decode") }
+                    if failure == nil {
+                        failure = LedgerError("event #\(seq) was accepted but its JSON does not decode")
+                    }
                     return
                 }
                 event = decoded
             }
             batch.appendAccepted(seq: seq, event: event, receivedAt: receivedAt, acceptance: acceptance, names: &names)
         case .rejected(let reason):
-            batch.appendRejected(seq: seq, eventID: eventID, payload: payload, reason: reason, receivedAt: receivedAt, names: &names)
+            batch.appendRejected(
+                seq: seq, eventID: eventID, payload: payload, reason: reason, receivedAt: receivedAt, names: &names)
         case .deadLettered(let reason):
             deadLetterSeqs.append(seq)
-            batch.appendDeadLettered(seq: seq, eventID: eventID, payload: payload, reason: reason, receivedAt: receivedAt)
+            batch.appendDeadLettered(
+                seq: seq, eventID: eventID, payload: payload, reason: reason, receivedAt: receivedAt)
         }
         if batch.count >= batchSize { handOff() }
     }
@@ -144,7 +160,9 @@ public final class LedgerRecorder {
         let runID = runID
         let path = ledger.path
         guard meter.deadLetters.count == deadLetterSeqs.count else {
-            throw LedgerError("the meter holds \(meter.deadLetters.count) dead letters, but \(deadLetterSeqs.count) events were dead-lettered")
+            throw LedgerError(
+                "the meter holds \(meter.deadLetters.count) dead letters, but \(deadLetterSeqs.count) events were dead-lettered"
+            )
         }
         let seqs = deadLetterSeqs
         try ledger.queue.inDatabase { db in
@@ -158,11 +176,18 @@ public final class LedgerRecorder {
                 let stored = (
                     accepted: try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE origin = 0") ?? 0,
                     rejected: try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") ?? 0,
-                    deadLettered: try Int.fetchOne(db, sql: "SELECT count(*) FROM dead_letters") ?? 0)
-                guard stored.accepted == counts.accepted, stored.rejected == counts.rejected, stored.deadLettered == counts.deadLettered else {
-                    throw LedgerError("\(path) holds \(stored.accepted) accepted + \(stored.rejected) rejected + \(stored.deadLettered) dead-lettered events, but the run had \(counts.accepted) + \(counts.rejected) + \(counts.deadLettered)")
+                    deadLettered: try Int.fetchOne(db, sql: "SELECT count(*) FROM dead_letters") ?? 0
+                )
+                guard stored.accepted == counts.accepted, stored.rejected == counts.rejected,
+                    stored.deadLettered == counts.deadLettered
+                else {
+                    throw LedgerError(
+                        "\(path) holds \(stored.accepted) accepted + \(stored.rejected) rejected + \(stored.deadLettered) dead-lettered events, but the run had \(counts.accepted) + \(counts.rejected) + \(counts.deadLettered)"
+                    )
                 }
-                let billedByReplay = try String.fetchOne(db, sql: "SELECT billing_yaml FROM runs WHERE id = ?", arguments: [runID]) != nil
+                let billedByReplay =
+                    try String.fetchOne(db, sql: "SELECT billing_yaml FROM runs WHERE id = ?", arguments: [runID])
+                    != nil
                 let storedInvoices = try InvoiceRecord.fetchAll(db)
                 if storedInvoices.isEmpty {
                     try InvoiceRecord.replaceAll(records, runID: runID, db)
@@ -170,11 +195,15 @@ public final class LedgerRecorder {
                     // Same scenario text and seed must bill the same: a difference is a determinism bug.
                     throw LedgerError("\(path) already holds invoices of this run that differ from this recording's")
                 }
-                try db.execute(sql: """
-                    UPDATE runs SET last_received_at = ?, received = ?, accepted = ?, rejected = ?, dead_lettered = ?, completed = 1
-                    WHERE id = ?
-                    """, arguments: [meter.clock.millisecondsSinceEpoch, counts.received, counts.accepted, counts.rejected,
-                                     counts.deadLettered, runID])
+                try db.execute(
+                    sql: """
+                        UPDATE runs SET last_received_at = ?, received = ?, accepted = ?, rejected = ?, dead_lettered = ?, completed = 1
+                        WHERE id = ?
+                        """,
+                    arguments: [
+                        meter.clock.millisecondsSinceEpoch, counts.received, counts.accepted, counts.rejected,
+                        counts.deadLettered, runID,
+                    ])
                 return .commit
             }
         }
@@ -216,7 +245,10 @@ public struct RunDescription: Sendable {
     public var plannedEvents: Int
 
     /// Creates the description of a run of the scenario `name` from `file`, as the `runs` row stores it.
-    public init(name: String, seed: UInt64, file: String, text: String, clockStart: Instant, clockEnd: Instant, plannedEvents: Int) {
+    public init(
+        name: String, seed: UInt64, file: String, text: String, clockStart: Instant, clockEnd: Instant,
+        plannedEvents: Int
+    ) {
         self.name = name
         self.seed = seed
         self.file = file
@@ -310,7 +342,9 @@ final class BatchWriter: @unchecked Sendable {
         queue.sync {
             guard checkpointer != nil else { return }
             checkpointer?.checkpointAndWait()
-            try? ledger.queue.inDatabase { try $0.execute(sql: "PRAGMA wal_autocheckpoint = \(Ledger.autocheckpointPages)") }
+            try? ledger.queue.inDatabase {
+                try $0.execute(sql: "PRAGMA wal_autocheckpoint = \(Ledger.autocheckpointPages)")
+            }
         }
     }
 }

@@ -4,7 +4,8 @@ import TallyPipeline
 
 /// Reads recorded events back into the pipeline: rebuilding a ``Meter`` from a ledger.
 enum LedgerReader {
-    static let eventColumns = "seq, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties, received_at"
+    static let eventColumns =
+        "seq, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties, received_at"
 
     /// An `events` row as the event the pipeline accepted.
     static func event(_ row: Row, _ names: LedgerNameLookup) throws -> Event {
@@ -21,11 +22,13 @@ enum LedgerReader {
                 properties[key] = string
             }
         }
-        return Event(id: try row.text("event_id"), tenant: try names.name(.tenant, try row.int64("tenant_no"), seq: seq),
-                     customer: try names.name(.customer, try row.int64("customer_no"), seq: seq),
-                     metric: try names.name(.metric, try row.int64("metric_no"), seq: seq), quantity: try row.decimal("quantity"),
-                     timestamp: Instant(millisecondsSinceEpoch: try row.int64("timestamp")),
-                     source: try names.name(.source, try row.int64("source_no"), seq: seq), properties: properties)
+        return Event(
+            id: try row.text("event_id"), tenant: try names.name(.tenant, try row.int64("tenant_no"), seq: seq),
+            customer: try names.name(.customer, try row.int64("customer_no"), seq: seq),
+            metric: try names.name(.metric, try row.int64("metric_no"), seq: seq),
+            quantity: try row.decimal("quantity"),
+            timestamp: Instant(millisecondsSinceEpoch: try row.int64("timestamp")),
+            source: try names.name(.source, try row.int64("source_no"), seq: seq), properties: properties)
     }
 
     /// Meters every accepted event of the ledger again (stream ones in stream order, then
@@ -38,7 +41,9 @@ enum LedgerReader {
     /// ahead of the recorded one, so no accepted event becomes too old.
     ///
     /// - Returns: the meter, and the events it did not accept, by reason (another catalog may not know a customer).
-    static func remeterAccepted(_ db: Database, catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits)
+    static func remeterAccepted(
+        _ db: Database, catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits
+    )
         throws -> (meter: Meter, notAccepted: [OutcomeReason: Int])
     {
         var relaxed = limits
@@ -48,10 +53,12 @@ enum LedgerReader {
         let names = try LedgerNameLookup(db)
         for origin in [0, 1] {
             // The table is ordered by its key, not by seq: SQLite sorts (in memory, temp_store = MEMORY).
-            let cursor = try Row.fetchCursor(db, sql: "SELECT \(eventColumns) FROM events WHERE origin = ? ORDER BY seq", arguments: [origin])
+            let cursor = try Row.fetchCursor(
+                db, sql: "SELECT \(eventColumns) FROM events WHERE origin = ? ORDER BY seq", arguments: [origin])
             while let row = try cursor.next() {
                 let event = try event(row, names)
-                let outcome = meter.ingest(event, receivedAt: Instant(millisecondsSinceEpoch: try row.int64("received_at")))
+                let outcome = meter.ingest(
+                    event, receivedAt: Instant(millisecondsSinceEpoch: try row.int64("received_at")))
                 if let reason = outcome.reason { notAccepted[reason, default: 0] += 1 }
             }
         }
@@ -92,8 +99,10 @@ public enum DeadLetterReplay {
     ///   - fixedYAML: the corrected scenario's text (its catalog is used); nil replays under the recorded catalog.
     ///   - file: the fixed scenario's path, for messages.
     ///   - load: reads scenario text into its terms (the sandbox's loader).
-    public static func replay(_ ledger: Ledger, fixedYAML: String? = nil, file: String = "the fixed scenario",
-                              load: BillingTerms.Loader) throws -> Report {
+    public static func replay(
+        _ ledger: Ledger, fixedYAML: String? = nil, file: String = "the fixed scenario",
+        load: BillingTerms.Loader
+    ) throws -> Report {
         var fixed: BillingTerms?
         if let fixedYAML {
             do { fixed = try load(fixedYAML, file) } catch {
@@ -103,9 +112,13 @@ public enum DeadLetterReplay {
         return try ledger.queue.inDatabase { db in
             var report = Report()
             try db.inTransaction(.immediate) {
-                guard let run = try RecordedRun.fetch(db) else { throw LedgerError("\(ledger.path): the ledger records no run yet") }
+                guard let run = try RecordedRun.fetch(db) else {
+                    throw LedgerError("\(ledger.path): the ledger records no run yet")
+                }
                 guard run.completed else {
-                    throw LedgerError("\(ledger.path): the run of '\(run.scenario)' did not complete (killed?); record it again with tally run --ledger before replaying")
+                    throw LedgerError(
+                        "\(ledger.path): the run of '\(run.scenario)' did not complete (killed?); record it again with tally run --ledger before replaying"
+                    )
                 }
                 let recorded = try run.terms(load)
                 let catalog = fixed?.catalog ?? recorded.catalog
@@ -113,7 +126,8 @@ public enum DeadLetterReplay {
                 let names = try LedgerNameLookup(db)
                 var clock = try rebuild(&meter, names, db)
                 meter.replaceCatalog(catalog)
-                let earlier = try Row.fetchCursor(db, sql: "SELECT \(LedgerReader.eventColumns) FROM events WHERE origin = 1 ORDER BY seq")
+                let earlier = try Row.fetchCursor(
+                    db, sql: "SELECT \(LedgerReader.eventColumns) FROM events WHERE origin = 1 ORDER BY seq")
                 while let row = try earlier.next() {
                     clock = max(clock, Instant(millisecondsSinceEpoch: try row.int64("received_at")))
                     meter.ingest(try LedgerReader.event(row, names), receivedAt: clock)
@@ -123,8 +137,12 @@ public enum DeadLetterReplay {
                 report.replayedAt = replayAt
                 var newNames = try LedgerNames(db)
                 var accepted = LedgerBatch(origin: 1)
-                let mark = try db.cachedStatement(sql: "UPDATE dead_letters SET replayed_at = ?, replay_outcome = ? WHERE seq = ? AND replayed_at IS NULL")
-                let pending = try Row.fetchAll(db, sql: "SELECT seq, reason, payload FROM dead_letters WHERE replayed_at IS NULL ORDER BY seq")
+                let mark = try db.cachedStatement(
+                    sql:
+                        "UPDATE dead_letters SET replayed_at = ?, replay_outcome = ? WHERE seq = ? AND replayed_at IS NULL"
+                )
+                let pending = try Row.fetchAll(
+                    db, sql: "SELECT seq, reason, payload FROM dead_letters WHERE replayed_at IS NULL ORDER BY seq")
                 for row in pending {
                     report.tried += 1
                     let seq = try row.int64("seq")
@@ -136,12 +154,15 @@ public enum DeadLetterReplay {
                     switch meter.ingest(event, receivedAt: replayAt) {
                     case .accepted(let acceptance):
                         report.accepted += 1
-                        accepted.appendAccepted(seq: seq, event: event, receivedAt: replayAt.millisecondsSinceEpoch, acceptance: acceptance,
-                                                names: &newNames)
+                        accepted.appendAccepted(
+                            seq: seq, event: event, receivedAt: replayAt.millisecondsSinceEpoch, acceptance: acceptance,
+                            names: &newNames)
                         try mark.execute(arguments: [replayAt.millisecondsSinceEpoch, "accepted", seq])
                     case .rejected(let reason):
                         report.rejected[reason, default: 0] += 1
-                        try mark.execute(arguments: [replayAt.millisecondsSinceEpoch, "rejected:\(reason.rawValue)", seq])
+                        try mark.execute(arguments: [
+                            replayAt.millisecondsSinceEpoch, "rejected:\(reason.rawValue)", seq,
+                        ])
                     case .deadLettered(let reason):
                         report.stillDead[reason, default: 0] += 1
                     }
@@ -149,7 +170,9 @@ public enum DeadLetterReplay {
                 // The claim (the (event_id, tenant) key) and the write are one statement, in this transaction.
                 let inserted = try LedgerWriter.write(accepted, db)
                 guard inserted == accepted.events.count else {
-                    throw LedgerError("\(accepted.events.count - inserted) replayed events were already in the ledger: nothing was changed")
+                    throw LedgerError(
+                        "\(accepted.events.count - inserted) replayed events were already in the ledger: nothing was changed"
+                    )
                 }
                 if report.accepted > 0 {
                     let invoices: [Invoice]
@@ -159,8 +182,9 @@ public enum DeadLetterReplay {
                         throw LedgerError("billing after the replay failed: \(error)")
                     }
                     try InvoiceRecord.replaceAll(invoices.map(InvoiceRecord.init), runID: run.id, db)
-                    try db.execute(sql: "UPDATE runs SET billing_yaml = ? WHERE id = ?",
-                                   arguments: [fixedYAML, run.id])
+                    try db.execute(
+                        sql: "UPDATE runs SET billing_yaml = ? WHERE id = ?",
+                        arguments: [fixedYAML, run.id])
                     report.rebilled = true
                 }
                 return .commit
@@ -176,22 +200,27 @@ public enum DeadLetterReplay {
     /// their `received_at` moves the clock that the next events are metered at. The returned
     /// clock also counts rejections after the last event, which the meter has not seen.
     static func rebuild(_ meter: inout Meter, _ names: LedgerNameLookup, _ db: Database) throws -> Instant {
-        let cursor = try Row.fetchCursor(db, sql: """
-            SELECT seq, 0 AS kind, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
-                received_at, NULL AS payload FROM events WHERE origin = 0
-            UNION ALL
-            SELECT seq, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, received_at, NULL FROM rejections
-            UNION ALL
-            SELECT seq, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, received_at, payload FROM dead_letters
-            ORDER BY seq
-            """)
+        let cursor = try Row.fetchCursor(
+            db,
+            sql: """
+                SELECT seq, 0 AS kind, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
+                    received_at, NULL AS payload FROM events WHERE origin = 0
+                UNION ALL
+                SELECT seq, 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, received_at, NULL FROM rejections
+                UNION ALL
+                SELECT seq, 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, received_at, payload FROM dead_letters
+                ORDER BY seq
+                """)
         var mismatches = 0
         var clock = Instant(millisecondsSinceEpoch: .min)
         while let row = try cursor.next() {
             clock = max(clock, Instant(millisecondsSinceEpoch: try row.int64("received_at")))
             switch try row.int("kind") {
             case 0:
-                if case .accepted = meter.ingest(try LedgerReader.event(row, names), receivedAt: clock) {} else { mismatches += 1 }
+                if case .accepted = meter.ingest(try LedgerReader.event(row, names), receivedAt: clock) {
+                } else {
+                    mismatches += 1
+                }
             case 1:
                 break
             default:
@@ -200,7 +229,9 @@ public enum DeadLetterReplay {
             }
         }
         guard mismatches == 0 else {
-            throw LedgerError("re-metering the recorded events under the recorded catalog gave \(mismatches) different outcomes: the ledger does not match its scenario")
+            throw LedgerError(
+                "re-metering the recorded events under the recorded catalog gave \(mismatches) different outcomes: the ledger does not match its scenario"
+            )
         }
         return clock
     }

@@ -15,145 +15,149 @@ enum LedgerSchema {
 
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1 runs, names, events keyed by (event_id, tenant), rejections, dead letters, invoices") { db in
-            try db.execute(sql: """
-                CREATE TABLE runs (
-                    id INTEGER PRIMARY KEY,
-                    scenario TEXT NOT NULL,
-                    seed TEXT NOT NULL,                 -- a UInt64 as text: it may not fit SQLite's INTEGER
-                    scenario_sha256 TEXT NOT NULL,      -- of the scenario file's text
-                    scenario_yaml TEXT NOT NULL,        -- the text itself: re-rating and replays load its catalog
-                    scenario_file TEXT NOT NULL,
-                    tool_version TEXT NOT NULL,
-                    clock_start INTEGER NOT NULL,       -- simulated: the first period's start (ms)
-                    clock_end INTEGER NOT NULL,         -- simulated: the last period's end (ms)
-                    last_received_at INTEGER,           -- simulated: the meter's clock when the run finished
-                    planned_events INTEGER NOT NULL,
-                    received INTEGER,                   -- outcome totals, NULL until the run completes
-                    accepted INTEGER,
-                    rejected INTEGER,
-                    dead_lettered INTEGER,
-                    completed INTEGER NOT NULL DEFAULT 0,
-                    billing_yaml TEXT,                  -- the catalog a dead-letter replay re-billed with
-                    UNIQUE (scenario, seed, scenario_sha256)
-                );
+        migrator.registerMigration(
+            "v1 runs, names, events keyed by (event_id, tenant), rejections, dead letters, invoices"
+        ) { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE runs (
+                        id INTEGER PRIMARY KEY,
+                        scenario TEXT NOT NULL,
+                        seed TEXT NOT NULL,                 -- a UInt64 as text: it may not fit SQLite's INTEGER
+                        scenario_sha256 TEXT NOT NULL,      -- of the scenario file's text
+                        scenario_yaml TEXT NOT NULL,        -- the text itself: re-rating and replays load its catalog
+                        scenario_file TEXT NOT NULL,
+                        tool_version TEXT NOT NULL,
+                        clock_start INTEGER NOT NULL,       -- simulated: the first period's start (ms)
+                        clock_end INTEGER NOT NULL,         -- simulated: the last period's end (ms)
+                        last_received_at INTEGER,           -- simulated: the meter's clock when the run finished
+                        planned_events INTEGER NOT NULL,
+                        received INTEGER,                   -- outcome totals, NULL until the run completes
+                        accepted INTEGER,
+                        rejected INTEGER,
+                        dead_lettered INTEGER,
+                        completed INTEGER NOT NULL DEFAULT 0,
+                        billing_yaml TEXT,                  -- the catalog a dead-letter replay re-billed with
+                        UNIQUE (scenario, seed, scenario_sha256)
+                    );
 
-                -- The few distinct names events repeat millions of times, stored once each;
-                -- an event row holds their numbers.
-                CREATE TABLE tenants (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-                CREATE TABLE customers (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-                CREATE TABLE metrics (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-                CREATE TABLE sources (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                    -- The few distinct names events repeat millions of times, stored once each;
+                    -- an event row holds their numbers.
+                    CREATE TABLE tenants (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                    CREATE TABLE customers (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                    CREATE TABLE metrics (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+                    CREATE TABLE sources (no INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 
-                -- Accepted events. The uniqueness key is the table itself (WITHOUT ROWID), so an
-                -- insert updates one B-tree, not a table and an index. event_id comes first and
-                -- the table has at most 13 columns: SQLite then compares keys with its fast
-                -- string comparator instead of decoding whole records. The lookup numbers carry
-                -- no REFERENCES clause, which would cost a parent lookup per row.
-                CREATE TABLE events (
-                    event_id TEXT NOT NULL,
-                    tenant_no INTEGER NOT NULL,         -- tenants.no
-                    seq INTEGER NOT NULL,               -- position in the run's stream
-                    customer_no INTEGER NOT NULL,       -- customers.no
-                    metric_no INTEGER NOT NULL,         -- metrics.no
-                    quantity TEXT NOT NULL,
-                    timestamp INTEGER NOT NULL,
-                    source_no INTEGER NOT NULL,         -- sources.no
-                    properties TEXT,                    -- JSON object of strings; NULL when none
-                    received_at INTEGER NOT NULL,
-                    period INTEGER,                     -- billing period index; NULL outside every period
-                    flags INTEGER NOT NULL,             -- 1: late, 2: over a soft limit
-                    origin INTEGER NOT NULL,            -- 0: the stream, 1: a dead letter a later replay accepted
-                    PRIMARY KEY (event_id, tenant_no)
-                ) WITHOUT ROWID;
+                    -- Accepted events. The uniqueness key is the table itself (WITHOUT ROWID), so an
+                    -- insert updates one B-tree, not a table and an index. event_id comes first and
+                    -- the table has at most 13 columns: SQLite then compares keys with its fast
+                    -- string comparator instead of decoding whole records. The lookup numbers carry
+                    -- no REFERENCES clause, which would cost a parent lookup per row.
+                    CREATE TABLE events (
+                        event_id TEXT NOT NULL,
+                        tenant_no INTEGER NOT NULL,         -- tenants.no
+                        seq INTEGER NOT NULL,               -- position in the run's stream
+                        customer_no INTEGER NOT NULL,       -- customers.no
+                        metric_no INTEGER NOT NULL,         -- metrics.no
+                        quantity TEXT NOT NULL,
+                        timestamp INTEGER NOT NULL,
+                        source_no INTEGER NOT NULL,         -- sources.no
+                        properties TEXT,                    -- JSON object of strings; NULL when none
+                        received_at INTEGER NOT NULL,
+                        period INTEGER,                     -- billing period index; NULL outside every period
+                        flags INTEGER NOT NULL,             -- 1: late, 2: over a soft limit
+                        origin INTEGER NOT NULL,            -- 0: the stream, 1: a dead letter a later replay accepted
+                        PRIMARY KEY (event_id, tenant_no)
+                    ) WITHOUT ROWID;
 
-                -- Rejected for good, with the whole event in the columns events uses (no JSON
-                -- built per row), or the text as sent when the input was raw.
-                CREATE TABLE rejections (
-                    seq INTEGER PRIMARY KEY,
-                    tenant_no INTEGER,                  -- tenants.no; NULL when the input was raw text
-                    event_id TEXT NOT NULL,
-                    reason TEXT NOT NULL,
-                    customer_no INTEGER,                -- customers.no
-                    metric_no INTEGER,                  -- metrics.no
-                    quantity TEXT,
-                    timestamp INTEGER,                  -- the event's
-                    source_no INTEGER,                  -- sources.no
-                    properties TEXT,                    -- JSON object of strings; NULL when none
-                    received_at INTEGER NOT NULL,
-                    raw TEXT                            -- the input as sent, when it was raw text
-                );
+                    -- Rejected for good, with the whole event in the columns events uses (no JSON
+                    -- built per row), or the text as sent when the input was raw.
+                    CREATE TABLE rejections (
+                        seq INTEGER PRIMARY KEY,
+                        tenant_no INTEGER,                  -- tenants.no; NULL when the input was raw text
+                        event_id TEXT NOT NULL,
+                        reason TEXT NOT NULL,
+                        customer_no INTEGER,                -- customers.no
+                        metric_no INTEGER,                  -- metrics.no
+                        quantity TEXT,
+                        timestamp INTEGER,                  -- the event's
+                        source_no INTEGER,                  -- sources.no
+                        properties TEXT,                    -- JSON object of strings; NULL when none
+                        received_at INTEGER NOT NULL,
+                        raw TEXT                            -- the input as sent, when it was raw text
+                    );
 
-                CREATE TABLE dead_letters (
-                    seq INTEGER PRIMARY KEY,
-                    event_id TEXT,
-                    reason TEXT NOT NULL,
-                    detail TEXT,                        -- filled in when the run finishes
-                    payload_kind TEXT NOT NULL,         -- 'event' (its JSON) or 'raw' (the text as sent)
-                    payload TEXT NOT NULL,
-                    received_at INTEGER NOT NULL,
-                    replayed_at INTEGER,                -- simulated time of the replay that took it; NULL while pending
-                    replay_outcome TEXT                 -- 'accepted' or 'rejected:<reason>'
-                );
+                    CREATE TABLE dead_letters (
+                        seq INTEGER PRIMARY KEY,
+                        event_id TEXT,
+                        reason TEXT NOT NULL,
+                        detail TEXT,                        -- filled in when the run finishes
+                        payload_kind TEXT NOT NULL,         -- 'event' (its JSON) or 'raw' (the text as sent)
+                        payload TEXT NOT NULL,
+                        received_at INTEGER NOT NULL,
+                        replayed_at INTEGER,                -- simulated time of the replay that took it; NULL while pending
+                        replay_outcome TEXT                 -- 'accepted' or 'rejected:<reason>'
+                    );
 
-                CREATE TABLE invoices (
-                    id INTEGER PRIMARY KEY,
-                    run_id INTEGER NOT NULL REFERENCES runs(id),
-                    position INTEGER NOT NULL,          -- billing order: period, then catalog customer order
-                    number TEXT NOT NULL,
-                    customer TEXT NOT NULL,
-                    period_index INTEGER NOT NULL,
-                    period_start INTEGER NOT NULL,
-                    period_end INTEGER NOT NULL,
-                    currency TEXT NOT NULL,
-                    destination TEXT NOT NULL,
-                    subtotal TEXT NOT NULL,
-                    discount_total TEXT NOT NULL,
-                    tax_total TEXT NOT NULL,
-                    total TEXT NOT NULL,
-                    credits_applied TEXT NOT NULL,
-                    amount_due TEXT NOT NULL,
-                    UNIQUE (run_id, number)
-                );
+                    CREATE TABLE invoices (
+                        id INTEGER PRIMARY KEY,
+                        run_id INTEGER NOT NULL REFERENCES runs(id),
+                        position INTEGER NOT NULL,          -- billing order: period, then catalog customer order
+                        number TEXT NOT NULL,
+                        customer TEXT NOT NULL,
+                        period_index INTEGER NOT NULL,
+                        period_start INTEGER NOT NULL,
+                        period_end INTEGER NOT NULL,
+                        currency TEXT NOT NULL,
+                        destination TEXT NOT NULL,
+                        subtotal TEXT NOT NULL,
+                        discount_total TEXT NOT NULL,
+                        tax_total TEXT NOT NULL,
+                        total TEXT NOT NULL,
+                        credits_applied TEXT NOT NULL,
+                        amount_due TEXT NOT NULL,
+                        UNIQUE (run_id, number)
+                    );
 
-                CREATE TABLE invoice_lines (
-                    invoice_id INTEGER NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
-                    position INTEGER NOT NULL,
-                    kind TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    metric TEXT,
-                    quantity TEXT,                      -- priced quantity; metered = quantity + rollover_units_used
-                    rollover_units_used TEXT NOT NULL,
-                    unrounded_amount TEXT NOT NULL,
-                    amount TEXT NOT NULL,
-                    PRIMARY KEY (invoice_id, position)
-                );
+                    CREATE TABLE invoice_lines (
+                        invoice_id INTEGER NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
+                        position INTEGER NOT NULL,
+                        kind TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        metric TEXT,
+                        quantity TEXT,                      -- priced quantity; metered = quantity + rollover_units_used
+                        rollover_units_used TEXT NOT NULL,
+                        unrounded_amount TEXT NOT NULL,
+                        amount TEXT NOT NULL,
+                        PRIMARY KEY (invoice_id, position)
+                    );
 
-                -- Events as they were sent, names and all: what queries by hand read.
-                CREATE VIEW events_view AS
-                SELECT e.seq, t.name AS tenant, e.event_id, c.name AS customer, m.name AS metric, e.quantity,
-                       e.timestamp, s.name AS source, e.properties, e.received_at, e.period,
-                       e.flags & 1 AS late, (e.flags & 2) / 2 AS over_soft_limit,
-                       CASE e.origin WHEN 0 THEN 'stream' ELSE 'replay' END AS origin
-                FROM events e
-                JOIN tenants t ON t.no = e.tenant_no
-                JOIN customers c ON c.no = e.customer_no
-                JOIN metrics m ON m.no = e.metric_no
-                JOIN sources s ON s.no = e.source_no;
-                """)
+                    -- Events as they were sent, names and all: what queries by hand read.
+                    CREATE VIEW events_view AS
+                    SELECT e.seq, t.name AS tenant, e.event_id, c.name AS customer, m.name AS metric, e.quantity,
+                           e.timestamp, s.name AS source, e.properties, e.received_at, e.period,
+                           e.flags & 1 AS late, (e.flags & 2) / 2 AS over_soft_limit,
+                           CASE e.origin WHEN 0 THEN 'stream' ELSE 'replay' END AS origin
+                    FROM events e
+                    JOIN tenants t ON t.no = e.tenant_no
+                    JOIN customers c ON c.no = e.customer_no
+                    JOIN metrics m ON m.no = e.metric_no
+                    JOIN sources s ON s.no = e.source_no;
+                    """)
         }
         migrator.registerMigration("v2 service requests: idempotency keys of tally-server's ingest") { db in
-            try db.execute(sql: """
-                -- A batch ingest request tally-server answered, by the client's Idempotency-Key: a retry with
-                -- the same key and body gets this response again instead of being metered twice.
-                CREATE TABLE service_requests (
-                    tenant TEXT NOT NULL,
-                    key TEXT NOT NULL,
-                    body_sha256 TEXT NOT NULL,          -- of the request body as received (before gzip decoding)
-                    response TEXT NOT NULL,             -- the JSON answered with the 202
-                    PRIMARY KEY (tenant, key)
-                ) WITHOUT ROWID;
-                """)
+            try db.execute(
+                sql: """
+                    -- A batch ingest request tally-server answered, by the client's Idempotency-Key: a retry with
+                    -- the same key and body gets this response again instead of being metered twice.
+                    CREATE TABLE service_requests (
+                        tenant TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        body_sha256 TEXT NOT NULL,          -- of the request body as received (before gzip decoding)
+                        response TEXT NOT NULL,             -- the JSON answered with the 202
+                        PRIMARY KEY (tenant, key)
+                    ) WITHOUT ROWID;
+                    """)
         }
         return migrator
     }

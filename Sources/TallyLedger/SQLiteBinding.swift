@@ -40,7 +40,8 @@ struct SQLiteBinding {
     /// (a value over SQLite's length limit, 1 GB, is the only way to get one).
     @inline(__always)
     func bindStatic(_ index: Int32, _ text: UnsafePointer<CChar>, _ span: LedgerBatch.Span) throws {
-        let code = span.count < 0
+        let code =
+            span.count < 0
             ? sqlite3_bind_null(statement, index)
             // A nil destructor is SQLITE_STATIC (a stored constant would cost a swift_once per call).
             : sqlite3_bind_text64(statement, index, text + span.start, UInt64(span.count), nil, UInt8(SQLITE_UTF8))

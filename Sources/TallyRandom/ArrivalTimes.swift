@@ -207,11 +207,13 @@ public struct ArrivalTimes: Sequence, Sendable {
                 let step = UInt64(ArrivalTimes.diurnalSegmentMilliseconds)
                 segmentCount = Int(length / step + (length % step == 0 ? 0 : 1))
                 // amplitude · day / (2π) in Q32: raw · day · 2^64 / (2π · 2^64), < 2^56.
-                let coefficient = (UInt128(amplitude.raw) * UInt128(ArrivalTimes.dayMilliseconds) << 64) / FixedMath.twoPiQ64
+                let coefficient =
+                    (UInt128(amplitude.raw) * UInt128(ArrivalTimes.dayMilliseconds) << 64) / FixedMath.twoPiQ64
                 layout = .diurnal(
                     peak: peak,
                     coefficient: Int128(coefficient),
-                    cosStart: FixedMath.sinCosQ62(turnsQ64: ArrivalTimes.diurnalTurns(at: start, peakHourUTC: peak)).cos)
+                    cosStart: FixedMath.sinCosQ62(turnsQ64: ArrivalTimes.diurnalTurns(at: start, peakHourUTC: peak)).cos
+                )
                 totalMass = mass(atBoundary: segmentCount)
             case let .burst(windows, share, fraction):
                 isStratified = false
@@ -309,7 +311,8 @@ public struct ArrivalTimes: Sequence, Sendable {
             let n = UInt64(count)
             let i = UInt64(emitted)
             // i·L/n < L because i < n, so the 128-by-64 division cannot overflow.
-            let below = i.multipliedFullWidth(by: length), above = (i + 1).multipliedFullWidth(by: length)
+            let below = i.multipliedFullWidth(by: length)
+            let above = (i + 1).multipliedFullWidth(by: length)
             let slotStart = FixedMath.divideWide(high: below.high, low: below.low, by: n)
             let slotEnd = i + 1 == n ? length : FixedMath.divideWide(high: above.high, low: above.low, by: n)
             let width = slotEnd - slotStart
@@ -360,7 +363,9 @@ public struct ArrivalTimes: Sequence, Sendable {
             case .single:
                 return start
             case .diurnal:
-                return Int64(bitPattern: UInt64(bitPattern: start) &+ UInt64(j) &* UInt64(ArrivalTimes.diurnalSegmentMilliseconds))
+                return Int64(
+                    bitPattern: UInt64(bitPattern: start) &+ UInt64(j)
+                        &* UInt64(ArrivalTimes.diurnalSegmentMilliseconds))
             case let .burst(boundaries, _):
                 return boundaries[j]
             }
@@ -401,7 +406,9 @@ public struct ArrivalTimes: Sequence, Sendable {
             var isBurst: [Bool] = []  // per segment between consecutive points
             for k in 0..<sectors {
                 let sectorStart = sectors.dividingFullWidth(k.multipliedFullWidth(by: length)).quotient
-                let sectorEnd = k + 1 == sectors ? length : sectors.dividingFullWidth((k + 1).multipliedFullWidth(by: length)).quotient
+                let sectorEnd =
+                    k + 1 == sectors
+                    ? length : sectors.dividingFullWidth((k + 1).multipliedFullWidth(by: length)).quotient
                 let sectorLength = sectorEnd - sectorStart
                 guard sectorLength > 0 else { continue }  // more windows than milliseconds
                 let width = Swift.min(windowLength, sectorLength)

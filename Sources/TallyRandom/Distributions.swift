@@ -275,7 +275,9 @@ public struct Zipf: SamplingDistribution, Hashable {
 
     /// Throws unless `1 <= n <= 10_000_000` and `s > 0`.
     public init(n: Int, s: Fixed) throws(ParameterError) {
-        guard n >= 1, n <= Zipf.maximumN else { throw ParameterError("Zipf: n must be in 1...\(Zipf.maximumN), got \(n)") }
+        guard n >= 1, n <= Zipf.maximumN else {
+            throw ParameterError("Zipf: n must be in 1...\(Zipf.maximumN), got \(n)")
+        }
         guard s > 0 else { throw ParameterError("Zipf: s must be > 0, got \(s)") }
         self.n = n
         self.s = s

@@ -90,12 +90,16 @@ public enum FixedMath {
 
     /// sin(2π · turns), rounded to the nearest raw unit. The reduction modulo one turn is exact.
     public static func sin(turns: Fixed) -> Fixed {
-        Fixed(raw: Int64(Fixed.roundedShift(Int128(sinCosQ62(turnsQ64: UInt64(truncatingIfNeeded: turns.raw) << 32).sin), 30)))
+        Fixed(
+            raw: Int64(
+                Fixed.roundedShift(Int128(sinCosQ62(turnsQ64: UInt64(truncatingIfNeeded: turns.raw) << 32).sin), 30)))
     }
 
     /// cos(2π · turns), rounded to the nearest raw unit. The reduction modulo one turn is exact.
     public static func cos(turns: Fixed) -> Fixed {
-        Fixed(raw: Int64(Fixed.roundedShift(Int128(sinCosQ62(turnsQ64: UInt64(truncatingIfNeeded: turns.raw) << 32).cos), 30)))
+        Fixed(
+            raw: Int64(
+                Fixed.roundedShift(Int128(sinCosQ62(turnsQ64: UInt64(truncatingIfNeeded: turns.raw) << 32).cos), 30)))
     }
 
     // MARK: - Internal kernels (Q62/Q64)

@@ -71,7 +71,8 @@ public struct Xoshiro256StarStar: Sendable, Hashable {
     /// Creates a generator from a raw state; throws if all four words are zero (a fixed point).
     public init(state: (UInt64, UInt64, UInt64, UInt64)) throws(ParameterError) {
         guard state.0 | state.1 | state.2 | state.3 != 0 else {
-            throw ParameterError("Xoshiro256StarStar: the all-zero state is invalid (the generator would emit only zeros)")
+            throw ParameterError(
+                "Xoshiro256StarStar: the all-zero state is invalid (the generator would emit only zeros)")
         }
         (s0, s1, s2, s3) = state
     }
@@ -132,7 +133,10 @@ public struct Xoshiro256StarStar: Sendable, Hashable {
     }
 
     private mutating func applyJump(_ polynomial: [UInt64]) {
-        var j0: UInt64 = 0, j1: UInt64 = 0, j2: UInt64 = 0, j3: UInt64 = 0
+        var j0: UInt64 = 0
+        var j1: UInt64 = 0
+        var j2: UInt64 = 0
+        var j3: UInt64 = 0
         for word in polynomial {
             for bit in 0..<64 {
                 if word & (1 << UInt64(bit)) != 0 {

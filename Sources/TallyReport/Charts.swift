@@ -5,8 +5,15 @@ import TallyPipeline
 /// Positions are worked out in whole tenths of a pixel from exact decimals, so a chart
 /// is the same on every machine and no quantity goes through binary floating point.
 struct LineChart {
-    struct Tick { var at: String; var label: String }
-    struct Dot { var x: String; var y: String; var label: String }
+    struct Tick {
+        var at: String
+        var label: String
+    }
+    struct Dot {
+        var x: String
+        var y: String
+        var label: String
+    }
     struct Series {
         var name: String
         var colour: String
@@ -45,16 +52,19 @@ struct LineChart {
         let span = max(Int(lastDay - firstDay), 1)
         let peak = series.flatMap(\.values.values).reduce(ExactDecimal.zero) { ExactDecimal.max($0, $1) }
         let scaleTop = niceCeiling(peak)
-        let plotWidth = right - left, plotHeight = bottom - top
+        let plotWidth = right - left
+        let plotHeight = bottom - top
         func x(_ day: Int64) -> Int { left * 10 + Int(day - firstDay) * plotWidth * 10 / span }
         func y(_ value: ExactDecimal) -> Int { bottom * 10 - tenths(value, of: scaleTop, pixels: plotHeight) }
 
         var lines: [Series] = []
         for (index, item) in series.enumerated() {
-            var points: [String] = [], dots: [Dot] = []
+            var points: [String] = []
+            var dots: [Dot] = []
             for day in firstDay...lastDay {
                 let value = item.values[day] ?? .zero
-                let px = text(tenths: x(day)), py = text(tenths: y(value))
+                let px = text(tenths: x(day))
+                let py = text(tenths: y(value))
                 points.append("\(px),\(py)")
                 if span <= 45 {
                     dots.append(
@@ -154,9 +164,14 @@ struct BarChart {
 
 /// `1234567.5` as `1,234,567.5`: thousands grouped in the whole part, the text otherwise unchanged.
 func grouped(_ number: String) -> String {
-    var sign = "", body = Substring(number)
-    if body.hasPrefix("-") { sign = "-"; body = body.dropFirst() }
-    let whole = body.prefix { $0 != "." }, rest = body.dropFirst(whole.count)
+    var sign = ""
+    var body = Substring(number)
+    if body.hasPrefix("-") {
+        sign = "-"
+        body = body.dropFirst()
+    }
+    let whole = body.prefix { $0 != "." }
+    let rest = body.dropFirst(whole.count)
     guard whole.count > 3, whole.allSatisfy(\.isNumber) else { return number }
     var out = ""
     for (index, digit) in whole.enumerated() {

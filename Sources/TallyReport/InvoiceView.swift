@@ -9,7 +9,10 @@ struct InvoiceView {
         var how: [String]
         var amount: String
     }
-    struct Adjustment { var label: String; var amount: String }
+    struct Adjustment {
+        var label: String
+        var amount: String
+    }
 
     var number: String
     var customer: String
@@ -99,8 +102,10 @@ struct InvoiceView {
         switch breakdown {
         case .flat(let flat):
             return flat.prorated
-                ? ["\(currency.format(flat.fullAmount)) for the period x \(flat.activeDays)/\(flat.periodDays) days"
-                    + " active"]
+                ? [
+                    "\(currency.format(flat.fullAmount)) for the period x \(flat.activeDays)/\(flat.periodDays) days"
+                        + " active"
+                ]
                 : ["flat fee \(currency.format(flat.fullAmount))"]
         case .perUnit(let price):
             return ["\(n(quantity)) x \(price.description)"]

@@ -4,14 +4,33 @@ import TallySandbox
 
 /// What the scenario page template shows, every value already text.
 struct ScenarioPage {
-    static let statusTexts = ["passed": "PASS", "updated": "PASS, goldens updated", "failed": "FAIL", "invalid": "INVALID"]
+    static let statusTexts = [
+        "passed": "PASS", "updated": "PASS, goldens updated", "failed": "FAIL", "invalid": "INVALID",
+    ]
 
     struct MoneyRow {
-        var customer: String; var period: String; var expected: String; var actual: String; var lines: [String]
+        var customer: String
+        var period: String
+        var expected: String
+        var actual: String
+        var lines: [String]
     }
-    struct OutcomeRow { var outcome: String; var reason: String; var count: String }
-    struct UsageRow { var customer: String; var accepted: String; var billed: String }
-    struct UsageChart { var chart: LineChart; var unit: String; var billedHeading: String; var rows: [UsageRow] }
+    struct OutcomeRow {
+        var outcome: String
+        var reason: String
+        var count: String
+    }
+    struct UsageRow {
+        var customer: String
+        var accepted: String
+        var billed: String
+    }
+    struct UsageChart {
+        var chart: LineChart
+        var unit: String
+        var billedHeading: String
+        var rows: [UsageRow]
+    }
 
     var name: String
     var pageTitle: String
@@ -61,10 +80,21 @@ struct ScenarioPage {
         hasDifferences = hasMoneyRows || !messages.isEmpty
         goldenPath = report.goldenInvoices
         guard let run = report.run else {
-            description = ""; seed = ""; periods = ""; currency = ""; events = "0"
-            outsideNote = ""; hasOutsideNote = false
-            outcomeChart = nil; outcomeRows = []; usageCharts = []; invoiceCount = "0"; totalBilled = ""
-            invoicesLeftOut = false; shownInvoices = "0"; invoices = []
+            description = ""
+            seed = ""
+            periods = ""
+            currency = ""
+            events = "0"
+            outsideNote = ""
+            hasOutsideNote = false
+            outcomeChart = nil
+            outcomeRows = []
+            usageCharts = []
+            invoiceCount = "0"
+            totalBilled = ""
+            invoicesLeftOut = false
+            shownInvoices = "0"
+            invoices = []
             return
         }
         let scenario = run.scenario
@@ -122,7 +152,8 @@ struct ScenarioPage {
     static func usageCharts(_ usage: DailyUsage, run: ScenarioRun) -> [UsageChart] {
         let periods = run.scenario.schedule.periods
         guard let first = periods.first, let last = periods.last else { return [] }
-        var firstDay = utcDay(first.start), lastDay = utcDay(last.end) - 1
+        var firstDay = utcDay(first.start)
+        var lastDay = utcDay(last.end) - 1
         for key in usage.days.keys {
             firstDay = min(firstDay, key.day)
             lastDay = max(lastDay, key.day)
@@ -143,9 +174,11 @@ struct ScenarioPage {
             guard !perCustomer.isEmpty else { continue }
             // Largest first; equal totals in catalog order, then by id, so the page is the same every run.
             let customers = perCustomer.keys.sorted { a, b in
-                let ta = totals[a] ?? .zero, tb = totals[b] ?? .zero
+                let ta = totals[a] ?? .zero
+                let tb = totals[b] ?? .zero
                 if ta != tb { return tb < ta }
-                let oa = customerOrder[a] ?? Int.max, ob = customerOrder[b] ?? Int.max
+                let oa = customerOrder[a] ?? Int.max
+                let ob = customerOrder[b] ?? Int.max
                 return oa != ob ? oa < ob : a.utf8.lexicographicallyPrecedes(b.utf8)
             }
             var series: [(name: String, total: String, values: [Int64: ExactDecimal])] = customers.prefix(

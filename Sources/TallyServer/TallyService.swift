@@ -46,8 +46,9 @@ public struct TallyService: Sendable {
     public init(configuration: ServiceConfiguration) throws {
         self.configuration = configuration
         metrics = ServerMetrics()
-        metering = try MeteringService(catalogs: configuration.catalogs, ledger: try Ledger(path: configuration.ledgerPath, create: true),
-                                       metrics: metrics)
+        metering = try MeteringService(
+            catalogs: configuration.catalogs, ledger: try Ledger(path: configuration.ledgerPath, create: true),
+            metrics: metrics)
     }
 
     /// Serves until the process is told to stop (SIGINT, SIGTERM) or the task is cancelled.
@@ -58,8 +59,9 @@ public struct TallyService: Sendable {
         logger.logLevel = .warning
         let app = Application(
             router: router(),
-            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port),
-                                                    serverName: "tally-server"),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "tally-server"),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) },
             logger: logger)
         try await app.runService()
@@ -67,16 +69,19 @@ public struct TallyService: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: MethodCheck(allowed: [
-            "/healthz": .get, "/metrics": .get, "/v1/meter": .post, "/v1/ingest/batch": .post, "/v1/canAccess": .post,
-            "/v1/events": .get, "/v1/invoices/preview": .get, "/v1/invoices": .get,
-        ]))
+        router.add(
+            middleware: MethodCheck(allowed: [
+                "/healthz": .get, "/metrics": .get, "/v1/meter": .post, "/v1/ingest/batch": .post,
+                "/v1/canAccess": .post,
+                "/v1/events": .get, "/v1/invoices/preview": .get, "/v1/invoices": .get,
+            ]))
         router.get("/healthz") { _, _ in
             Self.json(.ok, #"{"status":"ok"}"#)
         }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
         router.post("/v1/meter") { request, _ in
             await handle("/v1/meter", request) { request in
@@ -125,7 +130,9 @@ public struct TallyService: Sendable {
     // MARK: Requests
 
     /// Runs a route, answering an ``APIError`` as its JSON and timing the request.
-    private func handle(_ route: String, _ request: Request, _ body: (inout Request) async throws -> Response) async -> Response {
+    private func handle(
+        _ route: String, _ request: Request, _ body: (inout Request) async throws -> Response
+    ) async -> Response {
         let started = ContinuousClock.now
         var request = request
         let response: Response
@@ -136,8 +143,9 @@ public struct TallyService: Sendable {
         } catch {
             response = Self.error(APIError(status: 500, code: "internal_error", message: "\(error)"))
         }
-        metrics.request(route: route, method: request.method.rawValue, status: response.status.code,
-                        duration: started.duration(to: .now))
+        metrics.request(
+            route: route, method: request.method.rawValue, status: response.status.code,
+            duration: started.duration(to: .now))
         return response
     }
 
@@ -146,25 +154,30 @@ public struct TallyService: Sendable {
             let buffer = try await request.collectBody(upTo: configuration.limits.maxBodyBytes)
             return Array(buffer.readableBytesView)
         } catch {
-            throw APIError(status: 413, code: "body_too_large",
-                           message: "the body is larger than \(configuration.limits.maxBodyBytes) bytes")
+            throw APIError(
+                status: 413, code: "body_too_large",
+                message: "the body is larger than \(configuration.limits.maxBodyBytes) bytes")
         }
     }
 
     /// The body after `Content-Encoding: gzip`, bounded by the decoded-size limit.
     private func decode(_ sent: [UInt8], _ request: Request) throws(APIError) -> [UInt8] {
-        guard let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" else { return sent }
+        guard let encoding = request.headers[.contentEncoding]?.lowercased(), encoding != "identity" else {
+            return sent
+        }
         guard encoding == "gzip" else {
-            throw APIError(status: 415, code: "unsupported_encoding", field: "Content-Encoding",
-                           message: "'\(encoding.prefix(40))' is not supported, expected gzip or identity")
+            throw APIError(
+                status: 415, code: "unsupported_encoding", field: "Content-Encoding",
+                message: "'\(encoding.prefix(40))' is not supported, expected gzip or identity")
         }
         var buffer = ByteBuffer(bytes: sent)
         do {
             let decoded = try buffer.decompress(with: .gzip(), maxSize: configuration.limits.maxDecodedBytes)
             return Array(decoded.readableBytesView)
         } catch let error as CompressNIOError where error == .bufferOverflow {
-            throw APIError(status: 413, code: "body_too_large",
-                           message: "the decoded body is larger than \(configuration.limits.maxDecodedBytes) bytes")
+            throw APIError(
+                status: 413, code: "body_too_large",
+                message: "the decoded body is larger than \(configuration.limits.maxDecodedBytes) bytes")
         } catch {
             throw APIError.invalid("Content-Encoding", "the body is not valid gzip: \(error)")
         }
@@ -188,61 +201,80 @@ public struct TallyService: Sendable {
             principal = try verifySignature(header, tenant: tenantHeader, body: signedBody)
         } else {
             guard let authorization = request.headers[.authorization] else {
-                throw APIError(status: 401, code: "unauthorized", field: "Authorization",
-                               message: "missing, expected Authorization: Bearer <key>")
+                throw APIError(
+                    status: 401, code: "unauthorized", field: "Authorization",
+                    message: "missing, expected Authorization: Bearer <key>")
             }
             guard authorization.hasPrefix("Bearer "), authorization.count <= 512 else {
-                throw APIError(status: 401, code: "unauthorized", field: "Authorization", message: "expected Bearer <key>")
+                throw APIError(
+                    status: 401, code: "unauthorized", field: "Authorization", message: "expected Bearer <key>")
             }
-            guard let found = configuration.keys.principal(forKey: String(authorization.dropFirst("Bearer ".count))) else {
-                throw APIError(status: 401, code: "unauthorized", field: "Authorization", message: "the key is not valid")
+            guard let found = configuration.keys.principal(forKey: String(authorization.dropFirst("Bearer ".count)))
+            else {
+                throw APIError(
+                    status: 401, code: "unauthorized", field: "Authorization", message: "the key is not valid")
             }
             principal = found
         }
         if let tenantHeader, tenantHeader != principal.tenant {
-            throw APIError(status: 403, code: "forbidden", field: "X-Tenant-Id",
-                           message: "the key belongs to another tenant than '\(tenantHeader.prefix(64))'")
+            throw APIError(
+                status: 403, code: "forbidden", field: "X-Tenant-Id",
+                message: "the key belongs to another tenant than '\(tenantHeader.prefix(64))'")
         }
         return principal
     }
 
     private func verifySignature(_ header: String, tenant: String?, body: [UInt8]) throws(APIError) -> Principal {
         guard let tenant else {
-            throw APIError(status: 401, code: "unauthorized", field: "X-Tenant-Id", message: "a signed request must name its tenant")
+            throw APIError(
+                status: 401, code: "unauthorized", field: "X-Tenant-Id",
+                message: "a signed request must name its tenant")
         }
         guard let signature = RequestSignature(header: header) else {
-            throw APIError(status: 401, code: "signature_invalid", field: "X-Signature", message: "expected t=<unix seconds>,v1=<64 hex digits>")
+            throw APIError(
+                status: 401, code: "signature_invalid", field: "X-Signature",
+                message: "expected t=<unix seconds>,v1=<64 hex digits>")
         }
         let now = Int64(configuration.now().timeIntervalSince1970)
         guard abs(now - signature.timestamp) <= RequestSignature.window else {
-            throw APIError(status: 401, code: "signature_expired", field: "X-Signature",
-                           message: "signed at \(signature.timestamp), more than \(RequestSignature.window) s from the service's clock (\(now))")
+            throw APIError(
+                status: 401, code: "signature_expired", field: "X-Signature",
+                message:
+                    "signed at \(signature.timestamp), more than \(RequestSignature.window) s from the service's clock (\(now))"
+            )
         }
         var signer: KeyStore.SigningSecret?
         for secret in configuration.keys.signingSecrets where secret.tenant == tenant {
             if signature.isSigned(body: body, with: secret.secret) { signer = secret }
         }
         guard let signer else {
-            throw APIError(status: 401, code: "signature_invalid", field: "X-Signature", message: "the signature matches no secret of the tenant")
+            throw APIError(
+                status: 401, code: "signature_invalid", field: "X-Signature",
+                message: "the signature matches no secret of the tenant")
         }
         guard seenSignatures.firstUse(signature, now: now) else {
-            throw APIError(status: 401, code: "signature_replayed", field: "X-Signature",
-                           message: "this signature was already used; sign each request anew")
+            throw APIError(
+                status: 401, code: "signature_replayed", field: "X-Signature",
+                message: "this signature was already used; sign each request anew")
         }
         return Principal(tenant: signer.tenant, mode: signer.mode, id: signer.id)
     }
 
     // MARK: Routes
 
-    private func ingest(_ items: [IngestItem], _ principal: Principal, _ request: Request, _ sent: [UInt8]) async throws -> Response {
+    private func ingest(
+        _ items: [IngestItem], _ principal: Principal, _ request: Request, _ sent: [UInt8]
+    ) async throws -> Response {
         var idempotency: (key: String, bodySHA256: String)?
         if let key = request.headers[HTTPField.Name("Idempotency-Key")!] {
             guard !key.isEmpty, key.count <= configuration.limits.maxTextLength else {
-                throw APIError.invalid("Idempotency-Key", "expected 1 to \(configuration.limits.maxTextLength) characters")
+                throw APIError.invalid(
+                    "Idempotency-Key", "expected 1 to \(configuration.limits.maxTextLength) characters")
             }
             idempotency = (key, KeyStore.hex(SHA256.hash(data: sent)))
         }
-        let answer = try await metering.ingest(items, into: BookID(tenant: principal.tenant, mode: principal.mode), idempotency: idempotency)
+        let answer = try await metering.ingest(
+            items, into: BookID(tenant: principal.tenant, mode: principal.mode), idempotency: idempotency)
         var response = Self.json(.accepted, answer.json)
         if answer.repeated { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
         return response
@@ -252,15 +284,20 @@ public struct TallyService: Sendable {
     ///
     /// 200 when allowed, 429 when refused for quota, margin or spike arrest, 404 naming the field for an
     /// unknown customer or metric; every answer that decides carries the decision as JSON.
-    private func canAccess(_ asked: (customer: String, metric: String, at: Instant), _ principal: Principal) throws(APIError) -> Response {
+    private func canAccess(
+        _ asked: (customer: String, metric: String, at: Instant), _ principal: Principal
+    ) throws(APIError) -> Response {
         let decision = try metering.update(BookID(tenant: principal.tenant, mode: principal.mode)) { book in
             book.meter.canAccess(tenant: principal.tenant, customer: asked.customer, metric: asked.metric, at: asked.at)
         }
         switch decision.refusal {
         case .unknownCustomer?:
-            throw APIError(status: 404, code: "not_found", field: "customer_id", message: "no customer '\(asked.customer.prefix(64))'")
+            throw APIError(
+                status: 404, code: "not_found", field: "customer_id",
+                message: "no customer '\(asked.customer.prefix(64))'")
         case .unknownMetric?:
-            throw APIError(status: 404, code: "not_found", field: "metric", message: "no metric '\(asked.metric.prefix(64))'")
+            throw APIError(
+                status: 404, code: "not_found", field: "metric", message: "no metric '\(asked.metric.prefix(64))'")
         default:
             break
         }
@@ -271,7 +308,8 @@ public struct TallyService: Sendable {
             if let quota = decision.limit { response.headers[HTTPField.Name("X-RateLimit-Limit")!] = quota.description }
         }
         if decision.flags.contains(.marginWarning) || answer.reason == "soft_limit_reached" {
-            response.headers[HTTPField.Name("X-Tally-Warning")!] = decision.flags.contains(.marginWarning) ? "margin_warning" : answer.reason
+            response.headers[HTTPField.Name("X-Tally-Warning")!] =
+                decision.flags.contains(.marginWarning) ? "margin_warning" : answer.reason
         }
         if decision.flags.contains(.throttled) { response.headers[HTTPField.Name("X-Tally-Throttle")!] = "throttled" }
         if let refusal = decision.refusal { response.headers[HTTPField.Name("X-Tally-Throttle")!] = refusal.rawValue }
@@ -286,13 +324,16 @@ public struct TallyService: Sendable {
         var limit = 20
         if let text = query.get("limit") {
             guard let value = Int(text), (1...MeteringService.recentPerCustomer).contains(value) else {
-                throw APIError.invalid("limit", "expected a whole number from 1 to \(MeteringService.recentPerCustomer)")
+                throw APIError.invalid(
+                    "limit", "expected a whole number from 1 to \(MeteringService.recentPerCustomer)")
             }
             limit = value
         }
-        let events = try metering.read(BookID(tenant: principal.tenant, mode: principal.mode)) { book throws(APIError) in
+        let events = try metering.read(BookID(tenant: principal.tenant, mode: principal.mode)) {
+            book throws(APIError) in
             guard book.terms.catalog.customer(customer) != nil else {
-                throw APIError(status: 404, code: "not_found", field: "customer", message: "no customer '\(customer.prefix(64))'")
+                throw APIError(
+                    status: 404, code: "not_found", field: "customer", message: "no customer '\(customer.prefix(64))'")
             }
             return Array((book.recent[customer] ?? []).suffix(limit).reversed())
         }
@@ -314,19 +355,24 @@ public struct TallyService: Sendable {
                 throw APIError.invalid("customer", "missing, expected ?customer=<customer id>")
             }
             guard terms.catalog.customer(customer) != nil else {
-                throw APIError(status: 404, code: "not_found", field: "customer", message: "no customer '\(customer.prefix(64))'")
+                throw APIError(
+                    status: 404, code: "not_found", field: "customer", message: "no customer '\(customer.prefix(64))'")
             }
             // "Now" is the book's clock: the service's for live data, the last received-at for test data.
             let now = principal.mode == .live || clock.millisecondsSinceEpoch == .min ? wallInstant() : clock
             guard let period = terms.schedule.periodIndex(containing: now) else {
-                throw APIError(status: 404, code: "not_found", message: "no billing period of the catalog contains \(now.iso8601)")
+                throw APIError(
+                    status: 404, code: "not_found", message: "no billing period of the catalog contains \(now.iso8601)")
             }
             invoices = invoices.filter { $0.customer == customer && $0.period.index == period }
         } else if let text = query.get("period") {
-            guard let period = Int(text), period >= 0 else { throw APIError.invalid("period", "expected a whole number from 0") }
+            guard let period = Int(text), period >= 0 else {
+                throw APIError.invalid("period", "expected a whole number from 0")
+            }
             guard period < terms.schedule.periods.count else {
-                throw APIError(status: 404, code: "not_found", field: "period",
-                               message: "the catalog has periods 0 to \(terms.schedule.periods.count - 1)")
+                throw APIError(
+                    status: 404, code: "not_found", field: "period",
+                    message: "the catalog has periods 0 to \(terms.schedule.periods.count - 1)")
             }
             invoices = invoices.filter { $0.period.index == period }
         }
@@ -337,7 +383,9 @@ public struct TallyService: Sendable {
     // MARK: Answers
 
     static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func error(_ error: APIError) -> Response {
@@ -351,10 +399,14 @@ public struct TallyService: Sendable {
 struct MethodCheck<Context: RequestContext>: RouterMiddleware {
     let allowed: [String: HTTPRequest.Method]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         if let method = allowed[request.uri.path], request.method != method {
-            var response = TallyService.error(APIError(status: 405, code: "method_not_allowed",
-                                                       message: "\(request.uri.path) takes \(method.rawValue) only"))
+            var response = TallyService.error(
+                APIError(
+                    status: 405, code: "method_not_allowed",
+                    message: "\(request.uri.path) takes \(method.rawValue) only"))
             response.headers[.allow] = method.rawValue
             return response
         }

@@ -6,8 +6,10 @@ import TallyServer
 struct TallyServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tally-server",
-        abstract: "The metering and entitlement service: gateways send usage events and ask canAccess; invoices are read back.",
-        discussion: "Docs/Server.md tells how to start it, create a key and point a gateway at it; Docs/openapi.yaml lists the API.",
+        abstract:
+            "The metering and entitlement service: gateways send usage events and ask canAccess; invoices are read back.",
+        discussion:
+            "Docs/Server.md tells how to start it, create a key and point a gateway at it; Docs/openapi.yaml lists the API.",
         subcommands: [Serve.self, CreateKey.self],
         defaultSubcommand: Serve.self
     )
@@ -43,7 +45,8 @@ struct Serve: AsyncParsableCommand {
         do {
             let files = try catalog.map { path in try CatalogFile.load(yaml: try Files.text(path), file: path) }
             let store = try KeyStore.load(yaml: try Files.text(keys), file: keys)
-            configuration = ServiceConfiguration(host: host, port: port, catalogs: files, ledgerPath: ledger, keys: store)
+            configuration = ServiceConfiguration(
+                host: host, port: port, catalogs: files, ledgerPath: ledger, keys: store)
             service = try TallyService(configuration: configuration)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
@@ -52,8 +55,10 @@ struct Serve: AsyncParsableCommand {
         let tenants = configuration.catalogs.map(\.tenant).joined(separator: ", ")
         try await service.run { port in
             // Written straight to the file descriptor, unbuffered: scripts wait for this line.
-            FileHandle.standardOutput.write(Data(
-                "tally-server listening on http://\(configuration.host):\(port) (tenants: \(tenants); ledger \(configuration.ledgerPath))\n".utf8))
+            FileHandle.standardOutput.write(
+                Data(
+                    "tally-server listening on http://\(configuration.host):\(port) (tenants: \(tenants); ledger \(configuration.ledgerPath))\n"
+                        .utf8))
         }
     }
 }
@@ -63,7 +68,8 @@ struct CreateKey: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "create-key",
         abstract: "Make a new API key: prints it once and appends its SHA-256 to the keys file.",
-        discussion: "The key itself is stored nowhere: keep it in the gateway's secret store. Restart the service to load it."
+        discussion:
+            "The key itself is stored nowhere: keep it in the gateway's secret store. Restart the service to load it."
     )
 
     @Option(help: "The keys file to append to (created if missing).")
@@ -95,8 +101,12 @@ struct CreateKey: ParsableCommand {
 
 enum Files {
     static func text(_ path: String) throws -> String {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("\(path): cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw ValidationError("\(path): the file is not UTF-8 text") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError("\(path): cannot read the file")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ValidationError("\(path): the file is not UTF-8 text")
+        }
         return text
     }
 }

@@ -1,5 +1,5 @@
-import Testing
 import TallyJSON
+import Testing
 
 @Suite struct CanonicalJSONTests {
     @Test func keysSortByUTF8Bytes() throws {
@@ -11,11 +11,14 @@ import TallyJSON
     @Test func nonASCIIKeysSortByBytesNotUTF16() {
         // U+FF61 is EF BD A1 in UTF-8 but sorts after U+10000 (D800 DC00) in UTF-16 order.
         let value = object(("\u{10000}", .null), ("\u{FF61}", .null), ("é", .null), ("z", .null))
-        #expect(CanonicalJSON.write(value, pretty: false) == "{\"z\":null,\"é\":null,\"\u{FF61}\":null,\"\u{10000}\":null}\n")
+        #expect(
+            CanonicalJSON.write(value, pretty: false)
+                == "{\"z\":null,\"é\":null,\"\u{FF61}\":null,\"\u{10000}\":null}\n")
     }
 
     @Test func exactPrettyOutput() throws {
-        let value = try JSONValue.parse("""
+        let value = try JSONValue.parse(
+            """
             {"usage": {"quantity": 0.0015, "meter": "api_calls"}, "amount": -3, "tags": ["x", "y"],
              "empty": [], "none": {}, "ok": true, "note": null, "rate": 1e999, "matrix": [[1, 2], []]}
             """)
@@ -49,8 +52,11 @@ import TallyJSON
     }
 
     @Test func exactCompactOutput() throws {
-        let value = try JSONValue.parse(#"{"usage": {"quantity": 0.0015, "meter": "api_calls"}, "tags": ["x", []], "none": {}}"#)
-        #expect(CanonicalJSON.write(value, pretty: false) == #"{"none":{},"tags":["x",[]],"usage":{"meter":"api_calls","quantity":0.0015}}"# + "\n")
+        let value = try JSONValue.parse(
+            #"{"usage": {"quantity": 0.0015, "meter": "api_calls"}, "tags": ["x", []], "none": {}}"#)
+        #expect(
+            CanonicalJSON.write(value, pretty: false)
+                == #"{"none":{},"tags":["x",[]],"usage":{"meter":"api_calls","quantity":0.0015}}"# + "\n")
     }
 
     @Test func scalarsAtTopLevel() {

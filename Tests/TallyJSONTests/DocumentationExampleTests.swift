@@ -1,5 +1,5 @@
-import Testing
 import TallyJSON
+import Testing
 
 /// The example on TallyJSON's DocC landing page (Sources/TallyJSON/TallyJSON.docc/TallyJSON.md), run as written.
 @Suite("Documentation: TallyJSON's landing page example")

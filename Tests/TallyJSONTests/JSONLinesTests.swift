@@ -1,5 +1,5 @@
-import Testing
 import TallyJSON
+import Testing
 
 @Suite struct JSONLinesTests {
     /// Every reported line as (number, value or error description).
@@ -19,12 +19,13 @@ import TallyJSON
         let seen = collect(text)
         // Lines 3 and 4 are blank and skipped but still counted; the last line needs no newline.
         #expect(seen.map(\.0) == [1, 2, 5, 6])
-        #expect(seen.map(\.1) == [
-            "{\"a\":1}\n",
-            "error 2:7: unexpected '}', expected a value",
-            "[2]\n",
-            "3\n",
-        ])
+        #expect(
+            seen.map(\.1) == [
+                "{\"a\":1}\n",
+                "error 2:7: unexpected '}', expected a value",
+                "[2]\n",
+                "3\n",
+            ])
     }
 
     @Test func crlfAndTrailingNewline() {
@@ -35,7 +36,8 @@ import TallyJSON
 
     @Test func errorsCarryTheFileLine() {
         // Even an error at the end of a line reports the line it is on, not the next.
-        #expect(collect("1\n2\n[1,\n").map(\.1) == ["1\n", "2\n", "error 3:4: unexpected end of input, expected a value"])
+        #expect(
+            collect("1\n2\n[1,\n").map(\.1) == ["1\n", "2\n", "error 3:4: unexpected end of input, expected a value"])
     }
 
     @Test func byteInputIncludingNonContiguous() {
@@ -45,7 +47,11 @@ import TallyJSON
         var fromReversed: [(Int, Bool)] = []
         // A reversed view has no contiguous storage, which forces the copying fallback.
         JSONLines.forEachLine(in: Array(text.utf8.reversed()).reversed()) { lineNumber, result in
-            if case .success = result { fromReversed.append((lineNumber, true)) } else { fromReversed.append((lineNumber, false)) }
+            if case .success = result {
+                fromReversed.append((lineNumber, true))
+            } else {
+                fromReversed.append((lineNumber, false))
+            }
         }
         #expect(fromBytes == [1, 2, 3])
         #expect(fromReversed.map(\.0) == [1, 2, 3])

@@ -1,5 +1,5 @@
-import Testing
 import TallyJSON
+import Testing
 
 @Suite struct ParserTests {
     @Test func literalsAndWhitespace() throws {
@@ -34,10 +34,14 @@ import TallyJSON
     }
 
     @Test func badEscapes() {
-        #expect(parseError(#""\x""#)?.description == #"1:3: unexpected 'x', expected one of \" \\ \/ \b \f \n \r \t \uXXXX after '\'"#)
+        #expect(
+            parseError(#""\x""#)?.description
+                == #"1:3: unexpected 'x', expected one of \" \\ \/ \b \f \n \r \t \uXXXX after '\'"#)
         #expect(parseError(#""\u12G4""#)?.description == #"1:6: unexpected 'G', expected 4 hex digits after '\u'"#)
         // A raw line break must be escaped inside a string.
-        #expect(parseError("\"a\nb\"")?.description == #"1:3: unescaped control character 0x0A in string, expected an escape such as \n or \u000a"#)
+        #expect(
+            parseError("\"a\nb\"")?.description
+                == #"1:3: unescaped control character 0x0A in string, expected an escape such as \n or \u000a"#)
     }
 
     @Test func surrogatePairs() throws {
@@ -48,12 +52,17 @@ import TallyJSON
     }
 
     @Test func loneSurrogatesAreErrors() {
-        #expect(parseError(#""\ud83d""#)?.description == #"1:8: unpaired high surrogate \uD83D, expected a low surrogate escape \uDC00-\uDFFF right after it"#)
+        #expect(
+            parseError(#""\ud83d""#)?.description
+                == #"1:8: unpaired high surrogate \uD83D, expected a low surrogate escape \uDC00-\uDFFF right after it"#
+        )
         #expect(parseError(#""\ud83dx""#)?.column == 8)
         // A second escape that is not a low surrogate does not complete the pair.
         #expect(parseError(#""\ud83d\u0041""#)?.column == 8)
         #expect(parseError(#""\ud83d\ud83d""#)?.column == 8)
-        #expect(parseError(#""\ude00""#)?.description == #"1:2: unpaired low surrogate \uDE00, expected it only after a high surrogate \uD800-\uDBFF"#)
+        #expect(
+            parseError(#""\ude00""#)?.description
+                == #"1:2: unpaired low surrogate \uDE00, expected it only after a high surrogate \uD800-\uDBFF"#)
     }
 
     @Test(arguments: ["0", "-0", "0.5", "-3", "1e999", "1E+2", "1e-2", "-0.0", "0.0015", "123.456e789", "-1.5E-0"])
@@ -79,7 +88,10 @@ import TallyJSON
     }
 
     @Test func numberErrorMessages() {
-        #expect(parseError("01")?.description == "1:2: unexpected '1', expected '.', 'e' or the end of the number after a leading '0' (leading zeros are not allowed)")
+        #expect(
+            parseError("01")?.description
+                == "1:2: unexpected '1', expected '.', 'e' or the end of the number after a leading '0' (leading zeros are not allowed)"
+        )
         #expect(parseError("1.")?.description == "1:3: unexpected end of input, expected a digit after '.'")
         #expect(parseError(".5")?.description == "1:1: unexpected '.', expected a value")
         #expect(parseError("+1")?.description == "1:1: unexpected '+', expected a value")
@@ -91,7 +103,9 @@ import TallyJSON
         let deepest = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
         #expect(try JSONValue.parse(deepest) != .null)
         let tooDeep = String(repeating: "[", count: 513) + String(repeating: "]", count: 513)
-        #expect(parseError(tooDeep)?.description == "1:513: nesting too deep, expected at most 512 nested arrays and objects")
+        #expect(
+            parseError(tooDeep)?.description
+                == "1:513: nesting too deep, expected at most 512 nested arrays and objects")
         // Objects count towards the same limit as arrays.
         let mixed = String(repeating: #"{"a":["#, count: 257) + "1" + String(repeating: "]}", count: 257)
         #expect(parseError(mixed)?.message.hasPrefix("nesting too deep") == true)
@@ -100,7 +114,9 @@ import TallyJSON
     }
 
     @Test func duplicateKeysAreRejected() throws {
-        #expect(parseError(#"{"a": 1, "a": 2}"#)?.description == #"1:10: duplicate key "a", expected each key at most once per object"#)
+        #expect(
+            parseError(#"{"a": 1, "a": 2}"#)?.description
+                == #"1:10: duplicate key "a", expected each key at most once per object"#)
         // An escaped spelling of the same key is still the same key.
         #expect(parseError(#"{"a": 1, "\u0061": 2}"#)?.column == 10)
         // Past 16 members duplicates are found through a hash set; the result must not change.
@@ -114,8 +130,12 @@ import TallyJSON
     }
 
     @Test func trailingCommasAreRejectedWithPosition() {
-        #expect(parseError("[1, 2,]")?.description == "1:7: unexpected ']' after ',', expected a value (trailing commas are not allowed)")
-        #expect(parseError("{\n  \"a\": 1,\n}")?.description == "3:1: unexpected '}' after ',', expected a string key (trailing commas are not allowed)")
+        #expect(
+            parseError("[1, 2,]")?.description
+                == "1:7: unexpected ']' after ',', expected a value (trailing commas are not allowed)")
+        #expect(
+            parseError("{\n  \"a\": 1,\n}")?.description
+                == "3:1: unexpected '}' after ',', expected a string key (trailing commas are not allowed)")
     }
 
     @Test func structuralErrors() {
@@ -127,7 +147,8 @@ import TallyJSON
         #expect(parseError("{} x")?.description == "1:4: unexpected 'x', expected end of input")
         #expect(parseError("trux")?.description == "1:4: unexpected 'x', expected 'true'")
         // A byte-order mark is not JSON whitespace in strict mode.
-        #expect(parseError(bytes: [0xEF, 0xBB, 0xBF, 0x31])?.description == "1:1: unexpected byte 0xEF, expected a value")
+        #expect(
+            parseError(bytes: [0xEF, 0xBB, 0xBF, 0x31])?.description == "1:1: unexpected byte 0xEF, expected a value")
     }
 
     @Test func truncatedInput() {
@@ -140,23 +161,33 @@ import TallyJSON
         #expect(parseError(#"{"a":1"#)?.description == "1:7: unexpected end of input, expected ',' or '}'")
         #expect(parseError("nul")?.description == "1:4: unexpected end of input, expected 'null'")
         #expect(parseError("-")?.description == "1:2: unexpected end of input, expected a digit after '-'")
-        #expect(parseError("[\n  \"abc")?.description == #"2:7: unexpected end of input, expected '"' to close the string opened at 2:3"#)
-        #expect(parseError(#""\"#)?.description == #"1:3: unexpected end of input, expected an escape character after '\'"#)
-        #expect(parseError(#""\u12"#)?.description == #"1:6: unexpected end of input, expected 4 hex digits after '\u'"#)
+        #expect(
+            parseError("[\n  \"abc")?.description
+                == #"2:7: unexpected end of input, expected '"' to close the string opened at 2:3"#)
+        #expect(
+            parseError(#""\"#)?.description == #"1:3: unexpected end of input, expected an escape character after '\'"#)
+        #expect(
+            parseError(#""\u12"#)?.description == #"1:6: unexpected end of input, expected 4 hex digits after '\u'"#)
     }
 
     @Test func invalidUTF8IsAnError() throws {
         let quote: UInt8 = 0x22
         // 0xC3 must be followed by a continuation byte, not '('.
-        #expect(parseError(bytes: [quote, 0xC3, 0x28, quote])?.description == "1:3: invalid UTF-8 byte 0x28 in string, expected a continuation byte in 0x80-0xBF")
+        #expect(
+            parseError(bytes: [quote, 0xC3, 0x28, quote])?.description
+                == "1:3: invalid UTF-8 byte 0x28 in string, expected a continuation byte in 0x80-0xBF")
         // Overlong encoding of '/'.
         #expect(parseError(bytes: [quote, 0xC0, 0xAF, quote])?.column == 2)
         // An encoded UTF-16 surrogate (U+D800) is not valid UTF-8.
         #expect(parseError(bytes: [quote, 0xED, 0xA0, 0x80, quote])?.column == 3)
         // Above U+10FFFF.
         #expect(parseError(bytes: [quote, 0xF4, 0x90, 0x80, 0x80, quote])?.column == 3)
-        #expect(parseError(bytes: [quote, 0xFF, quote])?.description == "1:2: invalid UTF-8 byte 0xFF in string, expected valid UTF-8")
-        #expect(parseError(bytes: [quote, 0xE2, 0x82])?.description == "1:4: unexpected end of input inside a UTF-8 sequence, expected a continuation byte")
+        #expect(
+            parseError(bytes: [quote, 0xFF, quote])?.description
+                == "1:2: invalid UTF-8 byte 0xFF in string, expected valid UTF-8")
+        #expect(
+            parseError(bytes: [quote, 0xE2, 0x82])?.description
+                == "1:4: unexpected end of input inside a UTF-8 sequence, expected a continuation byte")
         // Invalid UTF-8 after an escape goes through the slow path and is caught there too.
         #expect(parseError(bytes: [quote, 0x5C, 0x6E, 0x80, quote])?.column == 4)
         // Valid 2-, 3- and 4-byte sequences pass unchanged.

@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
-import Testing
-@testable import TallyLedger
 import TallyPipeline
 import TallySandbox
+import Testing
+
+@testable import TallyLedger
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -33,7 +35,9 @@ struct LedgerKillTests {
 
     @Test func aKilledRunLeavesAnIntactLedgerThatResumesToTheSameInvoices() throws {
         guard let tally = Self.tallyBinary() else {
-            Issue.record("the tally binary was not found next to the test bundle (\(CommandLine.arguments[0])); build it with swift build first")
+            Issue.record(
+                "the tally binary was not found next to the test bundle (\(CommandLine.arguments[0])); build it with swift build first"
+            )
             return
         }
         let folder = try LedgerFixtures.folder()
@@ -65,7 +69,9 @@ struct LedgerKillTests {
             committed = (try? Self.rowCount(ledgerPath)) ?? 0
         }
         guard victim.isRunning else {
-            Issue.record("tally finished (exit status \(victim.terminationStatus)) before it could be killed (\(committed) rows seen); the scenario is too small for this machine")
+            Issue.record(
+                "tally finished (exit status \(victim.terminationStatus)) before it could be killed (\(committed) rows seen); the scenario is too small for this machine"
+            )
             return
         }
         kill(victim.processIdentifier, SIGKILL)

@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import TallyLedger
 import TallySandbox
+import Testing
+
+@testable import TallyLedger
 
 @Suite("Ledger errors come before the run, name the file, and wait a few seconds for a lock")
 struct LedgerBusyTests {
@@ -12,7 +13,9 @@ struct LedgerBusyTests {
         try LedgerFixtures.record(yaml, into: path)
         // Another run's write transaction, held open on its own connection and thread until the end.
         let other = try Ledger(path: path)
-        let holding = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0), released = DispatchSemaphore(value: 0)
+        let holding = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
+        let released = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
             try? other.queue.inDatabase { db in
                 try db.inTransaction(.immediate) {
@@ -38,7 +41,10 @@ struct LedgerBusyTests {
             message = "\(error)"
         }
         let waited = Date().timeIntervalSince(started)
-        #expect(message == "\(path): another run holds the ledger (waited 5 s for it); wait for it to finish, or record into another file")
+        #expect(
+            message
+                == "\(path): another run holds the ledger (waited 5 s for it); wait for it to finish, or record into another file"
+        )
         // It waited for the lock (5 s of busy timeout), not failed at once; a generous upper bound for a busy machine.
         #expect(waited >= 4.5 && waited < 60)
     }

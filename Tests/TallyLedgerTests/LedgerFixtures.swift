@@ -1,8 +1,8 @@
 import Foundation
-import Testing
 import TallyLedger
 import TallyPipeline
 import TallySandbox
+import Testing
 
 /// The small scenario the ledger tests record, and helpers to record it.
 ///
@@ -14,7 +14,9 @@ import TallySandbox
 ///   1,062 in = 1,000 accepted + 50 rejected + 12 dead-lettered
 ///   acme, globex: 500 x 0.01 = 5.00 each
 enum LedgerFixtures {
-    static func scenario(unitPrice: String = "0.01", withInitech: Bool = false, events: Int = 1000, duplicates: Int = 50) -> String {
+    static func scenario(
+        unitPrice: String = "0.01", withInitech: Bool = false, events: Int = 1000, duplicates: Int = 50
+    ) -> String {
         """
         name: ledger-small
         seed: 42
@@ -51,7 +53,8 @@ enum LedgerFixtures {
 
     /// A fresh folder for ledger files, removed by nobody: the system cleans its temporary folder.
     static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-ledger-tests-\(UUID().uuidString)", isDirectory: true)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-ledger-tests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -69,14 +72,17 @@ enum LedgerFixtures {
     }
 
     /// A recorder of `yaml`'s run into the ledger at `path`.
-    static func recorder(_ yaml: String, into path: String, create: Bool = true, batchSize: Int = 10_000) throws -> LedgerRecorder {
+    static func recorder(
+        _ yaml: String, into path: String, create: Bool = true, batchSize: Int = 10_000
+    ) throws -> LedgerRecorder {
         let scenario = try load(yaml)
         let description = RunDescription(
             name: scenario.name, seed: scenario.seed, file: scenario.file, text: yaml,
             clockStart: scenario.schedule.start ?? Instant(millisecondsSinceEpoch: 0),
             clockEnd: scenario.schedule.end ?? Instant(millisecondsSinceEpoch: 0), plannedEvents: scenario.totalEvents)
-        return try LedgerRecorder(ledger: try Ledger(path: path, create: create), scenario: description, toolVersion: "test",
-                                  batchSize: batchSize)
+        return try LedgerRecorder(
+            ledger: try Ledger(path: path, create: create), scenario: description, toolVersion: "test",
+            batchSize: batchSize)
     }
 
     /// Runs `yaml` and records it in the ledger at `path`.

@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
-@testable import TallyLedger
 import TallyPipeline
+import Testing
+
+@testable import TallyLedger
 
 /// The table layout itself: names stored once, whole events in rejections, the view, and the README's queries.
 @Suite("Ledger layout")
@@ -42,23 +43,37 @@ struct LedgerLayoutTests {
             #expect(try String.fetchAll(db, sql: "SELECT name FROM metrics ORDER BY no") == ["api_calls"])
             #expect(try String.fetchAll(db, sql: "SELECT name FROM sources ORDER BY no") == ["kong"])
             // 500 api_calls each, all from the stream, none late or over a soft limit.
-            let perCustomer = try Row.fetchAll(db, sql: """
-                SELECT customer, metric, source, origin, count(*) AS n, sum(late) AS late, sum(over_soft_limit) AS over
-                FROM events_view GROUP BY customer, metric, source, origin ORDER BY customer
-                """).map { "\($0["customer"] as String) \($0["metric"] as String) \($0["source"] as String) \($0["origin"] as String) \($0["n"] as Int) \($0["late"] as Int) \($0["over"] as Int)" }
+            let perCustomer = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT customer, metric, source, origin, count(*) AS n, sum(late) AS late, sum(over_soft_limit) AS over
+                    FROM events_view GROUP BY customer, metric, source, origin ORDER BY customer
+                    """
+            ).map {
+                "\($0["customer"] as String) \($0["metric"] as String) \($0["source"] as String) \($0["origin"] as String) \($0["n"] as Int) \($0["late"] as Int) \($0["over"] as Int)"
+            }
             #expect(perCustomer == ["acme api_calls kong stream 500 0 0", "globex api_calls kong stream 500 0 0"])
             // The 50 rejected re-sends: each names the tenant and id of the first copy, which is in events.
-            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections WHERE reason = 'duplicate' AND timestamp IS NOT NULL") == 50)
-            #expect(try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM rejections r JOIN events e ON e.event_id = r.event_id AND e.tenant_no = r.tenant_no
-                """) == 50)
+            #expect(
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM rejections WHERE reason = 'duplicate' AND timestamp IS NOT NULL")
+                    == 50)
+            #expect(
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM rejections r JOIN events e ON e.event_id = r.event_id AND e.tenant_no = r.tenant_no
+                        """) == 50)
             // A re-send is the same event, so the rejection keeps the whole of it: every column
             // equals its first copy's (properties are NULL on both: the scenario sets none).
-            #expect(try Int.fetchOne(db, sql: """
-                SELECT count(*) FROM rejections r JOIN events e ON e.event_id = r.event_id AND e.tenant_no = r.tenant_no
-                WHERE r.customer_no = e.customer_no AND r.metric_no = e.metric_no AND r.quantity = e.quantity
-                  AND r.timestamp = e.timestamp AND r.source_no = e.source_no AND r.properties IS e.properties AND r.raw IS NULL
-                """) == 50)
+            #expect(
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(*) FROM rejections r JOIN events e ON e.event_id = r.event_id AND e.tenant_no = r.tenant_no
+                        WHERE r.customer_no = e.customer_no AND r.metric_no = e.metric_no AND r.quantity = e.quantity
+                          AND r.timestamp = e.timestamp AND r.source_no = e.source_no AND r.properties IS e.properties AND r.raw IS NULL
+                        """) == 50)
         }
     }
 
@@ -75,8 +90,13 @@ struct LedgerLayoutTests {
             #expect(Set(usage.map { $0["customer"] as String }) == ["acme", "globex"])
             #expect(usage.allSatisfy { ($0["day"] as String).hasPrefix("2026-01-") })
             // 50 duplicates rejected; 10 malformed + 2 initech dead-lettered.
-            let outcomes = try Row.fetchAll(db, sql: Self.outcomesByReason).map { "\($0["outcome"] as String) \($0["reason"] as String) \($0["events"] as Int)" }
-            #expect(outcomes == ["rejected duplicate 50", "dead_lettered schema_invalid 10", "dead_lettered unknown_customer 2"])
+            let outcomes = try Row.fetchAll(db, sql: Self.outcomesByReason).map {
+                "\($0["outcome"] as String) \($0["reason"] as String) \($0["events"] as Int)"
+            }
+            #expect(
+                outcomes == [
+                    "rejected duplicate 50", "dead_lettered schema_invalid 10", "dead_lettered unknown_customer 2",
+                ])
             // acme's API calls line (position 0) is its 500 events.
             let behind = try Row.fetchAll(db, sql: Self.eventsBehindLine(number))
             #expect(behind.count == 500)
@@ -88,18 +108,24 @@ struct LedgerLayoutTests {
         let path = try LedgerFixtures.folder().appendingPathComponent("a.db").path
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
         let ledger = try Ledger(path: path)
-        _ = try DeadLetterReplay.replay(ledger, fixedYAML: LedgerFixtures.scenario(withInitech: true), load: LedgerFixtures.terms)
+        _ = try DeadLetterReplay.replay(
+            ledger, fixedYAML: LedgerFixtures.scenario(withInitech: true), load: LedgerFixtures.terms)
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path, batchSize: 7)
         try ledger.queue.read { db in
             #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM customers") == 3)
-            let initech = try Row.fetchAll(db, sql: "SELECT event_id, origin FROM events_view WHERE customer = 'initech' ORDER BY event_id")
-                .map { "\($0["event_id"] as String) \($0["origin"] as String)" }
+            let initech = try Row.fetchAll(
+                db, sql: "SELECT event_id, origin FROM events_view WHERE customer = 'initech' ORDER BY event_id"
+            )
+            .map { "\($0["event_id"] as String) \($0["origin"] as String)" }
             #expect(initech == ["x-1 replay", "x-2 replay"])
         }
     }
 
     @Test func quantitiesAreWrittenAsTheirCanonicalText() throws {
-        let values = ["0", "1", "-7", "9223372036854775807", "-9223372036854775808", "100000000000000000000", "1.50", "0.001", "-2.5", "12.000"]
+        let values = [
+            "0", "1", "-7", "9223372036854775807", "-9223372036854775808", "100000000000000000000", "1.50", "0.001",
+            "-2.5", "12.000",
+        ]
         var batch = LedgerBatch(origin: 0)
         for text in values {
             let value = try ExactDecimal(parsing: text)

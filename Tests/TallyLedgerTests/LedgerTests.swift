@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
-import Testing
-@testable import TallyLedger
 import TallyPipeline
 import TallySandbox
+import Testing
+
+@testable import TallyLedger
 
 @Suite("Ledger")
 struct LedgerTests {
@@ -11,8 +12,9 @@ struct LedgerTests {
         #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         // 56 bytes: the padding needs a second block.
-        #expect(SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
-            == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        #expect(
+            SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 
     @Test func recordsEveryEventOnceWithItsOutcome() throws {
@@ -20,8 +22,11 @@ struct LedgerTests {
         let run = try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
         let ledger = try Ledger(path: path)
         // 1,000 api_calls accepted; 50 re-sends rejected; 10 malformed gb + 2 initech dead-lettered: 1,062 in.
-        #expect(try ledger.counts() == LedgerCounts(runs: 1, events: 1000, rejections: 50, deadLetters: 12, pendingDeadLetters: 12,
-                                                     invoices: 2, invoiceLines: 4))
+        #expect(
+            try ledger.counts()
+                == LedgerCounts(
+                    runs: 1, events: 1000, rejections: 50, deadLetters: 12, pendingDeadLetters: 12,
+                    invoices: 2, invoiceLines: 4))
         #expect(run.counts.received == 1062)
         let invoices = try ledger.invoices()
         #expect(invoices == run.invoices.map(InvoiceRecord.init))
@@ -32,13 +37,18 @@ struct LedgerTests {
         let recorded = try ledger.requireRun()
         #expect(recorded.completed && recorded.received == 1062 && recorded.accepted == 1000)
         #expect(recorded.scenarioSHA256 == SHA256.hex(LedgerFixtures.scenario()))
-        #expect(recorded.clockStart.iso8601 == "2026-01-01T00:00:00Z" && recorded.clockEnd.iso8601 == "2026-02-01T00:00:00Z")
+        #expect(
+            recorded.clockStart.iso8601 == "2026-01-01T00:00:00Z" && recorded.clockEnd.iso8601 == "2026-02-01T00:00:00Z"
+        )
         #expect(try ledger.integrityCheck() == "ok")
         let journal = try ledger.queue.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
 
         let letters = try ledger.deadLetters()
-        #expect(Dictionary(grouping: letters, by: \.reason).mapValues(\.count) == ["schema_invalid": 10, "unknown_customer": 2])
+        #expect(
+            Dictionary(grouping: letters, by: \.reason).mapValues(\.count) == [
+                "schema_invalid": 10, "unknown_customer": 2,
+            ])
         let initech = letters.filter { $0.reason == "unknown_customer" }
         #expect(initech.map(\.eventID) == ["x-1", "x-2"])
         #expect(initech.first?.detail == "customer 'initech' is not in the catalog")
@@ -46,8 +56,10 @@ struct LedgerTests {
 
         // Quantities are exact text, and properties round-trip through JSON with their quotes.
         let (quantityType, regions) = try ledger.queue.read { db in
-            (try String.fetchOne(db, sql: "SELECT DISTINCT typeof(quantity) FROM events"),
-             try String.fetchAll(db, sql: "SELECT DISTINCT properties FROM events ORDER BY 1"))
+            (
+                try String.fetchOne(db, sql: "SELECT DISTINCT typeof(quantity) FROM events"),
+                try String.fetchAll(db, sql: "SELECT DISTINCT properties FROM events ORDER BY 1")
+            )
         }
         #expect(quantityType == "text")
         #expect(regions == [#"{"region":"eu \"west\""}"#, #"{"region":"us-east"}"#])
@@ -102,10 +114,11 @@ struct LedgerTests {
         struct Crash: Error {}
         #expect(throws: Crash.self) {
             try ledger.queue.write { db in
-                try db.execute(sql: """
-                    INSERT INTO events (event_id, tenant_no, seq, customer_no, metric_no, quantity, timestamp, source_no, received_at, flags, origin)
-                    VALUES ('half-written', 0, 999999, 0, 0, '1', 0, 0, 0, 0, 0)
-                    """)
+                try db.execute(
+                    sql: """
+                        INSERT INTO events (event_id, tenant_no, seq, customer_no, metric_no, quantity, timestamp, source_no, received_at, flags, origin)
+                        VALUES ('half-written', 0, 999999, 0, 0, '1', 0, 0, 0, 0, 0)
+                        """)
                 throw Crash()
             }
         }
@@ -129,8 +142,11 @@ struct LedgerTests {
         // The 2 initech events are accepted; the 10 malformed gb events stay dead.
         #expect(first.tried == 12 && first.accepted == 2 && first.stillDead == [.schemaInvalid: 10] && first.rebilled)
         let afterFirst = (try ledger.counts(), try ledger.invoices())
-        #expect(afterFirst.0 == LedgerCounts(runs: 1, events: 1002, rejections: 50, deadLetters: 12, pendingDeadLetters: 10,
-                                              invoices: 3, invoiceLines: 6))
+        #expect(
+            afterFirst.0
+                == LedgerCounts(
+                    runs: 1, events: 1002, rejections: 50, deadLetters: 12, pendingDeadLetters: 10,
+                    invoices: 3, invoiceLines: 6))
         // initech: 2 x 0.01 = 0.02; acme and globex unchanged at 5.00.
         #expect(afterFirst.1.map(\.total) == ["5.00", "5.00", "0.02"])
         #expect(afterFirst.1.last?.customer == "initech")
@@ -149,8 +165,9 @@ struct LedgerTests {
     @Test func reratingUnderItsOwnCatalogChangesNothing() throws {
         let path = try LedgerFixtures.folder().appendingPathComponent("a.db").path
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
-        let report = try Rerating.run(try Ledger(path: path), plansYAML: LedgerFixtures.scenario(), file: "same.yaml", load: LedgerFixtures.terms,
-                                       loadPlans: LedgerFixtures.plans)
+        let report = try Rerating.run(
+            try Ledger(path: path), plansYAML: LedgerFixtures.scenario(), file: "same.yaml", load: LedgerFixtures.terms,
+            loadPlans: LedgerFixtures.plans)
         #expect(report.lines.map(\.customer) == ["acme", "globex"])
         #expect(report.lines.allSatisfy { $0.difference.isZero })
         #expect(report.total.difference.isZero && report.total.old == ExactDecimal(10))
@@ -159,8 +176,9 @@ struct LedgerTests {
     @Test func reratingUnderAChangedPriceGivesTheHandComputedDifference() throws {
         let path = try LedgerFixtures.folder().appendingPathComponent("a.db").path
         try LedgerFixtures.record(LedgerFixtures.scenario(), into: path)
-        let report = try Rerating.run(try Ledger(path: path), plansYAML: LedgerFixtures.scenario(unitPrice: "0.015"), file: "dearer.yaml",
-                                       load: LedgerFixtures.terms, loadPlans: LedgerFixtures.plans)
+        let report = try Rerating.run(
+            try Ledger(path: path), plansYAML: LedgerFixtures.scenario(unitPrice: "0.015"), file: "dearer.yaml",
+            load: LedgerFixtures.terms, loadPlans: LedgerFixtures.plans)
         // Each: 500 x 0.015 = 7.50 new, 500 x 0.01 = 5.00 old, difference 2.50; total 15.00 - 10.00 = 5.00.
         let usd = try #require(Currency(code: "USD"))
         #expect(report.lines.map { usd.format($0.new) } == ["7.50", "7.50"])
@@ -175,14 +193,18 @@ struct LedgerTests {
         let ledger = try Ledger(path: path)
         #expect(try Reconciliation.run(ledger, load: LedgerFixtures.terms).isClean)
         try ledger.queue.write { db in
-            try db.execute(sql: """
-                UPDATE invoice_lines SET quantity = '499'
-                WHERE metric = 'api_calls' AND invoice_id = (SELECT id FROM invoices WHERE customer = 'globex')
-                """)
+            try db.execute(
+                sql: """
+                    UPDATE invoice_lines SET quantity = '499'
+                    WHERE metric = 'api_calls' AND invoice_id = (SELECT id FROM invoices WHERE customer = 'globex')
+                    """)
         }
         let report = try Reconciliation.run(ledger, load: LedgerFixtures.terms)
         // globex's 500 events against an invoiced 499: 500 - 499 = 1.
-        #expect(report.differences.map { "\($0.customer) \($0.metric) \($0.period) \($0.invoiced) \($0.recomputed) \($0.difference)" }
-            == ["globex api_calls 0 499 500 1"])
+        #expect(
+            report.differences.map {
+                "\($0.customer) \($0.metric) \($0.period) \($0.invoiced) \($0.recomputed) \($0.difference)"
+            }
+                == ["globex api_calls 0 499 500 1"])
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyPipeline
 
 @Suite("Billing stages through the meter")
@@ -6,9 +7,18 @@ struct BillingTests {
     func usd() throws -> Currency { try currency("USD") }
 
     @Test func zeroUsageChargesTierOneFlatFee() throws {
-        let plan = Plan(id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .graduated([
-            Tier(upTo: 100, unitPrice: try dec("0.10"), flatFee: 5), Tier(upTo: nil, unitPrice: try dec("0.05"))]))])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
+        let plan = Plan(
+            id: "p",
+            charges: [
+                Charge(
+                    name: "Calls", metric: "calls",
+                    model: .graduated([
+                        Tier(upTo: 100, unitPrice: try dec("0.10"), flatFee: 5),
+                        Tier(upTo: nil, unitPrice: try dec("0.05")),
+                    ]))
+            ])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage())
@@ -19,10 +29,18 @@ struct BillingTests {
     }
 
     @Test func tierBoundariesThroughTheMeter() throws {
-        let plan = Plan(id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .graduated([
-            Tier(upTo: 100, unitPrice: try dec("0.10")), Tier(upTo: nil, unitPrice: try dec("0.05"))]))])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan],
-                                  customers: [Customer(id: "at", plan: "p"), Customer(id: "above", plan: "p")])
+        let plan = Plan(
+            id: "p",
+            charges: [
+                Charge(
+                    name: "Calls", metric: "calls",
+                    model: .graduated([
+                        Tier(upTo: 100, unitPrice: try dec("0.10")), Tier(upTo: nil, unitPrice: try dec("0.05")),
+                    ]))
+            ])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan],
+            customers: [Customer(id: "at", plan: "p"), Customer(id: "above", plan: "p")])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         try builder.add("at", "calls", count: 100, at: "2026-01-05T10:00:00Z")
@@ -37,11 +55,16 @@ struct BillingTests {
     @Test func usageNumberedInAnotherOrderIsReadPerCustomer() throws {
         // The biller guesses each customer's usage number from its catalog position; here the
         // usage was metered on a catalog listing the customers the other way round, on two plans.
-        let cheap = Plan(id: "cheap", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.10")))])
+        let cheap = Plan(
+            id: "cheap", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.10")))])
         let dear = Plan(id: "dear", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))])
-        let customers = [Customer(id: "a", plan: "cheap"), Customer(id: "b", plan: "dear"), Customer(id: "c", plan: "cheap")]
-        let metered = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [cheap, dear], customers: customers.reversed())
-        let billed = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [cheap, dear], customers: customers)
+        let customers = [
+            Customer(id: "a", plan: "cheap"), Customer(id: "b", plan: "dear"), Customer(id: "c", plan: "cheap"),
+        ]
+        let metered = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [cheap, dear], customers: customers.reversed())
+        let billed = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [cheap, dear], customers: customers)
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: metered, schedule: schedule)
         try builder.add("a", "calls", count: 1, at: "2026-01-05T10:00:00Z")
@@ -56,24 +79,28 @@ struct BillingTests {
         let invoices = try Biller(catalog: billed, schedule: schedule).invoices(for: usage)
         #expect(invoices.map(\.customer) == ["a", "b", "c"])
         #expect(invoices.of("a")[0].total == (try dec("0.10")))  // 1 x 0.10
-        #expect(invoices.of("b")[0].total == 2)                   // 2 x 1
+        #expect(invoices.of("b")[0].total == 2)  // 2 x 1
         #expect(invoices.of("c")[0].total == (try dec("0.30")))  // 3 x 0.10
     }
 
     @Test func flatProrationForACustomerStartingMidPeriod() throws {
         let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 31))])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [
-            Customer(id: "mid", plan: "p", start: try instant("2026-01-16T12:00:00Z")),
-            Customer(id: "odd", plan: "p", start: try instant("2026-01-15T00:00:00Z")),
-            Customer(id: "late", plan: "p", start: try instant("2026-02-01T00:00:00Z")),
-        ])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan],
+            customers: [
+                Customer(id: "mid", plan: "p", start: try instant("2026-01-16T12:00:00Z")),
+                Customer(id: "odd", plan: "p", start: try instant("2026-01-15T00:00:00Z")),
+                Customer(id: "late", plan: "p", start: try instant("2026-02-01T00:00:00Z")),
+            ])
         let schedule = try months(2)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage())
         let mid = invoices.of("mid")
         // Jan 16 12:00 -> Feb 1 = 15.5 days -> ceil = 16 active of 31: 31 x 16 / 31 = 16.00
         #expect(mid[0].lines[0].amount == 16)
-        #expect(mid[0].lines[0].breakdown == .flat(FlatBreakdown(fullAmount: 31, activeDays: 16, periodDays: 31, prorated: true)))
+        #expect(
+            mid[0].lines[0].breakdown
+                == .flat(FlatBreakdown(fullAmount: 31, activeDays: 16, periodDays: 31, prorated: true)))
         // February is whole: 31.00
         #expect(mid[1].lines[0].amount == 31)
         // Jan 15 -> Feb 1 = 17 days: 31 x 17 / 31 = 17.00
@@ -84,7 +111,9 @@ struct BillingTests {
     }
 
     func commitmentCatalog(customers: [Customer]) throws -> Catalog {
-        let plan = Plan(id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))], minimumCommitment: 100)
+        let plan = Plan(
+            id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))],
+            minimumCommitment: 100)
         return try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: customers)
     }
 
@@ -114,7 +143,9 @@ struct BillingTests {
     }
 
     @Test func proratedCommitmentIsRoundedOnceOnTheTrueUp() throws {
-        let catalog = try commitmentCatalog(customers: [Customer(id: "c", plan: "p", start: try instant("2026-01-15T00:00:00Z"))])
+        let catalog = try commitmentCatalog(customers: [
+            Customer(id: "c", plan: "p", start: try instant("2026-01-15T00:00:00Z"))
+        ])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         try builder.add("c", "calls", count: 10, at: "2026-01-20T00:00:00Z")
@@ -125,9 +156,11 @@ struct BillingTests {
     }
 
     @Test func spendCapAdjustment() throws {
-        let plan = Plan(id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))], spendCap: 50)
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan],
-                                  customers: [Customer(id: "big", plan: "p"), Customer(id: "small", plan: "p")])
+        let plan = Plan(
+            id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))], spendCap: 50)
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan],
+            customers: [Customer(id: "big", plan: "p"), Customer(id: "small", plan: "p")])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         try builder.add("big", "calls", count: 80, at: "2026-01-03T00:00:00Z")
@@ -146,9 +179,14 @@ struct BillingTests {
         let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 100))])
         let catalog = try Catalog(
             currency: try usd(), metrics: [callsMetric], plans: [plan],
-            customers: [Customer(id: "c", plan: "p"), Customer(id: "joins", plan: "p", start: try instant("2026-02-01T00:00:00Z"))],
-            discounts: [Discount(name: "Launch 10%", customer: "c", kind: .percent(10), duration: .periods(2)),
-                        Discount(name: "Welcome 10%", customer: "joins", kind: .percent(10), duration: .periods(2))])
+            customers: [
+                Customer(id: "c", plan: "p"),
+                Customer(id: "joins", plan: "p", start: try instant("2026-02-01T00:00:00Z")),
+            ],
+            discounts: [
+                Discount(name: "Launch 10%", customer: "c", kind: .percent(10), duration: .periods(2)),
+                Discount(name: "Welcome 10%", customer: "joins", kind: .percent(10), duration: .periods(2)),
+            ])
         let schedule = try months(3)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage())
@@ -183,11 +221,13 @@ struct BillingTests {
     }
 
     @Test func fixedDiscountSpreadsByLargestRemainder() throws {
-        let plan = Plan(id: "p", charges: [
-            Charge(name: "A", metric: nil, model: .flat(amount: 10)),
-            Charge(name: "B", metric: nil, model: .flat(amount: 10)),
-            Charge(name: "C", metric: nil, model: .flat(amount: 10)),
-        ])
+        let plan = Plan(
+            id: "p",
+            charges: [
+                Charge(name: "A", metric: nil, model: .flat(amount: 10)),
+                Charge(name: "B", metric: nil, model: .flat(amount: 10)),
+                Charge(name: "C", metric: nil, model: .flat(amount: 10)),
+            ])
         let catalog = try Catalog(
             currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")],
             discounts: [Discount(name: "Ten off", customer: "c", kind: .fixed(10), duration: .forever)])
@@ -211,9 +251,11 @@ struct BillingTests {
                 Customer(id: "nowhere", plan: "p"),
             ],
             discounts: [Discount(name: "10% off", customer: "ca", kind: .percent(10), duration: .forever)],
-            taxRates: [TaxRate(name: "CA state", jurisdiction: "US-CA", rate: 6),
-                       TaxRate(name: "DE VAT", jurisdiction: "DE", rate: 19),
-                       TaxRate(name: "LA county", jurisdiction: "US-CA", rate: try dec("1.25"))])
+            taxRates: [
+                TaxRate(name: "CA state", jurisdiction: "US-CA", rate: 6),
+                TaxRate(name: "DE VAT", jurisdiction: "DE", rate: 19),
+                TaxRate(name: "LA county", jurisdiction: "US-CA", rate: try dec("1.25")),
+            ])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage())
@@ -237,13 +279,18 @@ struct BillingTests {
         let catalog = try Catalog(
             currency: try usd(), metrics: [callsMetric], plans: [plan],
             customers: [Customer(id: "c", plan: "p", creditBalance: 25)],
-            credits: [PrepaidCredit(customer: "c", amount: 50, grantedInPeriod: 1, expiresAfterPeriods: 1),
-                      PrepaidCredit(customer: "c", amount: 100, grantedInPeriod: 0, expiresAfterPeriods: 2)])
+            credits: [
+                PrepaidCredit(customer: "c", amount: 50, grantedInPeriod: 1, expiresAfterPeriods: 1),
+                PrepaidCredit(customer: "c", amount: 100, grantedInPeriod: 0, expiresAfterPeriods: 2),
+            ])
         let schedule = try months(3)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage())
         // P0: the 100 grant pays 60, 40 left; due 0
-        #expect(invoices[0].credits == [CreditApplication(source: .prepaid(grantedInPeriod: 0, catalogIndex: 1), amount: 60, remaining: 40)])
+        #expect(
+            invoices[0].credits == [
+                CreditApplication(source: .prepaid(grantedInPeriod: 0, catalogIndex: 1), amount: 60, remaining: 40)
+            ])
         #expect(invoices[0].amountDue == 0)
         // P1: oldest grant first: 40 from the P0 grant, then 20 of the P1 grant (30 left); due 0
         #expect(invoices[1].credits.map(\.amount) == [40, 20])
@@ -258,9 +305,12 @@ struct BillingTests {
 
     @Test func rolloverOfUnusedIncludedUnitsWithACapOverThreePeriods() throws {
         let plan = Plan(
-            id: "p", charges: Plan.shorthandCharges(metric: "calls", baseFee: nil, includedUnits: 100, overagePrice: 1, usageName: "Calls"),
+            id: "p",
+            charges: Plan.shorthandCharges(
+                metric: "calls", baseFee: nil, includedUnits: 100, overagePrice: 1, usageName: "Calls"),
             rollover: Rollover(metric: "calls", maxPeriods: 1, cap: 30))
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
         let schedule = try months(3)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         try builder.add("c", "calls", count: 50, at: "2026-01-10T00:00:00Z")
@@ -268,15 +318,24 @@ struct BillingTests {
         try builder.add("c", "calls", count: 150, at: "2026-03-10T00:00:00Z")
         let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage())
         // P0: 50 used of 100 included; 50 unused -> capped at 30 roll forward; no overage
-        #expect(invoices[0].rollover == RolloverSummary(metric: "calls", includedUnits: 100, available: 0, used: 0, expired: 0, carriedForward: 30))
+        #expect(
+            invoices[0].rollover
+                == RolloverSummary(
+                    metric: "calls", includedUnits: 100, available: 0, used: 0, expired: 0, carriedForward: 30))
         #expect(invoices[0].total == 0)
         // P1: 10 covered by the P0 bucket first (20 of it left); 0 remaining -> 100 unused -> capped 30
-        #expect(invoices[1].rollover == RolloverSummary(metric: "calls", includedUnits: 100, available: 30, used: 10, expired: 0, carriedForward: 30))
+        #expect(
+            invoices[1].rollover
+                == RolloverSummary(
+                    metric: "calls", includedUnits: 100, available: 30, used: 10, expired: 0, carriedForward: 30))
         #expect(invoices[1].lines[0].rolloverUnitsUsed == 10)
         #expect(invoices[1].lines[0].quantity == 0)
         // P2: the P0 bucket (usable only in P1) expires with 20; the P1 bucket's 30 cover usage first:
         // 150 - 30 = 120 rated -> (120 - 100) x 1.00 = 20.00; nothing unused
-        #expect(invoices[2].rollover == RolloverSummary(metric: "calls", includedUnits: 100, available: 30, used: 30, expired: 20, carriedForward: 0))
+        #expect(
+            invoices[2].rollover
+                == RolloverSummary(
+                    metric: "calls", includedUnits: 100, available: 30, used: 30, expired: 20, carriedForward: 0))
         #expect(invoices[2].lines[0].quantity == 120)
         #expect(invoices[2].lines[0].rolloverUnitsUsed == 30)
         #expect(invoices[2].lines[0].amount == 20)
@@ -284,8 +343,11 @@ struct BillingTests {
 
     @Test func routingFollowsTheBillingType() throws {
         let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 1))])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan],
-                                  customers: [Customer(id: "card", plan: "p", billing: .card), Customer(id: "ar", plan: "p", billing: .invoice)])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan],
+            customers: [
+                Customer(id: "card", plan: "p", billing: .card), Customer(id: "ar", plan: "p", billing: .invoice),
+            ])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage())
@@ -294,14 +356,18 @@ struct BillingTests {
 
     @Test func invoiceNumbersAreDeterministic() throws {
         let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 1))])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan],
-                                  customers: [Customer(id: "first", plan: "p"), Customer(id: "second", plan: "p")])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan],
+            customers: [Customer(id: "first", plan: "p"), Customer(id: "second", plan: "p")])
         let schedule = try months(2, from: "2026-01-15")
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         let usage = builder.usage()
         let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: usage)
         // period start date, then the customer's 1-based catalog position in 6 digits; order: period, then customer
-        #expect(invoices.map(\.number) == ["INV-20260115-000001", "INV-20260115-000002", "INV-20260215-000001", "INV-20260215-000002"])
+        #expect(
+            invoices.map(\.number) == [
+                "INV-20260115-000001", "INV-20260115-000002", "INV-20260215-000001", "INV-20260215-000002",
+            ])
         #expect(try Biller(catalog: catalog, schedule: schedule).invoices(for: usage) == invoices)
     }
 
@@ -309,13 +375,19 @@ struct BillingTests {
         // Credit carries between periods in the ledger, so a streamed run must keep it too:
         // "first" has a 1.50 balance against a 1.00 flat fee, "second" none.
         let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 1))])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan],
-                                  customers: [Customer(id: "first", plan: "p", creditBalance: try dec("1.50")), Customer(id: "second", plan: "p")])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan],
+            customers: [
+                Customer(id: "first", plan: "p", creditBalance: try dec("1.50")), Customer(id: "second", plan: "p"),
+            ])
         let schedule = try months(2, from: "2026-01-15")
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         var handed: [Invoice] = []
         try Biller(catalog: catalog, schedule: schedule).forEachInvoice(for: builder.usage()) { handed.append($0) }
-        #expect(handed.map(\.number) == ["INV-20260115-000001", "INV-20260115-000002", "INV-20260215-000001", "INV-20260215-000002"])
+        #expect(
+            handed.map(\.number) == [
+                "INV-20260115-000001", "INV-20260115-000002", "INV-20260215-000001", "INV-20260215-000002",
+            ])
         // first: P1 balance pays 1.00 (0.50 left), due 0.00; P2 balance pays 0.50, due 0.50. second: due 1.00 both times.
         #expect(handed.map(\.amountDue) == [0, 1, try dec("0.50"), 1])
         #expect(try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage()) == handed)
@@ -323,9 +395,12 @@ struct BillingTests {
 
     @Test func customerRangesBilledApartMakeTheSameInvoices() throws {
         // Flat 1.00 plus 0.10 a call; c2's 1.50 balance carries from P1 to P2 in its own ledger.
-        let plan = Plan(id: "p", charges: [
-            Charge(name: "Base", metric: nil, model: .flat(amount: 1)),
-            Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.10")))])
+        let plan = Plan(
+            id: "p",
+            charges: [
+                Charge(name: "Base", metric: nil, model: .flat(amount: 1)),
+                Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.10"))),
+            ])
         let balance = try dec("1.50")
         let customers = (1...5).map { Customer(id: "c\($0)", plan: "p", creditBalance: $0 == 2 ? balance : .zero) }
         let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: customers)
@@ -341,8 +416,8 @@ struct BillingTests {
             try biller.forEachInvoice(for: usage, customers: range) { part.append($0) }
             parts.append(part)
         }
-        #expect(parts[3].isEmpty)                                 // no customer
-        #expect(parts[4].map(\.customer) == ["c5", "c5"])         // clamped to the catalog
+        #expect(parts[3].isEmpty)  // no customer
+        #expect(parts[4].map(\.customer) == ["c5", "c5"])  // clamped to the catalog
         // Each period in turn, range after range: the order of billing the whole catalog.
         let merged = (0..<2).flatMap { period in parts[0..<3].flatMap { $0.filter { $0.period.index == period } } }
         #expect(merged == (try biller.invoices(for: usage)))
@@ -372,12 +447,15 @@ struct BillingTests {
 
     @Test func linesAreRoundedBeforeTheyAreSummed() throws {
         let price = try dec("0.005")
-        let plan = Plan(id: "p", charges: [
-            Charge(name: "A", metric: "calls", model: .perUnit(unitPrice: price)),
-            Charge(name: "B", metric: "calls", model: .perUnit(unitPrice: price)),
-            Charge(name: "C", metric: "calls", model: .perUnit(unitPrice: price)),
-        ])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
+        let plan = Plan(
+            id: "p",
+            charges: [
+                Charge(name: "A", metric: "calls", model: .perUnit(unitPrice: price)),
+                Charge(name: "B", metric: "calls", model: .perUnit(unitPrice: price)),
+                Charge(name: "C", metric: "calls", model: .perUnit(unitPrice: price)),
+            ])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         try builder.add("c", "calls", at: "2026-01-02T00:00:00Z")
@@ -389,13 +467,17 @@ struct BillingTests {
     }
 
     @Test func yenHasNoMinorDigits() throws {
-        let plan = Plan(id: "p", charges: [
-            Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.5"))),
-            Charge(name: "Base", metric: nil, model: .flat(amount: 1000)),
-        ])
+        let plan = Plan(
+            id: "p",
+            charges: [
+                Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.5"))),
+                Charge(name: "Base", metric: nil, model: .flat(amount: 1000)),
+            ])
         let catalog = try Catalog(
             currency: try currency("JPY"), metrics: [callsMetric], plans: [plan],
-            customers: [Customer(id: "c", plan: "p", taxJurisdiction: "JP", start: try instant("2026-01-16T00:00:00Z"))],
+            customers: [
+                Customer(id: "c", plan: "p", taxJurisdiction: "JP", start: try instant("2026-01-16T00:00:00Z"))
+            ],
             taxRates: [TaxRate(name: "JP consumption", jurisdiction: "JP", rate: 10)])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
@@ -411,8 +493,11 @@ struct BillingTests {
     }
 
     @Test func kuwaitiDinarHasThreeMinorDigits() throws {
-        let plan = Plan(id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.0005")))])
-        let catalog = try Catalog(currency: try currency("KWD"), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
+        let plan = Plan(
+            id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.0005")))])
+        let catalog = try Catalog(
+            currency: try currency("KWD"), metrics: [callsMetric], plans: [plan],
+            customers: [Customer(id: "c", plan: "p")])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         try builder.add("c", "calls", count: 3, at: "2026-01-20T00:00:00Z")
@@ -423,16 +508,25 @@ struct BillingTests {
     }
 
     @Test func shorthandPlanBillsLikeExplicitGraduatedTiers() throws {
-        let shorthand = Plan(id: "p", charges: Plan.shorthandCharges(
-            metric: "calls", baseFee: 49, includedUnits: 1000, overagePrice: try dec("0.002"), usageName: "API calls"))
-        let explicit = Plan(id: "p", charges: [
-            Charge(name: "Base fee", metric: nil, model: .flat(amount: 49)),
-            Charge(name: "API calls", metric: "calls", model: .graduated([
-                Tier(upTo: 1000, unitPrice: 0), Tier(upTo: nil, unitPrice: try dec("0.002"))])),
-        ])
+        let shorthand = Plan(
+            id: "p",
+            charges: Plan.shorthandCharges(
+                metric: "calls", baseFee: 49, includedUnits: 1000, overagePrice: try dec("0.002"),
+                usageName: "API calls"))
+        let explicit = Plan(
+            id: "p",
+            charges: [
+                Charge(name: "Base fee", metric: nil, model: .flat(amount: 49)),
+                Charge(
+                    name: "API calls", metric: "calls",
+                    model: .graduated([
+                        Tier(upTo: 1000, unitPrice: 0), Tier(upTo: nil, unitPrice: try dec("0.002")),
+                    ])),
+            ])
         let schedule = try months(2)
         func bill(_ plan: Plan) throws -> [Invoice] {
-            let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
+            let catalog = try Catalog(
+                currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
             var builder = UsageBuilder(catalog: catalog, schedule: schedule)
             try builder.add("c", "calls", count: 1500, at: "2026-01-10T00:00:00Z")
             try builder.add("c", "calls", count: 700, at: "2026-02-10T00:00:00Z")
@@ -447,12 +541,22 @@ struct BillingTests {
     @Test func matrixAndPercentageThroughTheMeter() throws {
         let requests = Metric(key: "requests", aggregation: .count, groupBy: ["region"])
         let payments = Metric(key: "payments", aggregation: .sum, property: "amount")
-        let plan = Plan(id: "p", charges: [
-            Charge(name: "Requests", metric: "requests", model: .matrix(MatrixPrices(
-                dimensions: ["region"], prices: [MatrixPrice(values: ["us"], unitPrice: try dec("0.10"))], defaultPrice: try dec("0.25")))),
-            Charge(name: "Payments", metric: "payments", model: .percentage(PercentageTerms(rate: 2, fixedFee: try dec("0.30")))),
-        ])
-        let catalog = try Catalog(currency: try usd(), metrics: [requests, payments], plans: [plan], customers: [Customer(id: "c", plan: "p")])
+        let plan = Plan(
+            id: "p",
+            charges: [
+                Charge(
+                    name: "Requests", metric: "requests",
+                    model: .matrix(
+                        MatrixPrices(
+                            dimensions: ["region"], prices: [MatrixPrice(values: ["us"], unitPrice: try dec("0.10"))],
+                            defaultPrice: try dec("0.25")))),
+                Charge(
+                    name: "Payments", metric: "payments",
+                    model: .percentage(PercentageTerms(rate: 2, fixedFee: try dec("0.30")))),
+            ])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [requests, payments], plans: [plan], customers: [Customer(id: "c", plan: "p")]
+        )
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         try builder.add("c", "requests", count: 4, at: "2026-01-02T00:00:00Z", properties: ["region": "us"])
@@ -468,16 +572,20 @@ struct BillingTests {
 
     @Test func usageFromAnotherScheduleIsRefused() throws {
         let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 1))])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
         var builder = UsageBuilder(catalog: catalog, schedule: try months(1))
         let usage = builder.usage()
-        #expect(throws: BillingError.self) { try Biller(catalog: catalog, schedule: try months(2)).invoices(for: usage) }
+        #expect(throws: BillingError.self) {
+            try Biller(catalog: catalog, schedule: try months(2)).invoices(for: usage)
+        }
     }
 
     @Test func overflowIsAThrownErrorWithContext() throws {
         let huge = try dec("99999999999999999999999999999999999999")
         let plan = Plan(id: "p", charges: [Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: huge))])
-        let catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
+        let catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan], customers: [Customer(id: "c", plan: "p")])
         let schedule = try months(1)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         try builder.add("c", "calls", count: 2, at: "2026-01-02T00:00:00Z")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyPipeline
 
 /// The contract terms finance negotiates: charge minimums, tax codes, scoped discounts, pricing
@@ -12,13 +13,15 @@ struct ContractTermsTests {
         _ plan: Plan, customers: [Customer], events: [(String, Int, Int)], periods: Int = 1,
         discounts: [Discount] = [], taxRates: [TaxRate] = [], configure: (inout Catalog) -> Void = { _ in }
     ) throws -> [Invoice] {
-        var catalog = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [plan], customers: customers,
-                                  discounts: discounts, taxRates: taxRates)
+        var catalog = try Catalog(
+            currency: try usd(), metrics: [callsMetric], plans: [plan], customers: customers,
+            discounts: discounts, taxRates: taxRates)
         configure(&catalog)
         let schedule = try months(periods)
         var builder = UsageBuilder(catalog: catalog, schedule: schedule)
         for (customer, count, day) in events where count > 0 {
-            let month = (day - 1) / 28 + 1, dayOfMonth = (day - 1) % 28 + 1
+            let month = (day - 1) / 28 + 1
+            let dayOfMonth = (day - 1) % 28 + 1
             let text = "2026-\(month < 10 ? "0" : "")\(month)-\(dayOfMonth < 10 ? "0" : "")\(dayOfMonth)T10:00:00Z"
             try builder.add(customer, "calls", count: count, at: text)
         }
@@ -30,13 +33,15 @@ struct ContractTermsTests {
     func minimumPlan(minimumCommitment: ExactDecimal? = nil) throws -> Plan {
         var calls = Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.10")))
         calls.minAmount = 10
-        return Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 5)), calls],
-                    minimumCommitment: minimumCommitment)
+        return Plan(
+            id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 5)), calls],
+            minimumCommitment: minimumCommitment)
     }
 
     @Test func chargeMinimumTruesUpThatChargeAlone() throws {
-        let invoices = try bill(try minimumPlan(), customers: [Customer(id: "low", plan: "p"), Customer(id: "high", plan: "p")],
-                                events: [("low", 30, 5), ("high", 150, 5)])
+        let invoices = try bill(
+            try minimumPlan(), customers: [Customer(id: "low", plan: "p"), Customer(id: "high", plan: "p")],
+            events: [("low", 30, 5), ("high", 150, 5)])
         let low = invoices.of("low")[0]
         // 30 x 0.10 = 3.00 < 10: true-up 7.00 after the charge lines; the 5.00 base fee does not count
         #expect(low.lines.map(\.kind) == [.charge, .charge, .chargeMinimumTrueUp])
@@ -49,9 +54,10 @@ struct ContractTermsTests {
     }
 
     @Test func chargeMinimumIsProratedAndCountsTowardsThePlanMinimum() throws {
-        let invoices = try bill(try minimumPlan(minimumCommitment: 40),
-                                customers: [Customer(id: "c", plan: "p", start: try instant("2026-01-15T00:00:00Z"))],
-                                events: [("c", 20, 20)])
+        let invoices = try bill(
+            try minimumPlan(minimumCommitment: 40),
+            customers: [Customer(id: "c", plan: "p", start: try instant("2026-01-15T00:00:00Z"))],
+            events: [("c", 20, 20)])
         let invoice = invoices[0]
         // 17 of 31 days. Base 5 x 17/31 = 2.741... -> 2.74; calls 20 x 0.10 = 2.00
         // charge minimum 10 x 17/31 = 5.4838...; - 2 = 3.4838... -> 3.48
@@ -65,7 +71,8 @@ struct ContractTermsTests {
     // MARK: - Both free allowances of a percentage charge
 
     func payment(_ id: String, _ second: Int, _ value: String) throws -> EventValue {
-        EventValue(timestamp: Instant(millisecondsSinceEpoch: Int64(second) * 1_000), eventID: id, value: try dec(value))
+        EventValue(
+            timestamp: Instant(millisecondsSinceEpoch: Int64(second) * 1_000), eventID: id, value: try dec(value))
     }
 
     func bothAllowances(_ rule: PercentageTerms.FreeAllowance) throws -> PercentageTerms {
@@ -76,25 +83,39 @@ struct ContractTermsTests {
 
     @Test func lagoRuleReproducesLagosPublishedExample() throws {
         // getlago.com percentage model: 3 events or $500 free; payments 200, 100, 100, 50.
-        let events = [try payment("a", 1, "200"), try payment("b", 2, "100"), try payment("c", 3, "100"), try payment("d", 4, "50")]
+        let events = [
+            try payment("a", 1, "200"), try payment("b", 2, "100"), try payment("c", 3, "100"),
+            try payment("d", 4, "50"),
+        ]
         let lago = try Pricing.percentage(events: events, terms: try bothAllowances(.firstLimit))
         // the fourth payment is past the event limit: 50 x 1.2% + 0.10 = 0.70
         #expect(lago.amount == (try dec("0.70")))
-        guard case .percentage(let breakdown) = lago.breakdown else { Issue.record("not percentage"); return }
-        #expect(breakdown == PercentageBreakdown(events: 4, freeEvents: 3, freeValue: 400, billableValue: 50,
-                                                 chargedEvents: 1, raisedToMinimum: 0, loweredToMaximum: 0))
+        guard case .percentage(let breakdown) = lago.breakdown else {
+            Issue.record("not percentage")
+            return
+        }
+        #expect(
+            breakdown
+                == PercentageBreakdown(
+                    events: 4, freeEvents: 3, freeValue: 400, billableValue: 50,
+                    chargedEvents: 1, raisedToMinimum: 0, loweredToMaximum: 0))
         // Tally's rule: 3 free events, then the 50 is inside the 500 free amount
         #expect(try Pricing.percentage(events: events, terms: try bothAllowances(.eventsThenAmount)).amount == 0)
     }
 
     @Test func lagoRuleEndsTheAllowanceWhenTheAmountRunsOutFirst() throws {
-        let events = [try payment("a", 1, "300"), try payment("b", 2, "300"), try payment("c", 3, "100"), try payment("d", 4, "700")]
+        let events = [
+            try payment("a", 1, "300"), try payment("b", 2, "300"), try payment("c", 3, "100"),
+            try payment("d", 4, "700"),
+        ]
         let lago = try Pricing.percentage(events: events, terms: try bothAllowances(.firstLimit))
         // a: 300 waived (200 left); b: 200 waived, 100 x 1.2% + 0.10 = 1.30; c: 1.20 + 0.10 = 1.30;
         // d: 8.40 + 0.10 = 8.50; 1.30 + 1.30 + 8.50 = 11.10
         #expect(lago.amount == (try dec("11.10")))
         // Tally: a, b, c free events; d: 500 waived, 200 x 1.2% + 0.10 = 2.50
-        #expect(try Pricing.percentage(events: events, terms: try bothAllowances(.eventsThenAmount)).amount == (try dec("2.50")))
+        #expect(
+            try Pricing.percentage(events: events, terms: try bothAllowances(.eventsThenAmount)).amount
+                == (try dec("2.50")))
     }
 
     @Test func lagoRuleWithOneAllowanceIsTallysRule() throws {
@@ -120,14 +141,16 @@ struct ContractTermsTests {
         books.taxCode = "reduced"
         var donations = Charge(name: "Donation", metric: nil, model: .flat(amount: 10))
         donations.taxCode = TaxRate.exemptCode
-        var plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 119)), books, donations])
+        var plan = Plan(
+            id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 119)), books, donations])
         plan.pricesIncludeTax = includesTax
         return plan
     }
 
     @Test func taxCodesPickTheRatesOfEachLine() throws {
-        let invoices = try bill(try codedPlan(), customers: [Customer(id: "c", plan: "p", taxJurisdiction: "DE")],
-                                events: [("c", 10, 5)], taxRates: taxRates())
+        let invoices = try bill(
+            try codedPlan(), customers: [Customer(id: "c", plan: "p", taxJurisdiction: "DE")],
+            events: [("c", 10, 5)], taxRates: taxRates())
         let invoice = invoices[0]
         // lines 119.00 (standard), 10.70 (reduced), 10.00 (exempt)
         // 19%: 22.61 + 0 + 0; 7%: 0 + 0.749 -> 0.75 + 0
@@ -136,8 +159,9 @@ struct ContractTermsTests {
     }
 
     @Test func pricesThatIncludeTaxAreCarvedOut() throws {
-        let invoices = try bill(try codedPlan(includesTax: true), customers: [Customer(id: "c", plan: "p", taxJurisdiction: "DE")],
-                                events: [("c", 10, 5)], taxRates: taxRates())
+        let invoices = try bill(
+            try codedPlan(includesTax: true), customers: [Customer(id: "c", plan: "p", taxJurisdiction: "DE")],
+            events: [("c", 10, 5)], taxRates: taxRates())
         let invoice = invoices[0]
         // 119 x 19/119 = 19.00; 10.70 x 7/107 = 0.70; the total is the subtotal, 139.70
         #expect(invoice.taxes.map(\.amount) == [19, try dec("0.70")])
@@ -148,18 +172,22 @@ struct ContractTermsTests {
 
     @Test func aCodedRateShowsOnlyWhereALineCarriesItsCode() throws {
         let plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 100))])
-        let invoices = try bill(plan, customers: [Customer(id: "c", plan: "p", taxJurisdiction: "DE")], events: [], taxRates: taxRates())
+        let invoices = try bill(
+            plan, customers: [Customer(id: "c", plan: "p", taxJurisdiction: "DE")], events: [], taxRates: taxRates())
         #expect(invoices[0].taxes.map(\.name) == ["VAT"])
     }
 
     @Test func taxRoundedOncePerInvoice() throws {
         let fee = try dec("0.13")
-        let plan = Plan(id: "p", charges: (1...3).map { Charge(name: "Fee \($0)", metric: nil, model: .flat(amount: fee)) })
+        let plan = Plan(
+            id: "p", charges: (1...3).map { Charge(name: "Fee \($0)", metric: nil, model: .flat(amount: fee)) })
         let customers = [Customer(id: "c", plan: "p", taxJurisdiction: "DE")]
         let perLine = try bill(plan, customers: customers, events: [], taxRates: taxRates())
         // 0.13 x 19% = 0.0247 -> 0.02, three times: 0.06
         #expect(perLine[0].taxTotal == (try dec("0.06")))
-        let perInvoice = try bill(plan, customers: customers, events: [], taxRates: taxRates()) { $0.taxRounding = .invoice }
+        let perInvoice = try bill(plan, customers: customers, events: [], taxRates: taxRates()) {
+            $0.taxRounding = .invoice
+        }
         // 0.0247 x 3 = 0.0741 -> 0.07, rounded once
         #expect(perInvoice[0].taxTotal == (try dec("0.07")))
         #expect(perInvoice[0].taxes[0].unroundedAmount == (try dec("0.0741")))
@@ -172,12 +200,14 @@ struct ContractTermsTests {
         var rate = TaxRate(name: "Odd", jurisdiction: "DE", rate: 5)
         rate.code = "exempt"
         #expect(throws: CatalogErrors.self) {
-            try Catalog(currency: try usd(), metrics: [callsMetric], plans: [Plan(id: "p", charges: [charge])],
-                        customers: [], taxRates: taxRates())
+            try Catalog(
+                currency: try usd(), metrics: [callsMetric], plans: [Plan(id: "p", charges: [charge])],
+                customers: [], taxRates: taxRates())
         }
         do {
-            _ = try Catalog(currency: try usd(), metrics: [callsMetric], plans: [Plan(id: "p", charges: [charge])],
-                            customers: [], taxRates: taxRates() + [rate])
+            _ = try Catalog(
+                currency: try usd(), metrics: [callsMetric], plans: [Plan(id: "p", charges: [charge])],
+                customers: [], taxRates: taxRates() + [rate])
             Issue.record("a catalog with an unknown and a reserved tax code was accepted")
         } catch let error as CatalogErrors {
             #expect(error.errors.map(\.pathDescription) == ["plans[0].charges[0].tax_code", "taxes[2].code"])
@@ -187,8 +217,12 @@ struct ContractTermsTests {
     // MARK: - Scoped discounts
 
     func twoChargePlan() throws -> Plan {
-        Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 60)),
-                                Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))])
+        Plan(
+            id: "p",
+            charges: [
+                Charge(name: "Base", metric: nil, model: .flat(amount: 60)),
+                Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1)),
+            ])
     }
 
     @Test func aPlanWideDiscountLimitedToAMetricTakesNothingOffTheOtherLines() throws {
@@ -198,8 +232,9 @@ struct ContractTermsTests {
         var fixed = Discount(name: "Calls 10 off", customer: nil, kind: .fixed(10), duration: .forever)
         fixed.plan = "p"
         fixed.charges = ["Calls"]
-        let invoices = try bill(try twoChargePlan(), customers: [Customer(id: "a", plan: "p"), Customer(id: "b", plan: "p")],
-                                events: [("a", 40, 5), ("b", 8, 5)], discounts: [percent, fixed])
+        let invoices = try bill(
+            try twoChargePlan(), customers: [Customer(id: "a", plan: "p"), Customer(id: "b", plan: "p")],
+            events: [("a", 40, 5), ("b", 8, 5)], discounts: [percent, fixed])
         // a: lines 60, 40. 25% of 40 = 10 -> net 30; then 10 off the calls line alone
         #expect(invoices.of("a")[0].discounts.map(\.perLine) == [[0, 10], [0, 10]])
         #expect(invoices.of("a")[0].total == 80)
@@ -213,23 +248,29 @@ struct ContractTermsTests {
         discount.plan = "p"
         discount.start = try instant("2026-02-01T00:00:00Z")
         discount.expires = try instant("2026-04-01T00:00:00Z")
-        let invoices = try bill(try twoChargePlan(), customers: [Customer(id: "c", plan: "p")], events: [], periods: 4, discounts: [discount])
+        let invoices = try bill(
+            try twoChargePlan(), customers: [Customer(id: "c", plan: "p")], events: [], periods: 4,
+            discounts: [discount])
         // Jan: before its start. Feb, Mar: 10% of the 60.00 base fee. Apr: expired.
         #expect(invoices.map(\.discountTotal) == [0, 6, 6, 0])
         var once = discount
         once.expires = nil
         once.duration = .once
         // `once` is the first invoice it is in effect on: February, not the customer's first.
-        let counted = try bill(try twoChargePlan(), customers: [Customer(id: "c", plan: "p")], events: [], periods: 4, discounts: [once])
+        let counted = try bill(
+            try twoChargePlan(), customers: [Customer(id: "c", plan: "p")], events: [], periods: 4, discounts: [once])
         #expect(counted.map(\.discountTotal) == [0, 6, 0, 0])
     }
 
     // MARK: - Tiered blocks and pricing units
 
     func kbTiers(_ mode: TieredBlocks.Mode) throws -> TieredBlocks {
-        TieredBlocks(tiers: [BlockTier(upTo: 1000, blockSize: 100, blockPrice: 1),
-                             BlockTier(upTo: 101_000, blockSize: 1000, blockPrice: 1),
-                             BlockTier(upTo: nil, blockSize: 1000, blockPrice: try dec("0.5"))], mode: mode)
+        TieredBlocks(
+            tiers: [
+                BlockTier(upTo: 1000, blockSize: 100, blockPrice: 1),
+                BlockTier(upTo: 101_000, blockSize: 1000, blockPrice: 1),
+                BlockTier(upTo: nil, blockSize: 1000, blockPrice: try dec("0.5")),
+            ], mode: mode)
     }
 
     @Test func tieredBlocksInBothOfKillBillsModes() throws {
@@ -239,22 +280,34 @@ struct ContractTermsTests {
         #expect(try Pricing.tieredBlocks(quantity: 101_001, terms: try kbTiers(.allTiers)).amount == (try dec("110.5")))
         // top_tier (Kill Bill's test figures): 1,000 -> 10; 101,000 -> 101; 101,001 -> 102 x 0.5 = 51; 300,000 -> 150
         for (quantity, amount) in [(1000, "10"), (101_000, "101"), (101_001, "51"), (300_000, "150")] {
-            #expect(try Pricing.tieredBlocks(quantity: ExactDecimal(quantity), terms: try kbTiers(.topTier)).amount == (try dec(amount)))
+            #expect(
+                try Pricing.tieredBlocks(quantity: ExactDecimal(quantity), terms: try kbTiers(.topTier)).amount
+                    == (try dec(amount)))
         }
         // nothing at 0, in either mode
         #expect(try Pricing.tieredBlocks(quantity: 0, terms: try kbTiers(.allTiers)).amount == 0)
-        #expect(try Pricing.tieredBlocks(quantity: 0, terms: try kbTiers(.topTier)).breakdown == .tieredBlocks(mode: .topTier, []))
+        #expect(
+            try Pricing.tieredBlocks(quantity: 0, terms: try kbTiers(.topTier)).breakdown
+                == .tieredBlocks(mode: .topTier, []))
     }
 
     @Test func aTierMustHoldWholeBlocks() throws {
-        let terms = TieredBlocks(tiers: [BlockTier(upTo: 250, blockSize: 100, blockPrice: 1), BlockTier(upTo: nil, blockSize: 0, blockPrice: 1)],
-                                 mode: .allTiers)
+        let terms = TieredBlocks(
+            tiers: [
+                BlockTier(upTo: 250, blockSize: 100, blockPrice: 1), BlockTier(upTo: nil, blockSize: 0, blockPrice: 1),
+            ],
+            mode: .allTiers)
         do {
-            _ = try Catalog(currency: try usd(), metrics: [callsMetric],
-                            plans: [Plan(id: "p", charges: [Charge(name: "Units", metric: "calls", model: .tieredBlocks(terms))])], customers: [])
+            _ = try Catalog(
+                currency: try usd(), metrics: [callsMetric],
+                plans: [Plan(id: "p", charges: [Charge(name: "Units", metric: "calls", model: .tieredBlocks(terms))])],
+                customers: [])
             Issue.record("a tier of 2.5 blocks and a block of 0 units were accepted")
         } catch let error as CatalogErrors {
-            #expect(error.errors.map(\.pathDescription) == ["plans[0].charges[0].tiers[0].up_to", "plans[0].charges[0].tiers[1].block_size"])
+            #expect(
+                error.errors.map(\.pathDescription) == [
+                    "plans[0].charges[0].tiers[0].up_to", "plans[0].charges[0].tiers[1].block_size",
+                ])
         }
     }
 
@@ -282,16 +335,21 @@ struct ContractTermsTests {
     // MARK: - Commitments over a term
 
     func committedPlan(_ billing: Commitment.Billing) -> Plan {
-        var plan = Plan(id: "p", charges: [Charge(name: "Base", metric: nil, model: .flat(amount: 10)),
-                                          Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1))])
+        var plan = Plan(
+            id: "p",
+            charges: [
+                Charge(name: "Base", metric: nil, model: .flat(amount: 10)),
+                Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: 1)),
+            ])
         plan.commitment = Commitment(amount: 100, periods: 2, billing: billing)
         return plan
     }
 
     /// Calls of 30, 90 and 20 in January, February and March.
     func committedInvoices(_ billing: Commitment.Billing) throws -> [Invoice] {
-        try bill(committedPlan(billing), customers: [Customer(id: "c", plan: "p")],
-                 events: [("c", 30, 5), ("c", 90, 33), ("c", 20, 61)], periods: 3)
+        try bill(
+            committedPlan(billing), customers: [Customer(id: "c", plan: "p")],
+            events: [("c", 30, 5), ("c", 90, 33), ("c", 20, 61)], periods: 3)
     }
 
     @Test func aPrepaidCommitmentIsBilledUpfrontAndDrawnDown() throws {
@@ -312,8 +370,9 @@ struct ContractTermsTests {
     @Test func anInArrearsCommitmentTruesUpAtTheTermsEnd() throws {
         var plan = committedPlan(.inArrears)
         plan.commitment?.amount = 150
-        let invoices = try bill(plan, customers: [Customer(id: "c", plan: "p")],
-                                events: [("c", 30, 5), ("c", 90, 33), ("c", 20, 61)], periods: 3)
+        let invoices = try bill(
+            plan, customers: [Customer(id: "c", plan: "p")],
+            events: [("c", 30, 5), ("c", 90, 33), ("c", 20, 61)], periods: 3)
         // Jan: 10 + 30 = 40 (120 left); Feb: 10 + 90 = 100, 90 drawn, 30 left: true-up 30 -> 130
         #expect(invoices.map(\.total) == [40, 130, 30])
         #expect(invoices[1].lines.last?.kind == .commitmentTrueUp)

@@ -5,7 +5,8 @@ import Testing
 
 /// Whether this kernel has `MADV_POPULATE_WRITE` (Linux 5.14): without it prefaulting does nothing, by design.
 private let populateIsSupported: Bool = {
-    guard let page = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), page != MAP_FAILED else { return false }
+    guard let page = mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), page != MAP_FAILED
+    else { return false }
     defer { munmap(page, 4096) }
     return madvise(page, 4096, DedupStore.SlotTable.populateWrite) == 0
 }()
@@ -49,7 +50,8 @@ struct DedupPrefaultTests {
     @Test("a meter's prefault is a hint: every outcome is the same with it as without")
     func meterOutcomesUnchanged() throws {
         typealias F = MeteringFixture
-        let catalog = try F.catalog(), schedule = PeriodSchedule(start: F.periodStart, count: 1)
+        let catalog = try F.catalog()
+        let schedule = PeriodSchedule(start: F.periodStart, count: 1)
         // 1M expected events: 2^21 slots, the mapped 32 MB table above.
         var prefaulted = Meter(catalog: catalog, schedule: schedule, expectedEvents: 1_000_000)
         var plain = Meter(catalog: catalog, schedule: schedule, expectedEvents: 1_000_000)

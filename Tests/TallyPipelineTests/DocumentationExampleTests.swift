@@ -1,5 +1,5 @@
-import Testing
 import TallyPipeline
+import Testing
 
 /// The example of the DocC article "Following an event from the gateway to the invoice"
 /// (Sources/TallyPipeline/TallyPipeline.docc/FollowingAnEvent.md), run as written, through the
@@ -8,13 +8,17 @@ import TallyPipeline
 struct DocumentationExampleTests {
     @Test func oneEventFromTheGatewayToTheInvoice() throws {
         let calls = Metric(key: "api_calls", aggregation: .count)
-        let starter = Plan(id: "starter", charges: [
-            Charge(name: "Base fee", metric: nil, model: .flat(amount: 49)),
-            Charge(name: "API calls", metric: "api_calls", model: .graduated([
-                Tier(upTo: 1000, unitPrice: 0),
-                Tier(upTo: nil, unitPrice: try #require(ExactDecimal("0.002"))),
-            ])),
-        ])
+        let starter = Plan(
+            id: "starter",
+            charges: [
+                Charge(name: "Base fee", metric: nil, model: .flat(amount: 49)),
+                Charge(
+                    name: "API calls", metric: "api_calls",
+                    model: .graduated([
+                        Tier(upTo: 1000, unitPrice: 0),
+                        Tier(upTo: nil, unitPrice: try #require(ExactDecimal("0.002"))),
+                    ])),
+            ])
         let catalog = try Catalog(
             currency: try #require(Currency(code: "USD")), metrics: [calls], plans: [starter],
             customers: [Customer(id: "acme", plan: "starter")])

@@ -1,13 +1,17 @@
 import Testing
+
 @testable import TallyPipeline
 
 @Suite("Exact decimal money")
 struct ExactDecimalTests {
     func d(_ text: String) throws -> ExactDecimal { try ExactDecimal(parsing: text) }
 
-    @Test("parses plain decimal text exactly", arguments: [
-        ("0.0015", Int128(15), 4), ("-3", Int128(-3), 0), ("1200.50", Int128(120050), 2), ("+7", Int128(7), 0), ("000.10", Int128(10), 2),
-    ])
+    @Test(
+        "parses plain decimal text exactly",
+        arguments: [
+            ("0.0015", Int128(15), 4), ("-3", Int128(-3), 0), ("1200.50", Int128(120050), 2), ("+7", Int128(7), 0),
+            ("000.10", Int128(10), 2),
+        ])
     func parses(text: String, significand: Int128, scale: Int) throws {
         let value = try d(text)
         #expect(value.significand == significand)
@@ -22,7 +26,9 @@ struct ExactDecimalTests {
         var limit: Int128 = 1
         for _ in 0..<38 { limit *= 10 }
         limit -= 1  // 38 nines, the widest significand
-        for significand in [Int128(0), 1, -1, Int128(UInt64.max), -Int128(UInt64.max) - 1, Int128(1) << 64, limit, -limit] {
+        for significand in [
+            Int128(0), 1, -1, Int128(UInt64.max), -Int128(UInt64.max) - 1, Int128(1) << 64, limit, -limit,
+        ] {
             let value = try ExactDecimal(significand: significand, scale: 38)
             #expect(value.significand == significand && value.scale == 38)
         }
@@ -38,7 +44,8 @@ struct ExactDecimalTests {
         let a = try ExactDecimal(significand: -5, scale: 0) + (try ExactDecimal(significand: 1, scale: 18))
         #expect(a.significand == -4_999_999_999_999_999_999 && a.scale == 18)
         // Int64.max + 0.1: the widened significand, 92233720368547758070, needs more than 64 bits.
-        let b = try ExactDecimal(significand: Int128(Int64.max), scale: 0) + (try ExactDecimal(significand: 1, scale: 1))
+        let b =
+            try ExactDecimal(significand: Int128(Int64.max), scale: 0) + (try ExactDecimal(significand: 1, scale: 1))
         #expect(b.significand == Int128(Int64.max) * 10 + 1 && b.scale == 1)
         // 2^64 + 0.1: a significand beyond 64 bits takes the checked 128-bit path.
         let c = try ExactDecimal(significand: Int128(1) << 64, scale: 0) + (try ExactDecimal(significand: 1, scale: 1))
@@ -49,7 +56,9 @@ struct ExactDecimalTests {
         #expect(ExactDecimal.zero == 0 && ExactDecimal.one == 1)
     }
 
-    @Test("refuses text that is not a plain decimal", arguments: ["", "-", "1e3", "1.2.3", "1.", ".5", "abc", " 1", "1,000", "NaN", "Infinity", "0x10"])
+    @Test(
+        "refuses text that is not a plain decimal",
+        arguments: ["", "-", "1e3", "1.2.3", "1.", ".5", "abc", " 1", "1,000", "NaN", "Infinity", "0x10"])
     func refuses(text: String) {
         #expect(throws: DecimalParseError.self) { try ExactDecimal(parsing: text) }
     }
@@ -76,7 +85,7 @@ struct ExactDecimalTests {
 
     @Test("adds, subtracts and multiplies exactly across scales")
     func arithmetic() throws {
-        #expect(try d("0.1") + d("0.2") == d("0.3"))           // no binary 0.30000000000000004
+        #expect(try d("0.1") + d("0.2") == d("0.3"))  // no binary 0.30000000000000004
         #expect(try d("1200.50") - d("0.0015") == d("1200.4985"))
         #expect(try d("0.0015") * d("3") == d("0.0045"))
         #expect(try d("-2.5") * d("4") == -10)
@@ -96,11 +105,11 @@ struct ExactDecimalTests {
 
     @Test("rounds half-up (away from zero) to 2, 0 and 3 digits")
     func halfUp() throws {
-        #expect(try d("2.345").rounded(toScale: 2, .halfUp) == d("2.35"))   // x.xx5 -> up
-        #expect(try d("-2.345").rounded(toScale: 2, .halfUp) == d("-2.35")) // away from zero
+        #expect(try d("2.345").rounded(toScale: 2, .halfUp) == d("2.35"))  // x.xx5 -> up
+        #expect(try d("-2.345").rounded(toScale: 2, .halfUp) == d("-2.35"))  // away from zero
         #expect(try d("2.3449").rounded(toScale: 2, .halfUp) == d("2.34"))
-        #expect(try d("2.5").rounded(toScale: 0, .halfUp) == 3)            // JPY
-        #expect(try d("1.0005").rounded(toScale: 3, .halfUp) == d("1.001")) // KWD
+        #expect(try d("2.5").rounded(toScale: 0, .halfUp) == 3)  // JPY
+        #expect(try d("1.0005").rounded(toScale: 3, .halfUp) == d("1.001"))  // KWD
         #expect(try d("1.0004999").rounded(toScale: 3, .halfUp) == d("1.000"))
         #expect(Currency(code: "USD")?.minorDigits == 2)
         #expect(Currency(code: "JPY")?.minorDigits == 0)
@@ -126,7 +135,7 @@ struct ExactDecimalTests {
         // 2 / 3 = 0.666..., half-up at 2 digits: 0.67; down: 0.66.
         #expect(try d("2").divided(by: 3, scale: 2, .halfUp) == d("0.67"))
         #expect(try d("2").divided(by: 3, scale: 2, .down) == d("0.66"))
-        #expect(try d("-1").divided(by: 8, scale: 2, .halfUp) == d("-0.13")) // -0.125 -> away from zero
+        #expect(try d("-1").divided(by: 8, scale: 2, .halfUp) == d("-0.13"))  // -0.125 -> away from zero
         #expect(throws: DecimalError.divisionByZero) { try d("1").divided(by: 0, scale: 2, .halfUp) }
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyPipeline
 
 @Suite("Idempotency-key fingerprint")
@@ -14,17 +15,26 @@ struct FingerprintTests {
         // h1 is the low 64 bits there, our `high`).
         #expect(murmur("", seed: 0) == Fingerprint(high: 0, low: 0))
         #expect(murmur("hello", seed: 0) == Fingerprint(high: 0xcbd8_a7b3_41bd_9b02, low: 0x5b1e_906a_48ae_1d19))
-        #expect(murmur("The quick brown fox jumps over the lazy dog", seed: 0) == Fingerprint(high: 0xe34b_bc7b_bc07_1b6c, low: 0x7a43_3ca9_c49a_9347))
-        #expect(murmur("evt-000000000001", seed: 7) == Fingerprint(high: 0x224a_3257_f7f6_b0fa, low: 0x19bd_a722_6521_7025))
+        #expect(
+            murmur("The quick brown fox jumps over the lazy dog", seed: 0)
+                == Fingerprint(high: 0xe34b_bc7b_bc07_1b6c, low: 0x7a43_3ca9_c49a_9347))
+        #expect(
+            murmur("evt-000000000001", seed: 7) == Fingerprint(high: 0x224a_3257_f7f6_b0fa, low: 0x19bd_a722_6521_7025))
         #expect(Fingerprint(tenant: 7, id: "evt-000000000001") == murmur("evt-000000000001", seed: 7))
     }
 
     /// The reference's tail, byte by byte, as MurmurHash3_x64_128's C source reads it.
     static func referenceTail(_ bytes: [UInt8]) -> (k1: UInt64, k2: UInt64) {
-        let tail = bytes.count / 16 * 16, rest = bytes.count & 15
-        var k1: UInt64 = 0, k2: UInt64 = 0
+        let tail = bytes.count / 16 * 16
+        let rest = bytes.count & 15
+        var k1: UInt64 = 0
+        var k2: UInt64 = 0
         if rest > 8 { for i in stride(from: rest - 1, through: 8, by: -1) { k2 = (k2 << 8) | UInt64(bytes[tail + i]) } }
-        if rest > 0 { for i in stride(from: Swift.min(rest, 8) - 1, through: 0, by: -1) { k1 = (k1 << 8) | UInt64(bytes[tail + i]) } }
+        if rest > 0 {
+            for i in stride(from: Swift.min(rest, 8) - 1, through: 0, by: -1) {
+                k1 = (k1 << 8) | UInt64(bytes[tail + i])
+            }
+        }
         return (k1, k2)
     }
 
@@ -35,7 +45,8 @@ struct FingerprintTests {
         for length in 0..<48 {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
             let expected = FingerprintTests.referenceTail(bytes)
-            let tail = length / 16 * 16, rest = length & 15
+            let tail = length / 16 * 16
+            let rest = length & 15
             bytes.withUnsafeBytes { buffer in
                 let k1 = rest > 0 ? Fingerprint.littleEndianWord(buffer, from: tail, count: Swift.min(rest, 8)) : 0
                 let k2 = rest > 8 ? Fingerprint.littleEndianWord(buffer, from: tail + 8, count: rest - 8) : 0

@@ -1,11 +1,13 @@
 import Testing
+
 @testable import TallyPipeline
 
 @Suite("Hostile input: time arithmetic that cannot trap, and a dedup table that shrinks with its window")
 struct HostileTimeAndDedupTests {
     @Test("instant arithmetic saturates at both ends instead of trapping, and dates of saturated instants work")
     func instantArithmeticSaturates() {
-        let earliest = Instant(millisecondsSinceEpoch: .min), latest = Instant(millisecondsSinceEpoch: .max)
+        let earliest = Instant(millisecondsSinceEpoch: .min)
+        let latest = Instant(millisecondsSinceEpoch: .max)
         #expect((earliest - TimeSpan(milliseconds: 1)).millisecondsSinceEpoch == .min)
         #expect((latest + TimeSpan(milliseconds: 1)).millisecondsSinceEpoch == .max)
         // .max - .min overflows: it saturates to .max; .min - .max to .min (negating .min used to trap).
@@ -32,7 +34,9 @@ struct HostileTimeAndDedupTests {
         let huge = TimeSpan(milliseconds: 106_751_991_167 * 86_400_000)
         #expect(PeriodSchedule.checkedEnd(start: start, count: 3, interval: .fixed(huge)) == nil)
         // 120 months from 2026-01-01 end on 2036-01-01.
-        #expect(PeriodSchedule.checkedEnd(start: start, count: 120, interval: .monthly) == (try Instant(iso8601: "2036-01-01")))
+        #expect(
+            PeriodSchedule.checkedEnd(start: start, count: 120, interval: .monthly)
+                == (try Instant(iso8601: "2036-01-01")))
         // 2,912,443 days from 2026-01-01 reach 10000-01-01: 2,912,000 days end in 9999, 2,913,000 do not.
         #expect(PeriodSchedule.checkedEnd(start: start, count: 1, interval: .fixed(.days(2_912_000))) != nil)
         #expect(PeriodSchedule.checkedEnd(start: start, count: 1, interval: .fixed(.days(2_913_000))) == nil)

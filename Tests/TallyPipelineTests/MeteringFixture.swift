@@ -30,15 +30,19 @@ enum MeteringFixture {
         )
     }
 
-    static func meter(quotas: [Quota] = [], limits: MeteringLimits = MeteringLimits(), periods: Int = 1) throws -> Meter {
-        Meter(catalog: try catalog(quotas: quotas), schedule: PeriodSchedule(start: periodStart, count: periods), limits: limits)
+    static func meter(quotas: [Quota] = [], limits: MeteringLimits = MeteringLimits(), periods: Int = 1) throws -> Meter
+    {
+        Meter(
+            catalog: try catalog(quotas: quotas), schedule: PeriodSchedule(start: periodStart, count: periods),
+            limits: limits)
     }
 
     static func event(
         _ id: String, customer: String = "acme", metric: String = "api_calls", quantity: String = "1",
         at timestamp: Instant = now, tenant: String = "t1", properties: EventProperties = EventProperties()
     ) -> Event {
-        Event(id: id, tenant: tenant, customer: customer, metric: metric, quantity: decimal(quantity),
-              timestamp: timestamp, source: "kong", properties: properties)
+        Event(
+            id: id, tenant: tenant, customer: customer, metric: metric, quantity: decimal(quantity),
+            timestamp: timestamp, source: "kong", properties: properties)
     }
 }

@@ -1,20 +1,26 @@
 import Testing
+
 @testable import TallyPipeline
 
 @Suite("Pricing models")
 struct PricingTests {
     /// 0-100 at 0.10 with a 5.00 tier fee, 100-1000 at 0.05, above at 0.01.
     func graduatedTiers() throws -> [Tier] {
-        [Tier(upTo: 100, unitPrice: try dec("0.10"), flatFee: 5),
-         Tier(upTo: 1000, unitPrice: try dec("0.05")),
-         Tier(upTo: nil, unitPrice: try dec("0.01"))]
+        [
+            Tier(upTo: 100, unitPrice: try dec("0.10"), flatFee: 5),
+            Tier(upTo: 1000, unitPrice: try dec("0.05")),
+            Tier(upTo: nil, unitPrice: try dec("0.01")),
+        ]
     }
 
     @Test func graduatedExactlyAtUpToStaysInTheTier() throws {
         let rated = try Pricing.graduated(quantity: 100, tiers: try graduatedTiers())
         // 100 x 0.10 + 5 = 15; tier 2 starts above 100, so it is not reached
         #expect(rated.amount == 15)
-        guard case .graduated(let slices) = rated.breakdown else { Issue.record("not graduated"); return }
+        guard case .graduated(let slices) = rated.breakdown else {
+            Issue.record("not graduated")
+            return
+        }
         #expect(slices.count == 1)
         #expect(slices[0] == TierSlice(tier: 1, units: 100, unitPrice: try dec("0.10"), flatFee: 5, amount: 15))
     }
@@ -23,7 +29,10 @@ struct PricingTests {
         let rated = try Pricing.graduated(quantity: 101, tiers: try graduatedTiers())
         // 100 x 0.10 + 5 = 15, + 1 x 0.05 = 0.05 -> 15.05
         #expect(rated.amount == (try dec("15.05")))
-        guard case .graduated(let slices) = rated.breakdown else { Issue.record("not graduated"); return }
+        guard case .graduated(let slices) = rated.breakdown else {
+            Issue.record("not graduated")
+            return
+        }
         #expect(slices.map(\.tier) == [1, 2])
         #expect(slices[1].units == 1)
         #expect(slices[1].amount == (try dec("0.05")))
@@ -33,7 +42,10 @@ struct PricingTests {
         let rated = try Pricing.graduated(quantity: try dec("100.5"), tiers: try graduatedTiers())
         // 15 + 0.5 x 0.05 = 15 + 0.025 = 15.025 (unrounded)
         #expect(rated.amount == (try dec("15.025")))
-        guard case .graduated(let slices) = rated.breakdown else { Issue.record("not graduated"); return }
+        guard case .graduated(let slices) = rated.breakdown else {
+            Issue.record("not graduated")
+            return
+        }
         #expect(slices[1].units == (try dec("0.5")))
     }
 
@@ -47,7 +59,10 @@ struct PricingTests {
         let rated = try Pricing.graduated(quantity: 0, tiers: try graduatedTiers())
         // 0 x 0.10 + 5 = 5
         #expect(rated.amount == 5)
-        guard case .graduated(let slices) = rated.breakdown else { Issue.record("not graduated"); return }
+        guard case .graduated(let slices) = rated.breakdown else {
+            Issue.record("not graduated")
+            return
+        }
         #expect(slices == [TierSlice(tier: 1, units: 0, unitPrice: try dec("0.10"), flatFee: 5, amount: 5)])
     }
 
@@ -64,7 +79,10 @@ struct PricingTests {
         // 101 x 0.50 + 0 = 50.50: the whole quantity moves to tier 2
         #expect(above.amount == (try dec("50.50")))
         #expect(above.amount < atLimit.amount)
-        #expect(above.breakdown == .volume(TierSlice(tier: 2, units: 101, unitPrice: try dec("0.50"), flatFee: 0, amount: try dec("50.5"))))
+        #expect(
+            above.breakdown
+                == .volume(
+                    TierSlice(tier: 2, units: 101, unitPrice: try dec("0.50"), flatFee: 0, amount: try dec("50.5"))))
     }
 
     @Test func volumeAtZeroIsTierOne() throws {
@@ -82,7 +100,9 @@ struct PricingTests {
         #expect(oneOver.amount == 15)
         // floor(201 / 100) = 2 x 5 = 10
         #expect(roundedDown.amount == 10)
-        #expect(oneOver.breakdown == .package(PackageBreakdown(freeUnits: 0, packageSize: 100, packages: 3, packagePrice: 5)))
+        #expect(
+            oneOver.breakdown
+                == .package(PackageBreakdown(freeUnits: 0, packageSize: 100, packages: 3, packagePrice: 5)))
     }
 
     @Test func packageFreeUnits() throws {
@@ -93,18 +113,24 @@ struct PricingTests {
     }
 
     func event(_ id: String, _ second: Int, _ value: String) throws -> EventValue {
-        EventValue(timestamp: Instant(millisecondsSinceEpoch: Int64(second) * 1_000), eventID: id, value: try dec(value))
+        EventValue(
+            timestamp: Instant(millisecondsSinceEpoch: Int64(second) * 1_000), eventID: id, value: try dec(value))
     }
 
     @Test func percentagePerEventMinimumAndMaximum() throws {
-        let terms = PercentageTerms(rate: try dec("2.9"), fixedFee: try dec("0.30"), perEventMin: try dec("0.50"), perEventMax: 5)
-        let rated = try Pricing.percentage(events: [try event("a", 1, "10"), try event("b", 2, "5"), try event("c", 3, "1000")], terms: terms)
+        let terms = PercentageTerms(
+            rate: try dec("2.9"), fixedFee: try dec("0.30"), perEventMin: try dec("0.50"), perEventMax: 5)
+        let rated = try Pricing.percentage(
+            events: [try event("a", 1, "10"), try event("b", 2, "5"), try event("c", 3, "1000")], terms: terms)
         // a: 10 x 2.9% = 0.29 + 0.30 = 0.59 (inside the bounds)
         // b: 5 x 2.9% = 0.145 + 0.30 = 0.445 -> raised to 0.50
         // c: 1000 x 2.9% = 29 + 0.30 = 29.30 -> lowered to 5.00
         // 0.59 + 0.50 + 5.00 = 6.09
         #expect(rated.amount == (try dec("6.09")))
-        guard case .percentage(let breakdown) = rated.breakdown else { Issue.record("not percentage"); return }
+        guard case .percentage(let breakdown) = rated.breakdown else {
+            Issue.record("not percentage")
+            return
+        }
         #expect(breakdown.raisedToMinimum == 1)
         #expect(breakdown.loweredToMaximum == 1)
         #expect(breakdown.billableValue == 1015)
@@ -113,7 +139,9 @@ struct PricingTests {
     @Test func percentageFreeEventsAndFreeAmount() throws {
         let terms = PercentageTerms(rate: 10, freeEvents: 1, freeAmount: 15)
         // Given out of order: pricing sorts by (timestamp, id).
-        let events = [try event("d", 4, "5"), try event("c", 3, "20"), try event("b", 2, "10"), try event("a", 1, "100")]
+        let events = [
+            try event("d", 4, "5"), try event("c", 3, "20"), try event("b", 2, "10"), try event("a", 1, "100"),
+        ]
         let rated = try Pricing.percentage(events: events, terms: terms)
         // a (100): the first event, free by count, and it does not use the free amount
         // b (10): wholly inside the 15 free -> nothing, 5 of the free amount left
@@ -121,10 +149,16 @@ struct PricingTests {
         // d (5): 5 x 10% = 0.50
         // 1.50 + 0.50 = 2.00
         #expect(rated.amount == 2)
-        #expect(rated.quantity == 135) // 100 + 10 + 20 + 5
-        guard case .percentage(let breakdown) = rated.breakdown else { Issue.record("not percentage"); return }
-        #expect(breakdown == PercentageBreakdown(events: 4, freeEvents: 1, freeValue: 15, billableValue: 20,
-                                                 chargedEvents: 2, raisedToMinimum: 0, loweredToMaximum: 0))
+        #expect(rated.quantity == 135)  // 100 + 10 + 20 + 5
+        guard case .percentage(let breakdown) = rated.breakdown else {
+            Issue.record("not percentage")
+            return
+        }
+        #expect(
+            breakdown
+                == PercentageBreakdown(
+                    events: 4, freeEvents: 1, freeValue: 15, billableValue: 20,
+                    chargedEvents: 2, raisedToMinimum: 0, loweredToMaximum: 0))
     }
 
     @Test func percentageTiesOrderByEventID() throws {
@@ -138,18 +172,27 @@ struct PricingTests {
     @Test func matrixUnlistedCombinationUsesTheDefault() throws {
         let prices = MatrixPrices(
             dimensions: ["region"],
-            prices: [MatrixPrice(values: ["eu"], unitPrice: try dec("0.20")), MatrixPrice(values: ["us"], unitPrice: try dec("0.10"))],
+            prices: [
+                MatrixPrice(values: ["eu"], unitPrice: try dec("0.20")),
+                MatrixPrice(values: ["us"], unitPrice: try dec("0.10")),
+            ],
             defaultPrice: try dec("0.50"))
         let rated = try Pricing.matrix(groups: [(["apac"], 10), (["eu"], 5), (["us"], 20)], prices: prices)
         // apac: 10 x 0.50 (default) = 5; eu: 5 x 0.20 = 1; us: 20 x 0.10 = 2 -> 8
         #expect(rated.amount == 8)
-        guard case .matrix(let cells) = rated.breakdown else { Issue.record("not matrix"); return }
+        guard case .matrix(let cells) = rated.breakdown else {
+            Issue.record("not matrix")
+            return
+        }
         #expect(cells.map(\.usedDefaultPrice) == [true, false, false])
         #expect(cells[0].unitPrice == (try dec("0.50")))
     }
 
     @Test func stairstepChargesTheTierPrice() throws {
-        let tiers = [Tier(upTo: 10, unitPrice: 0, flatFee: 20), Tier(upTo: 100, unitPrice: 0, flatFee: 50), Tier(upTo: nil, unitPrice: 0, flatFee: 100)]
+        let tiers = [
+            Tier(upTo: 10, unitPrice: 0, flatFee: 20), Tier(upTo: 100, unitPrice: 0, flatFee: 50),
+            Tier(upTo: nil, unitPrice: 0, flatFee: 100),
+        ]
         // 0 -> tier 1 = 20; 10 (at up_to) -> tier 1 = 20; 11 -> tier 2 = 50; 500 -> tier 3 = 100
         #expect(Pricing.stairstep(quantity: 0, tiers: tiers).amount == 20)
         #expect(Pricing.stairstep(quantity: 10, tiers: tiers).amount == 20)
@@ -169,7 +212,8 @@ struct PricingTests {
 
     @Test func flatProratesOnceToTheCurrencyDigits() throws {
         // 100 x 17 / 31 = 54.8387... -> 54.84, half-up to 2 digits in one division
-        #expect(try Pricing.flat(amount: 100, activeDays: 17, periodDays: 31, minorDigits: 2).amount == (try dec("54.84")))
+        #expect(
+            try Pricing.flat(amount: 100, activeDays: 17, periodDays: 31, minorDigits: 2).amount == (try dec("54.84")))
         // a full period is not prorated: 100
         #expect(try Pricing.flat(amount: 100, activeDays: 31, periodDays: 31, minorDigits: 2).amount == 100)
         // JPY: 1000 x 16 / 31 = 516.129... -> 516

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyPipeline
 
 @Suite("The request path: canAccess, spike arrest, Margin Guard, the entitlement cache")
@@ -10,11 +11,15 @@ struct RequestPathTests {
     static func ms(_ n: Int64) -> Instant { t0 + TimeSpan(milliseconds: n) }
 
     /// A meter whose one plan has `arrests`, `charges` and `quotas`, and whose api_calls cost `cost` each.
-    static func meter(arrests: [SpikeArrest] = [], charges: [Charge] = [], quotas: [Quota] = [],
-                      cost: UnitCost? = nil, guardLevels: MarginGuard? = nil) throws -> Meter {
+    static func meter(
+        arrests: [SpikeArrest] = [], charges: [Charge] = [], quotas: [Quota] = [],
+        cost: UnitCost? = nil, guardLevels: MarginGuard? = nil
+    ) throws -> Meter {
         let catalog = try Catalog(
             currency: Currency(code: "USD") ?? Currency(code: "EUR")!,
-            metrics: [Metric(key: "api_calls", aggregation: .count, cost: cost), Metric(key: "bytes", aggregation: .sum)],
+            metrics: [
+                Metric(key: "api_calls", aggregation: .count, cost: cost), Metric(key: "bytes", aggregation: .sum),
+            ],
             plans: [Plan(id: "p", charges: charges, quotas: quotas, spikeArrests: arrests, marginGuard: guardLevels)],
             customers: [Customer(id: "acme", plan: "p"), Customer(id: "globex", plan: "p")])
         return Meter(catalog: catalog, schedule: PeriodSchedule(start: F.periodStart, count: 1))
@@ -35,7 +40,9 @@ struct RequestPathTests {
         #expect(decision.refusal == .spikeArrested)
         #expect(decision.refusal?.httpStatus == 429)
         // 6 requests: 3 allowed, 3 refused.
-        #expect(meter.accessCounts.requests == 6 && meter.accessCounts.allowed == 3 && meter.accessCounts.count(.spikeArrested) == 3)
+        #expect(
+            meter.accessCounts.requests == 6 && meter.accessCounts.allowed == 3
+                && meter.accessCounts.count(.spikeArrested) == 3)
         #expect(meter.accessCounts.isBalanced)
     }
 
@@ -53,7 +60,10 @@ struct RequestPathTests {
         // Tolerance (3 - 1) x 1000 = 2000. At 0: next free 0, 1000, 2000 -> each 0 >= next free - 2000: allowed
         // three times (next free 3000); the fourth: 0 < 3000 - 2000 refused. 49: 980 < 1000 refused;
         // 50: 1000 >= 1000 allowed (next free 4000); 50 again: 1000 < 2000 refused; 100: 2000 >= 2000 allowed.
-        #expect(Self.answers(&meter, at: [0, 0, 0, 0, 49, 50, 50, 100]) == [true, true, true, false, false, true, false, true])
+        #expect(
+            Self.answers(&meter, at: [0, 0, 0, 0, 49, 50, 50, 100]) == [
+                true, true, true, false, false, true, false, true,
+            ])
         // Next free is 5000 after the call at 100 ms; at 300 ms the clock is 6000, past it, so the bucket is
         // full again: 6000 >= 5000 - 2000, then next free 7000, 8000 (6000 >= 7000 - 2000, 6000 >= 8000 - 2000),
         // and the fourth: 6000 < 9000 - 2000, refused.
@@ -80,12 +90,12 @@ struct RequestPathTests {
         func level(_ cost: String) -> MarginLevel {
             MarginStanding(revenue: 199, cost: F.decimal(cost)).level(.standard)
         }
-        #expect(level("159.2") == .none)          // 199 - 159.2 = 39.8 = 20% exactly: not below
-        #expect(level("159.20025") == .warning)   // 39.79975 < 39.8
-        #expect(level("179.1") == .warning)       // 199 - 179.1 = 19.9 = 10% exactly: not below 10%
-        #expect(level("179.10025") == .throttled) // 19.89975 < 19.9
-        #expect(level("199") == .throttled)       // margin exactly 0: not below 0
-        #expect(level("199.00025") == .blocked)   // -0.00025 < 0
+        #expect(level("159.2") == .none)  // 199 - 159.2 = 39.8 = 20% exactly: not below
+        #expect(level("159.20025") == .warning)  // 39.79975 < 39.8
+        #expect(level("179.1") == .warning)  // 199 - 179.1 = 19.9 = 10% exactly: not below 10%
+        #expect(level("179.10025") == .throttled)  // 19.89975 < 19.9
+        #expect(level("199") == .throttled)  // margin exactly 0: not below 0
+        #expect(level("199.00025") == .blocked)  // -0.00025 < 0
         // Cost with no revenue is below every level; nothing earned nor spent is below none.
         #expect(MarginStanding(revenue: 0, cost: F.decimal("0.00025")).level(.standard) == .blocked)
         #expect(MarginStanding(revenue: 0, cost: 0).level(.standard) == .none)
@@ -95,7 +105,8 @@ struct RequestPathTests {
     func marginGuardOnMeter() throws {
         // A $10 flat fee; each call costs $1. After n calls the margin is (10 - n) / 10:
         // n = 8 is 20% (none), 9 is 10% (L1), 10 is 0% (L2), 11 would be -10% (L3).
-        var meter = try Self.meter(charges: [Charge(name: "Fee", metric: nil, model: .flat(amount: 10))], cost: .flat(1))
+        var meter = try Self.meter(
+            charges: [Charge(name: "Fee", metric: nil, model: .flat(amount: 10))], cost: .flat(1))
         var levels: [MarginLevel] = []
         var refusals: [AccessRefusal?] = []
         for k in 1...13 {
@@ -114,7 +125,9 @@ struct RequestPathTests {
         let last = meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(20))
         #expect(last.margin == MarginStanding(revenue: 10, cost: 11))
         // globex has no usage: revenue 10, cost 0, no level.
-        #expect(meter.canAccess(tenant: "t1", customer: "globex", metric: "api_calls", at: Self.ms(20)).marginLevel == .none)
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "globex", metric: "api_calls", at: Self.ms(20)).marginLevel == .none
+        )
     }
 
     @Test("where more usage can lower revenue (volume pricing), every request is judged on revenue worked out anew")
@@ -123,9 +136,12 @@ struct RequestPathTests {
         // 10 calls: revenue 10.00, cost 5.00, margin 50%: none. 11 calls: revenue 11 x 0.10 = 1.10, cost 5.50: L3.
         // A floor of 10.00 kept from the 10th call would wrongly say none (5.50 <= 0.8 x 10.00).
         let tiers = [Tier(upTo: 10, unitPrice: 1), Tier(upTo: nil, unitPrice: F.decimal("0.1"))]
-        var meter = try Self.meter(charges: [Charge(name: "Calls", metric: "api_calls", model: .volume(tiers))], cost: .flat(F.decimal("0.5")))
+        var meter = try Self.meter(
+            charges: [Charge(name: "Calls", metric: "api_calls", model: .volume(tiers))], cost: .flat(F.decimal("0.5")))
         for k in 1...10 { meter.ingest(F.event("v\(k)", at: Self.ms(Int64(k))), receivedAt: Self.ms(Int64(k))) }
-        #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(20)).margin == MarginStanding(revenue: 10, cost: 5))
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(20)).margin
+                == MarginStanding(revenue: 10, cost: 5))
         meter.ingest(F.event("v11", at: Self.ms(21)), receivedAt: Self.ms(21))
         let decision = meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(22))
         #expect(decision.margin == MarginStanding(revenue: F.decimal("1.10"), cost: F.decimal("5.5")))
@@ -138,7 +154,9 @@ struct RequestPathTests {
         // a cost up to 0.8 x 1.00. After 2 (same tier, cost 0.02): the floor answers, no revenue worked out.
         // After 11 calls the quantity passed the bound 10: revenue is worked out again, 11 x 0.10 = 1.10.
         let tiers = [Tier(upTo: 10, unitPrice: 1), Tier(upTo: nil, unitPrice: F.decimal("0.1"))]
-        var meter = try Self.meter(charges: [Charge(name: "Calls", metric: "api_calls", model: .volume(tiers))], cost: .flat(F.decimal("0.01")))
+        var meter = try Self.meter(
+            charges: [Charge(name: "Calls", metric: "api_calls", model: .volume(tiers))], cost: .flat(F.decimal("0.01"))
+        )
         func ask(_ k: Int64) -> MarginStanding? {
             meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(100 + k)).margin
         }
@@ -153,14 +171,21 @@ struct RequestPathTests {
     @Test("a plan's own levels replace the published ones")
     func marginGuardPlanLevels() throws {
         // warn below 50%, throttle below 40%, block below 30%. Fee 10, $1 a call: 6 calls is 40% (L1), 7 is 30% (L2), 8 is 20% (L3).
-        let levels = MarginGuard(warnBelow: F.decimal("0.5"), throttleBelow: F.decimal("0.4"), blockBelow: F.decimal("0.3"))
-        var meter = try Self.meter(charges: [Charge(name: "Fee", metric: nil, model: .flat(amount: 10))], cost: .flat(1), guardLevels: levels)
+        let levels = MarginGuard(
+            warnBelow: F.decimal("0.5"), throttleBelow: F.decimal("0.4"), blockBelow: F.decimal("0.3"))
+        var meter = try Self.meter(
+            charges: [Charge(name: "Fee", metric: nil, model: .flat(amount: 10))], cost: .flat(1), guardLevels: levels)
         for k in 1...6 { meter.ingest(F.event("m\(k)", at: Self.ms(Int64(k))), receivedAt: Self.ms(Int64(k))) }
-        #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(10)).flags == .marginWarning)
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(10)).flags
+                == .marginWarning)
         meter.ingest(F.event("m7", at: Self.ms(11)), receivedAt: Self.ms(11))
-        #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(12)).flags == .throttled)
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(12)).flags == .throttled)
         meter.ingest(F.event("m8", at: Self.ms(13)), receivedAt: Self.ms(13))
-        #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(14)).refusal == .marginBlocked)
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(14)).refusal
+                == .marginBlocked)
     }
 
     @Test("a hard quota refuses once used reaches the limit, and entitlement answers the same")
@@ -210,15 +235,19 @@ struct RequestPathTests {
     @Test("unknown customers and metrics are refused, and every decision is counted")
     func unknownParties() throws {
         var meter = try Self.meter()
-        #expect(meter.canAccess(tenant: "t1", customer: "nobody", metric: "api_calls", at: Self.t0).refusal == .unknownCustomer)
-        #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "nothing", at: Self.t0).refusal == .unknownMetric)
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "nobody", metric: "api_calls", at: Self.t0).refusal
+                == .unknownCustomer)
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "acme", metric: "nothing", at: Self.t0).refusal == .unknownMetric)
         #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.t0).allowed)
         #expect(meter.accessCounts.requests == 3 && meter.accessCounts.refused == 2 && meter.accessCounts.isBalanced)
     }
 
     @Test("a unit cost by property picks the event's value, or the default")
     func costByProperty() {
-        let cost = UnitCost.byProperty(PropertyCosts(property: "model", costs: [("gpt-4o", F.decimal("0.01"))], defaultCost: F.decimal("0.001")))
+        let cost = UnitCost.byProperty(
+            PropertyCosts(property: "model", costs: [("gpt-4o", F.decimal("0.01"))], defaultCost: F.decimal("0.001")))
         #expect(cost.cost(properties: ["model": "gpt-4o"]) == F.decimal("0.01"))
         #expect(cost.cost(properties: ["model": "small"]) == F.decimal("0.001"))
         #expect(cost.cost(properties: [:]) == F.decimal("0.001"))

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyPipeline
 
 @Suite("Id lookup table")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyPipeline
 
 /// An exact decimal from its text, so test amounts read as written.
@@ -30,9 +31,10 @@ struct UsageBuilder {
     ) throws {
         let timestamp = try instant(at)
         for _ in 0..<count {
-            pending.append(Event(
-                id: "evt-\(pending.count)", tenant: "t1", customer: customer, metric: metric,
-                quantity: quantity, timestamp: timestamp, source: "sdk", properties: properties))
+            pending.append(
+                Event(
+                    id: "evt-\(pending.count)", tenant: "t1", customer: customer, metric: metric,
+                    quantity: quantity, timestamp: timestamp, source: "sdk", properties: properties))
         }
     }
 

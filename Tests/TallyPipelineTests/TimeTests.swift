@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TallyPipeline
 
 @Suite("Time and billing periods")
@@ -30,7 +31,10 @@ struct TimeTests {
     @Test("monthly periods are half-open and anchored on the 31st clamp to month ends")
     func periods() throws {
         let schedule = PeriodSchedule(start: try Instant(iso8601: "2026-01-31T00:00:00Z"), count: 3)
-        #expect(schedule.periods.map(\.start.iso8601) == ["2026-01-31T00:00:00Z", "2026-02-28T00:00:00Z", "2026-03-31T00:00:00Z"])
+        #expect(
+            schedule.periods.map(\.start.iso8601) == [
+                "2026-01-31T00:00:00Z", "2026-02-28T00:00:00Z", "2026-03-31T00:00:00Z",
+            ])
         #expect(schedule.periods[2].end.iso8601 == "2026-04-30T00:00:00Z")
         // An event exactly at a period's start belongs to that (new) period.
         #expect(schedule.periodIndex(containing: try Instant(iso8601: "2026-02-28T00:00:00Z")) == 1)

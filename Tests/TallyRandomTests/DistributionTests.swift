@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TallyRandom
 
 private func draws<D: SamplingDistribution>(_ d: D, _ n: Int, seed: UInt64 = 42) -> [D.Value] {
@@ -22,11 +23,26 @@ private func dec(_ significand: Int64, _ scale: Int) -> Fixed { Fixed(significan
 /// toolchain upgrade. They are not independent truth; the statistical suite below checks that.
 @Suite struct RegressionVectors {
     @Test func continuous() throws {
-        #expect(draws(try Uniform(lower: 10, upper: 20), 5).map(\.raw) == [46551560140, 59226750784, 72157315062, 82664932550, 85547326718])
-        #expect(draws(try Normal(mean: 100, stddev: 15), 5).map(\.raw) == [382710417890, 443774663426, 459401125122, 524603376982, 494425032177])
-        #expect(draws(try LogNormal(mu: 1, sigma: dec(5, 1)), 5).map(\.raw) == [8120034249, 13043048264, 14724791888, 24424059018, 19324116787])
-        #expect(draws(try Pareto(scale: 2, shape: dec(15, 1)), 5).map(\.raw) == [44834227791, 16402578987, 11107903518, 9050199665, 8637193414])
-        #expect(draws(try Exponential(rate: dec(25, 2)), 5).map(\.raw) == [42581527417, 16669132020, 6624534246, 1345072905, 141387889])
+        #expect(
+            draws(try Uniform(lower: 10, upper: 20), 5).map(\.raw) == [
+                46_551_560_140, 59_226_750_784, 72_157_315_062, 82_664_932_550, 85_547_326_718,
+            ])
+        #expect(
+            draws(try Normal(mean: 100, stddev: 15), 5).map(\.raw) == [
+                382_710_417_890, 443_774_663_426, 459_401_125_122, 524_603_376_982, 494_425_032_177,
+            ])
+        #expect(
+            draws(try LogNormal(mu: 1, sigma: dec(5, 1)), 5).map(\.raw) == [
+                8_120_034_249, 13_043_048_264, 14_724_791_888, 24_424_059_018, 19_324_116_787,
+            ])
+        #expect(
+            draws(try Pareto(scale: 2, shape: dec(15, 1)), 5).map(\.raw) == [
+                44_834_227_791, 16_402_578_987, 11_107_903_518, 9_050_199_665, 8_637_193_414,
+            ])
+        #expect(
+            draws(try Exponential(rate: dec(25, 2)), 5).map(\.raw) == [
+                42_581_527_417, 16_669_132_020, 6_624_534_246, 1_345_072_905, 141_387_889,
+            ])
     }
 
     @Test func discrete() throws {
@@ -95,12 +111,15 @@ private func dec(_ significand: Int64, _ scale: Int) -> Fixed { Fixed(significan
         let (m, v) = meanAndVariance(ks.map(Double.init))
         let se = (lambdaValue / Double(n)).squareRoot()
         #expect(abs(m - lambdaValue) < 5 * se, "mean for λ=\(lambda)")
-        #expect(abs(v - lambdaValue) < 5 * lambdaValue * (2.0 / Double(n)).squareRoot() + 5 * se, "variance for λ=\(lambda)")
+        #expect(
+            abs(v - lambdaValue) < 5 * lambdaValue * (2.0 / Double(n)).squareRoot() + 5 * se, "variance for λ=\(lambda)"
+        )
         #expect(ks.allSatisfy { $0 >= 0 })
         // Frequencies near the mode vs the exact pmf.
         let mode = Int(lambdaValue)
         for k in [mode - 1, mode, mode + 1] where k >= 0 {
-            let pmf = Foundation.exp(Double(k) * Foundation.log(lambdaValue) - lambdaValue - Foundation.lgamma(Double(k) + 1))
+            let pmf = Foundation.exp(
+                Double(k) * Foundation.log(lambdaValue) - lambdaValue - Foundation.lgamma(Double(k) + 1))
             let freq = Double(ks.filter { $0 == k }.count) / Double(n)
             #expect(abs(freq - pmf) < 5 * (pmf / Double(n)).squareRoot() + 1e-4, "P(X=\(k)) for λ=\(lambda)")
         }
@@ -136,7 +155,8 @@ private func dec(_ significand: Int64, _ scale: Int) -> Fixed { Fixed(significan
     @Test(arguments: [Zipf.guideThreshold, 1_000, 100_003, 1_000_000])
     func zipfGuideFindsTheSameRankAsAFullSearch(n: Int) throws {
         let z = try Zipf(n: n, s: dec(11, 1))
-        var guided = PRNG(seed: 77, stream: 3), plain = guided
+        var guided = PRNG(seed: 77, stream: 3)
+        var plain = guided
         for _ in 0..<20_000 {
             let draw = plain.nextInt(below: z.totalWeight)
             let expected = Swift.min(firstIndex(in: z.cumulative, above: draw), n - 1) + 1
@@ -151,8 +171,10 @@ private func dec(_ significand: Int64, _ scale: Int) -> Fixed { Fixed(significan
         let z = try Zipf(n: n, s: s)
         var misses: [UInt64] = []
         for boundary in z.cumulative {
-            for draw in [boundary &- 1, boundary] where draw < z.totalWeight
-                && z.rank(drawn: draw) != Swift.min(firstIndex(in: z.cumulative, above: draw), n - 1) + 1 {
+            for draw in [boundary &- 1, boundary]
+            where draw < z.totalWeight
+                && z.rank(drawn: draw) != Swift.min(firstIndex(in: z.cumulative, above: draw), n - 1) + 1
+            {
                 misses.append(draw)
             }
         }
@@ -165,7 +187,8 @@ private func dec(_ significand: Int64, _ scale: Int) -> Fixed { Fixed(significan
     /// later; prefetching a draw's table line changes nothing.
     @Test func zipfSampleIsADrawThenItsRank() throws {
         let z = try Zipf(n: 100_003, s: dec(11, 1))
-        var sampled = PRNG(seed: 12, stream: 4), split = sampled
+        var sampled = PRNG(seed: 12, stream: 4)
+        var split = sampled
         for _ in 0..<5_000 {
             let draw = z.draw(using: &split)
             z.prefetch(drawn: draw)

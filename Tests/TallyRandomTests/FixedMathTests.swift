@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TallyRandom
 
 /// Value of a Fixed as a Double (tests only: statistical yardstick).
@@ -50,7 +51,8 @@ func nearestRaw(_ x: Double) -> Int64 { Int64((x * 4294967296.0).rounded()) }
     }
 
     @Test func saturatingArithmetic() {
-        let a = Fixed(significand: 25, decimalScale: 1), b = Fixed(significand: -4, decimalScale: 0)
+        let a = Fixed(significand: 25, decimalScale: 1)
+        let b = Fixed(significand: -4, decimalScale: 0)
         #expect(a + b == Fixed(significand: -15, decimalScale: 1))
         #expect(a - b == Fixed(significand: 65, decimalScale: 1))
         #expect(a * b == Fixed(integer: -10))
@@ -113,8 +115,11 @@ func nearestRaw(_ x: Double) -> Int64 { Int64((x * 4294967296.0).rounded()) }
     /// inside the 1e−8 target; public Fixed results within one raw unit of the true value.
     @Test func accuracyAgainstLibm() {
         var g = PRNG(seed: 2024)
-        var worstLog = 0.0, worstExp = 0.0, worstSin = 0.0
-        var worstRawLog: Int64 = 0, worstRawExp: Int64 = 0
+        var worstLog = 0.0
+        var worstExp = 0.0
+        var worstSin = 0.0
+        var worstRawLog: Int64 = 0
+        var worstRawExp: Int64 = 0
         for _ in 0..<100_000 {
             // Kernel log over (0, 1] at 64-bit resolution and over integers.
             let x = (g.next() >> 11) << 11 | 1 << 11  // 53 significant bits, so Double(x) is exact
@@ -122,7 +127,9 @@ func nearestRaw(_ x: Double) -> Int64 { Int64((x * 4294967296.0).rounded()) }
             let want = Foundation.log(Double(x) * 0x1p-64)
             worstLog = max(worstLog, abs(got - want) / abs(want))
             // Kernel exp over [−44, 22].
-            let y = Int128(Int64(bitPattern: g.next()) >> 1) * 66 / Int128(1 << 62) * (Int128(1) << 58) - (Int128(44) << 64) + Int128(g.next() >> 6)
+            let y =
+                Int128(Int64(bitPattern: g.next()) >> 1) * 66 / Int128(1 << 62) * (Int128(1) << 58) - (Int128(44) << 64)
+                + Int128(g.next() >> 6)
             let (m, e) = FixedMath.expParts(y)
             let gotExp = Double(m) * Foundation.pow(2.0, Double(e - 62))
             let wantExp = Foundation.exp(Double(y) / 0x1p64)
@@ -135,7 +142,9 @@ func nearestRaw(_ x: Double) -> Int64 { Int64((x * 4294967296.0).rounded()) }
             let turns = g.next()
             let (s, c) = FixedMath.sinCosQ62(turnsQ64: turns)
             let angle = 2 * Double.pi * Double(turns) * 0x1p-64
-            worstSin = max(worstSin, abs(Double(s) * 0x1p-62 - Foundation.sin(angle)), abs(Double(c) * 0x1p-62 - Foundation.cos(angle)))
+            worstSin = max(
+                worstSin, abs(Double(s) * 0x1p-62 - Foundation.sin(angle)),
+                abs(Double(c) * 0x1p-62 - Foundation.cos(angle)))
         }
         #expect(worstLog < 1e-12, "log relative error \(worstLog)")
         #expect(worstExp < 1e-14, "exp relative error \(worstExp)")
@@ -185,7 +194,8 @@ func nearestRaw(_ x: Double) -> Int64 { Int64((x * 4294967296.0).rounded()) }
         for round in 0..<2_000 {
             var y = InlineArray<4, UInt128>(repeating: 0)
             for lane in y.indices {
-                y[lane] = round % 3 == 0 ? edges[Int(g.next() % UInt64(edges.count))] : UInt128(g.next() >> (g.next() % 64))
+                y[lane] =
+                    round % 3 == 0 ? edges[Int(g.next() % UInt64(edges.count))] : UInt128(g.next() >> (g.next() % 64))
             }
             let results = FixedMath.oneMinusExpNegQ64(lanes: y)
             for lane in y.indices { #expect(results[lane] == FixedMath.oneMinusExpNegQ64(y[lane]), "y = \(y[lane])") }
@@ -217,8 +227,11 @@ struct WideDivisionTests {
         var random = PRNG(seed: 2026, stream: 11)
         for _ in 0..<10_000 {
             let divisor = random.next() | 1
-            let high = random.nextInt(below: divisor), low = random.next()
-            #expect(FixedMath.divideWide(high: high, low: low, by: divisor) == divisor.dividingFullWidth((high: high, low: low)).quotient)
+            let high = random.nextInt(below: divisor)
+            let low = random.next()
+            #expect(
+                FixedMath.divideWide(high: high, low: low, by: divisor)
+                    == divisor.dividingFullWidth((high: high, low: low)).quotient)
         }
     }
 }

@@ -1,34 +1,45 @@
-import Testing
 import TallyRandom
+import Testing
 
 /// Published reference vectors (Vigna's C code) pin the generators across toolchains.
 @Suite struct PRNGTests {
     @Test func splitMix64ReferenceVectors() {
         var zero = SplitMix64(seed: 0)
-        #expect((0..<5).map { _ in zero.next() } == [
-            16294208416658607535, 7960286522194355700, 487617019471545679, 17909611376780542444, 1961750202426094747,
-        ])
-        var other = SplitMix64(seed: 1234567)
-        #expect((0..<5).map { _ in other.next() } == [
-            6457827717110365317, 3203168211198807973, 9817491932198370423, 4593380528125082431, 16408922859458223821,
-        ])
+        #expect(
+            (0..<5).map { _ in zero.next() } == [
+                16_294_208_416_658_607_535, 7_960_286_522_194_355_700, 487_617_019_471_545_679,
+                17_909_611_376_780_542_444, 1_961_750_202_426_094_747,
+            ])
+        var other = SplitMix64(seed: 1_234_567)
+        #expect(
+            (0..<5).map { _ in other.next() } == [
+                6_457_827_717_110_365_317, 3_203_168_211_198_807_973, 9_817_491_932_198_370_423,
+                4_593_380_528_125_082_431, 16_408_922_859_458_223_821,
+            ])
     }
 
     @Test func xoshiroReferenceVectors() throws {
         var g = try Xoshiro256StarStar(state: (1, 2, 3, 4))
-        #expect((0..<6).map { _ in g.next() } == [
-            11520, 0, 1509978240, 1215971899390074240, 1216172134540287360, 607988272756665600,
-        ])
+        #expect(
+            (0..<6).map { _ in g.next() } == [
+                11520, 0, 1_509_978_240, 1_215_971_899_390_074_240, 1_216_172_134_540_287_360, 607_988_272_756_665_600,
+            ])
     }
 
     @Test func jumpReferenceVectors() throws {
         // Computed with Vigna's reference jump()/long_jump() in C from state [1, 2, 3, 4].
         var g = try PRNG(state: (1, 2, 3, 4))
         g.jump()
-        #expect((0..<3).map { _ in g.next() } == [13534147089533256664, 7126240192422241655, 3805973808039778091])
+        #expect(
+            (0..<3).map { _ in g.next() } == [
+                13_534_147_089_533_256_664, 7_126_240_192_422_241_655, 3_805_973_808_039_778_091,
+            ])
         var h = try PRNG(state: (1, 2, 3, 4))
         h.longJump()
-        #expect((0..<3).map { _ in h.next() } == [5942309088398569549, 15625447729937358436, 6925613901769781251])
+        #expect(
+            (0..<3).map { _ in h.next() } == [
+                5_942_309_088_398_569_549, 15_625_447_729_937_358_436, 6_925_613_901_769_781_251,
+            ])
     }
 
     @Test func seedingUsesSplitMix64() {
@@ -38,9 +49,11 @@ import TallyRandom
         #expect(g.state == expected)
         // Reference C: SplitMix64-seeded xoshiro256** from seed 42.
         var h = PRNG(seed: 42)
-        #expect((0..<5).map { _ in h.next() } == [
-            1546998764402558742, 6990951692964543102, 12544586762248559009, 17057574109182124193, 18295552978065317476,
-        ])
+        #expect(
+            (0..<5).map { _ in h.next() } == [
+                1_546_998_764_402_558_742, 6_990_951_692_964_543_102, 12_544_586_762_248_559_009,
+                17_057_574_109_182_124_193, 18_295_552_978_065_317_476,
+            ])
     }
 
     @Test func allZeroStateIsRejected() {
@@ -50,9 +63,11 @@ import TallyRandom
     @Test func streamsAreReproducibleAndDistinct() {
         // Regression vector for the documented (seed, stream) rule, computed by this implementation.
         var s7 = PRNG(seed: 42, stream: 7)
-        #expect((0..<5).map { _ in s7.next() } == [
-            5047097671647020780, 7974833910236645703, 8829648104355553044, 12517829787070265210, 298935573342267174,
-        ])
+        #expect(
+            (0..<5).map { _ in s7.next() } == [
+                5_047_097_671_647_020_780, 7_974_833_910_236_645_703, 8_829_648_104_355_553_044,
+                12_517_829_787_070_265_210, 298_935_573_342_267_174,
+            ])
         var firstOutputs = Set<UInt64>()
         var states = Set<PRNG>()
         for stream in UInt64(0)..<2000 {
@@ -95,13 +110,15 @@ import TallyRandom
         #expect((0..<5).map { _ in g.nextInt(in: -50...50) } == [-42, -12, 18, 43, 50])
         g = PRNG(seed: 42)
         // nextUnitFixed is the top 32 bits of next(): 1546998764402558742 >> 32 = 360188718, etc. (the raw outputs are pinned above)
-        #expect((0..<5).map { _ in g.nextUnitFixed().raw } == [
-            360188718, 1627707782, 2920764210, 3971525959, 4259765375,
-        ])
+        #expect(
+            (0..<5).map { _ in g.nextUnitFixed().raw } == [
+                360_188_718, 1_627_707_782, 2_920_764_210, 3_971_525_959, 4_259_765_375,
+            ])
         g = PRNG(seed: 42)
-        #expect((0..<5).map { _ in g.nextOpenClosedUnitFixed().raw } == [
-            360188719, 1627707783, 2920764211, 3971525960, 4259765376,
-        ])
+        #expect(
+            (0..<5).map { _ in g.nextOpenClosedUnitFixed().raw } == [
+                360_188_719, 1_627_707_783, 2_920_764_211, 3_971_525_960, 4_259_765_376,
+            ])
 
         g = PRNG(seed: 7)
         var counts = [Int](repeating: 0, count: 3)

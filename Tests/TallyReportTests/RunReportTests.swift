@@ -1,9 +1,9 @@
 import Foundation
-import Testing
 import TallyJSON
 import TallyPipeline
 import TallyReport
 import TallySandbox
+import Testing
 
 /// The HTML report: invoices, charts and the money diff, read back from the written pages.
 @Suite("HTML report")

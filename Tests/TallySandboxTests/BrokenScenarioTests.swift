@@ -1,14 +1,17 @@
 import Foundation
 import TallyCatalogFile
 import Testing
+
 @testable import TallySandbox
 
 /// The corpus of broken scenarios in `BrokenScenarios/`: each file is broken in one way
 /// (or, for several-errors.yaml, in three independent ways) and starts with one
 /// `# expect: line:column: message` comment per diagnostic the loader must report.
 enum BrokenScenarioCorpus {
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("BrokenScenarios")
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "BrokenScenarios")
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let expectPrefix = "# expect: "
 
     /// The corpus's file names, sorted.
@@ -57,8 +60,10 @@ enum BrokenScenarioCorpus {
             for _ in 0..<5 {
                 let candidate = folder.appendingPathComponent("tally")
                 var isDirectory: ObjCBool = false
-                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue,
-                   FileManager.default.isExecutableFile(atPath: candidate.path) {
+                if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory),
+                    !isDirectory.boolValue,
+                    FileManager.default.isExecutableFile(atPath: candidate.path)
+                {
                     return candidate
                 }
                 folder = folder.deletingLastPathComponent()
@@ -73,14 +78,19 @@ struct BrokenScenarioTests {
     @Test("the corpus holds at least 18 broken files, each with # expect: lines")
     func corpusIsComplete() throws {
         let files = BrokenScenarioCorpus.files()
-        #expect(files.count >= 18, "expected at least 18 files in \(BrokenScenarioCorpus.folder.path), found \(files.count)")
+        #expect(
+            files.count >= 18, "expected at least 18 files in \(BrokenScenarioCorpus.folder.path), found \(files.count)"
+        )
         for name in files {
             let text = try BrokenScenarioCorpus.text(of: name)
-            #expect(!BrokenScenarioCorpus.expectations(in: text).isEmpty, "\(name): the first line must be '# expect: <line>:<column>: <message>'")
+            #expect(
+                !BrokenScenarioCorpus.expectations(in: text).isEmpty,
+                "\(name): the first line must be '# expect: <line>:<column>: <message>'")
         }
     }
 
-    @Test("each broken file reports exactly its # expect: diagnostics, in order", arguments: BrokenScenarioCorpus.files())
+    @Test(
+        "each broken file reports exactly its # expect: diagnostics, in order", arguments: BrokenScenarioCorpus.files())
     func reportsExpectedDiagnostics(name: String) throws {
         let text = try BrokenScenarioCorpus.text(of: name)
         let expected = BrokenScenarioCorpus.expectations(in: text)
@@ -98,13 +108,17 @@ struct BrokenScenarioTests {
     func everyFileReturnsDiagnostics() throws {
         for name in BrokenScenarioCorpus.files() {
             let text = try BrokenScenarioCorpus.text(of: name)
-            let diagnostics = try #require(BrokenScenarioCorpus.diagnostics(of: text, file: name), "\(name) loaded, expected diagnostics")
+            let diagnostics = try #require(
+                BrokenScenarioCorpus.diagnostics(of: text, file: name), "\(name) loaded, expected diagnostics")
             #expect(!diagnostics.isEmpty, "\(name): refused without a diagnostic")
             #expect(diagnostics == diagnostics.sorted(), "\(name): diagnostics are not sorted by line and column")
             let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
             for diagnostic in diagnostics {
-                #expect(diagnostic.line >= 1 && diagnostic.line <= lineCount && diagnostic.column >= 1, "\(name): position out of the file: \(diagnostic)")
-                #expect(!diagnostic.message.isEmpty, "\(name): empty message at \(diagnostic.line):\(diagnostic.column)")
+                #expect(
+                    diagnostic.line >= 1 && diagnostic.line <= lineCount && diagnostic.column >= 1,
+                    "\(name): position out of the file: \(diagnostic)")
+                #expect(
+                    !diagnostic.message.isEmpty, "\(name): empty message at \(diagnostic.line):\(diagnostic.column)")
             }
         }
     }
@@ -118,8 +132,9 @@ struct BrokenScenarioTests {
                 guard let diagnostics = BrokenScenarioCorpus.diagnostics(of: text, file: name) else { continue }
                 #expect(!diagnostics.isEmpty, "\(name) cut after \(count) lines: refused without a diagnostic")
                 for diagnostic in diagnostics {
-                    #expect(diagnostic.line >= 1 && diagnostic.line <= max(1, count + 1) && diagnostic.column >= 1,
-                            "\(name) cut after \(count) lines: position out of the text: \(diagnostic)")
+                    #expect(
+                        diagnostic.line >= 1 && diagnostic.line <= max(1, count + 1) && diagnostic.column >= 1,
+                        "\(name) cut after \(count) lines: position out of the text: \(diagnostic)")
                 }
             }
         }
@@ -140,7 +155,8 @@ struct BrokenScenarioTests {
     @Test("tally check on the whole folder exits 2 and names every broken file with its diagnostics")
     func checkCommandReportsEveryFile() throws {
         guard let tally = BrokenScenarioCorpus.tallyExecutable() else {
-            Issue.record("""
+            Issue.record(
+                """
                 the tally executable was not found next to the test bundle (\(Bundle.main.bundleURL.path)); \
                 build it first: swift build --product tally (with the same --scratch-path as swift test)
                 """)
@@ -149,7 +165,8 @@ struct BrokenScenarioTests {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("tally-check-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let stdoutURL = scratch.appendingPathComponent("stdout"), stderrURL = scratch.appendingPathComponent("stderr")
+        let stdoutURL = scratch.appendingPathComponent("stdout")
+        let stderrURL = scratch.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
 

@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TallyGateways
 import TallyJSON
 import TallyPipeline
+import Testing
+
 @testable import TallySandbox
 
 @Suite("Event files as input (events_from:, tally run --events)")
@@ -11,8 +12,9 @@ struct EventFileTests {
         FileManager.default.temporaryDirectory.appendingPathComponent("tally-events-\(UUID().uuidString)\(suffix)").path
     }
 
-    @Test("a generated stream written as JSON Lines or CSV bills to the same invoices and outcome counts",
-          arguments: ["fault-mixed.yaml", "gateways-one-tenant.yaml"], [EventExportFormat.jsonl, .csv])
+    @Test(
+        "a generated stream written as JSON Lines or CSV bills to the same invoices and outcome counts",
+        arguments: ["fault-mixed.yaml", "gateways-one-tenant.yaml"], [EventExportFormat.jsonl, .csv])
     func roundTrip(_ name: String, _ format: EventExportFormat) throws {
         let scenario = try Repository.load(name)
         let path = Self.temporaryPath(".\(format.rawValue)")
@@ -25,7 +27,9 @@ struct EventFileTests {
         #expect(fromFile.inputs.first?.records == scenario.totalEvents)
     }
 
-    @Test("events_from beside traffic: the file's records join the stream, a bad one is one dead letter, the counts add up")
+    @Test(
+        "events_from beside traffic: the file's records join the stream, a bad one is one dead letter, the counts add up"
+    )
     func besideTraffic() throws {
         let path = Self.temporaryPath(".jsonl")
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -55,7 +59,10 @@ struct EventFileTests {
         #expect(run.counts.count(.schemaInvalid) == 1)
         #expect(run.invoices.map(\.total) == [ExactDecimal("1.12")])
         #expect(run.inputs == [EventFileTally(file: path, format: .jsonl, records: 3, events: 3, undecodable: 1)])
-        #expect(run.deadLetterSamples == ["schema_invalid: \(path):2: malformed JSON at column 91: unexpected end of input, expected a string key"])
+        #expect(
+            run.deadLetterSamples == [
+                "schema_invalid: \(path):2: malformed JSON at column 91: unexpected end of input, expected a string key"
+            ])
         #expect(run.samples[.schemaInvalid] == ["\(path):2"])
     }
 
@@ -72,8 +79,9 @@ struct GatewayRoundTripTests {
     /// re-sent id; bench-10m (20,000 events) has properties, four metrics and re-sends.
     static let scenarios = ["gateway-traffic.yaml", "gateways-one-tenant.yaml"]
 
-    @Test("the stream as JSON Lines and as each gateway's records bills to the scenario's own invoices",
-          arguments: scenarios, [EventExportFormat.jsonl, .kong, .aws, .azure, .apigee, .mulesoft])
+    @Test(
+        "the stream as JSON Lines and as each gateway's records bills to the scenario's own invoices",
+        arguments: scenarios, [EventExportFormat.jsonl, .kong, .aws, .azure, .apigee, .mulesoft])
     func sameInvoices(_ name: String, _ format: EventExportFormat) throws {
         let scenario = try Repository.load(name)
         let path = EventFileTests.temporaryPath(".\(format.rawValue)")
@@ -81,7 +89,8 @@ struct GatewayRoundTripTests {
         let summary = try EventExport.write(scenario, format: format, to: path)
         #expect(summary.events == scenario.totalEvents)
         let recordFormat = RecordFormat(rawValue: format.rawValue) ?? .jsonl
-        let fromFile = try ScenarioRunner.run(scenario.billing(file: path, format: recordFormat, mapping: recordFormat.gateway?.writtenMapping))
+        let fromFile = try ScenarioRunner.run(
+            scenario.billing(file: path, format: recordFormat, mapping: recordFormat.gateway?.writtenMapping))
         let direct = try ScenarioRunner.run(scenario)
         #expect(fromFile.invoicesJSON == direct.invoicesJSON)
         #expect(fromFile.counts.accepted == direct.counts.accepted)
@@ -97,15 +106,17 @@ struct GatewayRoundTripTests {
         let path = EventFileTests.temporaryPath(".kong")
         defer { try? FileManager.default.removeItem(atPath: path) }
         _ = try EventExport.write(scenario, format: .kong, to: path)
-        let fromFile = try ScenarioRunner.run(scenario.billing(file: path, format: .kong, mapping: Gateway.kong.writtenMapping))
+        let fromFile = try ScenarioRunner.run(
+            scenario.billing(file: path, format: .kong, mapping: Gateway.kong.writtenMapping))
         #expect(fromFile.invoicesJSON == (try ScenarioRunner.run(scenario)).invoicesJSON)
     }
 
     @Test("every gateway reads back the event its writer wrote, field for field", arguments: Gateway.allCases)
     func readBack(_ gateway: Gateway) {
-        let event = Event(id: "e0.1.42", tenant: "weatherco", customer: "acme", metric: "api_calls",
-                          quantity: ExactDecimal("12.75") ?? .one, timestamp: Instant(millisecondsSinceEpoch: 1_772_323_209_603),
-                          source: gateway.rawValue, properties: gateway.carriesProperties ? ["region": "eu"] : [:])
+        let event = Event(
+            id: "e0.1.42", tenant: "weatherco", customer: "acme", metric: "api_calls",
+            quantity: ExactDecimal("12.75") ?? .one, timestamp: Instant(millisecondsSinceEpoch: 1_772_323_209_603),
+            source: gateway.rawValue, properties: gateway.carriesProperties ? ["region": "eu"] : [:])
         #expect(gateway.readBack(event, tenant: "weatherco") == event)
     }
 }
@@ -116,28 +127,38 @@ struct RunEventsCommandTests {
     func kongLog() throws {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("tally-events-out-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
-        guard let result = try CLITests().tally(
-            ["run", "Scenarios/gateway-kong.yaml", "--events", "Fixtures/gateway-logs/kong.log", "--format", "kong", "--out", out.path],
-            in: Repository.root) else { return }
+        guard
+            let result = try CLITests().tally(
+                [
+                    "run", "Scenarios/gateway-kong.yaml", "--events", "Fixtures/gateway-logs/kong.log", "--format",
+                    "kong", "--out", out.path,
+                ],
+                in: Repository.root)
+        else { return }
         #expect(result.status == 0)
         // The figures of gateway-kong's header: 10 records, 8 sent, 5 accepted; acme 0.45, globex 0.35.
-        #expect(result.stdout == """
-            Fixtures/gateway-logs/kong.log: 10 records, 8 events (2 undecodable), not billed: 1 x 429, 1 x 503
-            8 events: 5 accepted (0 late), 1 rejected, 2 dead-lettered; 2 invoices
-              dead letter schema_invalid: Fixtures/gateway-logs/kong.log:8: malformed JSON at column 121: unexpected end of input, expected ',' or '}'
-              dead letter schema_invalid: Fixtures/gateway-logs/kong.log:9: consumer.username: missing, expected the customer
-              2026-03-01 acme: 0.45
-              2026-03-01 globex: 0.35
+        #expect(
+            result.stdout == """
+                Fixtures/gateway-logs/kong.log: 10 records, 8 events (2 undecodable), not billed: 1 x 429, 1 x 503
+                8 events: 5 accepted (0 late), 1 rejected, 2 dead-lettered; 2 invoices
+                  dead letter schema_invalid: Fixtures/gateway-logs/kong.log:8: malformed JSON at column 121: unexpected end of input, expected ',' or '}'
+                  dead letter schema_invalid: Fixtures/gateway-logs/kong.log:9: consumer.username: missing, expected the customer
+                  2026-03-01 acme: 0.45
+                  2026-03-01 globex: 0.35
 
-            """)
+                """)
         let invoices = try String(contentsOf: out.appendingPathComponent("invoices.json"), encoding: .utf8)
-        let golden = try String(contentsOf: Repository.fixtures.appendingPathComponent("gateway-kong/invoices.json"), encoding: .utf8)
+        let golden = try String(
+            contentsOf: Repository.fixtures.appendingPathComponent("gateway-kong/invoices.json"), encoding: .utf8)
         #expect(invoices == golden)
     }
 
     @Test("--format without --events is a usage error")
     func formatNeedsEvents() throws {
-        guard let result = try CLITests().tally(["run", "Scenarios/gateway-kong.yaml", "--format", "kong"], in: Repository.root) else { return }
+        guard
+            let result = try CLITests().tally(
+                ["run", "Scenarios/gateway-kong.yaml", "--format", "kong"], in: Repository.root)
+        else { return }
         #expect(result.status == 64)
         #expect(result.stderr.contains("--format and --out go with --events"))
     }

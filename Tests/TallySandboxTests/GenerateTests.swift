@@ -1,7 +1,8 @@
 import Foundation
-import Testing
 import TallyJSON
 import TallyPipeline
+import Testing
+
 @testable import TallySandbox
 
 /// `tally generate`'s writer: the stream the pipeline receives, as JSON Lines and CSV.
@@ -10,12 +11,16 @@ struct GenerateTests {
     /// fault-mixed has every fault kind, malformed events among them; bench-10m at 20,000
     /// events has properties, four metrics, zipf spread and re-sends.
     static func scenarios() throws -> [Scenario] {
-        [try Repository.load("fault-mixed.yaml"), try Repository.load("bench-10m.yaml").scaled(toGeneratedEvents: 20_000)]
+        [
+            try Repository.load("fault-mixed.yaml"),
+            try Repository.load("bench-10m.yaml").scaled(toGeneratedEvents: 20_000),
+        ]
     }
 
     /// Writes the stream to a temporary file and returns its bytes.
     static func generate(_ scenario: Scenario, _ format: EventExportFormat, threads: Int) throws -> [UInt8] {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-generate-\(UUID().uuidString).\(format.rawValue)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-generate-\(UUID().uuidString).\(format.rawValue)")
         defer { try? FileManager.default.removeItem(at: url) }
         let summary = try EventExport.write(scenario, format: format, threads: threads, to: url.path)
         #expect(summary.events == scenario.totalEvents)
@@ -25,7 +30,9 @@ struct GenerateTests {
     }
 
     static func lines(_ bytes: [UInt8]) -> [String] {
-        bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast().map { String(decoding: $0, as: UTF8.self) }
+        bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast().map {
+            String(decoding: $0, as: UTF8.self)
+        }
     }
 
     /// 1 thread does everything on the caller's; 2 adds the producer thread that generates and
@@ -75,7 +82,10 @@ struct GenerateTests {
                     #expect(try Event(json: .object(object)) == event)
                     // Each line is the canonical compact JSON of the wire object plus received_at.
                     guard case .object(let wire) = event.json else { continue }
-                    let expected = CanonicalJSON.write(.object(JSONObject(wire.members + [(key: "received_at", value: .string(item.receivedAt.iso8601))])), pretty: false)
+                    let expected = CanonicalJSON.write(
+                        .object(
+                            JSONObject(wire.members + [(key: "received_at", value: .string(item.receivedAt.iso8601))])),
+                        pretty: false)
                     #expect(line + "\n" == expected)
                 case .malformed, .undecodable:
                     malformed += 1
@@ -102,9 +112,17 @@ struct GenerateTests {
                 #expect(row[0] == item.receivedAt.iso8601)
                 switch item.payload {
                 case .event(let event):
-                    #expect(row[1...8] == [event.id, event.tenant, event.customer, event.metric, event.quantity.description,
-                                           event.timestamp.iso8601, event.source,
-                                           event.properties.isEmpty ? "" : String(CanonicalJSON.write(event.json.objectMember("properties"), pretty: false).dropLast())][...])
+                    #expect(
+                        row[1...8]
+                            == [
+                                event.id, event.tenant, event.customer, event.metric, event.quantity.description,
+                                event.timestamp.iso8601, event.source,
+                                event.properties.isEmpty
+                                    ? ""
+                                    : String(
+                                        CanonicalJSON.write(event.json.objectMember("properties"), pretty: false)
+                                            .dropLast()),
+                            ][...])
                     #expect(row[9] == "")
                 case .malformed(let raw), .undecodable(let raw, _):
                     malformed += 1

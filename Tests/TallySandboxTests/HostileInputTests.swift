@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import TallyPipeline
+import Testing
+
 @testable import TallySandbox
 
 /// Issue 18's reproducers that load (the ones refused are in `BrokenScenarios/`): each must run to
@@ -24,14 +25,15 @@ struct HostileInputTests {
 
     @Test("the longest durations at once: saturated timestamps are rejected, not a crash (finding 1 audit)")
     func longestDurationsRun() throws {
-        let scenario = try Self.load(Self.catalog + """
-            ingest: { max_age: 3652425d }
-            traffic: [{ metric: c, events: 40 }]
-            faults:
-              - { kind: too_old, count: 10, offset: 3652425d }
-              - { kind: late, count: 10, offset: 3652425d }
-              - { kind: clock_skew, count: 10, offset: 3652425d }
-            """)
+        let scenario = try Self.load(
+            Self.catalog + """
+                ingest: { max_age: 3652425d }
+                traffic: [{ metric: c, events: 40 }]
+                faults:
+                  - { kind: too_old, count: 10, offset: 3652425d }
+                  - { kind: late, count: 10, offset: 3652425d }
+                  - { kind: clock_skew, count: 10, offset: 3652425d }
+                """)
         let run = try ScenarioRunner.run(scenario)
         // 40 sent, no ingest delay. Too old: received - 10,000 y - 10,000 y, 20,000 years behind, past max_age: rejected.
         // Skewed: 10,000 years ahead, past the default 5 min max_future: rejected. Late: 10,000 years
@@ -67,10 +69,11 @@ struct HostileInputTests {
     @Test("a small dedup window sizes the table from the window, not the run (findings 2 and 4)")
     func smallWindowKeepsASmallTable() throws {
         // Issue 18, finding 4's reproducer: 100,000 events over January with max_age 1s took 11.3 s.
-        let scenario = try Self.load(Self.catalog + """
-            ingest: { max_age: 1s }
-            traffic: [{ metric: c, events: 100000 }]
-            """)
+        let scenario = try Self.load(
+            Self.catalog + """
+                ingest: { max_age: 1s }
+                traffic: [{ metric: c, events: 100000 }]
+                """)
         // One period: all 100,000 events can be in one period's reach, so that is the up-front size.
         #expect(scenario.dedupKeysAtOnce == 100_000)
         let (run, meter) = try ScenarioRunner.runKeepingMeter(scenario, threads: 1, observer: nil, progress: nil)
@@ -83,11 +86,12 @@ struct HostileInputTests {
 
     @Test("with twelve monthly periods and a 1-day window, the table is sized for about one month, not the year")
     func windowedSizing() throws {
-        let scenario = try Self.load(Self.catalog + """
-            periods: 12
-            ingest: { max_age: 1d }
-            traffic: [{ metric: c, events: 365000 }]
-            """)
+        let scenario = try Self.load(
+            Self.catalog + """
+                periods: 12
+                ingest: { max_age: 1d }
+                traffic: [{ metric: c, events: 365000 }]
+                """)
         // 365,000 events over 365 days: 1,000 a day, so January (31 days) has 31,000 events, February 28,000.
         // The reach (1 d + 3 h + 5 min + 1 s) from any period's end touches the next period only:
         // the most is July + August = 31,000 + 31,000 = 62,000 (and December + January cannot: January is first).
@@ -102,14 +106,19 @@ struct HostileInputTests {
     @Test("a control character is one line at its own position, shown escaped (finding 7)")
     func controlCharacter() {
         // printf 'name: m\nseed: \x01\n': the \x01 is line 2, column 7.
-        #expect(Self.rendered("name: m\nseed: \u{1}\n")
-                == ["2:7: YAML syntax error: control characters are not allowed (found \\u{1}), expected printable UTF-8 text"])
+        #expect(
+            Self.rendered("name: m\nseed: \u{1}\n")
+                == [
+                    "2:7: YAML syntax error: control characters are not allowed (found \\u{1}), expected printable UTF-8 text"
+                ])
     }
 
     @Test("a newline inside a value is shown as \\n, so each problem stays on one line (finding 7)")
     func newlineInValue() {
         let messages = Self.rendered("name: \"a\\nb\"\nseed: 1\n")
-        #expect(messages.contains("1:7: name 'a\\nb' must use only letters, digits, '-', '_' and '.', since it names a folder"))
+        #expect(
+            messages.contains(
+                "1:7: name 'a\\nb' must use only letters, digits, '-', '_' and '.', since it names a folder"))
         #expect(messages.allSatisfy { !$0.contains("\n") })
     }
 
@@ -118,7 +127,10 @@ struct HostileInputTests {
         let text = "name: " + String(repeating: "[", count: 1_200) + String(repeating: "]", count: 1_200) + "\n"
         let messages = Self.rendered(text)
         #expect(messages.count == 1)
-        #expect(messages.first?.hasSuffix("YAML syntax error: lists and mappings nested more than 1000 deep, expected at most 1000 levels") == true)
+        #expect(
+            messages.first?.hasSuffix(
+                "YAML syntax error: lists and mappings nested more than 1000 deep, expected at most 1000 levels")
+                == true)
         #expect(messages.allSatisfy { !$0.contains("yaml_") })
     }
 
@@ -128,7 +140,10 @@ struct HostileInputTests {
         let messages = Self.rendered(Self.catalog + "traffic: [{ metric: c, events: 1, arrival: \(huge) }]\n")
         // The value is longer than 4 x the longest arrival name + 4, so no did-you-mean is worked out;
         // the message shows its first 60 characters and an ellipsis.
-        #expect(messages == ["8:44: arrival '\(String(repeating: "x", count: 60))…' is not known, expected one of: uniform, poisson, diurnal, burst"])
+        #expect(
+            messages == [
+                "8:44: arrival '\(String(repeating: "x", count: 60))…' is not known, expected one of: uniform, poisson, diurnal, burst"
+            ])
     }
 
     @Test("bytes that are not UTF-8 are refused at the first bad one")
@@ -139,14 +154,19 @@ struct HostileInputTests {
             _ = try ScenarioLoader.load(contents: bytes, file: "hostile.yaml")
             Issue.record("bytes that are not UTF-8 loaded")
         } catch {
-            #expect(error.diagnostics.map(BrokenScenarioCorpus.render) == ["2:7: the file is not UTF-8 text here, expected UTF-8"])
+            #expect(
+                error.diagnostics.map(BrokenScenarioCorpus.render) == [
+                    "2:7: the file is not UTF-8 text here, expected UTF-8"
+                ])
         }
     }
 
     @Test("an amount past exact decimal range, found only when billing, is reported at the plan (finding 7)")
     func billingOverflowIsPositioned() throws {
         // 10 events x a unit price of 38 nines is 10^39 - 10: 39 digits, past the 38 an exact decimal holds.
-        let text = Self.catalog.replacingOccurrences(of: "unit_price: 1 ", with: "unit_price: \(String(repeating: "9", count: 38)) ")
+        let text =
+            Self.catalog.replacingOccurrences(
+                of: "unit_price: 1 ", with: "unit_price: \(String(repeating: "9", count: 38)) ")
             + "traffic: [{ metric: c, events: 10 }]\n"
         let scenario = try Self.load(text)
         do {
@@ -154,7 +174,9 @@ struct HostileInputTests {
             Issue.record("a run past exact decimal range succeeded")
         } catch {
             // The plans line is line 6 and its one item opens at column 9.
-            #expect(error.message.hasPrefix("hostile.yaml:6:9: hostile: billing failed in rating for customer 'a' in period 0"))
+            #expect(
+                error.message.hasPrefix(
+                    "hostile.yaml:6:9: hostile: billing failed in rating for customer 'a' in period 0"))
             #expect(error.message.contains("(customer's plan 'p'), expected amounts within exact decimal range"))
         }
     }
@@ -167,7 +189,10 @@ struct HostileInputTests {
             _ = try ScenarioLoader.load(contents: bytes, file: "hostile.yaml")
             Issue.record("bytes that are not UTF-8 loaded")
         } catch {
-            #expect(error.diagnostics.map(BrokenScenarioCorpus.render) == ["3:1: the file is not UTF-8 text here, expected UTF-8"])
+            #expect(
+                error.diagnostics.map(BrokenScenarioCorpus.render) == [
+                    "3:1: the file is not UTF-8 text here, expected UTF-8"
+                ])
         }
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
-#if canImport(FoundationXML)
-    import FoundationXML
-#endif
-import Testing
 import TallyJSON
 import TallyPipeline
 import TallySandbox
+import Testing
+
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
 
 /// What a new user tripped on, each mended: fixed-fee scenarios, readable diffs, safe --update.
 @Suite("What a new user tripped on")
@@ -357,7 +358,10 @@ struct NewUserFrictionTests {
             return
         }
         #expect(scenario["status"] == .string("failed"))
-        guard case .number(let seconds)? = scenario["seconds"] else { Issue.record("no seconds"); return }
+        guard case .number(let seconds)? = scenario["seconds"] else {
+            Issue.record("no seconds")
+            return
+        }
         #expect(ExactDecimal(seconds) != nil && seconds.split(separator: ".").last?.count == 3)
         #expect(scenario["expect_failures"] == .array([]))
         let money = JSONValue.object(
@@ -378,12 +382,18 @@ struct NewUserFrictionTests {
                 ),
             ]))
         #expect(scenario["money"] == .array([money]))
-        guard case .array(let differences)? = scenario["differences"] else { Issue.record("no differences"); return }
+        guard case .array(let differences)? = scenario["differences"] else {
+            Issue.record("no differences")
+            return
+        }
         let amount = differences.first { item in
             guard case .object(let o) = item else { return false }
             return o["path"] == .string("invoices acme period 2026-03-01 lines 'Base fee' amount")
         }
-        guard case .object(let found)? = amount else { Issue.record("no difference for the Base fee amount"); return }
+        guard case .object(let found)? = amount else {
+            Issue.record("no difference for the Base fee amount")
+            return
+        }
         #expect(found["file"] == .string("invoices.json"))
         #expect(found["expected"] == .string("10.00"))
         #expect(found["actual"] == .string("12.00"))

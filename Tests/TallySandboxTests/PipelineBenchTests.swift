@@ -1,5 +1,6 @@
-import Testing
 import TallyPipeline
+import Testing
+
 @testable import TallySandbox
 
 /// `tally bench`'s measurement: what it counts and how its stages divide the run.

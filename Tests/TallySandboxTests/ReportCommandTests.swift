@@ -9,7 +9,9 @@ struct ReportCommandTests {
         let cli = CLITests()
         let folder = try cli.project()
         defer { try? FileManager.default.removeItem(at: folder) }
-        guard let result = try cli.tally(["report", "Scenarios/clock-skew.yaml", "--out", "html"], in: folder) else { return }
+        guard let result = try cli.tally(["report", "Scenarios/clock-skew.yaml", "--out", "html"], in: folder) else {
+            return
+        }
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.hasSuffix("report: html/index.html\n1 passed, 0 failed\n"))
         let index = try String(contentsOf: folder.appendingPathComponent("html/index.html"), encoding: .utf8)

@@ -1,29 +1,31 @@
-import Testing
 import TallyPipeline
+import Testing
+
 @testable import TallySandbox
 
 @Suite("The gateway in front of a run: what is a request, and the counts")
 struct RequestPathRunTests {
     static func scenario(plan: String, metricCost: String, faults: String) throws -> Scenario {
-        try ScenarioLoader.load(yaml: """
-            name: gateway-run
-            seed: 5
-            start: 2026-01-01T00:00:00Z
-            currency: USD
-            metrics:
-              - { key: api_calls, aggregation: count\(metricCost) }
-            plans:
-              - id: basic
-            \(plan)
-                charges:
-                  - { name: Calls, metric: api_calls, model: per_unit, unit_price: 0.01 }
-            customers:
-              - { id: acme, plan: basic }
-            traffic:
-              - { metric: api_calls, customers: [acme], events: 1000, arrival: uniform }
-            faults:
-            \(faults)
-            """, file: "gateway-run.yaml")
+        try ScenarioLoader.load(
+            yaml: """
+                name: gateway-run
+                seed: 5
+                start: 2026-01-01T00:00:00Z
+                currency: USD
+                metrics:
+                  - { key: api_calls, aggregation: count\(metricCost) }
+                plans:
+                  - id: basic
+                \(plan)
+                    charges:
+                      - { name: Calls, metric: api_calls, model: per_unit, unit_price: 0.01 }
+                customers:
+                  - { id: acme, plan: basic }
+                traffic:
+                  - { metric: api_calls, customers: [acme], events: 1000, arrival: uniform }
+                faults:
+                \(faults)
+                """, file: "gateway-run.yaml")
     }
 
     @Test("re-sends and malformed JSON go to metering without a decision")
@@ -31,9 +33,10 @@ struct RequestPathRunTests {
         // A zero cost puts a gateway in front and refuses nothing. 1,000 generated events, 10 of them
         // made malformed (not requests), 50 re-sent (not requests): 1,000 - 10 = 990 requests decided,
         // 1,000 + 50 = 1,050 events metered: 990 accepted, 10 schema_invalid, 50 duplicate.
-        let run = try ScenarioRunner.run(Self.scenario(
-            plan: "    margin_guard: { warn_below: 20% }", metricCost: ", cost: 0",
-            faults: "  - { kind: malformed, count: 10 }\n  - { kind: duplicate, count: 50 }"))
+        let run = try ScenarioRunner.run(
+            Self.scenario(
+                plan: "    margin_guard: { warn_below: 20% }", metricCost: ", cost: 0",
+                faults: "  - { kind: malformed, count: 10 }\n  - { kind: duplicate, count: 50 }"))
         let requests = try #require(run.requests)
         #expect(requests.counts.requests == 990 && requests.counts.refused == 0)
         #expect(run.counts.received == 1_050 && run.counts.accepted == 990)
@@ -47,9 +50,11 @@ struct RequestPathRunTests {
         // refused request had no usage event, so it is a retry (refused again: used stays 10).
         // With r retries: requests = 1,000 + r, refused = 990 + r, duplicates = 20 - r,
         // and 1,020 sent = refused + metered = (990 + r) + (10 + 20 - r).
-        let run = try ScenarioRunner.run(Self.scenario(
-            plan: "    quota: { api_calls: { limit: 10, hard: true } }\n    spike_arrest: { rate: 1000000/s }", metricCost: "",
-            faults: "  - { kind: duplicate, count: 20 }"))
+        let run = try ScenarioRunner.run(
+            Self.scenario(
+                plan: "    quota: { api_calls: { limit: 10, hard: true } }\n    spike_arrest: { rate: 1000000/s }",
+                metricCost: "",
+                faults: "  - { kind: duplicate, count: 20 }"))
         let requests = try #require(run.requests)
         let retries = requests.counts.requests - 1_000
         #expect(retries > 0)
@@ -61,7 +66,8 @@ struct RequestPathRunTests {
 
     @Test("a scenario without request-path keys has no gateway")
     func noGatewayWithoutKeys() throws {
-        let run = try ScenarioRunner.run(Self.scenario(plan: "", metricCost: "", faults: "  - { kind: duplicate, count: 5 }"))
+        let run = try ScenarioRunner.run(
+            Self.scenario(plan: "", metricCost: "", faults: "  - { kind: duplicate, count: 5 }"))
         #expect(run.requests == nil && run.requestsJSON == nil)
         #expect(run.counts.received == 1_005)
     }

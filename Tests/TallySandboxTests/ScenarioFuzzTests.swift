@@ -1,8 +1,9 @@
 import Foundation
-import Testing
 import TallyCatalogFile
 import TallyPipeline
 import TallyRandom
+import Testing
+
 @testable import TallySandbox
 
 /// A seeded mutation fuzzer over the bundled scenarios and the broken-scenario corpus (see Docs/Fuzzing.md).
@@ -23,17 +24,24 @@ enum ScenarioFuzzer {
     static let slowInput: Duration = .seconds(5)
     /// Scenarios that load are run when they send at most this many events.
     static let runnableEvents = 5_000
-    static let lastInputPath = FileManager.default.temporaryDirectory.appendingPathComponent("tally-fuzz-last-input.yaml").path
+    static let lastInputPath = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "tally-fuzz-last-input.yaml"
+    ).path
 
-    static var inputs: Int { ProcessInfo.processInfo.environment["TALLY_FUZZ_INPUTS"].flatMap(Int.init) ?? defaultInputs }
-    static var seed: UInt64 { ProcessInfo.processInfo.environment["TALLY_FUZZ_SEED"].flatMap(UInt64.init) ?? defaultSeed }
+    static var inputs: Int {
+        ProcessInfo.processInfo.environment["TALLY_FUZZ_INPUTS"].flatMap(Int.init) ?? defaultInputs
+    }
+    static var seed: UInt64 {
+        ProcessInfo.processInfo.environment["TALLY_FUZZ_SEED"].flatMap(UInt64.init) ?? defaultSeed
+    }
 
     /// The bundled scenarios, each also with its traffic shrunk to 100 events so that more mutants run,
     /// and the broken-scenario corpus.
     static func corpus() throws -> [String] {
         let scenarios = BrokenScenarioCorpus.repositoryRoot.appendingPathComponent("Scenarios")
         var texts: [String] = []
-        for name in try FileManager.default.contentsOfDirectory(atPath: scenarios.path).sorted() where name.hasSuffix(".yaml") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: scenarios.path).sorted()
+        where name.hasSuffix(".yaml") {
             let text = try String(contentsOf: scenarios.appendingPathComponent(name), encoding: .utf8)
             texts.append(text)
             texts.append(text.replacing(/events: [0-9]+/, with: "events: 100"))
@@ -42,13 +50,17 @@ enum ScenarioFuzzer {
         return texts
     }
 
-    static let numbers = ["0", "-1", "-0", "9223372036854775807", "-9223372036854775808", "18446744073709551616",
-                          "99999999999999999999999999999999999999999", "0.00000000000000000000000000000000000000001",
-                          "1e308", ".5", "5.", "1_000", "0x10", "NaN", "-.inf", "106751991167d", "3652425d", "3652426d",
-                          "0ms", "9999-12-31T23:59:59.999Z", "0000-01-01", "10000-01-01", "2026-02-30", "120", "121"]
-    static let fragments = ["\u{0}", "\u{1}", "\u{7F}", "\u{FEFF}", "\u{2028}", "\u{202E}", "\t", "\r", "\r\n", "\u{85}",
-                            "&a ", "*a", "*undefined", "<<: *a", "&a [x, x]", "? ", ": ", "- ", "|", ">", "{", "}", "[", "]",
-                            "#", "\"", "'", "!!binary ", "!custom ", "---\n", "\n...\n", "%YAML 1.1\n", "~", "null", "é", "💸"]
+    static let numbers = [
+        "0", "-1", "-0", "9223372036854775807", "-9223372036854775808", "18446744073709551616",
+        "99999999999999999999999999999999999999999", "0.00000000000000000000000000000000000000001",
+        "1e308", ".5", "5.", "1_000", "0x10", "NaN", "-.inf", "106751991167d", "3652425d", "3652426d",
+        "0ms", "9999-12-31T23:59:59.999Z", "0000-01-01", "10000-01-01", "2026-02-30", "120", "121",
+    ]
+    static let fragments = [
+        "\u{0}", "\u{1}", "\u{7F}", "\u{FEFF}", "\u{2028}", "\u{202E}", "\t", "\r", "\r\n", "\u{85}",
+        "&a ", "*a", "*undefined", "<<: *a", "&a [x, x]", "? ", ": ", "- ", "|", ">", "{", "}", "[", "]",
+        "#", "\"", "'", "!!binary ", "!custom ", "---\n", "\n...\n", "%YAML 1.1\n", "~", "null", "é", "💸",
+    ]
 
     /// One mutant of `text`, drawn from `random`: bytes, as a file holds them (not always UTF-8).
     static func mutate(_ text: String, using random: inout PRNG) -> [UInt8] {
@@ -58,14 +70,17 @@ enum ScenarioFuzzer {
         return bytes
     }
 
-    private static func pick<T>(_ items: [T], _ random: inout PRNG) -> T { items[Int(random.nextInt(below: UInt64(items.count)))] }
+    private static func pick<T>(_ items: [T], _ random: inout PRNG) -> T {
+        items[Int(random.nextInt(below: UInt64(items.count)))]
+    }
 
     /// The start and end of the token (a run of non-blank bytes) or line at a random place.
     private static func span(in bytes: [UInt8], lines: Bool, _ random: inout PRNG) -> Range<Int> {
         guard !bytes.isEmpty else { return 0..<0 }
         let at = Int(random.nextInt(below: UInt64(bytes.count)))
         let isEdge: (UInt8) -> Bool = lines ? { $0 == 10 } : { $0 == 10 || $0 == 32 || $0 == 44 }
-        var start = at, end = at
+        var start = at
+        var end = at
         while start > 0 && !isEdge(bytes[start - 1]) { start -= 1 }
         while end < bytes.count && !isEdge(bytes[end]) { end += 1 }
         if lines && end < bytes.count { end += 1 }
@@ -88,7 +103,8 @@ enum ScenarioFuzzer {
             let line = span(in: bytes, lines: true, &random)
             bytes.insert(contentsOf: Array(bytes[line]), at: line.lowerBound)
         case 5:  // swap two lines
-            let first = span(in: bytes, lines: true, &random), second = span(in: bytes, lines: true, &random)
+            let first = span(in: bytes, lines: true, &random)
+            let second = span(in: bytes, lines: true, &random)
             guard first.upperBound <= second.lowerBound else { return }
             let (a, b) = (Array(bytes[first]), Array(bytes[second]))
             bytes.replaceSubrange(second, with: a)
@@ -102,7 +118,9 @@ enum ScenarioFuzzer {
             let levels = 4 + Int(random.nextInt(below: 5))
             var bomb = "\nz0: &z0 [x,x,x,x,x,x,x,x,x,x]\n"
             for level in 1..<levels {
-                bomb += "z\(level): &z\(level) [" + Array(repeating: "*z\(level - 1)", count: 10).joined(separator: ",") + "]\n"
+                bomb +=
+                    "z\(level): &z\(level) [" + Array(repeating: "*z\(level - 1)", count: 10).joined(separator: ",")
+                    + "]\n"
             }
             bomb += random.nextInt(below: 2) == 0 ? "? *z\(levels - 1)\n: 1\n" : "customers: *z\(levels - 1)\n"
             bytes.insert(contentsOf: Array(bomb.utf8), at: at)
@@ -114,7 +132,8 @@ enum ScenarioFuzzer {
             if random.nextInt(below: 4) == 0 {
                 bytes.insert(contentsOf: Array(repeating: UInt8(ascii: "x"), count: 100_000), at: at)
             } else {
-                bytes.insert(contentsOf: pick([[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80]], &random), at: at)
+                bytes.insert(
+                    contentsOf: pick([[0xFF], [0xC3], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80]], &random), at: at)
             }
         }
     }
@@ -131,7 +150,8 @@ enum ScenarioFuzzer {
                 return "position outside the text: \(rendered.prefix(300))"
             }
             if diagnostic.message.isEmpty || rendered.contains(where: { $0.isNewline })
-                || rendered.unicodeScalars.contains(where: { $0.value < 0x20 }) {
+                || rendered.unicodeScalars.contains(where: { $0.value < 0x20 })
+            {
                 return "not one line: \(rendered.debugDescription.prefix(300))"
             }
         }
@@ -172,7 +192,8 @@ enum ScenarioFuzzer {
                         // Only what no check can foresee (an amount past exact range, found when billing)
                         // may stop a run, and then with the file's position first.
                         if !error.message.hasPrefix(file + ":") {
-                            tally.findings.append("input \(index): loaded, then run refused it: \(error.message.prefix(300))")
+                            tally.findings.append(
+                                "input \(index): loaded, then run refused it: \(error.message.prefix(300))")
                         }
                     }
                 }
@@ -187,7 +208,8 @@ enum ScenarioFuzzer {
             if took > slowInput { tally.findings.append("input \(index): took \(took), more than \(slowInput)") }
             if tally.findings.count > findingsBefore {
                 // Kept for the report: the finding names this file.
-                let kept = FileManager.default.temporaryDirectory.appendingPathComponent("tally-fuzz-\(seed)-\(index).yaml")
+                let kept = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "tally-fuzz-\(seed)-\(index).yaml")
                 _ = FileManager.default.createFile(atPath: kept.path, contents: Data(bytes))
                 tally.findings[tally.findings.count - 1] += " (input kept at \(kept.path))"
             }
@@ -210,7 +232,8 @@ enum ScenarioFuzzer {
                     let (input, since, running) = lock.withLock { (self.input, self.since, self.running) }
                     guard running else { return }
                     if input >= 0 && ContinuousClock.now - since > limit {
-                        let message = "fuzz: input \(input) ran past \(limit), a hang: \(ScenarioFuzzer.lastInputPath)\n"
+                        let message =
+                            "fuzz: input \(input) ran past \(limit), a hang: \(ScenarioFuzzer.lastInputPath)\n"
                         FileHandle.standardError.write(Data(message.utf8))
                         exit(3)
                     }
@@ -229,8 +252,9 @@ struct ScenarioFuzzTests {
     func mutatedScenarios() throws {
         let (inputs, seed) = (ScenarioFuzzer.inputs, ScenarioFuzzer.seed)
         let tally = try ScenarioFuzzer.run(inputs: inputs, seed: seed)
-        print("fuzz: seed \(seed): \(tally.inputs) inputs, \(tally.refused) refused, \(tally.loaded) loaded, \(tally.ran) run; "
-              + "slowest \(tally.slowest); \(tally.findings.count) findings")
+        print(
+            "fuzz: seed \(seed): \(tally.inputs) inputs, \(tally.refused) refused, \(tally.loaded) loaded, \(tally.ran) run; "
+                + "slowest \(tally.slowest); \(tally.findings.count) findings")
         #expect(tally.inputs == inputs)
         for finding in tally.findings.prefix(20) { Issue.record("fuzz seed \(seed): \(finding)") }
     }
@@ -238,7 +262,8 @@ struct ScenarioFuzzTests {
     @Test("the mutator is deterministic: the same seed gives the same inputs")
     func mutatorIsSeeded() throws {
         let text = try ScenarioFuzzer.corpus()[0]
-        var first = PRNG(seed: 7, stream: 18), second = PRNG(seed: 7, stream: 18)
+        var first = PRNG(seed: 7, stream: 18)
+        var second = PRNG(seed: 7, stream: 18)
         let a = (0..<50).map { _ in ScenarioFuzzer.mutate(text, using: &first) }
         let b = (0..<50).map { _ in ScenarioFuzzer.mutate(text, using: &second) }
         #expect(a == b)

@@ -1,12 +1,14 @@
 import Foundation
-import Testing
 import TallyJSON
+import Testing
+
 @testable import TallyPipeline
 @testable import TallySandbox
 
 /// The package root, found from this file's path, so tests read the real Scenarios/ and Fixtures/.
 enum Repository {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     static let scenarios = root.appendingPathComponent("Scenarios")
     static let fixtures = root.appendingPathComponent("Fixtures")
 
@@ -37,7 +39,11 @@ struct ScenarioGoldenTests {
         #if DEBUG
         if scenario.totalEvents > ScenarioGoldenTests.debugEventLimit { return }
         // Margin Guard bills a customer for each request near its levels, some 30 times slower in debug.
-        if scenario.totalEvents > ScenarioGoldenTests.debugMarginGuardLimit, scenario.catalog.metrics.contains(where: { $0.cost != nil }) { return }
+        if scenario.totalEvents > ScenarioGoldenTests.debugMarginGuardLimit,
+            scenario.catalog.metrics.contains(where: { $0.cost != nil })
+        {
+            return
+        }
         #endif
         let run = try ScenarioRunner.run(scenario)
         #expect(run.expectationFailures == [])
@@ -79,11 +85,15 @@ struct ScenarioGoldenTests {
     func editedPriceIsCaught() throws {
         // 0.002 -> 0.003 in tier 2: globex's 5,000 calls there now cost 15.00, not 10.00.
         let scenario = try Repository.load("graduated-5-tiers.yaml") {
-            $0.replacingOccurrences(of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }")
+            $0.replacingOccurrences(
+                of: "{ up_to: 25000, unit_price: 0.002 }", with: "{ up_to: 25000, unit_price: 0.003 }")
         }
         let run = try ScenarioRunner.run(scenario)
         let differences = GoldenFiles(fixtures: Repository.fixtures).compare(run)
-        #expect(differences.contains("invoices.json: invoices globex period 2026-01-01 lines 'API calls' amount: expected 10.00, actual 15.00"))
+        #expect(
+            differences.contains(
+                "invoices.json: invoices globex period 2026-01-01 lines 'API calls' amount: expected 10.00, actual 15.00"
+            ))
         // The expect: block also notices: 59.00 became 64.00.
         #expect(run.expectationFailures.contains("expected globex's invoice total 59.00, got 64.00"))
     }
@@ -95,13 +105,18 @@ struct ScenarioGoldenTests {
             $0.replacingOccurrences(of: "acme: [0.00, 0.00, 0.00, 60.00]", with: "acme: [0.00, 0.00, 0.00, 50.00]")
         }
         let kept = try ScenarioRunner.run(scenario)
-        let letGo = try ScenarioRunner.runKeepingMeter(scenario, threads: 1, observer: nil, progress: nil, keepingInvoices: false).run
+        let letGo = try ScenarioRunner.runKeepingMeter(
+            scenario, threads: 1, observer: nil, progress: nil, keepingInvoices: false
+        ).run
         // 2 customers x 4 periods = 8 invoices
         #expect(kept.invoices.count == 8)
         #expect(kept.invoiceCount == 8)
         #expect(letGo.invoices.isEmpty)
         #expect(letGo.invoiceCount == 8)
-        #expect(kept.expectationFailures == [#"expected acme's amount due per period ["0.00", "0.00", "0.00", "50.00"], got ["0.00", "0.00", "0.00", "60.00"]"#])
+        #expect(
+            kept.expectationFailures == [
+                #"expected acme's amount due per period ["0.00", "0.00", "0.00", "50.00"], got ["0.00", "0.00", "0.00", "60.00"]"#
+            ])
         #expect(letGo.expectationFailures == kept.expectationFailures)
     }
 }
@@ -126,7 +141,8 @@ struct FaultPlacementTests {
 
     @Test("two faults of one kind keep their own offsets, with exact counts")
     func twoSkews() throws {
-        let run = try ScenarioRunner.run(try ScenarioLoader.load(yaml: FaultPlacementTests.yaml, file: "two-skews.yaml"))
+        let run = try ScenarioRunner.run(
+            try ScenarioLoader.load(yaml: FaultPlacementTests.yaml, file: "two-skews.yaml"))
         // 1,000 generated + 50 re-sends = 1,050 in. 10 min ahead > 5 min: 100 rejected;
         // 4 min ahead is within the limit: accepted. 1,000 - 100 = 900 accepted, the 50 re-sends rejected.
         #expect(run.counts.received == 1050)

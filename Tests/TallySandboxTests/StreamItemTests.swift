@@ -1,6 +1,7 @@
-import Testing
 import TallyPipeline
 import TallyRandom
+import Testing
+
 @testable import TallySandbox
 
 /// The compact form generated events travel in, and the merge heap that orders them.
@@ -18,8 +19,10 @@ struct StreamItemTests {
         #expect(combinations.properties(2) == ["plan": "b", "region": "eu"])
         #expect(try #require(PropertyCombinations([])).properties(0).isEmpty)
         // A draw takes one value index per key, in key order, from the same stream.
-        var random = PRNG(seed: 5, stream: 1), replay = random
-        let plan = replay.nextInt(below: 3), region = replay.nextInt(below: 2)
+        var random = PRNG(seed: 5, stream: 1)
+        var replay = random
+        let plan = replay.nextInt(below: 3)
+        let region = replay.nextInt(below: 2)
         #expect(combinations.draw(using: &random) == plan * 2 + region)
         #expect(random.next() == replay.next())
     }
@@ -28,7 +31,8 @@ struct StreamItemTests {
     func builtOnTheFly() throws {
         let values = (0..<20).map { "v\($0)" }
         // 20 x 20 x 20 = 8,000 combinations > 4,096: none prebuilt.
-        let combinations = try #require(PropertyCombinations([(key: "a", values: values), (key: "b", values: values), (key: "c", values: values)]))
+        let combinations = try #require(
+            PropertyCombinations([(key: "a", values: values), (key: "b", values: values), (key: "c", values: values)]))
         // digits 3, 7, 19: 3 x 400 + 7 x 20 + 19 = 1,200 + 140 + 19 = 1,359.
         #expect(combinations.properties(1_359) == ["a": "v3", "b": "v7", "c": "v19"])
         // The last combination, 7,999 = 19 x 400 + 19 x 20 + 19.
@@ -47,8 +51,9 @@ struct StreamItemTests {
     func prefetchedCustomerIDs() throws {
         let none = try #require(PropertyCombinations([]))
         func unit(_ customers: Int) -> StreamNames.Unit {
-            StreamNames.Unit(ids: EventIDs(prefix: "e0.0."), metric: "api_calls", source: "kong",
-                             customers: (0..<customers).map { "cust-\($0)" }, properties: none)
+            StreamNames.Unit(
+                ids: EventIDs(prefix: "e0.0."), metric: "api_calls", source: "kong",
+                customers: (0..<customers).map { "cust-\($0)" }, properties: none)
         }
         // 65,535 ids of 16 bytes stay under 1 MB; 65,536 reach it.
         #expect(!StreamNames(tenant: "t", units: [unit(65_535)]).prefetchesCustomerIDs)
@@ -57,7 +62,8 @@ struct StreamItemTests {
         var batch = StreamBatch(names: names)
         let at = Instant(millisecondsSinceEpoch: 1_000)
         batch.items = [
-            StreamItem(quantity: .one, receivedAt: at, timestamp: at, sequence: 7, customer: 65_535, unit: 1, properties: 0),
+            StreamItem(
+                quantity: .one, receivedAt: at, timestamp: at, sequence: 7, customer: 65_535, unit: 1, properties: 0),
             .full(at: 0, receivedAt: at),
             StreamItem(quantity: .one, receivedAt: at, timestamp: at, sequence: 8, customer: 1, unit: 0, properties: 0),
         ]
@@ -73,38 +79,55 @@ struct StreamItemTests {
 
     @Test("a stream item becomes the event its unit's names describe")
     func materialize() throws {
-        let names = StreamNames(tenant: "acme", units: [
-            StreamNames.Unit(ids: EventIDs(prefix: "e0.0."), metric: "api_calls", source: "kong", customers: ["c1", "c2"],
-                             properties: try #require(PropertyCombinations([]))),
-            StreamNames.Unit(ids: EventIDs(prefix: "e1.0."), metric: "seats", source: "sdk", customers: ["c1", "c2", "c3"],
-                             properties: try #require(PropertyCombinations(StreamItemTests.twoKeys))),
-        ])
+        let names = StreamNames(
+            tenant: "acme",
+            units: [
+                StreamNames.Unit(
+                    ids: EventIDs(prefix: "e0.0."), metric: "api_calls", source: "kong", customers: ["c1", "c2"],
+                    properties: try #require(PropertyCombinations([]))),
+                StreamNames.Unit(
+                    ids: EventIDs(prefix: "e1.0."), metric: "seats", source: "sdk", customers: ["c1", "c2", "c3"],
+                    properties: try #require(PropertyCombinations(StreamItemTests.twoKeys))),
+            ])
         let quantity = try #require(ExactDecimal("2.5"))
-        let item = StreamItem(quantity: quantity, receivedAt: Instant(millisecondsSinceEpoch: 2_000),
-                              timestamp: Instant(millisecondsSinceEpoch: 1_000), sequence: 42, customer: 2, unit: 1, properties: 3)
+        let item = StreamItem(
+            quantity: quantity, receivedAt: Instant(millisecondsSinceEpoch: 2_000),
+            timestamp: Instant(millisecondsSinceEpoch: 1_000), sequence: 42, customer: 2, unit: 1, properties: 3)
         var batch = StreamBatch(names: names)
         batch.items = [item]
         let made = batch.item(0)
         // Unit 1's prefix and sequence 42; customer index 2 of [c1, c2, c3]; combination 3 = plan 1 ("b") x 2 + region 1 ("us").
-        let expected = Event(id: "e1.0.42", tenant: "acme", customer: "c3", metric: "seats", quantity: quantity,
-                             timestamp: Instant(millisecondsSinceEpoch: 1_000), source: "sdk", properties: ["plan": "b", "region": "us"])
-        guard case .event(let event) = made.payload else { Issue.record("expected an event"); return }
+        let expected = Event(
+            id: "e1.0.42", tenant: "acme", customer: "c3", metric: "seats", quantity: quantity,
+            timestamp: Instant(millisecondsSinceEpoch: 1_000), source: "sdk", properties: ["plan": "b", "region": "us"])
+        guard case .event(let event) = made.payload else {
+            Issue.record("expected an event")
+            return
+        }
         #expect(event == expected)
         #expect(made.receivedAt == Instant(millisecondsSinceEpoch: 2_000))
         #expect(made.eventID == "e1.0.42")
         // Made ahead (as the producer thread does), the same event.
         batch.makeAll()
         #expect(batch.isMade)
-        guard case .event(let madeAhead) = batch.item(0).payload else { Issue.record("expected an event"); return }
+        guard case .event(let madeAhead) = batch.item(0).payload else {
+            Issue.record("expected an event")
+            return
+        }
         #expect(madeAhead == expected)
 
         // A whole item is handed back as it is.
-        let whole = GeneratedItem(payload: .malformed("{}"), receivedAt: Instant(millisecondsSinceEpoch: 5), eventID: "x")
-        let other = GeneratedItem(payload: .malformed("[]"), receivedAt: Instant(millisecondsSinceEpoch: 4), eventID: "y")
+        let whole = GeneratedItem(
+            payload: .malformed("{}"), receivedAt: Instant(millisecondsSinceEpoch: 5), eventID: "x")
+        let other = GeneratedItem(
+            payload: .malformed("[]"), receivedAt: Instant(millisecondsSinceEpoch: 4), eventID: "y")
         var wholes = StreamBatch(names: names)
         wholes.full = [other, whole]
         wholes.items = [.full(at: 1, receivedAt: whole.receivedAt)]
-        guard case .malformed(let raw) = wholes.item(0).payload else { Issue.record("expected raw input"); return }
+        guard case .malformed(let raw) = wholes.item(0).payload else {
+            Issue.record("expected raw input")
+            return
+        }
         #expect(raw == "{}")
     }
 
@@ -145,7 +168,9 @@ struct StreamItemTests {
 @Suite("Event buffer")
 struct EventBufferTests {
     static func event(_ id: String) -> Event {
-        Event(id: id, tenant: "t", customer: "c", metric: "m", quantity: .one, timestamp: Instant(millisecondsSinceEpoch: 0), source: "s")
+        Event(
+            id: id, tenant: "t", customer: "c", metric: "m", quantity: .one,
+            timestamp: Instant(millisecondsSinceEpoch: 0), source: "s")
     }
 
     @Test("events come out first in, first out, each once; it grows past its capacity")
@@ -203,7 +228,8 @@ struct DrawsAheadTests {
     func sameCustomersInTheSameOrder() throws {
         // 70,000 ranks: past the 65,536 where drawing ahead starts.
         let zipf = try Zipf(n: 70_000, s: Fixed(significand: 11, decimalScale: 1))
-        var aheadRandom = PRNG(seed: 3, stream: 2), plainRandom = aheadRandom
+        var aheadRandom = PRNG(seed: 3, stream: 2)
+        var plainRandom = aheadRandom
         var ahead = try #require(DrawsAhead(zipf, using: &aheadRandom))
         let picked = (0..<1_000).map { _ in ahead.pick(using: &aheadRandom) }
         let plain = (0..<1_000).map { _ in zipf.sample(using: &plainRandom) - 1 }

@@ -1,13 +1,14 @@
 import Foundation
-import Testing
 import TallyServer
+import Testing
 
 @Suite struct KeyStoreTests {
     @Test func keysAreStoredAsTheirSHA256() throws {
         // FIPS 180-2's first vector: SHA-256("abc").
         #expect(KeyStore.hash(key: "abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        let store = try KeyStore.load(yaml: "keys:\n" + KeyStore.fileEntry(id: "k1", tenant: "acme", mode: .test, key: "abc"),
-                                      file: "keys.yaml")
+        let store = try KeyStore.load(
+            yaml: "keys:\n" + KeyStore.fileEntry(id: "k1", tenant: "acme", mode: .test, key: "abc"),
+            file: "keys.yaml")
         let principal = try #require(store.principal(forKey: "abc"))
         #expect(principal.tenant == "acme" && principal.mode == .test && principal.id == "k1")
         #expect(store.principal(forKey: "abd") == nil)
@@ -15,7 +16,8 @@ import TallyServer
     }
 
     @Test func newKeysAreRandomAndNameTheirMode() {
-        let a = KeyStore.newKey(mode: .live), b = KeyStore.newKey(mode: .live)
+        let a = KeyStore.newKey(mode: .live)
+        let b = KeyStore.newKey(mode: .live)
         #expect(a != b)
         #expect(a.hasPrefix("tally_live_") && a.count == "tally_live_".count + 64)
         #expect(KeyStore.newKey(mode: .test).hasPrefix("tally_test_"))
@@ -43,8 +45,9 @@ import TallyServer
         // Worked out by another implementation:
         // python3 -c 'import hmac,hashlib;print(hmac.new(b"kong-signing-secret-0123456789",
         //     b"1767225600.{\"events\":[]}",hashlib.sha256).hexdigest())'
-        let header = RequestSignature.header(body: Array(#"{"events":[]}"#.utf8), secret: Array("kong-signing-secret-0123456789".utf8),
-                                             timestamp: 1_767_225_600)
+        let header = RequestSignature.header(
+            body: Array(#"{"events":[]}"#.utf8), secret: Array("kong-signing-secret-0123456789".utf8),
+            timestamp: 1_767_225_600)
         #expect(header == "t=1767225600,v1=eeb5d861e439f63313810f80ad00760cbcfaec512c00fd5f42ff04a7fe737b94")
         let parsed = try #require(RequestSignature(header: "t=1767225600, v1=" + String(repeating: "ab", count: 32)))
         #expect(parsed.timestamp == 1_767_225_600)
@@ -61,8 +64,9 @@ import TallyServer
         #expect(file.tenant == "default")
         #expect(file.catalog.currency.code == "USD")
         do {
-            _ = try CatalogFile.load(yaml: "name: x\nstart: 2026-01-01T00:00:00Z\ncurrency: XXX\nmetrics: []\nplans: []\ncustomers: []\n",
-                                     file: "bad.yaml")
+            _ = try CatalogFile.load(
+                yaml: "name: x\nstart: 2026-01-01T00:00:00Z\ncurrency: XXX\nmetrics: []\nplans: []\ncustomers: []\n",
+                file: "bad.yaml")
             Issue.record("accepted an unknown currency")
         } catch {
             #expect("\(error)".contains("bad.yaml:3:11: unknown currency 'XXX'"))

@@ -1,9 +1,10 @@
 import Foundation
+import TallyJSON
+import TallyServer
+
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
-import TallyJSON
-import TallyServer
 
 /// The catalogs, keys and a running service the server tests call over loopback HTTP.
 ///
@@ -50,16 +51,20 @@ enum ServerFixtures {
     }
 
     static func folder() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("tally-server-tests-\(UUID().uuidString)")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tally-server-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
 
     /// One event line of a batch, in January 2026 unless `at` says otherwise.
-    static func event(_ id: String, tenant: String = "acme-co", customer: String = "acme", at: String = "2026-01-10T00:00:00Z",
-                      receivedAt: String? = "2026-01-10T00:00:01Z", extra: String = "") -> String {
+    static func event(
+        _ id: String, tenant: String = "acme-co", customer: String = "acme", at: String = "2026-01-10T00:00:00Z",
+        receivedAt: String? = "2026-01-10T00:00:01Z", extra: String = ""
+    ) -> String {
         let received = receivedAt.map { #","received_at":"\#($0)""# } ?? ""
-        return #"{"event_id":"\#(id)","tenant_id":"\#(tenant)","customer_id":"\#(customer)","metric":"api_calls","quantity":1,"timestamp":"\#(at)","source":"kong"\#(received)\#(extra)}"#
+        return
+            #"{"event_id":"\#(id)","tenant_id":"\#(tenant)","customer_id":"\#(customer)","metric":"api_calls","quantity":1,"timestamp":"\#(at)","source":"kong"\#(received)\#(extra)}"#
     }
 
     static func batch(_ events: [String]) -> String { #"{"events":["# + events.joined(separator: ",") + "]}" }
@@ -85,10 +90,12 @@ final class RunningServer: @unchecked Sendable {
     private func start() async throws {
         let catalogs = try [
             CatalogFile.load(yaml: ServerFixtures.catalog(tenant: "acme-co", name: "server-acme"), file: "acme.yaml"),
-            CatalogFile.load(yaml: ServerFixtures.catalog(tenant: "other-co", name: "server-other"), file: "other.yaml"),
+            CatalogFile.load(
+                yaml: ServerFixtures.catalog(tenant: "other-co", name: "server-other"), file: "other.yaml"),
         ]
         let keys = try KeyStore.load(yaml: ServerFixtures.keysYAML, file: "keys.yaml")
-        let service = try TallyService(configuration: ServiceConfiguration(port: 0, catalogs: catalogs, ledgerPath: ledgerPath, keys: keys))
+        let service = try TallyService(
+            configuration: ServiceConfiguration(port: 0, catalogs: catalogs, ledgerPath: ledgerPath, keys: keys))
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         task = Task { try await service.run { port in continuation.yield(port) } }
         for await port in ports {
@@ -103,8 +110,11 @@ final class RunningServer: @unchecked Sendable {
     }
 
     /// Sends a request and returns the status, the headers and the body as text.
-    func call(_ method: String, _ path: String, key: String? = ServerFixtures.testKey, body: String? = nil, bodyBytes: [UInt8]? = nil,
-              headers: [String: String] = [:]) async throws -> (status: Int, headers: [String: String], body: String) {
+    func call(
+        _ method: String, _ path: String, key: String? = ServerFixtures.testKey, body: String? = nil,
+        bodyBytes: [UInt8]? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> (status: Int, headers: [String: String], body: String) {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         request.httpMethod = method
         if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }

@@ -82,13 +82,15 @@ enum Fixture {
     static let events = 100_000
 
     /// Time per event handled, as a metric of its own.
-    static let nanosecondsPerEvent = BenchmarkMetric.custom("ns/event", polarity: .prefersSmaller, useScalingFactor: false)
+    static let nanosecondsPerEvent = BenchmarkMetric.custom(
+        "ns/event", polarity: .prefersSmaller, useScalingFactor: false)
 
     /// Scenarios/bench-10m.yaml scaled to `events`: 1,000 zipf-spread customers, four metrics, 5% duplicates, 1% skew, 0.5% late.
     static let scenario: Scenario = {
         // Benchmarks/Benchmarks/PipelineBenchmarks/PipelineBenchmarks.swift -> the repository root.
         let root = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         let file = root.appendingPathComponent("Scenarios/bench-10m.yaml")
         do {
             let text = try String(contentsOf: file, encoding: .utf8)

@@ -63,8 +63,11 @@ enum AWSLayout: GatewayLayout {
     /// A subscription envelope holding `lines` (access-log records) as one CloudWatch Logs batch.
     static func envelope(_ records: [JSONValue], timestamps: [Instant]) -> JSONValue {
         let logEvents: [JSONValue] = zip(records, timestamps).enumerated().map { index, pair in
-            .object(["id": .string(String(index)), "message": .string(String(CanonicalJSON.write(pair.0, pretty: false).dropLast())),
-                     "timestamp": .number(String(pair.1.millisecondsSinceEpoch))])
+            .object([
+                "id": .string(String(index)),
+                "message": .string(String(CanonicalJSON.write(pair.0, pretty: false).dropLast())),
+                "timestamp": .number(String(pair.1.millisecondsSinceEpoch)),
+            ])
         }
         let payload: JSONValue = .object([
             "logEvents": .array(logEvents), "logGroup": .string("API-Gateway-Execution-Logs/prod"),

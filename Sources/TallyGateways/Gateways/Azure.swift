@@ -27,7 +27,9 @@ enum AzureLayout: GatewayLayout {
 
     static func records(in document: JSONValue) throws(RecordProblem) -> [JSONValue] {
         if case .object(let object) = document, let records = object["records"] {
-            guard case .array(let items) = records else { throw RecordProblem("records: expected an array of GatewayLogs records") }
+            guard case .array(let items) = records else {
+                throw RecordProblem("records: expected an array of GatewayLogs records")
+            }
             return items
         }
         if case .array(let items) = document { return items }

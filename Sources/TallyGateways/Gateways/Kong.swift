@@ -24,7 +24,8 @@ enum KongLayout: GatewayLayout {
             "request": .object([
                 "headers": .object(["host": .string("api.example.com"), "x-tenant-id": .string(event.tenant)]),
                 "id": .string(event.id), "method": .string("GET"), "size": .number("120"),
-                "querystring": .object(JSONObject(event.properties.map { (key: $0.key, value: JSONValue.string($0.value)) })),
+                "querystring": .object(
+                    JSONObject(event.properties.map { (key: $0.key, value: JSONValue.string($0.value)) })),
                 "uri": .string(path), "url": .string("https://api.example.com" + path),
             ]),
             "response": .object(["size": .number(event.quantity.description), "status": .number(String(status))]),

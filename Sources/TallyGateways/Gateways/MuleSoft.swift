@@ -17,9 +17,11 @@ enum MuleSoftLayout: GatewayLayout {
     static func record(for event: Event, status: Int) -> JSONValue {
         .object([
             "API Name": .string("api"), "API Version Name": .string("v1"), "Application Name": .string(event.customer),
-            "Client IP": .string("203.0.113.10"), "Message ID": .string(event.id), "Request Outcome": .string(status < 400 ? "PROCESSED" : "BLOCKED"),
+            "Client IP": .string("203.0.113.10"), "Message ID": .string(event.id),
+            "Request Outcome": .string(status < 400 ? "PROCESSED" : "BLOCKED"),
             "Resource Path": .string("/" + event.metric), "Response Size": .number(event.quantity.description),
-            "Status Code": .number(String(status)), "Timestamp": .string(event.timestamp.iso8601), "Verb": .string("GET"),
+            "Status Code": .number(String(status)), "Timestamp": .string(event.timestamp.iso8601),
+            "Verb": .string("GET"),
         ])
     }
 }

@@ -30,7 +30,9 @@ enum Accumulator: Sendable {
     ///   - value: the quantity, or the metric's property read as a decimal.
     ///   - distinct: the number ``Usage`` gave the event's property value, for `unique_count`.
     ///   - periodEnd: the end of the event's period, for `weighted_sum`.
-    mutating func add(value: ExactDecimal, distinct: Int?, timestamp: Instant, eventID: String, periodEnd: Instant) throws(DecimalError) {
+    mutating func add(
+        value: ExactDecimal, distinct: Int?, timestamp: Instant, eventID: String, periodEnd: Instant
+    ) throws(DecimalError) {
         switch self {
         case .count(let n):
             self = .count(n + 1)
@@ -41,7 +43,7 @@ enum Accumulator: Sendable {
         case .uniqueCount(var values):
             // Usage numbers the value of every unique_count event (a missing one as ""), so this holds.
             guard let distinct else { return }
-            self = .count(0) // release the set's buffer so the insert below does not copy it
+            self = .count(0)  // release the set's buffer so the insert below does not copy it
             values.insert(distinct)
             self = .uniqueCount(values)
         case .latest(let current):
@@ -70,7 +72,7 @@ enum Accumulator: Sendable {
         case (.weightedSum(let d1, let a1), .weightedSum(let d2, let a2)):
             return .weightedSum(delta: try d1 + d2, area: try a1 + a2)
         default:
-            return self // different kinds never share a key: one metric has one aggregation
+            return self  // different kinds never share a key: one metric has one aggregation
         }
     }
 

@@ -89,7 +89,10 @@ public struct Usage: Sendable {
             aggregations.append(metric.aggregation)
             metricNumbers[metric.key] = number
         }
-        if keepsEventValues.count <= Int(number) { keepsEventValues.append(contentsOf: Array(repeating: false, count: Int(number) + 1 - keepsEventValues.count)) }
+        if keepsEventValues.count <= Int(number) {
+            keepsEventValues.append(
+                contentsOf: Array(repeating: false, count: Int(number) + 1 - keepsEventValues.count))
+        }
         keepsEventValues[Int(number)] = keepEventValues
         if metricDefinitions.count > metricStride { widenTables(to: metricDefinitions.count) }
         return number
@@ -130,9 +133,11 @@ public struct Usage: Sendable {
             if blocks.count <= block { blocks.append(contentsOf: repeatElement([], count: block + 1 - blocks.count)) }
             // One access to the block for the whole update: each subscript of
             // `blocks[b][i]` checks both arrays' bounds and uniqueness again.
-            try blocks[block].withCell(at: index, blockCells: Usage.blockSize * metricStride) { (cell: inout Accumulator?) throws(DecimalError) in
+            try blocks[block].withCell(at: index, blockCells: Usage.blockSize * metricStride) {
+                (cell: inout Accumulator?) throws(DecimalError) in
                 if cell == nil { cell = Accumulator(kind) }
-                try cell?.add(value: value, distinct: valueNumber, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
+                try cell?.add(
+                    value: value, distinct: valueNumber, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
             }
         } else {
             let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
@@ -156,8 +161,10 @@ public struct Usage: Sendable {
     /// Where an ungrouped aggregate lives: its block in `blocks`, and its cell in the block.
     @inline(__always)
     private func cell(customer: Int32, metric: Int32, period: Int) -> (block: Int, index: Int) {
-        ((Int(customer) >> Usage.blockShift) * schedule.periods.count + period,
-         (Int(customer) & (Usage.blockSize - 1)) * metricStride + Int(metric))
+        (
+            (Int(customer) >> Usage.blockShift) * schedule.periods.count + period,
+            (Int(customer) & (Usage.blockSize - 1)) * metricStride + Int(metric)
+        )
     }
 
     /// The aggregate at a key, wherever it is stored.
@@ -207,20 +214,27 @@ public struct Usage: Sendable {
 
     /// The quantity of each group (each combination of the metric's `groupBy`
     /// values seen), sorted by the group's values.
-    public func groupedQuantities(customer: String, metric: String, period: Int) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
-        try groupedQuantities(customerNumber: customerNumbers[customer], metricNumber: metricNumbers[metric], period: period)
+    public func groupedQuantities(
+        customer: String, metric: String, period: Int
+    ) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
+        try groupedQuantities(
+            customerNumber: customerNumbers[customer], metricNumber: metricNumbers[metric], period: period)
     }
 
     /// ``groupedQuantities(customer:metric:period:)`` for a customer and metric already looked up (nil: none).
-    func groupedQuantities(customerNumber: Int32?, metricNumber: Int32?, period: Int) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
+    func groupedQuantities(
+        customerNumber: Int32?, metricNumber: Int32?, period: Int
+    ) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
         guard let c = customerNumber, let m = metricNumber else { return [] }
         let length = schedule.periods[period].length
         var result: [(group: [String], quantity: ExactDecimal)] = []
         for (group, values) in groupValues.enumerated() {
             let opening = try openingLevel(customer: c, metric: m, period: period, group: Int32(group))
             // A weighted_sum group without events this period still has its carried level.
-            guard let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
-                ?? (opening.isZero ? nil : carriedLevel(metric: m)) else { continue }
+            guard
+                let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
+                    ?? (opening.isZero ? nil : carriedLevel(metric: m))
+            else { continue }
             result.append((values, try accumulator.quantity(openingLevel: opening, periodLength: length)))
         }
         return result.sorted { $0.group.lexicographicallyPrecedes($1.group) }
@@ -252,8 +266,11 @@ public struct Usage: Sendable {
     private func total(customer c: Int32, metric m: Int32, period: Int) throws(DecimalError) -> Accumulator? {
         var total: Accumulator?
         for group in groupValues.indices {
-            guard let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group))) else { continue }
-            total = try total.map { (t: Accumulator) throws(DecimalError) in try t.merged(with: accumulator) } ?? accumulator
+            guard let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
+            else { continue }
+            total =
+                try total.map { (t: Accumulator) throws(DecimalError) in try t.merged(with: accumulator) }
+                ?? accumulator
         }
         return total
     }
@@ -267,10 +284,14 @@ public struct Usage: Sendable {
         return level
     }
 
-    private func openingLevel(customer: Int32, metric: Int32, period: Int, group: Int32) throws(DecimalError) -> ExactDecimal {
+    private func openingLevel(
+        customer: Int32, metric: Int32, period: Int, group: Int32
+    ) throws(DecimalError) -> ExactDecimal {
         var level = ExactDecimal.zero
         for earlier in 0..<period {
-            if case .weightedSum(let delta, _) = accumulator(Key(customer: customer, metric: metric, period: Int32(earlier), group: group)) {
+            if case .weightedSum(let delta, _) = accumulator(
+                Key(customer: customer, metric: metric, period: Int32(earlier), group: group))
+            {
                 level = try level + delta
             }
         }
@@ -305,9 +326,12 @@ extension Array where Element == Accumulator? {
     /// Lends the cell at `index` of a block to `body` in place, first filling a new block
     /// with its `blockCells` empty cells.
     @inline(__always)
-    fileprivate mutating func withCell(at index: Int, blockCells: Int, _ body: (inout Accumulator?) throws(DecimalError) -> Void) throws(DecimalError) {
+    fileprivate mutating func withCell(
+        at index: Int, blockCells: Int, _ body: (inout Accumulator?) throws(DecimalError) -> Void
+    ) throws(DecimalError) {
         if isEmpty { append(contentsOf: repeatElement(nil, count: blockCells)) }
-        try withUnsafeMutableBufferPointer { (cells: inout UnsafeMutableBufferPointer<Accumulator?>) throws(DecimalError) in
+        try withUnsafeMutableBufferPointer {
+            (cells: inout UnsafeMutableBufferPointer<Accumulator?>) throws(DecimalError) in
             try body(&cells[index])
         }
     }

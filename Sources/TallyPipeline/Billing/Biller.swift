@@ -64,14 +64,17 @@ public struct Biller: Sendable {
     /// before tax and credits (`subtotal - discountTotal`); 0 when the customer has no invoice that period.
     ///
     /// The customer's earlier periods are billed first, since rollover and `once` discounts carry from them.
-    public func provisionalRevenue(for usage: Usage, customerAt position: Int, period: Int) throws(BillingError) -> ExactDecimal {
+    public func provisionalRevenue(
+        for usage: Usage, customerAt position: Int, period: Int
+    ) throws(BillingError) -> ExactDecimal {
         var figures: (subtotal: ExactDecimal, discounts: ExactDecimal)?
         try forEachInvoice(for: usage, customers: position..<(position + 1), periods: 0..<(period + 1)) { invoice in
             if invoice.period.index == period { figures = (invoice.subtotal, invoice.discountTotal) }
         }
         guard let figures else { return .zero }
         do { return try figures.subtotal - figures.discounts } catch {
-            throw BillingError(stage: .discounts, customer: catalog.customers[position].id, period: period, detail: "\(error)")
+            throw BillingError(
+                stage: .discounts, customer: catalog.customers[position].id, period: period, detail: "\(error)")
         }
     }
 
@@ -81,8 +84,9 @@ public struct Biller: Sendable {
         _ body: (consuming Invoice) -> Void
     ) throws(BillingError) {
         guard usage.schedule == schedule else {
-            throw BillingError(stage: .setup, customer: nil, period: nil,
-                               detail: "the usage was metered on a different period schedule than the biller's")
+            throw BillingError(
+                stage: .setup, customer: nil, period: nil,
+                detail: "the usage was metered on a different period schedule than the biller's")
         }
         let positions = positions.clamped(to: catalog.customers.indices)
         let customers = catalog.customers[positions]
@@ -97,36 +101,51 @@ public struct Biller: Sendable {
                 guard let active = ActiveTime(customer: customer, period: period) else { continue }
                 if lastPlan?.id != customer.plan {
                     let plan = catalog.plan(customer.plan)
-                    lastPlan = (customer.plan, plan, (plan?.charges ?? []).map { $0.metric.flatMap(usage.knownMetricNumber) })
+                    lastPlan = (
+                        customer.plan, plan, (plan?.charges ?? []).map { $0.metric.flatMap(usage.knownMetricNumber) }
+                    )
                 }
-                let number = InvoiceStage.number(prefix: numberPrefix, customerPosition: position + 1, scratch: &numberText)
-                body(try invoice(number: number, customer: customer, plan: lastPlan?.plan, chargeMetrics: lastPlan?.chargeMetrics ?? [],
-                                 position: position, period: period, active: active, usage: usage,
-                                 ledger: &ledgers[position - positions.lowerBound]))
+                let number = InvoiceStage.number(
+                    prefix: numberPrefix, customerPosition: position + 1, scratch: &numberText)
+                body(
+                    try invoice(
+                        number: number, customer: customer, plan: lastPlan?.plan,
+                        chargeMetrics: lastPlan?.chargeMetrics ?? [],
+                        position: position, period: period, active: active, usage: usage,
+                        ledger: &ledgers[position - positions.lowerBound]))
             }
         }
     }
 
     private func invoice(
-        number: String, customer: Customer, plan: Plan?, chargeMetrics: [Int32?], position: Int, period: BillingPeriod, active: ActiveTime,
+        number: String, customer: Customer, plan: Plan?, chargeMetrics: [Int32?], position: Int, period: BillingPeriod,
+        active: ActiveTime,
         usage: Usage, ledger: inout CustomerLedger
     ) throws(BillingError) -> Invoice {
         // With a million customers, each lookup by id is a cache miss: one per invoice, not one per charge.
-        let context = BillingContext(customer: customer.id, period: period.index,
-                                     usageNumber: usage.knownCustomerNumber(customer.id, guessing: position), chargeMetrics: chargeMetrics)
+        let context = BillingContext(
+            customer: customer.id, period: period.index,
+            usageNumber: usage.knownCustomerNumber(customer.id, guessing: position), chargeMetrics: chargeMetrics)
         guard let plan else {
-            throw BillingError(stage: .setup, customer: customer.id, period: period.index, detail: "unknown plan '\(customer.plan)'")
+            throw BillingError(
+                stage: .setup, customer: customer.id, period: period.index, detail: "unknown plan '\(customer.plan)'")
         }
         let currency = catalog.currency
 
         var rollover: RolloverOutcome?
         if let metric = plan.rollover?.metric {
-            let quantity = try context.checked(.rollover, "usage of '\(metric)'") { () throws(DecimalError) -> ExactDecimal in
-                try usage.quantity(customerNumber: context.usageNumber, metricNumber: usage.knownMetricNumber(metric), period: period.index)
+            let quantity = try context.checked(.rollover, "usage of '\(metric)'") {
+                () throws(DecimalError) -> ExactDecimal in
+                try usage.quantity(
+                    customerNumber: context.usageNumber, metricNumber: usage.knownMetricNumber(metric),
+                    period: period.index)
             }
-            rollover = try RolloverStage.run(plan: plan, quantity: quantity, period: period.index, buckets: &ledger.rolloverBuckets, context: context)
+            rollover = try RolloverStage.run(
+                plan: plan, quantity: quantity, period: period.index, buckets: &ledger.rolloverBuckets, context: context
+            )
         }
-        let charged = try RatingStage.run(plan: plan, usage: usage, active: active, currency: currency, rollover: rollover, context: context)
+        let charged = try RatingStage.run(
+            plan: plan, usage: usage, active: active, currency: currency, rollover: rollover, context: context)
         let subscriptionEnds = customer.end.map { $0 <= period.end } ?? false
         let (lines, commitment) = try ContractStage.run(
             plan: plan, lines: charged, active: active, currency: currency,
@@ -139,10 +158,12 @@ public struct Biller: Sendable {
             taxRates: catalog.taxRates, customer: customer, plan: plan, rounding: catalog.taxRounding,
             lines: lines, discounts: discounts, currency: currency, context: context)
         let destination = RoutingStage.destination(for: customer)
-        let totals = try InvoiceStage.totals(lines: lines, discounts: discounts, taxes: taxes,
-                                             taxIncluded: plan.pricesIncludeTax, context: context)
+        let totals = try InvoiceStage.totals(
+            lines: lines, discounts: discounts, taxes: taxes,
+            taxIncluded: plan.pricesIncludeTax, context: context)
         let settlement = try SettlementStage.run(
-            total: totals.total, period: period.index, grants: &ledger.grants, balance: &ledger.balance, currency: currency, context: context)
+            total: totals.total, period: period.index, grants: &ledger.grants, balance: &ledger.balance,
+            currency: currency, context: context)
         ledger.invoicesIssued += 1
 
         return Invoice(

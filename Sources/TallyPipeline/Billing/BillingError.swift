@@ -47,7 +47,9 @@ struct BillingContext: Sendable {
     var chargeMetrics: [Int32?]
 
     /// Runs exact arithmetic, turning an overflow into a ``BillingError`` that says where.
-    func checked<T>(_ stage: BillingError.Stage, _ detail: @autoclosure () -> String, _ body: () throws(DecimalError) -> T) throws(BillingError) -> T {
+    func checked<T>(
+        _ stage: BillingError.Stage, _ detail: @autoclosure () -> String, _ body: () throws(DecimalError) -> T
+    ) throws(BillingError) -> T {
         do {
             return try body()
         } catch {

@@ -35,7 +35,8 @@ enum CommitmentStage {
             let overage = ExactDecimal.max(.zero, try usage - drawn)
             state.periodsInTerm += 1
             let endsTerm = state.periodsInTerm >= commitment.periods || subscriptionEnds
-            var trueUp = ExactDecimal.zero, forfeited = ExactDecimal.zero
+            var trueUp = ExactDecimal.zero
+            var forfeited = ExactDecimal.zero
             switch commitment.billing {
             case .prepaid:
                 if startsTerm {

@@ -7,10 +7,13 @@ enum ContractStage {
     ) throws(BillingError) -> (lines: [InvoiceLine], commitment: CommitmentSummary?) {
         var lines = lines
         try appendChargeMinimums(plan: plan, lines: &lines, active: active, currency: currency, context: context)
-        let summary = try CommitmentStage.run(plan: plan, lines: &lines, state: &commitment,
-                                              subscriptionEnds: subscriptionEnds, currency: currency, context: context)
-        return (try minimumAndCap(plan: plan, lines: lines, active: active, currency: currency, context: context),
-                summary)
+        let summary = try CommitmentStage.run(
+            plan: plan, lines: &lines, state: &commitment,
+            subscriptionEnds: subscriptionEnds, currency: currency, context: context)
+        return (
+            try minimumAndCap(plan: plan, lines: lines, active: active, currency: currency, context: context),
+            summary
+        )
     }
 
     /// The plan's minimum commitment true-up and spend-cap adjustment, after every other line.
@@ -21,18 +24,24 @@ enum ContractStage {
             var lines = lines
             if let commitment = plan.minimumCommitment {
                 let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
-                if let trueUp = try ContractStage.trueUp(minimum: commitment, spent: spent, active: active,
-                                                         currency: currency) {
-                    lines.append(.contract(.minimumCommitmentTrueUp, "Minimum commitment true-up",
-                                           amount: trueUp.amount, unrounded: trueUp.unrounded))
+                if let trueUp = try ContractStage.trueUp(
+                    minimum: commitment, spent: spent, active: active,
+                    currency: currency)
+                {
+                    lines.append(
+                        .contract(
+                            .minimumCommitmentTrueUp, "Minimum commitment true-up",
+                            amount: trueUp.amount, unrounded: trueUp.unrounded))
                 }
             }
             if let cap = plan.spendCap {
                 let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
                 if spent > cap {
                     let adjustment = try cap - spent
-                    lines.append(.contract(.spendCapAdjustment, "Spend cap adjustment",
-                                           amount: try currency.round(adjustment), unrounded: adjustment))
+                    lines.append(
+                        .contract(
+                            .spendCapAdjustment, "Spend cap adjustment",
+                            amount: try currency.round(adjustment), unrounded: adjustment))
                 }
             }
             return lines
@@ -49,18 +58,22 @@ enum ContractStage {
     ) throws(BillingError) {
         for index in lines.indices {
             guard lines[index].kind == .charge, let chargeIndex = lines[index].chargeIndex,
-                  let minimum = plan.charges[chargeIndex].minAmount else { continue }
+                let minimum = plan.charges[chargeIndex].minAmount
+            else { continue }
             let line = lines[index]
             let what = "minimum of charge '\(line.name)'"
             let shortfall = try context.checked(.contract, what) { () throws(DecimalError) -> TrueUp? in
-                try trueUp(minimum: minimum, spent: line.pricingUnitAmount ?? line.amount, active: active,
-                           currency: currency, conversionRate: plan.pricingUnit?.conversionRate)
+                try trueUp(
+                    minimum: minimum, spent: line.pricingUnitAmount ?? line.amount, active: active,
+                    currency: currency, conversionRate: plan.pricingUnit?.conversionRate)
             }
             guard let trueUp = shortfall else { continue }
-            lines.append(InvoiceLine(
-                kind: .chargeMinimumTrueUp, name: "\(line.name) minimum true-up", metric: line.metric, quantity: nil,
-                rolloverUnitsUsed: .zero, unroundedAmount: trueUp.unrounded, amount: trueUp.amount, breakdown: nil,
-                chargeIndex: chargeIndex, pricingUnitAmount: trueUp.inPricingUnit))
+            lines.append(
+                InvoiceLine(
+                    kind: .chargeMinimumTrueUp, name: "\(line.name) minimum true-up", metric: line.metric,
+                    quantity: nil,
+                    rolloverUnitsUsed: .zero, unroundedAmount: trueUp.unrounded, amount: trueUp.amount, breakdown: nil,
+                    chargeIndex: chargeIndex, pricingUnitAmount: trueUp.inPricingUnit))
         }
     }
 
@@ -78,10 +91,13 @@ enum ContractStage {
         minimum: ExactDecimal, spent: ExactDecimal, active: ActiveTime, currency: Currency,
         conversionRate: ExactDecimal? = nil
     ) throws(DecimalError) -> TrueUp? {
-        let (activeDays, days) = active.isFull
+        let (activeDays, days) =
+            active.isFull
             ? (ExactDecimal.one, ExactDecimal.one)
-            : (try ExactDecimal(significand: Int128(active.activeDays), scale: 0),
-               try ExactDecimal(significand: Int128(active.periodDays), scale: 0))
+            : (
+                try ExactDecimal(significand: Int128(active.activeDays), scale: 0),
+                try ExactDecimal(significand: Int128(active.periodDays), scale: 0)
+            )
         let shortfall = try (try minimum * activeDays) - (try spent * days)
         guard shortfall > .zero else { return nil }
         var converted = shortfall
@@ -91,7 +107,8 @@ enum ContractStage {
         // A prorated minimum (x 17 / 31) has no finite decimal; ten extra digits show it.
         let digits = currency.minorDigits + 10
         let unrounded = (try? converted.divided(by: days, scale: digits, .halfUp))?.normalized ?? amount
-        let inPricingUnit = conversionRate == nil
+        let inPricingUnit =
+            conversionRate == nil
             ? nil : (try? shortfall.divided(by: days, scale: digits, .halfUp))?.normalized
         return TrueUp(amount: amount, unrounded: unrounded, inPricingUnit: inPricingUnit)
     }

@@ -20,25 +20,31 @@ enum DiscountStage {
             uses[index] = ordinal + 1
             let covers = covers(discount.duration, invoiceOrdinal: ordinal)
             // The net of the lines the discount covers, 0 for the others.
-            let covered = discount.isScoped
+            let covered =
+                discount.isScoped
                 ? zip(lines, net).map { line, amount in
-                    line.chargeIndex.map { discount.covers(plan.charges[$0]) } == true ? amount : .zero }
+                    line.chargeIndex.map { discount.covers(plan.charges[$0]) } == true ? amount : .zero
+                }
                 : net
-            let line = try context.checked(.discounts, "discount '\(discount.name)'") { () throws(DecimalError) -> DiscountLine? in
+            let line = try context.checked(.discounts, "discount '\(discount.name)'") {
+                () throws(DecimalError) -> DiscountLine? in
                 switch discount.kind {
                 case .percent(let percent):
                     guard covers else { return nil }
                     let factor = try Pricing.percentFactor(percent)
                     var shares: [ExactDecimal] = []
                     for amount in covered { shares.append(try currency.round(try amount * factor)) }
-                    return DiscountLine(name: discount.name, amount: try ExactDecimal.sum(shares), perLine: shares, carriedForward: .zero)
+                    return DiscountLine(
+                        name: discount.name, amount: try ExactDecimal.sum(shares), perLine: shares,
+                        carriedForward: .zero)
                 case .fixed(let amount):
                     let carriesRest = discount.duration == .once
                     let rest = carriesRest ? rests[index] ?? .zero : .zero
                     guard covers || rest > .zero else { return nil }
                     let budget = try (covers ? amount : .zero) + rest
                     let netSubtotal = try ExactDecimal.sum(covered)
-                    let applied = netSubtotal > .zero && budget > .zero
+                    let applied =
+                        netSubtotal > .zero && budget > .zero
                         ? try currency.round(ExactDecimal.min(budget, netSubtotal)) : .zero
                     let shares = try spread(applied, over: covered, currency: currency)
                     let carried = carriesRest ? ExactDecimal.max(.zero, try budget - applied) : .zero
@@ -48,7 +54,8 @@ enum DiscountStage {
             }
             guard let line else { continue }
             for offset in net.indices {
-                net[offset] = try context.checked(.discounts, "discount '\(discount.name)'") { () throws(DecimalError) -> ExactDecimal in
+                net[offset] = try context.checked(.discounts, "discount '\(discount.name)'") {
+                    () throws(DecimalError) -> ExactDecimal in
                     try net[offset] - line.perLine[offset]
                 }
             }
@@ -69,11 +76,17 @@ enum DiscountStage {
     /// Splits `amount` over the positive lines in proportion to them, in minor units,
     /// by the largest-remainder method: the shares add up to `amount` exactly, ties
     /// going to the earlier line, and no share exceeds its line.
-    static func spread(_ amount: ExactDecimal, over lines: [ExactDecimal], currency: Currency) throws(DecimalError) -> [ExactDecimal] {
+    static func spread(
+        _ amount: ExactDecimal, over lines: [ExactDecimal], currency: Currency
+    ) throws(DecimalError) -> [ExactDecimal] {
         let digits = currency.minorDigits
-        func minor(_ value: ExactDecimal) throws(DecimalError) -> Int128 { try value.rounded(toScale: digits, .halfUp).significand }
+        func minor(_ value: ExactDecimal) throws(DecimalError) -> Int128 {
+            try value.rounded(toScale: digits, .halfUp).significand
+        }
         let total = try minor(amount)
-        let weights = try lines.map { (line: ExactDecimal) throws(DecimalError) -> Int128 in Swift.max(0, try minor(line)) }
+        let weights = try lines.map { (line: ExactDecimal) throws(DecimalError) -> Int128 in
+            Swift.max(0, try minor(line))
+        }
         var weightSum: Int128 = 0
         for weight in weights {
             let (sum, overflow) = weightSum.addingReportingOverflow(weight)
@@ -92,8 +105,12 @@ enum DiscountStage {
             remainders.append((remainder, line))
             given += share
         }
-        let byLargestRemainder = remainders.sorted { $0.remainder != $1.remainder ? $0.remainder > $1.remainder : $0.line < $1.line }
+        let byLargestRemainder = remainders.sorted {
+            $0.remainder != $1.remainder ? $0.remainder > $1.remainder : $0.line < $1.line
+        }
         for entry in byLargestRemainder.prefix(Int(total - given)) { shares[entry.line] += 1 }
-        return try shares.map { (share: Int128) throws(DecimalError) -> ExactDecimal in try ExactDecimal(significand: share, scale: digits) }
+        return try shares.map { (share: Int128) throws(DecimalError) -> ExactDecimal in
+            try ExactDecimal(significand: share, scale: digits)
+        }
     }
 }

@@ -123,8 +123,9 @@ public struct InvoiceLine: Sendable, Equatable {
     static func contract(
         _ kind: Kind, _ name: String, amount: ExactDecimal, unrounded: ExactDecimal? = nil
     ) -> InvoiceLine {
-        InvoiceLine(kind: kind, name: name, metric: nil, quantity: nil, rolloverUnitsUsed: .zero,
-                    unroundedAmount: unrounded ?? amount, amount: amount, breakdown: nil)
+        InvoiceLine(
+            kind: kind, name: name, metric: nil, quantity: nil, rolloverUnitsUsed: .zero,
+            unroundedAmount: unrounded ?? amount, amount: amount, breakdown: nil)
     }
 }
 

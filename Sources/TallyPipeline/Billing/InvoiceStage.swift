@@ -38,8 +38,12 @@ enum InvoiceStage {
         }
         // Digits from the most significant, appended one by one: no padding or placeholder
         // arrays, which were most of the cost of numbering a million invoices.
-        var count = 1, divisor = 1
-        while value / divisor >= 10 { count += 1; divisor *= 10 }
+        var count = 1
+        var divisor = 1
+        while value / divisor >= 10 {
+            count += 1
+            divisor *= 10
+        }
         for _ in count..<Swift.max(count, width) { text.append(UInt8(ascii: "0")) }
         var remaining = value
         while divisor > 0 {
@@ -54,8 +58,10 @@ enum InvoiceStage {
     static func totals(
         lines: [InvoiceLine], discounts: [DiscountLine], taxes: [TaxLine], taxIncluded: Bool = false,
         context: BillingContext
-    ) throws(BillingError) -> (subtotal: ExactDecimal, discounts: ExactDecimal, tax: ExactDecimal, total: ExactDecimal) {
-        try context.checked(.invoice, "invoice totals") { () throws(DecimalError) -> (ExactDecimal, ExactDecimal, ExactDecimal, ExactDecimal) in
+    ) throws(BillingError) -> (subtotal: ExactDecimal, discounts: ExactDecimal, tax: ExactDecimal, total: ExactDecimal)
+    {
+        try context.checked(.invoice, "invoice totals") {
+            () throws(DecimalError) -> (ExactDecimal, ExactDecimal, ExactDecimal, ExactDecimal) in
             let subtotal = try ExactDecimal.sum(lines.lazy.map(\.amount))
             let discountTotal = try ExactDecimal.sum(discounts.lazy.map(\.amount))
             let taxTotal = try ExactDecimal.sum(taxes.lazy.map(\.amount))

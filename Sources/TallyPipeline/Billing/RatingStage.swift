@@ -12,13 +12,18 @@ enum RatingStage {
             let rolledOver = rollover.flatMap { $0.chargeIndex == index ? $0 : nil }
             let name = plan.charges[index].name
             let line = try context.checked(.rating, "charge '\(name)'") { () throws(DecimalError) -> InvoiceLine in
-                let quantity = try quantity(for: plan.charges[index].model, metricNumber: context.chargeMetrics[index], usage: usage,
-                                            quantityOverride: rolledOver?.quantityToRate, context: context)
-                let rated = try rate(plan.charges[index].model, quantity: quantity, metricNumber: context.chargeMetrics[index], usage: usage,
-                                     active: active, currency: currency, context: context)
+                let quantity = try quantity(
+                    for: plan.charges[index].model, metricNumber: context.chargeMetrics[index], usage: usage,
+                    quantityOverride: rolledOver?.quantityToRate, context: context)
+                let rated = try rate(
+                    plan.charges[index].model, quantity: quantity, metricNumber: context.chargeMetrics[index],
+                    usage: usage,
+                    active: active, currency: currency, context: context)
                 // A plan priced in a unit of its own: the model's amount is in that unit, converted once.
-                let exact = try plan.pricingUnit.map { (unit: PricingUnit) throws(DecimalError) -> ExactDecimal in
-                    try rated.amount * unit.conversionRate } ?? rated.amount
+                let exact =
+                    try plan.pricingUnit.map { (unit: PricingUnit) throws(DecimalError) -> ExactDecimal in
+                        try rated.amount * unit.conversionRate
+                    } ?? rated.amount
                 return InvoiceLine(
                     kind: .charge, name: name, metric: plan.charges[index].metric, quantity: rated.quantity,
                     rolloverUnitsUsed: rolledOver?.summary.used ?? .zero,
@@ -37,14 +42,16 @@ enum RatingStage {
     /// inside its switch, where the call held the plan's charge copied (every reference in it
     /// retained and released) for each line of each of a million invoices.
     static func quantity(
-        for model: PricingModel, metricNumber: Int32?, usage: Usage, quantityOverride: ExactDecimal?, context: BillingContext
+        for model: PricingModel, metricNumber: Int32?, usage: Usage, quantityOverride: ExactDecimal?,
+        context: BillingContext
     ) throws(DecimalError) -> ExactDecimal? {
         switch model {
         case .flat, .percentage, .matrix:
             return nil
         case .perUnit, .graduated, .volume, .package, .graduatedPercentage, .stairstep, .tieredBlocks:
             if let quantityOverride { return quantityOverride }
-            return try usage.quantity(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period)
+            return try usage.quantity(
+                customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period)
         }
     }
 
@@ -57,7 +64,9 @@ enum RatingStage {
         let quantity = quantity ?? .zero  // Every model that prices a quantity was given one.
         switch model {
         case .flat(let amount):
-            return try Pricing.flat(amount: amount, activeDays: active.activeDays, periodDays: active.periodDays, minorDigits: currency.minorDigits)
+            return try Pricing.flat(
+                amount: amount, activeDays: active.activeDays, periodDays: active.periodDays,
+                minorDigits: currency.minorDigits)
         case .perUnit(let unitPrice):
             return try Pricing.perUnit(quantity: quantity, unitPrice: unitPrice)
         case .graduated(let tiers):
@@ -65,9 +74,13 @@ enum RatingStage {
         case .volume(let tiers):
             return try Pricing.volume(quantity: quantity, tiers: tiers)
         case .package(let size, let price, let freeUnits, let roundUp):
-            return try Pricing.package(quantity: quantity, size: size, price: price, freeUnits: freeUnits, roundUp: roundUp)
+            return try Pricing.package(
+                quantity: quantity, size: size, price: price, freeUnits: freeUnits, roundUp: roundUp)
         case .percentage(let terms):
-            return try Pricing.percentage(events: usage.eventValues(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period), terms: terms)
+            return try Pricing.percentage(
+                events: usage.eventValues(
+                    customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period),
+                terms: terms)
         case .graduatedPercentage(let tiers):
             return try Pricing.graduatedPercentage(amount: quantity, tiers: tiers)
         case .stairstep(let tiers):
@@ -75,7 +88,10 @@ enum RatingStage {
         case .tieredBlocks(let terms):
             return try Pricing.tieredBlocks(quantity: quantity, terms: terms)
         case .matrix(let prices):
-            return try Pricing.matrix(groups: try usage.groupedQuantities(customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period), prices: prices)
+            return try Pricing.matrix(
+                groups: try usage.groupedQuantities(
+                    customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period),
+                prices: prices)
         }
     }
 }

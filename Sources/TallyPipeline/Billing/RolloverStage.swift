@@ -24,8 +24,10 @@ enum RolloverStage {
         plan: Plan, quantity: ExactDecimal, period: Int, buckets: inout [RolloverBucket], context: BillingContext
     ) throws(BillingError) -> RolloverOutcome? {
         guard let rollover = plan.rollover,
-              let (chargeIndex, included) = includedUnits(plan: plan, metric: rollover.metric) else { return nil }
-        return try context.checked(.rollover, "rolling over included units of '\(rollover.metric)'") { () throws(DecimalError) -> RolloverOutcome in
+            let (chargeIndex, included) = includedUnits(plan: plan, metric: rollover.metric)
+        else { return nil }
+        return try context.checked(.rollover, "rolling over included units of '\(rollover.metric)'") {
+            () throws(DecimalError) -> RolloverOutcome in
             var expired = ExactDecimal.zero
             var usable: [RolloverBucket] = []
             for bucket in buckets {
@@ -61,7 +63,9 @@ enum RolloverStage {
     /// The first graduated charge on the metric with a free first tier, and that tier's size.
     static func includedUnits(plan: Plan, metric: String) -> (Int, ExactDecimal)? {
         for (index, charge) in plan.charges.enumerated() where charge.metric == metric {
-            if case .graduated(let tiers) = charge.model, let first = tiers.first, first.unitPrice.isZero, let upTo = first.upTo {
+            if case .graduated(let tiers) = charge.model, let first = tiers.first, first.unitPrice.isZero,
+                let upTo = first.upTo
+            {
                 return (index, upTo)
             }
         }

@@ -42,13 +42,16 @@ enum SettlementStage {
             var due = ExactDecimal.max(.zero, total)
             var applications: [CreditApplication] = []
             for index in grants.indices where grants[index].isUsable(in: period) && due > .zero {
-                let taken = ExactDecimal.min(try grants[index].remaining.rounded(toScale: currency.minorDigits, .down), due)
+                let taken = ExactDecimal.min(
+                    try grants[index].remaining.rounded(toScale: currency.minorDigits, .down), due)
                 guard taken > .zero else { continue }
                 grants[index].remaining = try grants[index].remaining - taken
                 due = try due - taken
-                applications.append(CreditApplication(
-                    source: .prepaid(grantedInPeriod: grants[index].grantedInPeriod, catalogIndex: grants[index].catalogIndex),
-                    amount: taken, remaining: grants[index].remaining))
+                applications.append(
+                    CreditApplication(
+                        source: .prepaid(
+                            grantedInPeriod: grants[index].grantedInPeriod, catalogIndex: grants[index].catalogIndex),
+                        amount: taken, remaining: grants[index].remaining))
             }
             if due > .zero {
                 let taken = ExactDecimal.min(try balance.rounded(toScale: currency.minorDigits, .down), due)
@@ -62,8 +65,10 @@ enum SettlementStage {
             for index in grants.indices where !grants[index].expired {
                 guard let last = grants[index].lastUsablePeriod, last <= period else { continue }
                 if grants[index].remaining > .zero {
-                    expired.append(ExpiredCredit(grantedInPeriod: grants[index].grantedInPeriod, catalogIndex: grants[index].catalogIndex,
-                                                 amount: grants[index].remaining))
+                    expired.append(
+                        ExpiredCredit(
+                            grantedInPeriod: grants[index].grantedInPeriod, catalogIndex: grants[index].catalogIndex,
+                            amount: grants[index].remaining))
                 }
                 grants[index].remaining = .zero
                 grants[index].expired = true

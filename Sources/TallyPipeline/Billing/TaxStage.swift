@@ -14,7 +14,8 @@ enum TaxStage {
         lines: [InvoiceLine], discounts: [DiscountLine], currency: Currency, context: BillingContext
     ) throws(BillingError) -> [TaxLine] {
         guard !customer.taxExempt, let jurisdiction = customer.taxJurisdiction else { return [] }
-        return try context.checked(.tax, "tax of jurisdiction '\(jurisdiction)'") { () throws(DecimalError) -> [TaxLine] in
+        return try context.checked(.tax, "tax of jurisdiction '\(jurisdiction)'") {
+            () throws(DecimalError) -> [TaxLine] in
             var taxable: [ExactDecimal] = []
             for (offset, line) in lines.enumerated() {
                 var amount = line.amount
@@ -30,8 +31,10 @@ enum TaxStage {
                     let factor = try Pricing.percentFactor(rate.rate)
                     var perLine: [ExactDecimal] = []
                     for amount in taxable { perLine.append(try currency.round(try amount * factor)) }
-                    result.append(TaxLine(name: rate.name, jurisdiction: jurisdiction, rate: rate.rate,
-                                          amount: try ExactDecimal.sum(perLine), perLine: perLine))
+                    result.append(
+                        TaxLine(
+                            name: rate.name, jurisdiction: jurisdiction, rate: rate.rate,
+                            amount: try ExactDecimal.sum(perLine), perLine: perLine))
                 }
                 return result
             }
@@ -53,18 +56,23 @@ enum TaxStage {
                     let divisor = plan.pricesIncludeTax ? divisors[offset] : 100
                     let exact = Fraction(numerator: numerator, denominator: divisor)
                     share = try share + exact
-                    perLine.append(rounding == .line
-                                   ? try exact.rounded(currency.minorDigits)
-                                   : try exact.rounded(currency.minorDigits + 10).normalized)
+                    perLine.append(
+                        rounding == .line
+                            ? try exact.rounded(currency.minorDigits)
+                            : try exact.rounded(currency.minorDigits + 10).normalized)
                 }
                 switch rounding {
                 case .line:
-                    result.append(TaxLine(name: rate.name, jurisdiction: jurisdiction, rate: rate.rate,
-                                          amount: try ExactDecimal.sum(perLine), perLine: perLine))
+                    result.append(
+                        TaxLine(
+                            name: rate.name, jurisdiction: jurisdiction, rate: rate.rate,
+                            amount: try ExactDecimal.sum(perLine), perLine: perLine))
                 case .invoice:
-                    result.append(TaxLine(name: rate.name, jurisdiction: jurisdiction, rate: rate.rate,
-                                          amount: try share.rounded(currency.minorDigits), perLine: perLine,
-                                          unroundedAmount: try share.rounded(currency.minorDigits + 10).normalized))
+                    result.append(
+                        TaxLine(
+                            name: rate.name, jurisdiction: jurisdiction, rate: rate.rate,
+                            amount: try share.rounded(currency.minorDigits), perLine: perLine,
+                            unroundedAmount: try share.rounded(currency.minorDigits + 10).normalized))
                 }
             }
             return result

@@ -70,7 +70,9 @@ public struct Catalog: Sendable {
 }
 
 /// One step in the path to a value: a key of a mapping or an index in a list.
-public enum CatalogPathComponent: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+public enum CatalogPathComponent: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral,
+    ExpressibleByIntegerLiteral
+{
     /// A key of a mapping, such as `plans`.
     case key(String)
     /// A position in a list, from 0.

@@ -7,7 +7,8 @@ struct CatalogValidator {
     }
 
     /// An index by identifier, reporting empty and duplicate identifiers.
-    mutating func index(_ ids: [String], at path: [CatalogPathComponent], idKey: String, what: String) -> [String: Int] {
+    mutating func index(_ ids: [String], at path: [CatalogPathComponent], idKey: String, what: String) -> [String: Int]
+    {
         var index: [String: Int] = [:]
         for (offset, id) in ids.enumerated() {
             if id.isEmpty { fail(path + [.index(offset), .key(idKey)], "a \(what) needs a non-empty \(idKey)") }
@@ -27,7 +28,10 @@ struct CatalogValidator {
                 fail(path + ["property"], "unique_count needs the property whose distinct values it counts")
             }
             if metric.property != nil && [Aggregation.count, .weightedSum].contains(metric.aggregation) {
-                fail(path + ["property"], "\(metric.aggregation.rawValue) does not read a property; remove it or use sum, max, latest or unique_count")
+                fail(
+                    path + ["property"],
+                    "\(metric.aggregation.rawValue) does not read a property; remove it or use sum, max, latest or unique_count"
+                )
             }
             validateCost(metric, at: path + ["cost"])
         }
@@ -37,7 +41,10 @@ struct CatalogValidator {
         for (offset, customer) in catalog.customers.enumerated() {
             let path: [CatalogPathComponent] = ["customers", .index(offset)]
             if catalog.plan(customer.plan) == nil {
-                fail(path + ["plan"], "unknown plan '\(customer.plan)', \(Catalog.expected(oneOf: catalog.plans.map(\.id), section: "plans"))")
+                fail(
+                    path + ["plan"],
+                    "unknown plan '\(customer.plan)', \(Catalog.expected(oneOf: catalog.plans.map(\.id), section: "plans"))"
+                )
             }
             if let start = customer.start, let end = customer.end, end <= start {
                 fail(path + ["end"], "the subscription ends at or before it starts")
@@ -58,8 +65,9 @@ struct CatalogValidator {
         for (offset, tax) in catalog.taxRates.enumerated() {
             percentage(tax.rate, ["taxes", .index(offset), "rate"])
             if let code = tax.code, [TaxRate.exemptCode, TaxRate.standardCode].contains(code) {
-                fail(["taxes", .index(offset), "code"],
-                     "'\(code)' is reserved (exempt: no tax; standard: the rates without a code), "
+                fail(
+                    ["taxes", .index(offset), "code"],
+                    "'\(code)' is reserved (exempt: no tax; standard: the rates without a code), "
                         + "expected another code or none")
             }
         }
@@ -95,8 +103,9 @@ struct CatalogValidator {
         if let unit = plan.pricingUnit {
             if unit.name.isEmpty { fail(path + ["pricing_unit", "name"], "a pricing unit needs a name, like credits") }
             if unit.conversionRate <= .zero {
-                fail(path + ["pricing_unit", "conversion_rate"],
-                     "a conversion rate must be above 0, got \(unit.conversionRate)")
+                fail(
+                    path + ["pricing_unit", "conversion_rate"],
+                    "a conversion rate must be above 0, got \(unit.conversionRate)")
             }
         }
         if let term = plan.commitment {
@@ -105,7 +114,9 @@ struct CatalogValidator {
                 fail(path + ["commitment", "periods"], "a commitment's term is at least 1 period, got \(term.periods)")
             }
         }
-        if let commitment = plan.minimumCommitment { nonNegative(commitment, path + ["minimum_commitment"], "a minimum commitment") }
+        if let commitment = plan.minimumCommitment {
+            nonNegative(commitment, path + ["minimum_commitment"], "a minimum commitment")
+        }
         if let cap = plan.spendCap { nonNegative(cap, path + ["spend_cap"], "a spend cap") }
         if let minimum = plan.minimumCommitment, let cap = plan.spendCap, cap < minimum {
             fail(path + ["spend_cap"], "the spend cap \(cap) is below the minimum commitment \(minimum)")
@@ -113,15 +124,22 @@ struct CatalogValidator {
         validateRequestLimits(plan, at: path, catalog: catalog)
         if let rollover = plan.rollover {
             let rolloverPath = path + ["rollover"]
-            if catalog.metric(rollover.metric) == nil { fail(rolloverPath + ["metric"], "unknown metric '\(rollover.metric)'") }
-            if rollover.maxPeriods < 1 { fail(rolloverPath + ["max_periods"], "rolled-over units last at least 1 period") }
+            if catalog.metric(rollover.metric) == nil {
+                fail(rolloverPath + ["metric"], "unknown metric '\(rollover.metric)'")
+            }
+            if rollover.maxPeriods < 1 {
+                fail(rolloverPath + ["max_periods"], "rolled-over units last at least 1 period")
+            }
             if let cap = rollover.cap { nonNegative(cap, rolloverPath + ["cap"], "a rollover cap") }
             let hasIncludedTier = plan.charges.contains { charge in
                 guard charge.metric == rollover.metric, case .graduated(let tiers) = charge.model else { return false }
                 return tiers.count > 1 && tiers[0].unitPrice.isZero
             }
             if !hasIncludedTier {
-                fail(rolloverPath + ["metric"], "rollover needs a graduated charge on '\(rollover.metric)' whose first tier is free (its included units)")
+                fail(
+                    rolloverPath + ["metric"],
+                    "rollover needs a graduated charge on '\(rollover.metric)' whose first tier is free (its included units)"
+                )
             }
         }
     }
@@ -131,7 +149,10 @@ struct CatalogValidator {
         if let key = charge.metric {
             metric = catalog.metric(key)
             if metric == nil {
-                fail(path + ["metric"], "unknown metric '\(key)', \(Catalog.expected(oneOf: catalog.metrics.map(\.key), section: "metrics"))")
+                fail(
+                    path + ["metric"],
+                    "unknown metric '\(key)', \(Catalog.expected(oneOf: catalog.metrics.map(\.key), section: "metrics"))"
+                )
             }
         } else if !isFlat(charge.model) {
             fail(path + ["metric"], "a usage charge needs a metric")
@@ -143,12 +164,16 @@ struct CatalogValidator {
         case .perUnit(let price):
             nonNegative(price, path + ["unit_price"], "a unit price")
         case .graduated(let tiers), .volume(let tiers):
-            validate(tiers.map { ($0.upTo, [$0.unitPrice, $0.flatFee]) }, at: path + ["tiers"], priceKeys: ["unit_price", "flat_fee"])
+            validate(
+                tiers.map { ($0.upTo, [$0.unitPrice, $0.flatFee]) }, at: path + ["tiers"],
+                priceKeys: ["unit_price", "flat_fee"])
         case .stairstep(let tiers):
             validate(tiers.map { ($0.upTo, [$0.flatFee]) }, at: path + ["tiers"], priceKeys: ["price"])
         case .graduatedPercentage(let tiers):
             validate(tiers.map { ($0.upTo, [$0.flatFee]) }, at: path + ["tiers"], priceKeys: ["flat_fee"])
-            for (offset, tier) in tiers.enumerated() { percentage(tier.rate, path + ["tiers", .index(offset), "rate"]) }
+            for (offset, tier) in tiers.enumerated() {
+                percentage(tier.rate, path + ["tiers", .index(offset), "rate"])
+            }
         case .package(let size, let price, let free, _):
             if size <= .zero { fail(path + ["package_size"], "a package size must be above 0, got \(size)") }
             nonNegative(price, path + ["package_price"], "a package price")
@@ -174,24 +199,36 @@ struct CatalogValidator {
                 }
                 // Kill Bill sizes a tier in whole blocks; a part block at a tier's top would be sold twice.
                 if let upTo = tier.upTo, upTo > lower,
-                   let blocks = try? (try upTo - lower).divided(by: tier.blockSize, scale: 0, .floor),
-                   (try? blocks * tier.blockSize) != (try? upTo - lower) {
-                    fail(tierPath + ["up_to"], "a tier holds whole blocks: \(lower) to \(upTo) is not a multiple of the block size \(tier.blockSize)")
+                    let blocks = try? (try upTo - lower).divided(by: tier.blockSize, scale: 0, .floor),
+                    (try? blocks * tier.blockSize) != (try? upTo - lower)
+                {
+                    fail(
+                        tierPath + ["up_to"],
+                        "a tier holds whole blocks: \(lower) to \(upTo) is not a multiple of the block size \(tier.blockSize)"
+                    )
                 }
                 if let upTo = tier.upTo { lower = upTo }
             }
         case .matrix(let matrix):
             nonNegative(matrix.defaultPrice, path + ["default_price"], "a default price")
             if let metric, metric.groupBy != matrix.dimensions {
-                fail(path + ["dimensions"], "a matrix on '\(metric.key)' must use the metric's group_by \(metric.groupBy) as its dimensions, got \(matrix.dimensions)")
+                fail(
+                    path + ["dimensions"],
+                    "a matrix on '\(metric.key)' must use the metric's group_by \(metric.groupBy) as its dimensions, got \(matrix.dimensions)"
+                )
             }
             var seen = Set<[String]>()
             for (offset, price) in matrix.prices.enumerated() {
                 let pricePath = path + ["prices", .index(offset)]
                 if price.values.count != matrix.dimensions.count {
-                    fail(pricePath, "expected \(matrix.dimensions.count) values (\(matrix.dimensions.joined(separator: ", "))), got \(price.values.count)")
+                    fail(
+                        pricePath,
+                        "expected \(matrix.dimensions.count) values (\(matrix.dimensions.joined(separator: ", "))), got \(price.values.count)"
+                    )
                 }
-                if !seen.insert(price.values).inserted { fail(pricePath, "the combination \(price.values) is priced twice") }
+                if !seen.insert(price.values).inserted {
+                    fail(pricePath, "the combination \(price.values) is priced twice")
+                }
                 nonNegative(price.unitPrice, pricePath + ["unit_price"], "a unit price")
             }
         }
@@ -206,12 +243,17 @@ struct CatalogValidator {
             nonNegative(table.defaultCost, path + ["default"], "a unit cost")
             var seen = Set<String>()
             for entry in table.costs {
-                if !seen.insert(entry.value).inserted { fail(path + ["values", .key(entry.value)], "the value '\(entry.value)' is costed twice") }
+                if !seen.insert(entry.value).inserted {
+                    fail(path + ["values", .key(entry.value)], "the value '\(entry.value)' is costed twice")
+                }
                 nonNegative(entry.cost, path + ["values", .key(entry.value)], "a unit cost")
             }
         }
         if metric.cost != nil && ![Aggregation.count, .sum].contains(metric.aggregation) {
-            fail(path, "a unit cost needs a count or sum metric (a cost per event or per unit), '\(metric.key)' is \(metric.aggregation.rawValue)")
+            fail(
+                path,
+                "a unit cost needs a count or sum metric (a cost per event or per unit), '\(metric.key)' is \(metric.aggregation.rawValue)"
+            )
         }
     }
 
@@ -220,13 +262,21 @@ struct CatalogValidator {
         for (offset, arrest) in plan.spikeArrests.enumerated() {
             let arrestPath = path + ["spike_arrest", .index(offset)]
             if arrest.rate < 1 || arrest.rate > SpikeArrest.maxRate {
-                fail(arrestPath + ["rate"], "a spike arrest rate must be 1 to \(SpikeArrest.maxRate) per \(arrest.unit.rawValue), got \(arrest.rate)")
+                fail(
+                    arrestPath + ["rate"],
+                    "a spike arrest rate must be 1 to \(SpikeArrest.maxRate) per \(arrest.unit.rawValue), got \(arrest.rate)"
+                )
             }
             if arrest.burst < 1 || arrest.burst > SpikeArrest.maxBurst {
-                fail(arrestPath + ["burst"], "a burst must be 1 to \(SpikeArrest.maxBurst) requests, got \(arrest.burst)")
+                fail(
+                    arrestPath + ["burst"], "a burst must be 1 to \(SpikeArrest.maxBurst) requests, got \(arrest.burst)"
+                )
             }
             if let metric = arrest.metric, catalog.metric(metric) == nil {
-                fail(arrestPath + ["metric"], "unknown metric '\(metric)', expected one of: \(catalog.metrics.map(\.key).joined(separator: ", "))")
+                fail(
+                    arrestPath + ["metric"],
+                    "unknown metric '\(metric)', expected one of: \(catalog.metrics.map(\.key).joined(separator: ", "))"
+                )
             }
         }
         if let guardLevels = plan.marginGuard {
@@ -237,19 +287,24 @@ struct CatalogValidator {
             if guardLevels.blockBelow > guardLevels.throttleBelow {
                 fail(guardPath + ["block_below"], "block_below must not be above throttle_below")
             }
-            if ExactDecimal.one < guardLevels.warnBelow { fail(guardPath + ["warn_below"], "a margin threshold is at most 100%") }
+            if ExactDecimal.one < guardLevels.warnBelow {
+                fail(guardPath + ["warn_below"], "a margin threshold is at most 100%")
+            }
         }
     }
 
     /// Tiers: `up_to` strictly increasing and positive, only the last one open, prices not negative.
-    mutating func validate(_ tiers: [(upTo: ExactDecimal?, prices: [ExactDecimal])], at path: [CatalogPathComponent], priceKeys: [String]) {
+    mutating func validate(
+        _ tiers: [(upTo: ExactDecimal?, prices: [ExactDecimal])], at path: [CatalogPathComponent], priceKeys: [String]
+    ) {
         if tiers.isEmpty { fail(path, "at least one tier is needed") }
         var previous: ExactDecimal = .zero
         for (offset, tier) in tiers.enumerated() {
             let tierPath = path + [.index(offset)]
             if let upTo = tier.upTo {
                 if upTo <= previous {
-                    fail(tierPath + ["up_to"], "up_to must increase from tier to tier: \(upTo) is not above \(previous)")
+                    fail(
+                        tierPath + ["up_to"], "up_to must increase from tier to tier: \(upTo) is not above \(previous)")
                 }
                 previous = upTo
                 if offset == tiers.count - 1 {
@@ -274,19 +329,26 @@ struct CatalogValidator {
     mutating func validateScope(of discount: Discount, at path: [CatalogPathComponent], catalog: Catalog) {
         if let id = discount.customer { knownCustomer(id, path + ["customer"], catalog) }
         if let id = discount.plan, catalog.plan(id) == nil {
-            fail(path + ["plan"], "unknown plan '\(id)', expected one of: \(catalog.plans.map(\.id).joined(separator: ", "))")
+            fail(
+                path + ["plan"],
+                "unknown plan '\(id)', expected one of: \(catalog.plans.map(\.id).joined(separator: ", "))")
         }
         if discount.customer == nil && discount.plan == nil {
             fail(path, "a discount needs a customer, a plan or both")
         }
-        if let id = discount.customer, let plan = discount.plan, let customer = catalog.customer(id), customer.plan != plan {
+        if let id = discount.customer, let plan = discount.plan, let customer = catalog.customer(id),
+            customer.plan != plan
+        {
             fail(path + ["plan"], "customer '\(id)' is on plan '\(customer.plan)', not '\(plan)'")
         }
         // The charges it may name: its plan's, its customer's plan's, or any plan's.
         let planID = discount.plan ?? discount.customer.flatMap { catalog.customer($0)?.plan }
         let plans = planID.flatMap(catalog.plan).map { [$0] } ?? catalog.plans
-        for (offset, name) in discount.charges.enumerated() where !plans.contains(where: { $0.charges.contains { $0.name == name } }) {
-            fail(path + ["charges", .index(offset)], "no charge named '\(name)' in \(planID.map { "plan '\($0)'" } ?? "any plan")")
+        for (offset, name) in discount.charges.enumerated()
+        where !plans.contains(where: { $0.charges.contains { $0.name == name } }) {
+            fail(
+                path + ["charges", .index(offset)],
+                "no charge named '\(name)' in \(planID.map { "plan '\($0)'" } ?? "any plan")")
         }
         for (offset, key) in discount.metrics.enumerated() where catalog.metric(key) == nil {
             fail(path + ["metrics", .index(offset)], "unknown metric '\(key)'")
@@ -303,7 +365,9 @@ struct CatalogValidator {
         if !known.contains(code) {
             var seen = Set<String>()
             let choices = ([TaxRate.exemptCode, TaxRate.standardCode] + known).filter { seen.insert($0).inserted }
-            fail(path, "unknown tax code '\(code)', expected one of the taxes' codes: \(choices.joined(separator: ", "))")
+            fail(
+                path, "unknown tax code '\(code)', expected one of the taxes' codes: \(choices.joined(separator: ", "))"
+            )
         }
     }
 
@@ -321,6 +385,8 @@ extension Catalog {
     /// `expected one of: a, b` for a name that is not in `names`, or, when the catalog defines
     /// none, which section is empty: a message never ends in an empty list.
     public static func expected(oneOf names: [String], section: String) -> String {
-        names.isEmpty ? "and the scenario's \(section) list is empty or missing" : "expected one of: \(names.joined(separator: ", "))"
+        names.isEmpty
+            ? "and the scenario's \(section) list is empty or missing"
+            : "expected one of: \(names.joined(separator: ", "))"
     }
 }

@@ -21,7 +21,8 @@ public struct Metric: Sendable, Hashable {
 
     /// Creates a metric; `allowsNegative` defaults to true for `weighted_sum` only.
     public init(
-        key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [], allowsNegative: Bool? = nil,
+        key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [],
+        allowsNegative: Bool? = nil,
         cost: UnitCost? = nil
     ) {
         self.key = key

@@ -53,7 +53,8 @@ public struct Plan: Sendable, Hashable {
     ) -> [Charge] {
         var charges: [Charge] = []
         if let baseFee { charges.append(Charge(name: baseFeeName, metric: nil, model: .flat(amount: baseFee))) }
-        let tiers = includedUnits.isZero
+        let tiers =
+            includedUnits.isZero
             ? [Tier(upTo: nil, unitPrice: overagePrice)]
             : [Tier(upTo: includedUnits, unitPrice: .zero), Tier(upTo: nil, unitPrice: overagePrice)]
         charges.append(Charge(name: usageName ?? metric, metric: metric, model: .graduated(tiers)))

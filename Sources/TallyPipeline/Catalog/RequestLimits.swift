@@ -6,7 +6,8 @@
 public struct SpikeArrest: Sendable, Hashable {
     /// The unit a rate is counted per.
     public enum Unit: String, Sendable, Hashable {
-        case second = "s", minute = "min"
+        case second = "s"
+        case minute = "min"
 
         /// The unit's length in milliseconds.
         public var milliseconds: Int64 { self == .second ? 1_000 : 60_000 }

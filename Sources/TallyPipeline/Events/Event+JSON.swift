@@ -13,7 +13,9 @@ public struct EventDecodingError: Error, Sendable, Hashable, CustomStringConvert
 
 extension Event {
     /// The wire names of the seven required fields, in the order they are checked.
-    public static let requiredFields = ["event_id", "tenant_id", "customer_id", "metric", "quantity", "timestamp", "source"]
+    public static let requiredFields = [
+        "event_id", "tenant_id", "customer_id", "metric", "quantity", "timestamp", "source",
+    ]
 
     /// Decodes one event from a JSON object.
     ///
@@ -23,17 +25,26 @@ extension Event {
     /// whose values are strings (numbers and booleans are kept as their text).
     public init(json: JSONValue) throws(EventDecodingError) {
         guard case .object(let object) = json else {
-            throw EventDecodingError(field: nil, message: "expected a JSON object with the fields \(Event.requiredFields.joined(separator: ", "))")
+            throw EventDecodingError(
+                field: nil,
+                message: "expected a JSON object with the fields \(Event.requiredFields.joined(separator: ", "))")
         }
         func string(_ field: String) throws(EventDecodingError) -> String {
-            guard let value = object[field] else { throw EventDecodingError(field: field, message: "missing, expected a non-empty string") }
-            guard case .string(let text) = value else { throw EventDecodingError(field: field, message: "is \(value.kind), expected a non-empty string") }
-            guard !text.isEmpty else { throw EventDecodingError(field: field, message: "is empty, expected a non-empty string") }
+            guard let value = object[field] else {
+                throw EventDecodingError(field: field, message: "missing, expected a non-empty string")
+            }
+            guard case .string(let text) = value else {
+                throw EventDecodingError(field: field, message: "is \(value.kind), expected a non-empty string")
+            }
+            guard !text.isEmpty else {
+                throw EventDecodingError(field: field, message: "is empty, expected a non-empty string")
+            }
             return text
         }
         let id = try string("event_id")
         if id.utf8.count > Event.maxIDLength, id.count > Event.maxIDLength {
-            throw EventDecodingError(field: "event_id", message: "has \(id.count) characters, expected 1 to \(Event.maxIDLength)")
+            throw EventDecodingError(
+                field: "event_id", message: "has \(id.count) characters, expected 1 to \(Event.maxIDLength)")
         }
         let tenant = try string("tenant_id")
         let customer = try string("customer_id")
@@ -42,7 +53,9 @@ extension Event {
         switch object["quantity"] {
         case .number(let text), .string(let text):
             do { quantity = try ExactDecimal(parsing: text) } catch {
-                throw EventDecodingError(field: "quantity", message: "\"\(text.prefix(40))\" is not a finite plain decimal: \(error.message)")
+                throw EventDecodingError(
+                    field: "quantity", message: "\"\(text.prefix(40))\" is not a finite plain decimal: \(error.message)"
+                )
             }
         case nil:
             throw EventDecodingError(field: "quantity", message: "missing, expected a decimal number")
@@ -57,11 +70,13 @@ extension Event {
             }
         case .number(let text):
             guard let milliseconds = Int64(text) else {
-                throw EventDecodingError(field: "timestamp", message: "\(text.prefix(40)) is not whole milliseconds since the epoch")
+                throw EventDecodingError(
+                    field: "timestamp", message: "\(text.prefix(40)) is not whole milliseconds since the epoch")
             }
             timestamp = Instant(millisecondsSinceEpoch: milliseconds)
         case nil:
-            throw EventDecodingError(field: "timestamp", message: "missing, expected an ISO-8601 UTC time like 2026-01-03T10:00:00Z")
+            throw EventDecodingError(
+                field: "timestamp", message: "missing, expected an ISO-8601 UTC time like 2026-01-03T10:00:00Z")
         case let other?:
             throw EventDecodingError(field: "timestamp", message: "is \(other.kind), expected an ISO-8601 UTC time")
         }
@@ -82,8 +97,9 @@ extension Event {
         case let other?:
             throw EventDecodingError(field: "properties", message: "is \(other.kind), expected an object of strings")
         }
-        self.init(id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
-                  timestamp: timestamp, source: source, properties: properties)
+        self.init(
+            id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
+            timestamp: timestamp, source: source, properties: properties)
     }
 
     /// The event as a JSON object with the wire field names.
@@ -94,7 +110,9 @@ extension Event {
             ("timestamp", .string(timestamp.iso8601)), ("source", .string(source)),
         ]
         if !properties.isEmpty {
-            members.append(("properties", .object(JSONObject(properties.map { (key: $0.key, value: JSONValue.string($0.value)) }))))
+            members.append(
+                ("properties", .object(JSONObject(properties.map { (key: $0.key, value: JSONValue.string($0.value)) })))
+            )
         }
         return .object(JSONObject(members))
     }

@@ -32,8 +32,9 @@ extension DedupStore {
             #if os(Linux)
             // Below a few huge pages the TLB covers the table anyway: plain zeroed memory will do.
             if bytes >= 8 << 20,
-               let region = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
-               region != MAP_FAILED {
+                let region = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+                region != MAP_FAILED
+            {
                 _ = madvise(region, bytes, MADV_HUGEPAGE)  // A hint: without it the table still works.
                 base = region.bindMemory(to: Slot.self, capacity: count)
                 mapped = true
@@ -68,7 +69,8 @@ extension DedupStore {
             // Whole huge pages to each piece, so that no two threads fault the same one.
             let page = 2 << 20
             let pages = (bytes + page - 1) / page
-            let first = pages * part / parts * page, end = Swift.min(pages * (part + 1) / parts * page, bytes)
+            let first = pages * part / parts * page
+            let end = Swift.min(pages * (part + 1) / parts * page, bytes)
             guard first < end else { return }
             _ = madvise(UnsafeMutableRawPointer(base) + first, end - first, SlotTable.populateWrite)
             #endif

@@ -160,7 +160,8 @@ struct DedupStore: Sendable {
         mask = newSize - 1
         count = 0
         oldestStamp = .max
-        for entry in UnsafeBufferPointer(start: old.base, count: old.count) where entry.stamp != 0 && keep(entry.stamp) {
+        for entry in UnsafeBufferPointer(start: old.base, count: old.count) where entry.stamp != 0 && keep(entry.stamp)
+        {
             oldestStamp = Swift.min(oldestStamp, entry.stamp)
             // The slot comes from the high word, which is stored, so it can be found again here.
             var target = Int(truncatingIfNeeded: entry.high) & mask

@@ -28,33 +28,55 @@ public struct Fingerprint: Sendable, Hashable {
     public static func murmur3(_ bytes: UnsafeRawBufferPointer, seed: UInt32) -> Fingerprint {
         let c1: UInt64 = 0x87c3_7b91_1142_53d5
         let c2: UInt64 = 0x4cf5_ad43_2745_937f
-        var h1 = UInt64(seed), h2 = UInt64(seed)
+        var h1 = UInt64(seed)
+        var h2 = UInt64(seed)
         let length = bytes.count
         let blocks = length / 16
         for block in 0..<blocks {
             var k1 = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: block * 16, as: UInt64.self))
             var k2 = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: block * 16 + 8, as: UInt64.self))
-            k1 &*= c1; k1 = rotl(k1, 31); k1 &*= c2; h1 ^= k1
-            h1 = rotl(h1, 27); h1 &+= h2; h1 = h1 &* 5 &+ 0x52dc_e729
-            k2 &*= c2; k2 = rotl(k2, 33); k2 &*= c1; h2 ^= k2
-            h2 = rotl(h2, 31); h2 &+= h1; h2 = h2 &* 5 &+ 0x3849_5ab5
+            k1 &*= c1
+            k1 = rotl(k1, 31)
+            k1 &*= c2
+            h1 ^= k1
+            h1 = rotl(h1, 27)
+            h1 &+= h2
+            h1 = h1 &* 5 &+ 0x52dc_e729
+            k2 &*= c2
+            k2 = rotl(k2, 33)
+            k2 &*= c1
+            h2 ^= k2
+            h2 = rotl(h2, 31)
+            h2 &+= h1
+            h2 = h2 &* 5 &+ 0x3849_5ab5
         }
         let tail = blocks * 16
-        var k1: UInt64 = 0, k2: UInt64 = 0
+        var k1: UInt64 = 0
+        var k2: UInt64 = 0
         let rest = length & 15
         // The reference reads the tail byte by byte, little-endian; whole loads give the same words.
         if rest > 8 {
             k2 = littleEndianWord(bytes, from: tail + 8, count: rest - 8)
-            k2 &*= c2; k2 = rotl(k2, 33); k2 &*= c1; h2 ^= k2
+            k2 &*= c2
+            k2 = rotl(k2, 33)
+            k2 &*= c1
+            h2 ^= k2
         }
         if rest > 0 {
             k1 = littleEndianWord(bytes, from: tail, count: Swift.min(rest, 8))
-            k1 &*= c1; k1 = rotl(k1, 31); k1 &*= c2; h1 ^= k1
+            k1 &*= c1
+            k1 = rotl(k1, 31)
+            k1 &*= c2
+            h1 ^= k1
         }
-        h1 ^= UInt64(length); h2 ^= UInt64(length)
-        h1 &+= h2; h2 &+= h1
-        h1 = fmix(h1); h2 = fmix(h2)
-        h1 &+= h2; h2 &+= h1
+        h1 ^= UInt64(length)
+        h2 ^= UInt64(length)
+        h1 &+= h2
+        h2 &+= h1
+        h1 = fmix(h1)
+        h2 = fmix(h2)
+        h1 &+= h2
+        h2 &+= h1
         return Fingerprint(high: h1, low: h2)
     }
 
@@ -62,13 +84,16 @@ public struct Fingerprint: Sendable, Hashable {
     @inlinable
     static func littleEndianWord(_ bytes: UnsafeRawBufferPointer, from offset: Int, count: Int) -> UInt64 {
         if count == 8 { return UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
-        var word: UInt64 = 0, filled = 0
+        var word: UInt64 = 0
+        var filled = 0
         if count & 4 != 0 {
             word = UInt64(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
             filled = 4
         }
         if count & 2 != 0 {
-            word |= UInt64(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + filled, as: UInt16.self))) << UInt64(filled * 8)
+            word |=
+                UInt64(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: offset + filled, as: UInt16.self)))
+                << UInt64(filled * 8)
             filled += 2
         }
         if count & 1 != 0 {
@@ -83,8 +108,10 @@ public struct Fingerprint: Sendable, Hashable {
     @inlinable
     static func fmix(_ k: UInt64) -> UInt64 {
         var k = k
-        k ^= k >> 33; k &*= 0xff51_afd7_ed55_8ccd
-        k ^= k >> 33; k &*= 0xc4ce_b9fe_1a85_ec53
+        k ^= k >> 33
+        k &*= 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        k &*= 0xc4ce_b9fe_1a85_ec53
         k ^= k >> 33
         return k
     }

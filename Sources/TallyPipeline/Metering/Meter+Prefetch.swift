@@ -59,7 +59,8 @@ struct PrefetchQueue: Sendable {
     static let capacity = 16
     private static let mask = capacity - 1
     // Never-used entries are blanks rather than nil: the hot path then has no optional to unwrap.
-    private var entries = Array(repeating: PrefetchedKey(id: "", tenant: 0, key: Fingerprint(high: 0, low: 0)), count: capacity)
+    private var entries = Array(
+        repeating: PrefetchedKey(id: "", tenant: 0, key: Fingerprint(high: 0, low: 0)), count: capacity)
     private var head = 0
     private var count = 0
 

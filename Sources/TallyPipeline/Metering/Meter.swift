@@ -67,7 +67,9 @@ public struct Meter: Sendable {
     ///   - limits: The time windows of validation.
     ///   - expectedEvents: How many events the window will hold, if known; sizing the
     ///     dedup table up front saves rehashing it as it grows (a hint only: it grows anyway).
-    public init(catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits = MeteringLimits(), expectedEvents: Int = 0) {
+    public init(
+        catalog: Catalog, schedule: PeriodSchedule, limits: MeteringLimits = MeteringLimits(), expectedEvents: Int = 0
+    ) {
         self.catalog = catalog
         self.schedule = schedule
         self.limits = limits
@@ -114,7 +116,9 @@ public struct Meter: Sendable {
     }
 
     /// Meters a batch received at one instant and checks that its outcomes add up.
-    public mutating func ingest(batch: some Sequence<Event>, receivedAt: Instant) throws(ConservationError) -> OutcomeCounts {
+    public mutating func ingest(
+        batch: some Sequence<Event>, receivedAt: Instant
+    ) throws(ConservationError) -> OutcomeCounts {
         var batchCounts = OutcomeCounts()
         for event in batch {
             batchCounts.received += 1
@@ -164,24 +168,34 @@ public struct Meter: Sendable {
 
     /// The numbers a request's customer and metric have here, or the refusal for the one the catalog lacks.
     func accessKeys(customer: String, metric: String) -> Result<AccessKeys, UnknownParty> {
-        guard let resolvedCustomer = customers[customer] else { return .failure(UnknownParty(refusal: .unknownCustomer)) }
+        guard let resolvedCustomer = customers[customer] else {
+            return .failure(UnknownParty(refusal: .unknownCustomer))
+        }
         guard let resolvedMetric = metrics[metric] else { return .failure(UnknownParty(refusal: .unknownMetric)) }
-        return .success(AccessKeys(customer: resolvedCustomer.number, metric: resolvedMetric.number,
-                                   position: resolvedCustomer.position, plan: resolvedCustomer.plan, hasQuotas: resolvedCustomer.hasQuotas))
+        return .success(
+            AccessKeys(
+                customer: resolvedCustomer.number, metric: resolvedMetric.number,
+                position: resolvedCustomer.position, plan: resolvedCustomer.plan, hasQuotas: resolvedCustomer.hasQuotas)
+        )
     }
 
     /// The customer's quota standing on the metric in the period containing `instant`, from the usage metered so far.
     func quotaStanding(_ keys: AccessKeys, at instant: Instant) -> Entitlement {
         // Most customers have no quota: their usage is not kept for quotas either.
-        guard keys.hasQuotas else { return Entitlement(allowed: true, limit: nil, hard: false, used: .zero, remaining: nil) }
-        let used = schedule.periodIndex(containing: instant).flatMap {
-            quotaUsage[QuotaKey(customer: keys.customer, metric: keys.metric, period: Int32($0))]
-        } ?? .zero
+        guard keys.hasQuotas else {
+            return Entitlement(allowed: true, limit: nil, hard: false, used: .zero, remaining: nil)
+        }
+        let used =
+            schedule.periodIndex(containing: instant).flatMap {
+                quotaUsage[QuotaKey(customer: keys.customer, metric: keys.metric, period: Int32($0))]
+            } ?? .zero
         guard let quota = quotas[QuotaKey(customer: keys.customer, metric: keys.metric, period: 0)] else {
             return Entitlement(allowed: true, limit: nil, hard: false, used: used, remaining: nil)
         }
         let remaining = (try? quota.limit - used).map { ExactDecimal.max($0, .zero) } ?? .zero
-        return Entitlement(allowed: !quota.hard || used < quota.limit, limit: quota.limit, hard: quota.hard, used: used, remaining: remaining)
+        return Entitlement(
+            allowed: !quota.hard || used < quota.limit, limit: quota.limit, hard: quota.hard, used: used,
+            remaining: remaining)
     }
 
     /// Accepted idempotency keys currently remembered (bounded by the max-age window).
@@ -211,22 +225,29 @@ public struct Meter: Sendable {
         guard let metric = metrics[event.metric] else {
             return deadLetter(event, .unknownMetric, "metric '\(event.metric)' is not in the catalog")
         }
-        var value = event.quantity, distinct: String?
+        var value = event.quantity
+        var distinct: String?
         if metric.needsDefinition, let definition = metricDefinitions[metric.number] {
             switch Meter.value(of: event, for: definition) {
             case .success(let read): (value, distinct) = read
             case .failure(let problem): return deadLetter(event, .schemaInvalid, problem.message)
             }
         } else if value.isNegative && !metric.allowsNegative {
-            return deadLetter(event, .schemaInvalid, "quantity \(value) is negative, but metric '\(event.metric)' only takes quantities of 0 or more")
+            return deadLetter(
+                event, .schemaInvalid,
+                "quantity \(value) is negative, but metric '\(event.metric)' only takes quantities of 0 or more")
         }
         // Usage outside the customer's subscription is accepted and kept, like usage outside
         // the run's periods, but billed on no invoice: no billing engine charges for it.
-        let subscribed = event.timestamp.millisecondsSinceEpoch >= customer.start && event.timestamp.millisecondsSinceEpoch < customer.end
+        let subscribed =
+            event.timestamp.millisecondsSinceEpoch >= customer.start
+            && event.timestamp.millisecondsSinceEpoch < customer.end
         let period = subscribed ? schedule.periodIndex(containing: event.timestamp) : nil
         var overSoftLimit = false
         var quotaAfter: (key: QuotaKey, used: ExactDecimal)?
-        if customer.hasQuotas, let period, let quota = quotas[QuotaKey(customer: customer.number, metric: metric.number, period: 0)] {
+        if customer.hasQuotas, let period,
+            let quota = quotas[QuotaKey(customer: customer.number, metric: metric.number, period: 0)]
+        {
             let quotaKey = QuotaKey(customer: customer.number, metric: metric.number, period: Int32(period))
             let contribution = metric.aggregation == .count ? ExactDecimal.one : value
             let used = quotaUsage[quotaKey] ?? .zero
@@ -239,19 +260,23 @@ public struct Meter: Sendable {
             quotaAfter = (quotaKey, after ?? used)
         }
         if let period {
-            let group = metric.grouped
-                ? usage.groupNumber((metricDefinitions[metric.number]?.groupBy ?? []).map { event.properties[$0] ?? "" }) : 0
+            let group =
+                metric.grouped
+                ? usage.groupNumber(
+                    (metricDefinitions[metric.number]?.groupBy ?? []).map { event.properties[$0] ?? "" }) : 0
             do {
-                try usage.add(customer: customer.number, metric: metric.number, period: period, group: group,
-                              value: value, distinct: distinct, timestamp: event.timestamp, eventID: event.id)
+                try usage.add(
+                    customer: customer.number, metric: metric.number, period: period, group: group,
+                    value: value, distinct: distinct, timestamp: event.timestamp, eventID: event.id)
             } catch {
                 return deadLetter(event, .schemaInvalid, "quantity \(value) overflows the period's total: \(error)")
             }
         }
         if let quotaAfter { quotaUsage[quotaAfter.key] = quotaAfter.used }
         if metric.hasCost, let period {
-            recordCost(customer: customer.number, metric: metric.number, period: period,
-                       contribution: metric.aggregation == .count ? .one : value, properties: event.properties)
+            recordCost(
+                customer: customer.number, metric: metric.number, period: period,
+                contribution: metric.aggregation == .count ? .one : value, properties: event.properties)
         }
         dedup.insert(key, at: seen, timestamp: event.timestamp)
         return .accepted(Acceptance(late: age > limits.lateAfter, overSoftLimit: overSoftLimit, period: period))
@@ -300,22 +325,33 @@ public struct Meter: Sendable {
     static func value(of event: Event, for metric: Metric) -> Result<(ExactDecimal, String?), SchemaProblem> {
         if metric.aggregation == .uniqueCount {
             guard let property = metric.property, let distinct = event.properties[property] else {
-                return .failure(SchemaProblem(message: "metric '\(metric.key)' counts distinct values of property '\(metric.property ?? "")', which the event lacks"))
+                return .failure(
+                    SchemaProblem(
+                        message:
+                            "metric '\(metric.key)' counts distinct values of property '\(metric.property ?? "")', which the event lacks"
+                    ))
             }
             return .success((event.quantity, distinct))
         }
         var value = event.quantity
         if let property = metric.property {
             guard let text = event.properties[property] else {
-                return .failure(SchemaProblem(message: "metric '\(metric.key)' reads property '\(property)', which the event lacks"))
+                return .failure(
+                    SchemaProblem(message: "metric '\(metric.key)' reads property '\(property)', which the event lacks")
+                )
             }
             guard let parsed = ExactDecimal(text) else {
-                return .failure(SchemaProblem(message: "property '\(property)' is \"\(text.prefix(40))\", expected a decimal number"))
+                return .failure(
+                    SchemaProblem(
+                        message: "property '\(property)' is \"\(text.prefix(40))\", expected a decimal number"))
             }
             value = parsed
         }
         if value.isNegative && !metric.allowsNegative {
-            return .failure(SchemaProblem(message: "quantity \(value) is negative, but metric '\(metric.key)' only takes quantities of 0 or more"))
+            return .failure(
+                SchemaProblem(
+                    message:
+                        "quantity \(value) is negative, but metric '\(metric.key)' only takes quantities of 0 or more"))
         }
         return .success((value, nil))
     }
@@ -323,17 +359,21 @@ public struct Meter: Sendable {
     struct SchemaProblem: Error { var message: String }
 
     private mutating func resolve(_ catalog: Catalog) {
-        let percentageMetrics = Set(catalog.plans.flatMap(\.charges).compactMap { charge -> String? in
-            if case .percentage = charge.model { return charge.metric }
-            return nil
-        })
+        let percentageMetrics = Set(
+            catalog.plans.flatMap(\.charges).compactMap { charge -> String? in
+                if case .percentage = charge.model { return charge.metric }
+                return nil
+            })
         metrics = StringIndex()
         for metric in catalog.metrics {
             let number = usage.metricNumber(metric, keepEventValues: percentageMetrics.contains(metric.key))
-            metrics.set(metric.key, ResolvedMetric(
-                number: number, aggregation: metric.aggregation, allowsNegative: metric.allowsNegative,
-                needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount, grouped: !metric.groupBy.isEmpty,
-                hasCost: metric.cost != nil))
+            metrics.set(
+                metric.key,
+                ResolvedMetric(
+                    number: number, aggregation: metric.aggregation, allowsNegative: metric.allowsNegative,
+                    needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount,
+                    grouped: !metric.groupBy.isEmpty,
+                    hasCost: metric.cost != nil))
             metricDefinitions[number] = metric
         }
         resolveRequestLimits(catalog)
@@ -355,12 +395,17 @@ public struct Meter: Sendable {
             if plan?.id != customer.plan { plan = (customer.plan, catalog.plan(customer.plan)?.quotas ?? []) }
             let planQuotas = plan?.quotas ?? []
             for quota in planQuotas {
-                if let m = metrics[quota.metric] { quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota }
+                if let m = metrics[quota.metric] {
+                    quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota
+                }
             }
-            customers.set(customer.id, ResolvedCustomer(
-                number: number, position: Int32(position), plan: Int32(catalog.planIndex(customer.plan) ?? -1),
-                hasQuotas: !planQuotas.isEmpty,
-                start: customer.start?.millisecondsSinceEpoch ?? .min, end: customer.end?.millisecondsSinceEpoch ?? .max))
+            customers.set(
+                customer.id,
+                ResolvedCustomer(
+                    number: number, position: Int32(position), plan: Int32(catalog.planIndex(customer.plan) ?? -1),
+                    hasQuotas: !planQuotas.isEmpty,
+                    start: customer.start?.millisecondsSinceEpoch ?? .min,
+                    end: customer.end?.millisecondsSinceEpoch ?? .max))
         }
     }
 }

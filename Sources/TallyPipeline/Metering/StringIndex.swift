@@ -65,11 +65,15 @@ struct StringIndex<Value: Sendable>: Sendable {
         var hash = 0x9e37_79b9_7f4a_7c15 ^ UInt64(bytes.count)
         var offset = 0
         while offset + 8 <= bytes.count {
-            hash = fold(hash ^ UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)), 0xbf58_476d_1ce4_e5b9)
+            hash = fold(
+                hash ^ UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                0xbf58_476d_1ce4_e5b9)
             offset += 8
         }
         if offset < bytes.count {
-            hash = fold(hash ^ Fingerprint.littleEndianWord(bytes, from: offset, count: bytes.count - offset), 0x94d0_49bb_1331_11eb)
+            hash = fold(
+                hash ^ Fingerprint.littleEndianWord(bytes, from: offset, count: bytes.count - offset),
+                0x94d0_49bb_1331_11eb)
         }
         return fold(hash, 0xe703_7ed1_a0b4_28db)
     }
@@ -100,7 +104,10 @@ struct StringIndex<Value: Sendable>: Sendable {
         if (count + 1) * 2 > slots.count { grow() }
         var slot = StringIndex.hash(key) & mask
         while let stored = slots[slot] {
-            if stored.key == key { slots[slot] = (key, value); return }
+            if stored.key == key {
+                slots[slot] = (key, value)
+                return
+            }
             slot = (slot + 1) & mask
         }
         slots[slot] = (key, value)

@@ -29,7 +29,9 @@ extension ExactDecimal {
             index += 1
         }
         var significand: Int128 = 0
-        var digits = 0, significantDigits = 0, scale = 0
+        var digits = 0
+        var significantDigits = 0
+        var scale = 0
         var seenPoint = false
         while index < bytes.count {
             let byte = bytes[index]
@@ -41,7 +43,8 @@ extension ExactDecimal {
                 digits += 1
                 if significand != 0 || byte != UInt8(ascii: "0") { significantDigits += 1 }
                 if significantDigits > 38 {
-                    throw DecimalParseError(message: "more than 38 significant digits, which is beyond exact decimal range")
+                    throw DecimalParseError(
+                        message: "more than 38 significant digits, which is beyond exact decimal range")
                 }
                 significand = significand * 10 + Int128(byte - UInt8(ascii: "0"))
                 if seenPoint {
@@ -51,9 +54,13 @@ extension ExactDecimal {
                     }
                 }
             } else if byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
-                throw DecimalParseError(message: "exponent notation is not allowed, expected plain decimal digits like 1200.50")
+                throw DecimalParseError(
+                    message: "exponent notation is not allowed, expected plain decimal digits like 1200.50")
             } else {
-                throw DecimalParseError(message: "unexpected character '\(Unicode.Scalar(byte))' in a number, expected digits with an optional '.'")
+                throw DecimalParseError(
+                    message:
+                        "unexpected character '\(Unicode.Scalar(byte))' in a number, expected digits with an optional '.'"
+                )
             }
             index += 1
         }
@@ -82,9 +89,10 @@ extension ExactDecimal: CustomStringConvertible, LosslessStringConvertible {
     /// Pads with zeros; never rounds, so a value with more digits shows them all.
     /// Round first with ``rounded(toScale:_:)`` to get a currency's exact digits.
     public func formatted(fractionDigits: Int) -> String {
-        let padded = (try? widened(toScale: Swift.max(scale, fractionDigits))).map {
-            ExactDecimal(uncheckedSignificand: $0, scale: Swift.max(scale, fractionDigits))
-        } ?? self
+        let padded =
+            (try? widened(toScale: Swift.max(scale, fractionDigits))).map {
+                ExactDecimal(uncheckedSignificand: $0, scale: Swift.max(scale, fractionDigits))
+            } ?? self
         let negative = padded.significand < 0
         var digits = String(padded.significand.magnitude)
         if padded.scale > 0 {

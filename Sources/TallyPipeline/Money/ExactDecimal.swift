@@ -92,7 +92,8 @@ public enum DecimalError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .overflow: "decimal overflow: the exact result needs more than 38 significant digits"
         case .divisionByZero: "division by zero"
-        case .scaleOutOfRange(let scale): "a scale of \(scale) fraction digits is out of range, expected 0 to \(ExactDecimal.maxScale)"
+        case .scaleOutOfRange(let scale):
+            "a scale of \(scale) fraction digits is out of range, expected 0 to \(ExactDecimal.maxScale)"
         }
     }
 }
@@ -257,12 +258,15 @@ extension ExactDecimal {
     }
 
     /// `self / divisor`, with `scale` fraction digits, rounded by `mode`.
-    public func divided(by divisor: ExactDecimal, scale resultScale: Int, _ mode: RoundingMode) throws(DecimalError) -> ExactDecimal {
+    public func divided(
+        by divisor: ExactDecimal, scale resultScale: Int, _ mode: RoundingMode
+    ) throws(DecimalError) -> ExactDecimal {
         guard !divisor.isZero else { throw .divisionByZero }
         guard (0...Self.maxScale).contains(resultScale) else { throw .scaleOutOfRange(resultScale) }
         // self / divisor = (a / 10^sa) / (b / 10^sb); the result significand q / 10^rs
         // is q = a * 10^(rs - sa + sb) / b, computed as one integer division.
-        let a = self.normalized, b = divisor.normalized
+        let a = self.normalized
+        let b = divisor.normalized
         let shift = resultScale - a.scale + b.scale
         var numerator = a.significand
         var denominator = b.significand
@@ -277,7 +281,9 @@ extension ExactDecimal {
             if overflow {
                 // |denominator| x 10^-shift exceeds Int128, so the quotient is under half a unit.
                 let negative = (numerator < 0) != (denominator < 0)
-                return ExactDecimal(uncheckedSignificand: Self.roundBelowHalf(nonZero: numerator != 0, negative: negative, mode), scale: resultScale)
+                return ExactDecimal(
+                    uncheckedSignificand: Self.roundBelowHalf(nonZero: numerator != 0, negative: negative, mode),
+                    scale: resultScale)
             }
             denominator = widened
         }
@@ -293,7 +299,8 @@ extension ExactDecimal {
         let awayFromZero: Int128 = negative ? -1 : 1
         // Compare 2|r| with |d| without overflow: |r| < |d|, so |d| - |r| > 0 fits.
         let twiceRemainderVersusDivisor: Int = {
-            let r = remainder.magnitude, d = denominator.magnitude
+            let r = remainder.magnitude
+            let d = denominator.magnitude
             let rest = d - r
             return r > rest ? 1 : (r == rest ? 0 : -1)
         }()

@@ -12,12 +12,14 @@ extension Pricing {
         if prorated {
             guard periodDays > 0 else { throw .divisionByZero }
             let numerator = try amount * ExactDecimal(significand: Int128(Swift.max(0, activeDays)), scale: 0)
-            charged = try numerator.divided(by: ExactDecimal(significand: Int128(periodDays), scale: 0), scale: minorDigits, .halfUp)
+            charged = try numerator.divided(
+                by: ExactDecimal(significand: Int128(periodDays), scale: 0), scale: minorDigits, .halfUp)
         } else {
             charged = amount
         }
         return Rated(
             quantity: .one, amount: charged,
-            breakdown: .flat(FlatBreakdown(fullAmount: amount, activeDays: activeDays, periodDays: periodDays, prorated: prorated)))
+            breakdown: .flat(
+                FlatBreakdown(fullAmount: amount, activeDays: activeDays, periodDays: periodDays, prorated: prorated)))
     }
 }

@@ -10,7 +10,9 @@ extension Pricing {
             guard let units = try units(of: quantity, in: bound, isFirst: index == 0) else { break }
             let tier = tiers[index]
             let amount = try (try units * tier.unitPrice) + tier.flatFee
-            slices.append(TierSlice(tier: index + 1, units: units, unitPrice: tier.unitPrice, flatFee: tier.flatFee, amount: amount))
+            slices.append(
+                TierSlice(
+                    tier: index + 1, units: units, unitPrice: tier.unitPrice, flatFee: tier.flatFee, amount: amount))
             total = try total + amount
         }
         return Rated(quantity: quantity, amount: total, breakdown: .graduated(slices))

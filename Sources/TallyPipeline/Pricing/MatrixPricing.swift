@@ -3,7 +3,9 @@ extension Pricing {
     ///
     /// `groups` comes sorted from ``Usage/groupedQuantities(customer:metric:period:)``,
     /// and the cells keep that order, so the breakdown never depends on hashing.
-    public static func matrix(groups: [(group: [String], quantity: ExactDecimal)], prices: MatrixPrices) throws(DecimalError) -> Rated {
+    public static func matrix(
+        groups: [(group: [String], quantity: ExactDecimal)], prices: MatrixPrices
+    ) throws(DecimalError) -> Rated {
         var cells: [MatrixCell] = []
         var quantity = ExactDecimal.zero
         var total = ExactDecimal.zero
@@ -11,7 +13,10 @@ extension Pricing {
             let listed = prices.prices.first { $0.values == values }
             let unitPrice = listed?.unitPrice ?? prices.defaultPrice
             let amount = try groupQuantity * unitPrice
-            cells.append(MatrixCell(values: values, quantity: groupQuantity, unitPrice: unitPrice, usedDefaultPrice: listed == nil, amount: amount))
+            cells.append(
+                MatrixCell(
+                    values: values, quantity: groupQuantity, unitPrice: unitPrice, usedDefaultPrice: listed == nil,
+                    amount: amount))
             quantity = try quantity + groupQuantity
             total = try total + amount
         }

@@ -10,7 +10,8 @@ extension Pricing {
         if quantity > freeUnits {
             packages = try (try quantity - freeUnits).divided(by: size, scale: 0, roundUp ? .ceiling : .floor)
         }
-        let breakdown = PackageBreakdown(freeUnits: freeUnits, packageSize: size, packages: packages, packagePrice: price)
+        let breakdown = PackageBreakdown(
+            freeUnits: freeUnits, packageSize: size, packages: packages, packagePrice: price)
         return Rated(quantity: quantity, amount: try packages * price, breakdown: .package(breakdown))
     }
 }

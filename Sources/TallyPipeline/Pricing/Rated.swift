@@ -176,7 +176,9 @@ public enum Pricing {
     /// The part of `total` inside `(lower, upper]`, or nil when the tier is not reached.
     ///
     /// Tier 1 is always reached, even by 0, because its flat fee is a base fee.
-    static func units(of total: ExactDecimal, in bound: (lower: ExactDecimal, upper: ExactDecimal?), isFirst: Bool) throws(DecimalError) -> ExactDecimal? {
+    static func units(
+        of total: ExactDecimal, in bound: (lower: ExactDecimal, upper: ExactDecimal?), isFirst: Bool
+    ) throws(DecimalError) -> ExactDecimal? {
         guard isFirst || total > bound.lower else { return nil }
         let top = bound.upper.map { ExactDecimal.min(total, $0) } ?? total
         return ExactDecimal.max(.zero, try top - bound.lower)

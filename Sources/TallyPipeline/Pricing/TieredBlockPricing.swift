@@ -12,8 +12,9 @@ extension Pricing {
         func slice(_ index: Int, units: ExactDecimal) throws(DecimalError) -> BlockSlice {
             let tier = terms.tiers[index]
             let blocks = try units.divided(by: tier.blockSize, scale: 0, .ceiling)
-            return BlockSlice(tier: index + 1, units: units, blockSize: tier.blockSize, blocks: blocks,
-                              blockPrice: tier.blockPrice, amount: try blocks * tier.blockPrice)
+            return BlockSlice(
+                tier: index + 1, units: units, blockSize: tier.blockSize, blocks: blocks,
+                blockPrice: tier.blockPrice, amount: try blocks * tier.blockPrice)
         }
         switch terms.mode {
         case .allTiers:
@@ -27,7 +28,8 @@ extension Pricing {
                 slices.append(try slice(tierIndex(of: quantity, upTos: terms.tiers.lazy.map(\.upTo)), units: quantity))
             }
         }
-        return Rated(quantity: quantity, amount: try ExactDecimal.sum(slices.lazy.map(\.amount)),
-                     breakdown: .tieredBlocks(mode: terms.mode, slices))
+        return Rated(
+            quantity: quantity, amount: try ExactDecimal.sum(slices.lazy.map(\.amount)),
+            breakdown: .tieredBlocks(mode: terms.mode, slices))
     }
 }

@@ -10,7 +10,8 @@ extension Pricing {
         }
         let tier = tiers[index]
         let amount = try (try quantity * tier.unitPrice) + tier.flatFee
-        let slice = TierSlice(tier: index + 1, units: quantity, unitPrice: tier.unitPrice, flatFee: tier.flatFee, amount: amount)
+        let slice = TierSlice(
+            tier: index + 1, units: quantity, unitPrice: tier.unitPrice, flatFee: tier.flatFee, amount: amount)
         return Rated(quantity: quantity, amount: amount, breakdown: .volume(slice))
     }
 }

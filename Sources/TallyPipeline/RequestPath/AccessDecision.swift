@@ -88,7 +88,9 @@ public struct AccessFlags: OptionSet, Sendable, Hashable {
     public static let throttled = AccessFlags(rawValue: 2)
 
     /// Every flag with its stable code, in code order.
-    public static let codes: [(flag: AccessFlags, code: String)] = [(.marginWarning, "margin_warning"), (.throttled, "throttled")]
+    public static let codes: [(flag: AccessFlags, code: String)] = [
+        (.marginWarning, "margin_warning"), (.throttled, "throttled"),
+    ]
 }
 
 /// A customer's revenue and cost in a period, and the exact test of its margin against a level.

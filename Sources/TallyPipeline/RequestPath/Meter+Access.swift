@@ -19,7 +19,9 @@ extension Meter {
     ///     service keeps one per tenant), so it only travels with the decision's counts.
     ///   - instant: when the request reaches the gateway; requests are decided in time order.
     /// - Returns: the decision; a refused request must not reach the backend or be metered.
-    public mutating func canAccess(tenant: String, customer: String, metric: String, at instant: Instant) -> AccessDecision {
+    public mutating func canAccess(
+        tenant: String, customer: String, metric: String, at instant: Instant
+    ) -> AccessDecision {
         let decision = decideAccess(customer: customer, metric: metric, at: instant)
         access.counts.record(decision)
         return decision
@@ -48,21 +50,26 @@ extension Meter {
         let keys: AccessKeys
         switch accessKeys(customer: customer, metric: metric) {
         case .failure(let unknown):
-            return AccessDecision(refusal: unknown.refusal, quota: Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil),
-                                  marginLevel: .none, margin: nil, flags: [], judgedAt: instant)
+            return AccessDecision(
+                refusal: unknown.refusal,
+                quota: Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil),
+                marginLevel: .none, margin: nil, flags: [], judgedAt: instant)
         case .success(let found): keys = found
         }
         let limits = planLimits(keys)
         let standing = cachedStanding(keys, at: instant, limits)
         let level = standing.level
-        var decision = AccessDecision(refusal: nil, quota: standing.quota, marginLevel: level, margin: standing.margin,
-                                      flags: [], judgedAt: standing.fetchedAt)
+        var decision = AccessDecision(
+            refusal: nil, quota: standing.quota, marginLevel: level, margin: standing.margin,
+            flags: [], judgedAt: standing.fetchedAt)
         if !standing.quota.allowed {
             decision.refusal = .quotaExceeded
         } else if level == .blocked {
             decision.refusal = .marginBlocked
         } else {
-            let arrests = limits.spikeArrests.indices.filter { limits.spikeArrests[$0].metric.map { $0 == keys.metric } ?? true }
+            let arrests = limits.spikeArrests.indices.filter {
+                limits.spikeArrests[$0].metric.map { $0 == keys.metric } ?? true
+            }
             let bucketKeys = arrests.map { BucketKey(customer: keys.customer, arrest: Int32($0)) }
             let admitted = zip(arrests, bucketKeys).allSatisfy { arrest, key in
                 access.buckets[key]?.admits(at: instant, limits.spikeArrests[arrest].arrest) ?? true
@@ -71,7 +78,8 @@ extension Meter {
                 decision.refusal = .spikeArrested
             } else {
                 for (arrest, key) in zip(arrests, bucketKeys) {
-                    access.buckets[key, default: SpikeBucket(origin: instant)].take(at: instant, limits.spikeArrests[arrest].arrest)
+                    access.buckets[key, default: SpikeBucket(origin: instant)].take(
+                        at: instant, limits.spikeArrests[arrest].arrest)
                 }
                 switch level {
                 case .warning: decision.flags = .marginWarning
@@ -84,11 +92,14 @@ extension Meter {
     }
 
     private func planLimits(_ keys: AccessKeys) -> PlanRequestLimits {
-        keys.plan >= 0 && Int(keys.plan) < access.planLimits.count ? access.planLimits[Int(keys.plan)] : PlanRequestLimits()
+        keys.plan >= 0 && Int(keys.plan) < access.planLimits.count
+            ? access.planLimits[Int(keys.plan)] : PlanRequestLimits()
     }
 
     /// The standing a decision is judged on: live, or the cache's copy while it is fresh.
-    private mutating func cachedStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits) -> CachedStanding {
+    private mutating func cachedStanding(
+        _ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits
+    ) -> CachedStanding {
         guard let refresh = access.cacheRefresh else { return liveStanding(keys, at: instant, limits) }
         let key = CacheKey(customer: keys.customer, metric: keys.metric)
         if let cached = access.cache[key], instant - cached.fetchedAt < refresh { return cached }
@@ -97,9 +108,12 @@ extension Meter {
         return fetched
     }
 
-    private mutating func liveStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits) -> CachedStanding {
+    private mutating func liveStanding(
+        _ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits
+    ) -> CachedStanding {
         let margin = marginStanding(keys, at: instant, limits)
-        return CachedStanding(quota: quotaStanding(keys, at: instant), margin: margin.standing, level: margin.level, fetchedAt: instant)
+        return CachedStanding(
+            quota: quotaStanding(keys, at: instant), margin: margin.standing, level: margin.level, fetchedAt: instant)
     }
 
     /// The customer's margin in the period containing `instant`, and its level.
@@ -111,22 +125,32 @@ extension Meter {
     /// is a floor of today's while every volume and stairstep charge stays in the tier it was in: while
     /// the cost is at most `(1 - warn_below) x floor` the margin is surely at or above every level, and
     /// revenue is not worked out again (the standing is then nil).
-    private mutating func marginStanding(_ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits)
-        -> (standing: MarginStanding?, level: MarginLevel) {
+    private mutating func marginStanding(
+        _ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits
+    )
+        -> (standing: MarginStanding?, level: MarginLevel)
+    {
         guard access.costsAnything else { return (nil, .none) }
-        guard let period = schedule.periodIndex(containing: instant) else { return (MarginStanding(revenue: .zero, cost: .zero), .none) }
+        guard let period = schedule.periodIndex(containing: instant) else {
+            return (MarginStanding(revenue: .zero, cost: .zero), .none)
+        }
         let key = CostKey(customer: keys.customer, period: Int32(period))
         let margin = access.margins[key]
         let cost = margin?.cost ?? .zero
         if limits.revenueGrowsWithUsage, let floor = margin?.floor, cost <= floor.costCeiling,
-           limits.tieredCharges.indices.allSatisfy({ floor.tiers[$0] == tierPlace(of: limits.tieredCharges[$0], keys, period: period) }) {
+            limits.tieredCharges.indices.allSatisfy({
+                floor.tiers[$0] == tierPlace(of: limits.tieredCharges[$0], keys, period: period)
+            })
+        {
             return (nil, .none)
         }
-        let revenue = (try? Biller(catalog: catalog, schedule: schedule)
-            .provisionalRevenue(for: usage, customerAt: Int(keys.position), period: period)) ?? .zero
+        let revenue =
+            (try? Biller(catalog: catalog, schedule: schedule)
+                .provisionalRevenue(for: usage, customerAt: Int(keys.position), period: period)) ?? .zero
         let places = limits.tieredCharges.compactMap { tierPlace(of: $0, keys, period: period) }
         if limits.revenueGrowsWithUsage, revenue > .zero, places.count == limits.tieredCharges.count,
-           let ceiling = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * revenue {
+            let ceiling = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * revenue
+        {
             access.margins[key, default: PeriodMargin()].floor = RevenueFloor(costCeiling: ceiling, tiers: places)
         } else if margin?.floor != nil {
             access.margins[key]?.floor = nil
@@ -140,7 +164,10 @@ extension Meter {
     /// The number is the bounds below the quantity plus the bounds at or below it, so that it changes
     /// whenever the quantity reaches or passes a bound. Nil when the quantity cannot be read.
     private func tierPlace(of charge: TieredCharge, _ keys: AccessKeys, period: Int) -> Int? {
-        guard let quantity = try? usage.quantity(customerNumber: keys.customer, metricNumber: charge.metric, period: period) else {
+        guard
+            let quantity = try? usage.quantity(
+                customerNumber: keys.customer, metricNumber: charge.metric, period: period)
+        else {
             return nil
         }
         return charge.bounds.reduce(0) { $0 + ($1 < quantity ? 1 : 0) + ($1 <= quantity ? 1 : 0) }
@@ -149,8 +176,12 @@ extension Meter {
     // MARK: Metering's side
 
     /// Adds an accepted event's cost to its customer's period: the metric's unit cost x the units it contributes.
-    mutating func recordCost(customer: Int32, metric: Int32, period: Int, contribution: ExactDecimal, properties: EventProperties) {
-        guard metric >= 0, Int(metric) < access.unitCosts.count, let unitCost = access.unitCosts[Int(metric)] else { return }
+    mutating func recordCost(
+        customer: Int32, metric: Int32, period: Int, contribution: ExactDecimal, properties: EventProperties
+    ) {
+        guard metric >= 0, Int(metric) < access.unitCosts.count, let unitCost = access.unitCosts[Int(metric)] else {
+            return
+        }
         guard let cost = try? unitCost.cost(properties: properties) * contribution else { return }
         // An overflowing cost is past any revenue: kept at the largest the figures reach.
         access.margins[CostKey(customer: customer, period: Int32(period)), default: PeriodMargin()].add(cost)
@@ -160,21 +191,28 @@ extension Meter {
     mutating func resolveRequestLimits(_ catalog: Catalog) {
         access.planLimits = catalog.plans.map { plan in
             PlanRequestLimits(
-                spikeArrests: plan.spikeArrests.map { ResolvedArrest(arrest: $0, metric: $0.metric.flatMap(usage.knownMetricNumber)) },
+                spikeArrests: plan.spikeArrests.map {
+                    ResolvedArrest(arrest: $0, metric: $0.metric.flatMap(usage.knownMetricNumber))
+                },
                 marginGuard: plan.marginGuard ?? .standard,
                 revenueGrowsWithUsage: Meter.revenueGrowsWithUsage(plan, catalog: catalog),
                 tieredCharges: plan.charges.compactMap { charge -> TieredCharge? in
                     guard let key = charge.metric, let metric = usage.knownMetricNumber(key) else { return nil }
                     switch charge.model {
-                    case .volume(let tiers), .stairstep(let tiers): return TieredCharge(metric: metric, bounds: tiers.compactMap(\.upTo))
+                    case .volume(let tiers), .stairstep(let tiers):
+                        return TieredCharge(metric: metric, bounds: tiers.compactMap(\.upTo))
                     default: return nil
                     }
                 })
         }
         access.unitCosts = []
         for metric in catalog.metrics {
-            guard let cost = metric.cost, let number = usage.knownMetricNumber(metric.key), number >= 0 else { continue }
-            if access.unitCosts.count <= Int(number) { access.unitCosts += Array(repeating: nil, count: Int(number) + 1 - access.unitCosts.count) }
+            guard let cost = metric.cost, let number = usage.knownMetricNumber(metric.key), number >= 0 else {
+                continue
+            }
+            if access.unitCosts.count <= Int(number) {
+                access.unitCosts += Array(repeating: nil, count: Int(number) + 1 - access.unitCosts.count)
+            }
             access.unitCosts[Int(number)] = cost
         }
         access.costsAnything = access.unitCosts.contains { $0 != nil }

@@ -81,7 +81,8 @@ public struct PeriodSchedule: Sendable, Hashable {
         switch interval {
         case .monthly:
             let anchor = start.civilDate
-            end = Instant(date: anchor.addingMonths(count, anchorDay: anchor.day))
+            end =
+                Instant(date: anchor.addingMonths(count, anchorDay: anchor.day))
                 + TimeSpan(milliseconds: start.millisecondOfDay)
         case .fixed(let span):
             let (length, overflow) = span.milliseconds.multipliedReportingOverflow(by: Int64(count))
@@ -102,7 +103,8 @@ public struct PeriodSchedule: Sendable, Hashable {
     @inlinable
     public func periodIndex(containing instant: Instant) -> Int? {
         // Binary search: periods are sorted and adjacent.
-        var low = 0, high = periods.count
+        var low = 0
+        var high = periods.count
         while low < high {
             let mid = (low + high) / 2
             if periods[mid].end <= instant { low = mid + 1 } else { high = mid }

@@ -66,7 +66,9 @@ public struct CivilDate: Sendable, Hashable, Comparable {
     public func addingMonths(_ months: Int, anchorDay: Int) -> CivilDate {
         let index = year * 12 + (month - 1) + months
         let (newYear, newMonth) = (index.floorDiv(12), index.floorMod(12) + 1)
-        return CivilDate(year: newYear, month: newMonth, day: Swift.min(anchorDay, CivilDate.daysInMonth(year: newYear, month: newMonth)))
+        return CivilDate(
+            year: newYear, month: newMonth,
+            day: Swift.min(anchorDay, CivilDate.daysInMonth(year: newYear, month: newMonth)))
     }
 }
 
@@ -105,7 +107,8 @@ extension Instant {
             let text = String(value)
             return String(repeating: "0", count: Swift.max(0, width - text.count)) + text
         }
-        var text = "\(pad(Int64(date.year), 4))-\(pad(Int64(date.month), 2))-\(pad(Int64(date.day), 2))T\(pad(h, 2)):\(pad(m, 2)):\(pad(s, 2))"
+        var text =
+            "\(pad(Int64(date.year), 4))-\(pad(Int64(date.month), 2))-\(pad(Int64(date.day), 2))T\(pad(h, 2)):\(pad(m, 2)):\(pad(s, 2))"
         if frac != 0 { text += "." + pad(frac, 3) }
         return text + "Z"
     }
@@ -121,7 +124,10 @@ extension Instant {
     public init(iso8601 bytes: UnsafeBufferPointer<UInt8>) throws(TimeParseError) {
         func fail(_ why: String) -> TimeParseError {
             let text = String(decoding: bytes.prefix(61), as: UTF8.self)
-            return TimeParseError(message: "'\(text.count > 60 ? text.prefix(60) + "…" : text)' is not a UTC timestamp (\(why)), expected YYYY-MM-DDTHH:MM:SSZ like 2026-01-03T10:00:00Z")
+            return TimeParseError(
+                message:
+                    "'\(text.count > 60 ? text.prefix(60) + "…" : text)' is not a UTC timestamp (\(why)), expected YYYY-MM-DDTHH:MM:SSZ like 2026-01-03T10:00:00Z"
+            )
         }
         func number(_ range: Range<Int>) -> Int? {
             guard range.upperBound <= bytes.count else { return nil }
@@ -134,7 +140,8 @@ extension Instant {
         }
         func expect(_ char: Unicode.Scalar, at i: Int) -> Bool { i < bytes.count && bytes[i] == UInt8(ascii: char) }
         guard let year = number(0..<4), expect("-", at: 4), let month = number(5..<7), expect("-", at: 7),
-              let day = number(8..<10) else { throw fail("bad date") }
+            let day = number(8..<10)
+        else { throw fail("bad date") }
         guard (1...12).contains(month) else { throw fail("month \(month) is not 1 to 12") }
         guard (1...CivilDate.daysInMonth(year: year, month: month)).contains(day) else {
             throw fail("day \(day) does not exist in \(year)-\(month < 10 ? "0" : "")\(month)")
@@ -142,7 +149,8 @@ extension Instant {
         var millisecond: Int64 = 0
         if bytes.count > 10 {
             guard expect("T", at: 10), let h = number(11..<13), expect(":", at: 13), let m = number(14..<16),
-                  expect(":", at: 16), let s = number(17..<19) else { throw fail("bad time of day") }
+                expect(":", at: 16), let s = number(17..<19)
+            else { throw fail("bad time of day") }
             guard h < 24, m < 60, s < 60 else { throw fail("time of day out of range") }
             var index = 19
             var fraction = 0
@@ -156,6 +164,8 @@ extension Instant {
             }
             millisecond = Int64(((h * 60 + m) * 60 + s) * 1_000 + fraction)
         }
-        self.init(millisecondsSinceEpoch: Instant(date: CivilDate(year: year, month: month, day: day)).millisecondsSinceEpoch + millisecond)
+        self.init(
+            millisecondsSinceEpoch: Instant(date: CivilDate(year: year, month: month, day: day)).millisecondsSinceEpoch
+                + millisecond)
     }
 }

@@ -75,15 +75,20 @@ public struct TimeSpan: Sendable, Hashable, Comparable, CustomStringConvertible 
             let digits = text.dropLast(suffix.count)
             // "5ms" also ends in "s"; the digits check below rejects that reading.
             guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
-                  let count = Int64(digits) else { continue }
+                let count = Int64(digits)
+            else { continue }
             let (milliseconds, overflow) = count.multipliedReportingOverflow(by: factor)
             guard !overflow, milliseconds <= TimeSpan.longest.milliseconds else {
-                throw TimeParseError(message: "'\(text.prefix(40))' is too long, expected at most 3652425d (10,000 years)")
+                throw TimeParseError(
+                    message: "'\(text.prefix(40))' is too long, expected at most 3652425d (10,000 years)")
             }
             self.init(milliseconds: milliseconds)
             return
         }
-        throw TimeParseError(message: "'\(text.count > 60 ? text.prefix(60) + "…" : text)' is not a duration, expected a whole number and a unit: ms, s, m, h or d (like 5m or 90d)")
+        throw TimeParseError(
+            message:
+                "'\(text.count > 60 ? text.prefix(60) + "…" : text)' is not a duration, expected a whole number and a unit: ms, s, m, h or d (like 5m or 90d)"
+        )
     }
 
     /// The shortest exact text in the units `ms s m h d`.

@@ -1,5 +1,6 @@
 import Foundation
 import TallyPipeline
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -23,7 +24,8 @@ public enum EventExport {
     ///
     /// - Parameter progress: called now and then with the number of events written so far.
     public static func write(
-        _ scenario: Scenario, format: EventExportFormat, threads: Int = 1, to path: String?, progress: ((Int) -> Void)? = nil
+        _ scenario: Scenario, format: EventExportFormat, threads: Int = 1, to path: String?,
+        progress: ((Int) -> Void)? = nil
     ) throws(ExportError) -> EventExportSummary {
         let sink = try OutputSink(path: path)
         var summary = EventExportSummary()
@@ -133,7 +135,8 @@ final class OutputSink {
             return nil
         }
         if let failed {
-            throw ExportError(message: "cannot write \(target ?? "standard output"): \(String(cString: strerror(failed)))")
+            throw ExportError(
+                message: "cannot write \(target ?? "standard output"): \(String(cString: strerror(failed)))")
         }
     }
 

@@ -36,7 +36,8 @@ public struct EventLineEncoder {
     public let format: EventExportFormat
 
     /// The CSV header row's columns.
-    public static let csvHeader = "received_at,event_id,tenant_id,customer_id,metric,quantity,timestamp,source,properties,raw"
+    public static let csvHeader =
+        "received_at,event_id,tenant_id,customer_id,metric,quantity,timestamp,source,properties,raw"
 
     /// The last day written, as `YYYY-MM-DD`, and where it starts: events come in time order,
     /// so nearly every timestamp falls on the day of the one before.
@@ -73,7 +74,9 @@ public struct EventLineEncoder {
             case .event(let event): line = Array(gateway.line(for: event).utf8)
             case .malformed(let raw), .undecodable(let raw, _): line = Array(raw.utf8) + [Byte.newline]
             }
-            if out.count < start + line.count { out.append(contentsOf: repeatElement(0, count: start + line.count - out.count)) }
+            if out.count < start + line.count {
+                out.append(contentsOf: repeatElement(0, count: start + line.count - out.count))
+            }
             out.replaceSubrange(start..<(start + line.count), with: line)
             return start + line.count
         }
@@ -81,7 +84,8 @@ public struct EventLineEncoder {
         case .event(let event):
             // Every string byte may become a 6-byte JSON escape, or in CSV a doubled quote
             // inside an escaped JSON object: 12 per byte is a safe bound, plus the fixed text.
-            var variable = event.id.utf8.count + event.tenant.utf8.count + event.customer.utf8.count
+            var variable =
+                event.id.utf8.count + event.tenant.utf8.count + event.customer.utf8.count
                 + event.metric.utf8.count + event.source.utf8.count
             for pair in event.properties { variable += pair.key.utf8.count + pair.value.utf8.count + 6 }
             let bound = 12 * variable + 512
@@ -89,14 +93,24 @@ public struct EventLineEncoder {
             return out.withUnsafeMutableBufferPointer { buffer -> Int in
                 // The buffer is at least start + bound long, checked above.
                 var writer = RawWriter(base: buffer.baseAddress.unsafelyUnwrapped, at: start)
-                if format == .jsonl { jsonLine(event, receivedAt: item.receivedAt, &writer) } else { csvRow(event, receivedAt: item.receivedAt, &writer) }
+                if format == .jsonl {
+                    jsonLine(event, receivedAt: item.receivedAt, &writer)
+                } else {
+                    csvRow(event, receivedAt: item.receivedAt, &writer)
+                }
                 return writer.at
             }
         case .malformed(let raw), .undecodable(let raw, _):
             // Rare: built the simple way, then copied in.
             var line: [UInt8] = []
-            if format == .jsonl { malformedJSONLine(raw, receivedAt: item.receivedAt, into: &line) } else { malformedCSVRow(raw, receivedAt: item.receivedAt, into: &line) }
-            if out.count < start + line.count { out.append(contentsOf: repeatElement(0, count: start + line.count - out.count)) }
+            if format == .jsonl {
+                malformedJSONLine(raw, receivedAt: item.receivedAt, into: &line)
+            } else {
+                malformedCSVRow(raw, receivedAt: item.receivedAt, into: &line)
+            }
+            if out.count < start + line.count {
+                out.append(contentsOf: repeatElement(0, count: start + line.count - out.count))
+            }
             out.replaceSubrange(start..<(start + line.count), with: line)
             return start + line.count
         }
@@ -147,7 +161,8 @@ public struct EventLineEncoder {
         let pairs = properties.pairs
         var sorted = true
         if pairs.count > 1 {
-            for index in 1..<pairs.count where !pairs[index - 1].key.utf8.lexicographicallyPrecedes(pairs[index].key.utf8) {
+            for index in 1..<pairs.count
+            where !pairs[index - 1].key.utf8.lexicographicallyPrecedes(pairs[index].key.utf8) {
                 sorted = false
                 break
             }
@@ -338,7 +353,8 @@ struct RawWriter {
         at += quotes + 2
     }
 
-    private static let pairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
+    private static let pairs: StaticString =
+        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     /// `value` (0 to 99) in two digits.
     @inline(__always)

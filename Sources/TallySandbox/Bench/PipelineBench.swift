@@ -18,7 +18,9 @@ import TallyPipeline
 /// the whole run, so that difference is what metering adds on the thread that meters.
 public enum PipelineBench {
     /// Runs both passes over `scenario` on `threads` threads.
-    public static func run(_ scenario: Scenario, threads: Int, progress: ((String, Int) -> Void)? = nil) throws(RunError) -> BenchResult {
+    public static func run(
+        _ scenario: Scenario, threads: Int, progress: ((String, Int) -> Void)? = nil
+    ) throws(RunError) -> BenchResult {
         let clock = ContinuousClock()
 
         var items = 0
@@ -34,28 +36,37 @@ public enum PipelineBench {
         if checksum == .min { StandardStreams.note("") }
 
         let runStart = clock.now
-        var metered = runStart, billed = runStart
-        let counts: OutcomeCounts, expectationFailures: [String], meter: Meter, invoices: Int
+        var metered = runStart
+        var billed = runStart
+        let counts: OutcomeCounts
+        let expectationFailures: [String]
+        let meter: Meter
+        let invoices: Int
         do {
             let (run, final) = try ScenarioRunner.runKeepingMeter(
-                scenario, threads: threads, observer: nil, progress: { progress?("whole run", $0) }, keepingInvoices: false,
+                scenario, threads: threads, observer: nil, progress: { progress?("whole run", $0) },
+                keepingInvoices: false,
                 reached: { milestone in
                     switch milestone {
                     case .metered: metered = clock.now
                     case .billed: billed = clock.now
                     }
                 })
-            (counts, expectationFailures, meter, invoices) = (run.counts, run.expectationFailures, final, run.invoiceCount)
+            (counts, expectationFailures, meter, invoices) = (
+                run.counts, run.expectationFailures, final, run.invoiceCount
+            )
         }
         // The run is freed by now, inside the timing: `tally run` frees it too.
         let whole = clock.now - runStart
 
         return BenchResult(
-            scenario: scenario.name, threads: threads, generatedEvents: scenario.generatedEvents, events: counts.received,
+            scenario: scenario.name, threads: threads, generatedEvents: scenario.generatedEvents,
+            events: counts.received,
             counts: counts, invoices: invoices, streamItems: items,
             generationSeconds: generation.seconds, meteringPhaseSeconds: (metered - runStart).seconds,
             billingSeconds: (billed - metered).seconds, wholeRunSeconds: whole.seconds,
-            rememberedKeys: meter.rememberedKeys, dedupTableBytes: meter.dedupTableBytes, expectationFailures: expectationFailures)
+            rememberedKeys: meter.rememberedKeys, dedupTableBytes: meter.dedupTableBytes,
+            expectationFailures: expectationFailures)
     }
 }
 
@@ -139,9 +150,13 @@ public struct MachineInfo: Sendable {
             let parts = line.split(separator: ":", maxSplits: 1)
             guard let key = parts.first?.trimmingCharacters(in: .whitespaces) else { continue }
             if key == "processor" { processors += 1 }
-            if key == "model name", model == nil, parts.count == 2 { model = parts[1].trimmingCharacters(in: .whitespaces) }
+            if key == "model name", model == nil, parts.count == 2 {
+                model = parts[1].trimmingCharacters(in: .whitespaces)
+            }
         }
-        return MachineInfo(model: model ?? "unknown", cores: processors > 0 ? processors : ProcessInfo.processInfo.activeProcessorCount)
+        return MachineInfo(
+            model: model ?? "unknown", cores: processors > 0 ? processors : ProcessInfo.processInfo.activeProcessorCount
+        )
     }
 
     /// Peak resident memory of this process so far, in bytes: VmHWM in /proc/self/status (nil where there is none).

@@ -18,7 +18,9 @@ extension Scenario {
     public var malformedEvents: Int {
         let generated = generatedEvents
         return faults.filter { $0.kind == .malformed }.reduce(0) { total, fault in
-            let pool = fault.metric.map { metric in traffic.filter { $0.metric == metric }.reduce(0) { $0 + $1.events } } ?? generated
+            let pool =
+                fault.metric.map { metric in traffic.filter { $0.metric == metric }.reduce(0) { $0 + $1.events } }
+                ?? generated
             return total + fault.amount.count(of: pool)
         }
     }

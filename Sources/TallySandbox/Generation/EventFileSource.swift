@@ -23,7 +23,11 @@ public struct EventFileTally: Sendable, Hashable {
         InvoicesDocument.object([
             ("file", .string(file)), ("format", .string(format.rawValue)), ("records", .number(String(records))),
             ("events", .number(String(events))), ("undecodable", .number(String(undecodable))),
-            ("not_billed", InvoicesDocument.object(notBilled.keys.sorted().map { (String($0), .number(String(notBilled[$0] ?? 0))) })),
+            (
+                "not_billed",
+                InvoicesDocument.object(
+                    notBilled.keys.sorted().map { (String($0), .number(String(notBilled[$0] ?? 0))) })
+            ),
         ])
     }
 }
@@ -46,10 +50,14 @@ final class EventFileSources: @unchecked Sendable {
         sources = []
         for input in scenario.inputs {
             do {
-                let reader = try RecordReader(path: input.path, displayName: input.name, format: input.format,
-                                              mapping: input.mapping, tenant: scenario.tenant)
-                sources.append(EventFileSource(input: input, reader: reader, delay: scenario.ingest.delay,
-                                               start: scenario.schedule.periods.first?.start ?? Instant(millisecondsSinceEpoch: 0), owner: self))
+                let reader = try RecordReader(
+                    path: input.path, displayName: input.name, format: input.format,
+                    mapping: input.mapping, tenant: scenario.tenant)
+                sources.append(
+                    EventFileSource(
+                        input: input, reader: reader, delay: scenario.ingest.delay,
+                        start: scenario.schedule.periods.first?.start ?? Instant(millisecondsSinceEpoch: 0), owner: self
+                    ))
             } catch {
                 throw RunError(message: "\(scenario.name): events_from: \(error.message)")
             }
@@ -120,8 +128,9 @@ final class EventFileSource {
                 // It has no time of its own that can be trusted: it arrived with the record above it.
                 let first = lastReceived == Instant(millisecondsSinceEpoch: .min)
                 let receivedAt = arrival(first ? start + delay : lastReceived)
-                return GeneratedItem(payload: .undecodable(raw: raw, problem: problem), receivedAt: receivedAt,
-                                     eventID: "\(input.name):\(line)")
+                return GeneratedItem(
+                    payload: .undecodable(raw: raw, problem: problem), receivedAt: receivedAt,
+                    eventID: "\(input.name):\(line)")
             }
         }
     }

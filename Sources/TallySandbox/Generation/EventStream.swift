@@ -33,8 +33,9 @@ struct EventStream {
 
     /// Calls `body` with consecutive runs of the stream, in order, until it ends.
     func forEachBatch(_ body: (StreamBatch) -> Void) throws(RunError) {
-        var merge = try Merge(scenario: scenario, chunkWorkers: Swift.max(0, threads - 2),
-                              files: files ?? EventFileSources(scenario: scenario))
+        var merge = try Merge(
+            scenario: scenario, chunkWorkers: Swift.max(0, threads - 2),
+            files: files ?? EventFileSources(scenario: scenario))
         guard threads >= 2 else {
             defer { merge.stop() }
             var batch = StreamBatch(names: merge.names)
@@ -85,21 +86,29 @@ struct Merge {
         for (index, traffic) in scenario.traffic.enumerated() {
             pickers.append(try CustomerPicker(traffic: traffic, tables: &zipfTables))
             guard let combination = PropertyCombinations(traffic.properties) else {
-                throw RunError(message: "\(scenario.name): the property values of traffic \(index + 1) combine in more than 2^64 ways; the generator numbers each combination in 64 bits, so use fewer properties or values")
+                throw RunError(
+                    message:
+                        "\(scenario.name): the property values of traffic \(index + 1) combine in more than 2^64 ways; the generator numbers each combination in 64 bits, so use fewer properties or values"
+                )
             }
             combinations.append(combination)
         }
-        names = StreamNames(tenant: scenario.tenant, units: plan.units.map { unit in
-            let traffic = scenario.traffic[unit.traffic]
-            return StreamNames.Unit(ids: EventIDs(prefix: "e\(unit.traffic).\(unit.period)."), metric: traffic.metric,
-                                    source: traffic.source, customers: traffic.customers, properties: combinations[unit.traffic],
-                                    gateway: traffic.gateway)
-        })
+        names = StreamNames(
+            tenant: scenario.tenant,
+            units: plan.units.map { unit in
+                let traffic = scenario.traffic[unit.traffic]
+                return StreamNames.Unit(
+                    ids: EventIDs(prefix: "e\(unit.traffic).\(unit.period)."), metric: traffic.metric,
+                    source: traffic.source, customers: traffic.customers, properties: combinations[unit.traffic],
+                    gateway: traffic.gateway)
+            })
         var generators: [UnitGenerator] = []
         for unit in plan.units {
-            generators.append(try UnitGenerator(scenario: scenario, unit: unit, names: names.units[unit.index], faults: plan.alterations,
-                                                customerPicker: pickers[unit.traffic],
-                                                quantity: QuantitySampler(distribution: scenario.traffic[unit.traffic].quantity)))
+            generators.append(
+                try UnitGenerator(
+                    scenario: scenario, unit: unit, names: names.units[unit.index], faults: plan.alterations,
+                    customerPicker: pickers[unit.traffic],
+                    quantity: QuantitySampler(distribution: scenario.traffic[unit.traffic].quantity)))
         }
         chunks = ChunkSource(generators: generators, workers: chunkWorkers)
         buffers = Array(repeating: ChunkSource.Chunk(), count: generators.count)
@@ -110,14 +119,17 @@ struct Merge {
         }
         for (index, event) in scenario.events.enumerated() {
             let receivedAt = event.receivedAt ?? event.event.timestamp + scenario.ingest.delay
-            explicit.append(GeneratedItem(payload: .event(event.event), receivedAt: receivedAt, eventID: event.event.id))
+            explicit.append(
+                GeneratedItem(payload: .event(event.event), receivedAt: receivedAt, eventID: event.event.id))
             heads.push(OrderKey(time: receivedAt, source: .explicit, rank: UInt64(index), index: index))
         }
         try files.open()
         for (index, source) in files.sources.enumerated() {
             let item = source.next()
             fileHeads.append(item)
-            if let item { heads.push(OrderKey(time: item.receivedAt, source: .file, rank: UInt64(index), index: index)) }
+            if let item {
+                heads.push(OrderKey(time: item.receivedAt, source: .file, rank: UInt64(index), index: index))
+            }
         }
     }
 
@@ -145,7 +157,8 @@ struct Merge {
                 batch.items.append(resends[head.index])
                 freeSlots.append(head.index)
             case .unit:
-                let unit = head.index, position = positions[unit]
+                let unit = head.index
+                let position = positions[unit]
                 let item = buffers[unit].items[position]
                 if item.unit == StreamItem.fullItem {
                     batch.append(whole: buffers[unit].full[item.sequence])
@@ -165,7 +178,8 @@ struct Merge {
                     let slot = freeSlots.popLast() ?? resends.count
                     if slot == resends.count { resends.append(resend) } else { resends[slot] = resend }
                     // The sequence number, not the slot, breaks ties: slots are reused.
-                    heads.push(OrderKey(time: resend.receivedAt, source: .resend, rank: UInt64(resendSequence), index: slot))
+                    heads.push(
+                        OrderKey(time: resend.receivedAt, source: .resend, rank: UInt64(resendSequence), index: slot))
                     resendSequence += 1
                 }
             }
@@ -182,7 +196,8 @@ struct Merge {
         }
         guard positions[unit] < buffers[unit].items.count else { return nil }
         // A unit has one item in the heap at a time, so its number alone orders it among equal times.
-        return OrderKey(time: buffers[unit].items[positions[unit]].receivedAt, source: .unit, rank: UInt64(unit), index: unit)
+        return OrderKey(
+            time: buffers[unit].items[positions[unit]].receivedAt, source: .unit, rank: UInt64(unit), index: unit)
     }
 
     /// Where the next item of a source sits, and when it is due.
@@ -192,7 +207,12 @@ struct Merge {
     /// declaration index, a re-send's sequence number (not its slot, which is reused),
     /// a unit's number. Source and rank share one word, so a comparison is two.
     struct OrderKey: Comparable {
-        enum Source: UInt64 { case explicit = 0, resend = 1, unit = 2, file = 3 }
+        enum Source: UInt64 {
+            case explicit = 0
+            case resend = 1
+            case unit = 2
+            case file = 3
+        }
 
         let time: Instant
         /// The source in the top two bits, the rank below.
@@ -280,7 +300,10 @@ final class BatchProducer: @unchecked Sendable {
         while true {
             condition.lock()
             while ready.count >= depth && !stopped { condition.wait() }
-            if stopped { condition.unlock(); return }
+            if stopped {
+                condition.unlock()
+                return
+            }
             var batch = spare.popLast() ?? StreamBatch(names: merge.names)
             condition.unlock()
             batch.removeAll()
@@ -334,7 +357,8 @@ struct MinHeap<Element: Comparable> {
         var parent = 0
         let count = items.count
         while true {
-            let left = 2 * parent + 1, right = left + 1
+            let left = 2 * parent + 1
+            let right = left + 1
             var smallest = parent
             if left < count && items[left] < items[smallest] { smallest = left }
             if right < count && items[right] < items[smallest] { smallest = right }
@@ -407,8 +431,10 @@ final class ChunkSource: @unchecked Sendable {
         while !stopped {
             // The unit that is furthest from full, lowest index first: a fixed choice, though
             // which worker makes a chunk never changes the chunk.
-            guard let unit = ready.indices.filter({ !busy[$0] && !finished[$0] && ready[$0].count < depth })
-                .min(by: { ready[$0].count < ready[$1].count || (ready[$0].count == ready[$1].count && $0 < $1) }) else {
+            guard
+                let unit = ready.indices.filter({ !busy[$0] && !finished[$0] && ready[$0].count < depth })
+                    .min(by: { ready[$0].count < ready[$1].count || (ready[$0].count == ready[$1].count && $0 < $1) })
+            else {
                 condition.wait()
                 continue
             }

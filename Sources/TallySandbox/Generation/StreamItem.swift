@@ -33,8 +33,9 @@ struct StreamItem: Sendable {
 
     /// A stand-in for an item that travels whole at `index`.
     static func full(at index: Int, receivedAt: Instant) -> StreamItem {
-        StreamItem(quantity: .zero, receivedAt: receivedAt, timestamp: receivedAt, sequence: index, customer: 0,
-                   unit: fullItem, properties: 0)
+        StreamItem(
+            quantity: .zero, receivedAt: receivedAt, timestamp: receivedAt, sequence: index, customer: 0,
+            unit: fullItem, properties: 0)
     }
 }
 
@@ -133,8 +134,10 @@ final class StreamNames: Sendable {
         /// The gateway whose records the unit's events pass through (`gateway:` traffic), or nil.
         let gateway: Gateway?
 
-        init(ids: EventIDs, metric: String, source: String, customers: [String], properties: PropertyCombinations,
-             gateway: Gateway? = nil) {
+        init(
+            ids: EventIDs, metric: String, source: String, customers: [String], properties: PropertyCombinations,
+            gateway: Gateway? = nil
+        ) {
             self.gateway = gateway
             self.ids = ids
             self.metric = metric
@@ -157,9 +160,10 @@ final class StreamNames: Sendable {
         /// adapter, so every run exercises the adapter; the two agree field for field (a test checks
         /// it for every gateway), and the written event stands should they ever not.
         func event(_ item: StreamItem, tenant: String) -> Event {
-            let event = Event(id: ids.id(item.sequence), tenant: tenant, customer: customers[Int(item.customer)], metric: metric,
-                              quantity: item.quantity, timestamp: item.timestamp, source: source,
-                              properties: properties.properties(item.properties))
+            let event = Event(
+                id: ids.id(item.sequence), tenant: tenant, customer: customers[Int(item.customer)], metric: metric,
+                quantity: item.quantity, timestamp: item.timestamp, source: source,
+                properties: properties.properties(item.properties))
             guard let gateway else { return event }
             return gateway.readBack(event, tenant: tenant) ?? event
         }
@@ -197,8 +201,9 @@ final class StreamNames: Sendable {
     }
 
     /// Holds the place of a whole item among made events; never sent.
-    static let standIn = Event(id: "", tenant: "", customer: "", metric: "", quantity: .zero,
-                               timestamp: Instant(millisecondsSinceEpoch: 0), source: "")
+    static let standIn = Event(
+        id: "", tenant: "", customer: "", metric: "", quantity: .zero,
+        timestamp: Instant(millisecondsSinceEpoch: 0), source: "")
 }
 
 /// A traffic's property values, one drawn per key, numbered as one mixed-radix number.

@@ -30,16 +30,21 @@ struct StreamPlan: Sendable {
         for (trafficIndex, traffic) in scenario.traffic.enumerated() {
             let perPeriod = StreamPlan.apportion(traffic.events, weights: periods.map { $0.length.milliseconds })
             for (periodIndex, events) in perPeriod.enumerated() where events > 0 {
-                units.append(Unit(index: units.count, traffic: trafficIndex, period: periodIndex, events: events,
-                                  alterations: Array(repeating: 0, count: altering.count), duplicates: 0))
+                units.append(
+                    Unit(
+                        index: units.count, traffic: trafficIndex, period: periodIndex, events: events,
+                        alterations: Array(repeating: 0, count: altering.count), duplicates: 0))
             }
         }
         var alteringIndex = 0
         for fault in scenario.faults {
             // A fault applies to the units of its metric's traffic, or to all generated traffic.
-            let eligible = units.indices.filter { fault.metric == nil || scenario.traffic[units[$0].traffic].metric == fault.metric }
+            let eligible = units.indices.filter {
+                fault.metric == nil || scenario.traffic[units[$0].traffic].metric == fault.metric
+            }
             let pool = eligible.reduce(0) { $0 + units[$1].events }
-            let shares = StreamPlan.apportion(fault.amount.count(of: pool), weights: eligible.map { Int64(units[$0].events) })
+            let shares = StreamPlan.apportion(
+                fault.amount.count(of: pool), weights: eligible.map { Int64(units[$0].events) })
             for (offset, unit) in eligible.enumerated() {
                 if fault.kind == .duplicate {
                     units[unit].duplicates += shares[offset]
@@ -84,4 +89,3 @@ struct StreamPlan: Sendable {
         return shares
     }
 }
-

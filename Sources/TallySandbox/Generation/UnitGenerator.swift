@@ -37,14 +37,20 @@ struct UnitGenerator {
     private let names: StreamNames.Unit
 
     /// Stream numbers: traffic, period and purpose packed into distinct bits, then mixed by the PRNG's seeding.
-    enum Purpose: UInt64 { case arrivals = 1, customers, quantities, properties, faults, lags }
+    enum Purpose: UInt64 {
+        case arrivals = 1
+        case customers, quantities, properties, faults, lags
+    }
 
     static func stream(unit: StreamPlan.Unit, _ purpose: Purpose) -> UInt64 {
         (UInt64(unit.traffic) << 40) | (UInt64(unit.period) << 16) | purpose.rawValue
     }
 
-    init(scenario: Scenario, unit: StreamPlan.Unit, names: StreamNames.Unit, faults: [Fault], customerPicker: CustomerPicker,
-         quantity: QuantitySampler) throws(RunError) {
+    init(
+        scenario: Scenario, unit: StreamPlan.Unit, names: StreamNames.Unit, faults: [Fault],
+        customerPicker: CustomerPicker,
+        quantity: QuantitySampler
+    ) throws(RunError) {
         self.unit = unit
         self.names = names
         number = Int32(unit.index)
@@ -59,10 +65,13 @@ struct UnitGenerator {
         func random(_ purpose: Purpose) -> PRNG { PRNG(seed: seed, stream: UnitGenerator.stream(unit: unit, purpose)) }
         let period = scenario.schedule.periods[unit.period]
         do {
-            arrivals = try ArrivalTimes(start: period.start.millisecondsSinceEpoch, end: period.end.millisecondsSinceEpoch,
-                                        count: unit.events, shape: traffic.arrival.shape, generator: random(.arrivals)).makeIterator()
+            arrivals = try ArrivalTimes(
+                start: period.start.millisecondsSinceEpoch, end: period.end.millisecondsSinceEpoch,
+                count: unit.events, shape: traffic.arrival.shape, generator: random(.arrivals)
+            ).makeIterator()
         } catch {
-            throw RunError(message: "\(scenario.name): cannot generate arrivals for traffic \(unit.traffic + 1): \(error)")
+            throw RunError(
+                message: "\(scenario.name): cannot generate arrivals for traffic \(unit.traffic + 1): \(error)")
         }
         customerRandom = random(.customers)
         customersAhead = DrawsAhead(customerPicker.zipf, using: &customerRandom)
@@ -84,10 +93,13 @@ struct UnitGenerator {
         guard let natural = arrivals.next() else { return false }
         let timestamp = Instant(millisecondsSinceEpoch: natural)
         let receivedAt = timestamp + delay
-        let customer = customersAhead?.pick(using: &customerRandom) ?? customerPicker.pick(sequence: sequence, using: &customerRandom)
+        let customer =
+            customersAhead?.pick(using: &customerRandom)
+            ?? customerPicker.pick(sequence: sequence, using: &customerRandom)
         let properties = names.properties.draw(using: &propertyRandom)
-        var item = StreamItem(quantity: quantity.sample(using: &quantityRandom), receivedAt: receivedAt, timestamp: timestamp,
-                              sequence: sequence, customer: Int32(customer), unit: number, properties: properties)
+        var item = StreamItem(
+            quantity: quantity.sample(using: &quantityRandom), receivedAt: receivedAt, timestamp: timestamp,
+            sequence: sequence, customer: Int32(customer), unit: number, properties: properties)
         let fault = chooseFault()
         sequence += 1
         switch fault?.kind {
@@ -117,7 +129,9 @@ struct UnitGenerator {
             return true
         case .malformed?:
             let whole = event(item)
-            chunk.append(whole: GeneratedItem(payload: .malformed(malformedJSON(whole)), receivedAt: receivedAt, eventID: whole.id))
+            chunk.append(
+                whole: GeneratedItem(
+                    payload: .malformed(malformedJSON(whole)), receivedAt: receivedAt, eventID: whole.id))
             return true
         }
         chunk.items.append(item)
@@ -180,8 +194,12 @@ struct EventIDs: Sendable {
     init(prefix: String) { self.prefix = Array(prefix.utf8) }
 
     func id(_ sequence: Int) -> String {
-        var digits = 1, rest = sequence / 10
-        while rest > 0 { digits += 1; rest /= 10 }
+        var digits = 1
+        var rest = sequence / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
         return prefix.withUnsafeBufferPointer { prefix in id(sequence, digits: digits, prefix: prefix) }
     }
 

@@ -34,7 +34,9 @@ public struct GoldenFiles: Sendable {
             try Data(all.map { $0 + "\n" }.joined().utf8).write(to: full, options: .atomic)
             return Array(all.prefix(limit)) + ["\(more); all \(all.count) are in \(full.path)"]
         } catch {
-            return Array(all.prefix(limit)) + ["\(more); writing them to \(full.path) failed: \(error.localizedDescription)"]
+            return Array(all.prefix(limit)) + [
+                "\(more); writing them to \(full.path) failed: \(error.localizedDescription)"
+            ]
         }
     }
 
@@ -49,9 +51,12 @@ public struct GoldenFiles: Sendable {
         for (name, actual) in GoldenFiles.documents(of: run) {
             let url = folder(run.scenario.name).appendingPathComponent(name)
             guard let expected = try? String(contentsOf: url, encoding: .utf8) else {
-                differences.append(GoldenDifference(
-                    file: name, path: "", expected: nil, actual: nil,
-                    description: "\(name): no golden file at \(url.path); run `tally run --update` to create it, then check it by hand"))
+                differences.append(
+                    GoldenDifference(
+                        file: name, path: "", expected: nil, actual: nil,
+                        description:
+                            "\(name): no golden file at \(url.path); run `tally run --update` to create it, then check it by hand"
+                    ))
                 continue
             }
             guard expected != actual else { continue }
@@ -62,12 +67,17 @@ public struct GoldenFiles: Sendable {
                 structural = []
             }
             if structural.isEmpty {
-                differences.append(GoldenDifference(
-                    file: name, path: "", expected: nil, actual: nil,
-                    description: "\(name): the text differs from the golden file (formatting or key order); run `tally run --update` to rewrite it"))
+                differences.append(
+                    GoldenDifference(
+                        file: name, path: "", expected: nil, actual: nil,
+                        description:
+                            "\(name): the text differs from the golden file (formatting or key order); run `tally run --update` to rewrite it"
+                    ))
             } else {
                 differences += structural.map {
-                    GoldenDifference(file: name, path: $0.path, expected: $0.expected, actual: $0.actual, description: "\(name): \($0.sentence)")
+                    GoldenDifference(
+                        file: name, path: $0.path, expected: $0.expected, actual: $0.actual,
+                        description: "\(name): \($0.sentence)")
                 }
             }
         }

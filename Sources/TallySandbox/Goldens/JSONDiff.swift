@@ -21,39 +21,57 @@ enum JSONDiff {
         return found
     }
 
-    private static func compare(_ expected: JSONValue, _ actual: JSONValue, _ path: String, _ found: inout [Difference]) {
+    private static func compare(_ expected: JSONValue, _ actual: JSONValue, _ path: String, _ found: inout [Difference])
+    {
         switch (expected, actual) {
         case (.object(let e), .object(let a)):
-            let keys = Set(e.members.map(\.key)).union(a.members.map(\.key)).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let keys = Set(e.members.map(\.key)).union(a.members.map(\.key)).sorted {
+                $0.utf8.lexicographicallyPrecedes($1.utf8)
+            }
             for key in keys {
                 let child = path.isEmpty ? key : "\(path) \(key)"
                 switch (e[key], a[key]) {
                 case (let x?, let y?): compare(x, y, child, &found)
                 case (let x?, nil):
-                    found.append(Difference(path: child, expected: render(x), actual: nil, sentence: "\(child): expected \(render(x)), missing"))
+                    found.append(
+                        Difference(
+                            path: child, expected: render(x), actual: nil,
+                            sentence: "\(child): expected \(render(x)), missing"))
                 case (nil, let y?):
-                    found.append(Difference(path: child, expected: nil, actual: render(y), sentence: "\(child): not expected, got \(render(y))"))
+                    found.append(
+                        Difference(
+                            path: child, expected: nil, actual: render(y),
+                            sentence: "\(child): not expected, got \(render(y))"))
                 case (nil, nil): break
                 }
             }
         case (.array(let e), .array(let a)):
-            let expectedLabels = labels(e), actualLabels = labels(a)
+            let expectedLabels = labels(e)
+            let actualLabels = labels(a)
             for (index, label) in expectedLabels.enumerated() {
                 let child = path.isEmpty ? label : "\(path) \(label)"
                 if let match = actualLabels.firstIndex(of: label) {
                     compare(e[index], a[match], child, &found)
                 } else {
-                    found.append(Difference(path: child, expected: render(e[index]), actual: nil, sentence: "\(child): expected, missing"))
+                    found.append(
+                        Difference(
+                            path: child, expected: render(e[index]), actual: nil,
+                            sentence: "\(child): expected, missing"))
                 }
             }
             for (index, label) in actualLabels.enumerated() where !expectedLabels.contains(label) {
                 let child = path.isEmpty ? label : "\(path) \(label)"
-                found.append(Difference(path: child, expected: nil, actual: render(a[index]), sentence: "\(child): not expected, got \(render(a[index]))"))
+                found.append(
+                    Difference(
+                        path: child, expected: nil, actual: render(a[index]),
+                        sentence: "\(child): not expected, got \(render(a[index]))"))
             }
         default:
             if expected != actual {
-                found.append(Difference(path: path, expected: render(expected), actual: render(actual),
-                                        sentence: "\(path): expected \(render(expected)), actual \(render(actual))"))
+                found.append(
+                    Difference(
+                        path: path, expected: render(expected), actual: render(actual),
+                        sentence: "\(path): expected \(render(expected)), actual \(render(actual))"))
             }
         }
     }
@@ -67,7 +85,8 @@ enum JSONDiff {
             var label = "[\(index)]"
             if case .object(let object) = item {
                 if case .string(let customer)? = object["customer"], case .object(let period)? = object["period"],
-                   case .string(let start)? = period["start"] {
+                    case .string(let start)? = period["start"]
+                {
                     label = "\(customer) period \(start.prefix(10))"
                 } else if case .string(let name)? = object["name"] {
                     label = "'\(name)'"

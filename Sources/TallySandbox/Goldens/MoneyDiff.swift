@@ -49,7 +49,8 @@ public enum MoneyDiff {
     /// The invoices whose total, amount due or line amounts differ, in the golden file's order,
     /// then invoices only the run has.
     public static func differences(expected: JSONValue, actual: JSONValue) -> [MoneyDifference] {
-        let expectedInvoices = invoices(expected), actualInvoices = invoices(actual)
+        let expectedInvoices = invoices(expected)
+        let actualInvoices = invoices(actual)
         var found: [MoneyDifference] = []
         for invoice in expectedInvoices {
             let other = actualInvoices.first { $0.key == invoice.key }
@@ -96,7 +97,8 @@ public enum MoneyDiff {
     static func compare(_ expected: InvoiceMoney?, _ actual: InvoiceMoney?) -> MoneyDifference? {
         guard let any = expected ?? actual else { return nil }
         var lines: [MoneyDifference.Line] = []
-        let expectedLines = expected?.lines ?? [], actualLines = actual?.lines ?? []
+        let expectedLines = expected?.lines ?? []
+        let actualLines = actual?.lines ?? []
         for line in expectedLines {
             let other = actualLines.first { $0.name == line.name }?.amount
             if other != line.amount { lines.append(.init(name: line.name, expected: line.amount, actual: other)) }

@@ -11,12 +11,16 @@ enum RejectionsDocument {
     ) -> JSONValue {
         func section(_ disposition: OutcomeReason.Disposition) -> JSONValue {
             let reasons = OutcomeReason.allCases.filter { $0.disposition == disposition }.sorted()
-            return InvoicesDocument.object(reasons.map { reason in
-                (reason.rawValue, InvoicesDocument.object([
-                    ("count", .number(String(counts.count(reason)))),
-                    ("first_event_ids", .array((samples[reason] ?? []).map { .string($0) })),
-                ]))
-            })
+            return InvoicesDocument.object(
+                reasons.map { reason in
+                    (
+                        reason.rawValue,
+                        InvoicesDocument.object([
+                            ("count", .number(String(counts.count(reason)))),
+                            ("first_event_ids", .array((samples[reason] ?? []).map { .string($0) })),
+                        ])
+                    )
+                })
         }
         var members: [(String, JSONValue)] = [
             ("scenario", .string(scenario)),

@@ -14,11 +14,15 @@ extension ScenarioLoader {
     /// The sections the file lacks are appended after its own text, so every message about the
     /// file's own lines keeps its line and column. The recorded traffic, faults and `expect:` are
     /// not borrowed: re-rating prices recorded events, and expectations were for the old prices.
-    public static func load(plans text: String, file: String, completingFrom recorded: String) throws(ScenarioErrors)
+    public static func load(
+        plans text: String, file: String, completingFrom recorded: String
+    ) throws(ScenarioErrors)
         -> Scenario
     {
-        guard let root = try? YAMLDocument.compose(text, file: file, emptyMessage: ""), case .mapping(let mapping) = root,
-            root["customers"] == nil, let recordedRoot = try? YAMLDocument.compose(recorded, file: file, emptyMessage: "")
+        guard let root = try? YAMLDocument.compose(text, file: file, emptyMessage: ""),
+            case .mapping(let mapping) = root,
+            root["customers"] == nil,
+            let recordedRoot = try? YAMLDocument.compose(recorded, file: file, emptyMessage: "")
         else {
             return try load(yaml: text, file: file)
         }

@@ -14,7 +14,8 @@ public enum ScenarioLoader {
         let reader = NodeReader(file: file)
         let root = try YAMLDocument.compose(
             text, file: file,
-            emptyMessage: "the file is empty, expected a scenario mapping with name, seed, start, metrics, plans and customers")
+            emptyMessage:
+                "the file is empty, expected a scenario mapping with name, seed, start, metrics, plans and customers")
         let scenario = ScenarioBuilder(reader: reader).build(root)
         if !reader.diagnostics.isEmpty || scenario == nil {
             // One `count:` item makes many customers, which can fail the same way at one position.
@@ -47,8 +48,11 @@ public enum ScenarioLoader {
                 break decoding
             case .error:
                 let problem = "the file is not UTF-8 text here, expected UTF-8"
-                throw ScenarioErrors(diagnostics: [Diagnostic(file: file, line: line, column: column,
-                                                              message: problem)])
+                throw ScenarioErrors(diagnostics: [
+                    Diagnostic(
+                        file: file, line: line, column: column,
+                        message: problem)
+                ])
             }
         }
         return try load(yaml: String(decoding: bytes, as: UTF8.self), file: file)
@@ -60,28 +64,40 @@ struct ScenarioBuilder {
     let reader: NodeReader
 
     /// Every top-level key: the billing terms' (read by ``BillingTermsSection``) and the sandbox's own.
-    static let topLevelKeys = ["name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
-                               "metrics", "plans", "customers", "discounts", "taxes", "tax_rounding", "credits", "traffic", "events", "faults",
-                               "expect", "entitlement_cache", "events_from"]
+    static let topLevelKeys = [
+        "name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
+        "metrics", "plans", "customers", "discounts", "taxes", "tax_rounding", "credits", "traffic", "events", "faults",
+        "expect", "entitlement_cache", "events_from",
+    ]
 
     func build(_ root: Node) -> Scenario? {
         guard let top = reader.mapping(root, "the scenario", allowed: ScenarioBuilder.topLevelKeys) else { return nil }
         let terms = BillingTermsSection(reader: reader).read(top, root: root)
         let description = top["description"].flatMap { reader.scalarText($0, "description", expected: "text") } ?? ""
-        let seed = top.required("seed", "a whole number; the same seed gives the same events").flatMap { reader.seed($0) }
+        let seed = top.required("seed", "a whole number; the same seed gives the same events").flatMap {
+            reader.seed($0)
+        }
         guard let catalog = terms.catalog else { return nil }
         let tenant = terms.tenant
 
         let traffic = top["traffic"].map { TrafficSection(reader: reader, catalog: catalog).traffic($0) } ?? []
-        let events = top["events"].map { TrafficSection(reader: reader, catalog: catalog).events($0, tenant: tenant) } ?? []
-        let faults = top["faults"].map { TrafficSection(reader: reader, catalog: catalog).faults($0, traffic: traffic) } ?? []
-        let expectations = top["expect"].map { ExpectSection(reader: reader, catalog: catalog).expectations($0, periods: terms.periods ?? 1) } ?? Expectations()
+        let events =
+            top["events"].map { TrafficSection(reader: reader, catalog: catalog).events($0, tenant: tenant) } ?? []
+        let faults =
+            top["faults"].map { TrafficSection(reader: reader, catalog: catalog).faults($0, traffic: traffic) } ?? []
+        let expectations =
+            top["expect"].map {
+                ExpectSection(reader: reader, catalog: catalog).expectations($0, periods: terms.periods ?? 1)
+            } ?? Expectations()
 
-        let gateway = top.has("entitlement_cache") || catalog.metrics.contains { $0.cost != nil }
+        let gateway =
+            top.has("entitlement_cache") || catalog.metrics.contains { $0.cost != nil }
             || catalog.plans.contains { !$0.spikeArrests.isEmpty || $0.marginGuard != nil }
         let inputs = top["events_from"].map { EventFilesSection(reader: reader, catalog: catalog).inputs($0) } ?? []
 
-        guard let name = terms.name, let seed, let schedule = terms.schedule, let ingest = terms.ingest, reader.diagnostics.isEmpty else {
+        guard let name = terms.name, let seed, let schedule = terms.schedule, let ingest = terms.ingest,
+            reader.diagnostics.isEmpty
+        else {
             return nil
         }
         var scenario = Scenario(
@@ -100,9 +116,11 @@ struct ScenarioBuilder {
         for unit in StreamPlan(scenario: scenario).units {
             let faulted = unit.alterations.reduce(0, +) + unit.duplicates
             guard faulted > unit.events else { continue }
-            reader.fail(top["faults"] ?? root, "the faults alter or re-send \(faulted) "
-                        + "events of traffic \(unit.traffic + 1) in period \(unit.period + 1), which has only \(unit.events); "
-                        + "expected at most one fault per generated event")
+            reader.fail(
+                top["faults"] ?? root,
+                "the faults alter or re-send \(faulted) "
+                    + "events of traffic \(unit.traffic + 1) in period \(unit.period + 1), which has only \(unit.events); "
+                    + "expected at most one fault per generated event")
             return nil
         }
         // Said before a run starts, not by the allocation failing part way through it.

@@ -11,7 +11,9 @@ public struct RequestLog: Sendable {
 
     /// One line for a run's summary: requests, refusals by reason and flags (those above 0).
     public var summary: String {
-        let refusals = AccessRefusal.allCases.sorted().filter { counts.count($0) > 0 }.map { "\($0.rawValue) \(counts.count($0))" }
+        let refusals = AccessRefusal.allCases.sorted().filter { counts.count($0) > 0 }.map {
+            "\($0.rawValue) \(counts.count($0))"
+        }
         let flags = AccessFlags.codes.filter { counts.count($0.flag) > 0 }.map { "\($0.code) \(counts.count($0.flag))" }
         var text = "\(counts.requests) requests, \(counts.refused) refused"
         if !refusals.isEmpty { text += " (\(refusals.joined(separator: ", ")))" }
@@ -23,7 +25,9 @@ public struct RequestLog: Sendable {
     mutating func record(_ decision: AccessDecision, customer: String, requestID: String, at instant: Instant) {
         if let refusal = decision.refusal {
             customers[customer, default: CustomerRequests()].refuse(refusal, at: instant)
-            if samples[refusal, default: []].count < RejectionsDocument.sampleSize { samples[refusal, default: []].append(requestID) }
+            if samples[refusal, default: []].count < RejectionsDocument.sampleSize {
+                samples[refusal, default: []].append(requestID)
+            }
         } else if !decision.flags.isEmpty {
             customers[customer, default: CustomerRequests()].flag(decision.flags)
         }
@@ -42,7 +46,9 @@ public struct CustomerRequests: Sendable, Hashable {
     public func count(_ refusal: AccessRefusal) -> Int { refusals[AccessRefusal.allCases.firstIndex(of: refusal) ?? 0] }
 
     /// The count of the flag with this code (`margin_warning`, `throttled`).
-    public func count(flag code: String) -> Int { AccessFlags.codes.firstIndex { $0.code == code }.map { flags[$0] } ?? 0 }
+    public func count(flag code: String) -> Int {
+        AccessFlags.codes.firstIndex { $0.code == code }.map { flags[$0] } ?? 0
+    }
 
     mutating func refuse(_ refusal: AccessRefusal, at instant: Instant) {
         refusals[AccessRefusal.allCases.firstIndex(of: refusal) ?? 0] += 1

@@ -50,7 +50,8 @@ enum RunBilling {
                 // A part stops at its own first error; of those, the earliest period's comes first.
                 if firstError.map({ (error.period ?? -1) < ($0.period ?? -1) }) ?? true { firstError = error }
             case nil:
-                throw BillingError(stage: .setup, customer: nil, period: nil, detail: "customers \(ranges[part]) were not billed")
+                throw BillingError(
+                    stage: .setup, customer: nil, period: nil, detail: "customers \(ranges[part]) were not billed")
             }
         }
         if let firstError { throw firstError }

@@ -24,17 +24,21 @@ public struct ScenarioRun: Sendable {
 
     /// The canonical text of `invoices.json`.
     public var invoicesJSON: String {
-        CanonicalJSON.write(InvoicesDocument.json(scenario: scenario.name, currency: scenario.catalog.currency, invoices: invoices))
+        CanonicalJSON.write(
+            InvoicesDocument.json(scenario: scenario.name, currency: scenario.catalog.currency, invoices: invoices))
     }
 
     /// The canonical text of `requests.json`; nil without a request path.
     public var requestsJSON: String? {
-        requests.map { CanonicalJSON.write(RequestsDocument.json(scenario: scenario.name, log: $0, metered: counts.received)) }
+        requests.map {
+            CanonicalJSON.write(RequestsDocument.json(scenario: scenario.name, log: $0, metered: counts.received))
+        }
     }
 
     /// The canonical text of `rejections.json`.
     public var rejectionsJSON: String {
-        CanonicalJSON.write(RejectionsDocument.json(scenario: scenario.name, counts: counts, samples: samples, inputs: inputs))
+        CanonicalJSON.write(
+            RejectionsDocument.json(scenario: scenario.name, counts: counts, samples: samples, inputs: inputs))
     }
 }
 

@@ -29,29 +29,37 @@ public enum ScenarioRunner {
         _ scenario: Scenario, threads: Int, observer: RunObserver?, progress: ((Int) -> Void)?,
         keepingInvoices: Bool = true, reached: (RunMilestone) -> Void = { _ in }
     ) throws(RunError) -> (run: ScenarioRun, meter: Meter) {
-        var meter = Meter(catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
-                          expectedEvents: scenario.dedupKeysAtOnce)
+        var meter = Meter(
+            catalog: scenario.catalog, schedule: scenario.schedule, limits: scenario.ingest.limits,
+            expectedEvents: scenario.dedupKeysAtOnce)
         meter.entitlementCacheRefresh = scenario.requestPath?.cacheRefresh
-        var loop = MeteringLoop(meter: meter, observer: observer, progress: progress,
-                                gatewayDelay: scenario.requestPath.map { _ in scenario.ingest.delay })
+        var loop = MeteringLoop(
+            meter: meter, observer: observer, progress: progress,
+            gatewayDelay: scenario.requestPath.map { _ in scenario.ingest.delay })
         prefaultDedupTable(of: loop.meter, threads: threads)
         let files = EventFileSources(scenario: scenario)
         let stream = EventStream(scenario: scenario, threads: threads, files: files)
         try stream.forEachBatch { loop.receive($0) }
         loop.progress?(loop.sent)
         meter = loop.meter
-        let samples = loop.samples, sent = loop.sent
+        let samples = loop.samples
+        let sent = loop.sent
         let inputs = try files.finish()
         let fromFiles = inputs.reduce(0) { $0 + $1.events }
         // Conservation: every item sent is refused at the gateway or metered, every event metered has
         // exactly one outcome, and every record read from a file is an event sent or counted as not billed.
-        let counts = meter.counts, access = meter.accessCounts
+        let counts = meter.counts
+        let access = meter.accessCounts
         var requests = loop.requests
         requests?.counts = access
         let refused = requests.map { _ in access.refused } ?? 0
         guard counts.received + refused == sent, counts.isBalanced, access.isBalanced,
-              sent == scenario.totalEvents + fromFiles, inputs.allSatisfy(\.isBalanced) else {
-            throw RunError(message: "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned + \(fromFiles) from files), \(refused) refused at the gateway (\(access.requests) requests: \(access.allowed) allowed + \(access.refused) refused), \(counts.received) metered, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered")
+            sent == scenario.totalEvents + fromFiles, inputs.allSatisfy(\.isBalanced)
+        else {
+            throw RunError(
+                message:
+                    "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned + \(fromFiles) from files), \(refused) refused at the gateway (\(access.requests) requests: \(access.allowed) allowed + \(access.refused) refused), \(counts.received) metered, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered"
+            )
         }
         reached(.metered)
         let billed: BilledInvoices
@@ -64,8 +72,9 @@ public enum ScenarioRunner {
             // An overflow found only when billing: point at the plan of the customer being billed.
             let plan = error.customer.flatMap { scenario.catalog.customer($0)?.plan }
             if let plan, let position = scenario.planPositions[plan] {
-                throw RunError(message: "\(scenario.file):\(position.line):\(position.column): \(scenario.name): \(error) "
-                               + "(customer's plan '\(plan)'), expected amounts within exact decimal range")
+                throw RunError(
+                    message: "\(scenario.file):\(position.line):\(position.column): \(scenario.name): \(error) "
+                        + "(customer's plan '\(plan)'), expected amounts within exact decimal range")
             }
             throw RunError(message: "\(scenario.name): billing failed: \(error)")
         }
@@ -145,7 +154,11 @@ enum ExpectationCheck {
         for reason in expected.outcomes.keys.sorted() {
             let want = expected.outcomes[reason] ?? 0
             let got = counts.count(reason)
-            if want != got { failures.append("expected \(want) \(reason.disposition.rawValue.replacingOccurrences(of: "_", with: "-")) \(reason.rawValue), got \(got)") }
+            if want != got {
+                failures.append(
+                    "expected \(want) \(reason.disposition.rawValue.replacingOccurrences(of: "_", with: "-")) \(reason.rawValue), got \(got)"
+                )
+            }
         }
         if let accepted = expected.accepted, accepted != counts.accepted {
             failures.append("expected \(accepted) accepted, got \(counts.accepted)")
@@ -153,20 +166,26 @@ enum ExpectationCheck {
         if let late = expected.late, late != counts.late {
             failures.append("expected \(late) late, got \(counts.late)")
         }
-        func check(_ label: String, _ table: [String: [ExactDecimal]], _ perPeriod: [String: Bool],
-                   _ value: ((total: ExactDecimal, amountDue: ExactDecimal)) -> ExactDecimal) {
+        func check(
+            _ label: String, _ table: [String: [ExactDecimal]], _ perPeriod: [String: Bool],
+            _ value: ((total: ExactDecimal, amountDue: ExactDecimal)) -> ExactDecimal
+        ) {
             for customer in table.keys.sorted() {
                 let figures = billed.expectedFigures[customer] ?? []
                 let want = table[customer] ?? []
                 if perPeriod[customer] == true {
                     let got = figures.map(value)
                     if got != want {
-                        failures.append("expected \(customer)'s \(label) per period \(want.map(currency.format)), got \(got.map(currency.format))")
+                        failures.append(
+                            "expected \(customer)'s \(label) per period \(want.map(currency.format)), got \(got.map(currency.format))"
+                        )
                     }
                 } else {
                     let got = (try? ExactDecimal.sum(figures.map(value))) ?? .zero
                     if [got] != want {
-                        failures.append("expected \(customer)'s \(label) \(want.map(currency.format).joined()), got \(currency.format(got))")
+                        failures.append(
+                            "expected \(customer)'s \(label) \(want.map(currency.format).joined()), got \(currency.format(got))"
+                        )
                     }
                 }
             }
@@ -179,13 +198,22 @@ enum ExpectationCheck {
     /// The `expect:` checks of the gateway's refusals and flags.
     static func failures(scenario: Scenario, requests: RequestLog?) -> [String] {
         let expected = scenario.expectations
-        guard !expected.refused.isEmpty || !expected.flagged.isEmpty || !expected.requestsByCustomer.isEmpty else { return [] }
-        guard let requests else { return ["expect checks refusals and flags, but the scenario has no request path (spike_arrest, margin_guard, cost or entitlement_cache)"] }
+        guard !expected.refused.isEmpty || !expected.flagged.isEmpty || !expected.requestsByCustomer.isEmpty else {
+            return []
+        }
+        guard let requests else {
+            return [
+                "expect checks refusals and flags, but the scenario has no request path (spike_arrest, margin_guard, cost or entitlement_cache)"
+            ]
+        }
         var failures: [String] = []
-        func compare(_ what: String, _ refused: [AccessRefusal: Int], _ flagged: [String: Int],
-                     refusals: (AccessRefusal) -> Int, flags: (String) -> Int) {
+        func compare(
+            _ what: String, _ refused: [AccessRefusal: Int], _ flagged: [String: Int],
+            refusals: (AccessRefusal) -> Int, flags: (String) -> Int
+        ) {
             for reason in refused.keys.sorted() where refused[reason] != refusals(reason) {
-                failures.append("expected \(refused[reason] ?? 0) \(reason.rawValue) refusals\(what), got \(refusals(reason))")
+                failures.append(
+                    "expected \(refused[reason] ?? 0) \(reason.rawValue) refusals\(what), got \(refusals(reason))")
             }
             for flag in flagged.keys.sorted() where flagged[flag] != flags(flag) {
                 failures.append("expected \(flagged[flag] ?? 0) requests flagged \(flag)\(what), got \(flags(flag))")
@@ -199,7 +227,9 @@ enum ExpectationCheck {
             let got = requests.customers[customer] ?? CustomerRequests()
             compare(" for \(customer)", want.refused, want.flagged, refusals: got.count) { got.count(flag: $0) }
             if want.checksFirstRefusal, want.firstRefusal != got.firstRefusal?.at {
-                failures.append("expected \(customer)'s first refusal \(want.firstRefusal.map { "at \($0)" } ?? "never"), got \(got.firstRefusal.map { "at \($0.at) (\($0.reason.rawValue))" } ?? "none")")
+                failures.append(
+                    "expected \(customer)'s first refusal \(want.firstRefusal.map { "at \($0)" } ?? "never"), got \(got.firstRefusal.map { "at \($0.at) (\($0.reason.rawValue))" } ?? "none")"
+                )
             }
         }
         return failures
@@ -259,7 +289,9 @@ struct MeteringLoop {
                     events.append(batch.event(ready))
                 }
                 if batch.items[ready].unit != StreamItem.fullItem {
-                    _ = events.withEvent(at: ready - index) { meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant, customer: $0.pointee.customer) }
+                    _ = events.withEvent(at: ready - index) {
+                        meter.prefetch(id: $0.pointee.id, tenant: $0.pointee.tenant, customer: $0.pointee.customer)
+                    }
                 }
                 ready += 1
             }
@@ -271,10 +303,13 @@ struct MeteringLoop {
             var isRequest = gatewayDelay != nil
             var isRetry = false
             if isRequest {
-                while nextResend < batch.resendPositions.count, batch.resendPositions[nextResend] < index { nextResend += 1 }
+                while nextResend < batch.resendPositions.count, batch.resendPositions[nextResend] < index {
+                    nextResend += 1
+                }
                 isRequest = nextResend >= batch.resendPositions.count || batch.resendPositions[nextResend] != index
                 if !isRequest, !refusedIDs.isEmpty {
-                    isRetry = refusedIDs.contains(item.unit == StreamItem.fullItem ? batch.full[item.sequence].eventID : event.id)
+                    isRetry = refusedIDs.contains(
+                        item.unit == StreamItem.fullItem ? batch.full[item.sequence].eventID : event.id)
                     isRequest = isRetry
                 }
             }
@@ -286,7 +321,11 @@ struct MeteringLoop {
                 } else {
                     send(whole)
                 }
-            } else if isRequest, !admit(event, GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id), retry: isRetry) {
+            } else if isRequest,
+                !admit(
+                    event, GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id),
+                    retry: isRetry)
+            {
                 // Refused at the gateway: never metered.
             } else {
                 send(event, receivedAt: item.receivedAt)
@@ -302,7 +341,10 @@ struct MeteringLoop {
     private mutating func send(_ event: Event, receivedAt: Instant) {
         let outcome = meter.ingest(event, receivedAt: receivedAt)
         // Only an observer needs the item whole.
-        if let observer { observer.sent(GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: event.id), outcome: outcome) }
+        if let observer {
+            observer.sent(
+                GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: event.id), outcome: outcome)
+        }
         count(outcome, id: event.id)
     }
 

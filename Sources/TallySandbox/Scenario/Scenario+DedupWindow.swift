@@ -14,9 +14,11 @@ extension Scenario {
     public var dedupKeysAtOnce: Int {
         let limits = ingest.limits
         // Each span is at most TimeSpan.longest (10,000 years), so this sum cannot overflow.
-        let shift = faults.filter { $0.kind == .late || $0.kind == .clockSkew }
+        let shift =
+            faults.filter { $0.kind == .late || $0.kind == .clockSkew }
             .map { ($0.offset ?? ($0.kind == .late ? .hours(36) : .minutes(6))).milliseconds }.max() ?? 0
-        let reach = limits.maxAge.milliseconds + limits.maxAge.milliseconds / 8 + limits.maxFuture.milliseconds
+        let reach =
+            limits.maxAge.milliseconds + limits.maxAge.milliseconds / 8 + limits.maxFuture.milliseconds
             + ingest.delay.milliseconds + shift + 1_000
         let periods = schedule.periods
         var perPeriod = Array(repeating: 0, count: periods.count)
@@ -24,8 +26,10 @@ extension Scenario {
         var most = 0
         for first in periods.indices {
             var held = 0
-            for period in first..<periods.count where periods[period].start.millisecondsSinceEpoch
-                < periods[first].end.millisecondsSinceEpoch + reach {
+            for period in first..<periods.count
+            where periods[period].start.millisecondsSinceEpoch
+                < periods[first].end.millisecondsSinceEpoch + reach
+            {
                 held += perPeriod[period]
             }
             most = Swift.max(most, held)
@@ -59,7 +63,8 @@ enum MachineMemory {
         var bytes = Int(clamping: ProcessInfo.processInfo.physicalMemory)
         // cgroup v2 (a container's limit): a number of bytes, or "max".
         if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
-           let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0 {
+            let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0
+        {
             bytes = Swift.min(bytes, limit)
         }
         return bytes

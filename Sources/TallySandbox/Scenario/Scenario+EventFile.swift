@@ -15,7 +15,9 @@ extension Scenario {
         scenario.traffic = []
         scenario.events = []
         scenario.faults = []
-        scenario.inputs = [EventFileInput(path: path, name: file, format: format, mapping: mapping ?? format.gateway?.defaultMapping)]
+        scenario.inputs = [
+            EventFileInput(path: path, name: file, format: format, mapping: mapping ?? format.gateway?.defaultMapping)
+        ]
         scenario.expectations = Expectations()
         return scenario
     }

@@ -36,7 +36,8 @@ public struct Scenario: Sendable {
     /// (whose records are counted as they are read: see ``ScenarioRun/inputs``).
     public var totalEvents: Int {
         let generated = traffic.reduce(0) { $0 + $1.events }
-        return generated + events.count + faults.reduce(0) { $0 + ($1.kind == .duplicate ? $1.amount.count(of: generated) : 0) }
+        return generated + events.count
+            + faults.reduce(0) { $0 + ($1.kind == .duplicate ? $1.amount.count(of: generated) : 0) }
     }
 }
 
@@ -83,7 +84,8 @@ public struct Traffic: Sendable, Hashable {
     public static func == (lhs: Traffic, rhs: Traffic) -> Bool {
         lhs.metric == rhs.metric && lhs.customers == rhs.customers && lhs.events == rhs.events
             && lhs.quantity == rhs.quantity && lhs.arrival == rhs.arrival && lhs.spread == rhs.spread
-            && lhs.source == rhs.source && lhs.gateway == rhs.gateway && lhs.properties.map(\.key) == rhs.properties.map(\.key)
+            && lhs.source == rhs.source && lhs.gateway == rhs.gateway
+            && lhs.properties.map(\.key) == rhs.properties.map(\.key)
             && lhs.properties.map(\.values) == rhs.properties.map(\.values)
     }
 

@@ -70,7 +70,9 @@ struct RequestDecoder {
         }
         guard let value = object["events"] else { throw .invalid("events", "missing, expected a list of events") }
         guard case .array(let events) = value else { throw .invalid("events", "expected a list of events") }
-        guard !events.isEmpty else { throw .invalid("events", "is empty, expected 1 to \(limits.maxBatchEvents) events") }
+        guard !events.isEmpty else {
+            throw .invalid("events", "is empty, expected 1 to \(limits.maxBatchEvents) events")
+        }
         guard events.count <= limits.maxBatchEvents else {
             throw .invalid("events", "has \(events.count) events, expected at most \(limits.maxBatchEvents)")
         }
@@ -93,32 +95,42 @@ struct RequestDecoder {
         }
         for member in object.members {
             guard Self.eventFields.contains(member.key) else {
-                throw .invalid(path + member.key, "unknown field, expected \(Self.eventFields.sorted().joined(separator: ", "))")
+                throw .invalid(
+                    path + member.key, "unknown field, expected \(Self.eventFields.sorted().joined(separator: ", "))")
             }
             if case .string(let text) = member.value, text.count > limits.maxTextLength {
-                throw .invalid(path + member.key, "has \(text.count) characters, expected at most \(limits.maxTextLength)")
+                throw .invalid(
+                    path + member.key, "has \(text.count) characters, expected at most \(limits.maxTextLength)")
             }
         }
         if case .object(let properties)? = object["properties"] {
             guard properties.members.count <= limits.maxProperties else {
-                throw .invalid(path + "properties", "has \(properties.members.count) entries, expected at most \(limits.maxProperties)")
+                throw .invalid(
+                    path + "properties",
+                    "has \(properties.members.count) entries, expected at most \(limits.maxProperties)")
             }
             for member in properties.members {
                 if member.key.count > limits.maxTextLength {
-                    throw .invalid(path + "properties", "a key has \(member.key.count) characters, expected at most \(limits.maxTextLength)")
+                    throw .invalid(
+                        path + "properties",
+                        "a key has \(member.key.count) characters, expected at most \(limits.maxTextLength)")
                 }
                 if case .string(let text) = member.value, text.count > limits.maxTextLength {
-                    throw .invalid(path + "properties." + member.key, "has \(text.count) characters, expected at most \(limits.maxTextLength)")
+                    throw .invalid(
+                        path + "properties." + member.key,
+                        "has \(text.count) characters, expected at most \(limits.maxTextLength)")
                 }
             }
         }
         let event: Event
         do { event = try Event(json: value) } catch {
-            throw .invalid(error.field.map { path + $0 } ?? (path.isEmpty ? nil : String(path.dropLast())), error.message)
+            throw .invalid(
+                error.field.map { path + $0 } ?? (path.isEmpty ? nil : String(path.dropLast())), error.message)
         }
         guard event.tenant == principal.tenant else {
-            throw APIError(status: 403, code: "forbidden", field: path + "tenant_id",
-                           message: "the key belongs to tenant '\(principal.tenant)', not '\(event.tenant.prefix(64))'")
+            throw APIError(
+                status: 403, code: "forbidden", field: path + "tenant_id",
+                message: "the key belongs to tenant '\(principal.tenant)', not '\(event.tenant.prefix(64))'")
         }
         return IngestItem(event: event, receivedAt: try receivedAt(object["received_at"], field: path + "received_at"))
     }
@@ -127,14 +139,17 @@ struct RequestDecoder {
     func receivedAt(_ value: JSONValue?, field: String) throws(APIError) -> Instant {
         guard let value else { return now }
         guard principal.mode == .test else {
-            throw APIError(status: 400, code: "invalid_request", field: field,
-                           message: "only test-mode keys may set received_at; a live service stamps its own clock")
+            throw APIError(
+                status: 400, code: "invalid_request", field: field,
+                message: "only test-mode keys may set received_at; a live service stamps its own clock")
         }
         switch value {
         case .string(let text):
             do { return try Instant(iso8601: text) } catch { throw .invalid(field, error.message) }
         case .number(let text):
-            guard let milliseconds = Int64(text) else { throw .invalid(field, "expected whole milliseconds since the epoch") }
+            guard let milliseconds = Int64(text) else {
+                throw .invalid(field, "expected whole milliseconds since the epoch")
+            }
             return Instant(millisecondsSinceEpoch: milliseconds)
         default:
             throw .invalid(field, "expected an ISO-8601 UTC time like 2026-01-03T10:00:00Z")
@@ -151,7 +166,9 @@ struct RequestDecoder {
             throw .invalid(member.key, "unknown field, expected customer_id, metric and (test keys only) at")
         }
         func text(_ name: String) throws(APIError) -> String {
-            guard case .string(let text)? = object[name], !text.isEmpty else { throw .invalid(name, "expected a non-empty string") }
+            guard case .string(let text)? = object[name], !text.isEmpty else {
+                throw .invalid(name, "expected a non-empty string")
+            }
             guard text.count <= limits.maxTextLength else {
                 throw .invalid(name, "has \(text.count) characters, expected at most \(limits.maxTextLength)")
             }

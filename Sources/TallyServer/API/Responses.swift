@@ -49,11 +49,14 @@ enum IngestResponse {
     }
 
     static func json(results: [JSONValue], tally: Tally) -> String {
-        CanonicalJSON.write(.object(JSONObject([
-            ("received", .number(String(tally.received))), ("accepted", .number(String(tally.accepted))),
-            ("rejected", .number(String(tally.rejected))), ("dead_lettered", .number(String(tally.deadLettered))),
-            ("results", .array(results)),
-        ])), pretty: false)
+        CanonicalJSON.write(
+            .object(
+                JSONObject([
+                    ("received", .number(String(tally.received))), ("accepted", .number(String(tally.accepted))),
+                    ("rejected", .number(String(tally.rejected))),
+                    ("dead_lettered", .number(String(tally.deadLettered))),
+                    ("results", .array(results)),
+                ])), pretty: false)
     }
 }
 
@@ -76,10 +79,13 @@ struct AccessAnswer: Sendable, Hashable {
 
     var json: String {
         func decimal(_ value: ExactDecimal?) -> JSONValue { value.map { .string($0.description) } ?? .null }
-        return CanonicalJSON.write(.object(JSONObject([
-            ("allowed", .bool(decision.allowed)), ("quota", decimal(decision.limit)), ("used", .string(decision.quota.used.description)),
-            ("remaining", decimal(decision.remaining)), ("margin_level", .string(decision.marginLevel.name)),
-            ("flags", .array(flags.map { .string($0) })), ("reason", .string(reason)),
-        ])), pretty: false)
+        return CanonicalJSON.write(
+            .object(
+                JSONObject([
+                    ("allowed", .bool(decision.allowed)), ("quota", decimal(decision.limit)),
+                    ("used", .string(decision.quota.used.description)),
+                    ("remaining", decimal(decision.remaining)), ("margin_level", .string(decision.marginLevel.name)),
+                    ("flags", .array(flags.map { .string($0) })), ("reason", .string(reason)),
+                ])), pretty: false)
     }
 }

@@ -130,12 +130,16 @@ extension KeyStore {
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch { throw KeyFileError("\(file): YAML error: \(error)") }
         guard let root else { return KeyStore() }
-        guard case .mapping(let top) = root else { throw KeyFileError("\(file): expected a mapping with keys and signing_secrets") }
+        guard case .mapping(let top) = root else {
+            throw KeyFileError("\(file): expected a mapping with keys and signing_secrets")
+        }
         var store = KeyStore()
         for (keyNode, value) in top {
             let section = keyNode.string ?? ""
             guard section == "keys" || section == "signing_secrets" else {
-                throw KeyFileError("\(file):\(keyNode.mark?.line ?? 1): unknown section '\(section)', expected keys or signing_secrets")
+                throw KeyFileError(
+                    "\(file):\(keyNode.mark?.line ?? 1): unknown section '\(section)', expected keys or signing_secrets"
+                )
             }
             guard case .sequence(let items) = value else { throw KeyFileError("\(file): \(section) must be a list") }
             for (index, item) in items.enumerated() {
@@ -143,19 +147,25 @@ extension KeyStore {
                 guard case .mapping(let entry) = item else { throw KeyFileError("\(at) must be a mapping") }
                 var fields: [String: String] = [:]
                 for (name, text) in entry {
-                    guard let name = name.string, let text = text.string else { throw KeyFileError("\(at): every field must be text") }
+                    guard let name = name.string, let text = text.string else {
+                        throw KeyFileError("\(at): every field must be text")
+                    }
                     fields[name] = text
                 }
-                let allowed: Set<String> = section == "keys" ? ["id", "tenant", "mode", "sha256"] : ["id", "tenant", "mode", "secret"]
+                let allowed: Set<String> =
+                    section == "keys" ? ["id", "tenant", "mode", "sha256"] : ["id", "tenant", "mode", "secret"]
                 if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
-                    throw KeyFileError("\(at): unknown field '\(unknown)', expected \(allowed.sorted().joined(separator: ", "))")
+                    throw KeyFileError(
+                        "\(at): unknown field '\(unknown)', expected \(allowed.sorted().joined(separator: ", "))")
                 }
                 func field(_ name: String) throws -> String {
                     guard let value = fields[name], !value.isEmpty else { throw KeyFileError("\(at): missing \(name)") }
                     return value
                 }
                 let modeText = fields["mode"] ?? "live"
-                guard let mode = KeyMode(rawValue: modeText) else { throw KeyFileError("\(at).mode: '\(modeText)', expected live or test") }
+                guard let mode = KeyMode(rawValue: modeText) else {
+                    throw KeyFileError("\(at).mode: '\(modeText)', expected live or test")
+                }
                 if section == "keys" {
                     guard let digest = bytes(hex: try field("sha256")), digest.count == 32 else {
                         throw KeyFileError("\(at).sha256: expected 64 hex digits (the SHA-256 of the key)")
@@ -163,9 +173,13 @@ extension KeyStore {
                     store.keys.append(Key(id: try field("id"), tenant: try field("tenant"), mode: mode, sha256: digest))
                 } else {
                     let secret = try field("secret")
-                    guard secret.utf8.count >= 16 else { throw KeyFileError("\(at).secret: expected at least 16 characters") }
-                    store.signingSecrets.append(SigningSecret(id: try field("id"), tenant: try field("tenant"), mode: mode,
-                                                              secret: Array(secret.utf8)))
+                    guard secret.utf8.count >= 16 else {
+                        throw KeyFileError("\(at).secret: expected at least 16 characters")
+                    }
+                    store.signingSecrets.append(
+                        SigningSecret(
+                            id: try field("id"), tenant: try field("tenant"), mode: mode,
+                            secret: Array(secret.utf8)))
                 }
             }
         }

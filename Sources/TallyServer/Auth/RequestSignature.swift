@@ -21,7 +21,8 @@ public struct RequestSignature: Sendable {
         for part in header.split(separator: ",") {
             let pair = part.split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { return nil }
-            let name = pair[0].trimmingSpaces, value = pair[1].trimmingSpaces
+            let name = pair[0].trimmingSpaces
+            let value = pair[1].trimmingSpaces
             switch name {
             case "t": timestamp = Int64(value)
             case "v1": digest = KeyStore.bytes(hex: String(value)).flatMap { $0.count == 32 ? $0 : nil }

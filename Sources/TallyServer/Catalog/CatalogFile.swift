@@ -28,19 +28,31 @@ public struct CatalogFile: Sendable {
     /// - Throws: ``ScenarioErrors`` with every problem, each at its line and column.
     public static func load(yaml: String, file: String) throws(ScenarioErrors) -> CatalogFile {
         let reader = NodeReader(file: file)
-        let root = try YAMLDocument.compose(yaml, file: file, emptyMessage: "the file is empty, expected a scenario mapping with metrics, plans and customers")
+        let root = try YAMLDocument.compose(
+            yaml, file: file,
+            emptyMessage: "the file is empty, expected a scenario mapping with metrics, plans and customers")
         guard case .mapping(let mapping) = root else {
-            throw ScenarioErrors(diagnostics: [Diagnostic(file: file, line: 1, column: 1,
-                                                          message: "expected a scenario mapping with metrics, plans and customers")])
+            throw ScenarioErrors(diagnostics: [
+                Diagnostic(
+                    file: file, line: 1, column: 1,
+                    message: "expected a scenario mapping with metrics, plans and customers")
+            ])
         }
         // Every key is allowed: the sandbox's own keys are simply not read here.
-        let keys: [String] = mapping.keys.compactMap { key -> String? in if case .scalar(let scalar) = key { scalar.string } else { nil } }
-        let terms = reader.mapping(root, "the scenario", allowed: keys).map { BillingTermsSection(reader: reader).read($0, root: root) }
-        guard let terms, let name = terms.name, let catalog = terms.catalog, let schedule = terms.schedule, let ingest = terms.ingest,
-              reader.diagnostics.isEmpty else {
+        let keys: [String] = mapping.keys.compactMap { key -> String? in
+            if case .scalar(let scalar) = key { scalar.string } else { nil }
+        }
+        let terms = reader.mapping(root, "the scenario", allowed: keys).map {
+            BillingTermsSection(reader: reader).read($0, root: root)
+        }
+        guard let terms, let name = terms.name, let catalog = terms.catalog, let schedule = terms.schedule,
+            let ingest = terms.ingest,
+            reader.diagnostics.isEmpty
+        else {
             throw ScenarioErrors(diagnostics: Array(Set(reader.diagnostics)).sorted())
         }
-        return CatalogFile(name: name, tenant: terms.tenant, catalog: catalog, schedule: schedule, limits: ingest.limits,
-                           entitlementCacheRefresh: terms.cacheRefresh)
+        return CatalogFile(
+            name: name, tenant: terms.tenant, catalog: catalog, schedule: schedule, limits: ingest.limits,
+            entitlementCacheRefresh: terms.cacheRefresh)
     }
 }

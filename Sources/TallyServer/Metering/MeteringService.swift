@@ -89,7 +89,9 @@ public final class MeteringService: Sendable {
     public init(catalogs: [CatalogFile], ledger: Ledger, metrics: ServerMetrics) throws {
         var byTenant: [String: CatalogFile] = [:]
         for file in catalogs {
-            guard byTenant[file.tenant] == nil else { throw LedgerError("two catalogs are for tenant '\(file.tenant)'") }
+            guard byTenant[file.tenant] == nil else {
+                throw LedgerError("two catalogs are for tenant '\(file.tenant)'")
+            }
             byTenant[file.tenant] = file
         }
         self.catalogs = byTenant
@@ -103,7 +105,8 @@ public final class MeteringService: Sendable {
     @discardableResult
     func rebuild() throws -> Int {
         var fresh: [BookID: Book] = [:]
-        var entries = 0, mismatches = 0
+        var entries = 0
+        var mismatches = 0
         try journal.forEachEntry { entry in
             entries += 1
             let stored: Event?
@@ -127,7 +130,10 @@ public final class MeteringService: Sendable {
             fresh[id]?.answeredKeys[request.key] = request.bodySHA256
         }
         if mismatches > 0 {
-            FileHandle.standardError.write(Data("tally-server: \(mismatches) of \(entries) ledger entries meter differently under today's catalogs\n".utf8))
+            FileHandle.standardError.write(
+                Data(
+                    "tally-server: \(mismatches) of \(entries) ledger entries meter differently under today's catalogs\n"
+                        .utf8))
         }
         books.withLock { $0 = fresh }
         return entries
@@ -145,7 +151,10 @@ public final class MeteringService: Sendable {
     func read<T>(_ id: BookID, _ body: (Book) throws(APIError) -> T) throws(APIError) -> T {
         let result: Result<T, APIError> = books.withLock { books in
             guard let book = book(id, in: &books) else {
-                return .failure(APIError(status: 404, code: "unknown_tenant", message: "tenant '\(id.tenant)' has no catalog on this service"))
+                return .failure(
+                    APIError(
+                        status: 404, code: "unknown_tenant",
+                        message: "tenant '\(id.tenant)' has no catalog on this service"))
             }
             do throws(APIError) { return .success(try body(book)) } catch { return .failure(error) }
         }
@@ -157,7 +166,10 @@ public final class MeteringService: Sendable {
     func update<T>(_ id: BookID, _ body: (inout Book) throws(APIError) -> T) throws(APIError) -> T {
         let result: Result<T, APIError> = books.withLock { books in
             guard book(id, in: &books) != nil, var book = books.removeValue(forKey: id) else {
-                return .failure(APIError(status: 404, code: "unknown_tenant", message: "tenant '\(id.tenant)' has no catalog on this service"))
+                return .failure(
+                    APIError(
+                        status: 404, code: "unknown_tenant",
+                        message: "tenant '\(id.tenant)' has no catalog on this service"))
             }
             defer { books[id] = book }
             do throws(APIError) { return .success(try body(&book)) } catch { return .failure(error) }
@@ -168,10 +180,13 @@ public final class MeteringService: Sendable {
     // MARK: Ingest
 
     /// Meters `items` into book `id` and returns the answer once they are durable.
-    func ingest(_ items: [IngestItem], into id: BookID, idempotency: (key: String, bodySHA256: String)?) async throws -> IngestAnswer {
+    func ingest(
+        _ items: [IngestItem], into id: BookID, idempotency: (key: String, bodySHA256: String)?
+    ) async throws -> IngestAnswer {
         try await withCheckedThrowingContinuation { continuation in
             let start = queue.withLock { queue in
-                queue.pending.append(PendingBatch(book: id, items: items, idempotency: idempotency, continuation: continuation))
+                queue.pending.append(
+                    PendingBatch(book: id, items: items, idempotency: idempotency, continuation: continuation))
                 defer { queue.draining = true }
                 return !queue.draining
             }
@@ -209,14 +224,21 @@ public final class MeteringService: Sendable {
             var answeredInGroup: [BookID: [String: Int]] = [:]
             for batch in group {
                 guard book(batch.book, in: &books) != nil else {
-                    decisions.append(.refuse(APIError(status: 404, code: "unknown_tenant", message: "tenant '\(batch.book.tenant)' has no catalog")))
+                    decisions.append(
+                        .refuse(
+                            APIError(
+                                status: 404, code: "unknown_tenant",
+                                message: "tenant '\(batch.book.tenant)' has no catalog")))
                     continue
                 }
                 if let (key, hash) = batch.idempotency {
                     if let earlier = answeredInGroup[batch.book]?[key] {
-                        decisions.append(Self.repeatOrConflict(decisions[earlier], sameBody: requests.contains {
-                            $0.key == key && $0.tenant == batch.book.ledgerTenant && $0.bodySHA256 == hash
-                        }))
+                        decisions.append(
+                            Self.repeatOrConflict(
+                                decisions[earlier],
+                                sameBody: requests.contains {
+                                    $0.key == key && $0.tenant == batch.book.ledgerTenant && $0.bodySHA256 == hash
+                                }))
                         continue
                     }
                     if let stored = books[batch.book]?.answeredKeys[key] {
@@ -229,21 +251,27 @@ public final class MeteringService: Sendable {
                 var tally = IngestResponse.Tally()
                 for item in batch.items {
                     // Through the dictionary, in place (the book was made above): a copy would copy its meter.
-                    guard let outcome = books[batch.book]?.meter.ingest(item.event, receivedAt: item.receivedAt) else { continue }
+                    guard let outcome = books[batch.book]?.meter.ingest(item.event, receivedAt: item.receivedAt) else {
+                        continue
+                    }
                     var detail: String?
                     if case .deadLettered = outcome { detail = books[batch.book]?.meter.deadLetters.last?.detail }
                     if case .accepted = outcome { books[batch.book]?.remember(item.event) }
                     var stored = item.event
                     stored.tenant = batch.book.ledgerTenant
-                    entries.append(JournalEntry(eventID: item.event.id, payload: .event(stored), receivedAt: item.receivedAt,
-                                                outcome: outcome, detail: detail))
+                    entries.append(
+                        JournalEntry(
+                            eventID: item.event.id, payload: .event(stored), receivedAt: item.receivedAt,
+                            outcome: outcome, detail: detail))
                     results.append(IngestResponse.result(id: item.event.id, outcome: outcome, detail: detail))
                     tally.add(outcome)
                     counts[IngestResponse.outcomeLabel(outcome), default: 0] += 1
                 }
                 let answer = IngestAnswer(json: IngestResponse.json(results: results, tally: tally), repeated: false)
                 if let (key, hash) = batch.idempotency {
-                    requests.append(RecordedRequest(tenant: batch.book.ledgerTenant, key: key, bodySHA256: hash, response: answer.json))
+                    requests.append(
+                        RecordedRequest(
+                            tenant: batch.book.ledgerTenant, key: key, bodySHA256: hash, response: answer.json))
                     books[batch.book]?.answeredKeys[key] = hash
                     answeredInGroup[batch.book, default: [:]][key] = decisions.count
                 }
@@ -258,12 +286,15 @@ public final class MeteringService: Sendable {
             FileHandle.standardError.write(Data("tally-server: ledger commit failed: \(error)\n".utf8))
             _ = try? rebuild()
             for batch in group {
-                batch.continuation.resume(throwing: APIError(status: 503, code: "ledger_unavailable",
-                                                             message: "the events could not be made durable; nothing was counted, send them again"))
+                batch.continuation.resume(
+                    throwing: APIError(
+                        status: 503, code: "ledger_unavailable",
+                        message: "the events could not be made durable; nothing was counted, send them again"))
             }
             return
         }
-        metrics.committed(events: entries.count, requests: group.count, seconds: started.duration(to: .now), outcomes: counts)
+        metrics.committed(
+            events: entries.count, requests: group.count, seconds: started.duration(to: .now), outcomes: counts)
         for (batch, decision) in zip(group, decisions) {
             switch decision {
             case .answer(let answer):
@@ -277,7 +308,8 @@ public final class MeteringService: Sendable {
                     }
                     batch.continuation.resume(returning: IngestAnswer(json: json, repeated: true))
                 } catch {
-                    batch.continuation.resume(throwing: APIError(status: 503, code: "ledger_unavailable", message: "\(error)"))
+                    batch.continuation.resume(
+                        throwing: APIError(status: 503, code: "ledger_unavailable", message: "\(error)"))
                 }
             }
         }
@@ -286,14 +318,18 @@ public final class MeteringService: Sendable {
     private static func repeatOrConflict(_ earlier: Decision, sameBody: Bool) -> Decision {
         guard sameBody, case .answer(let answer) = earlier else {
             if case .refuse(let error) = earlier { return .refuse(error) }
-            return .refuse(APIError(status: 422, code: "idempotency_key_reused",
-                                    message: "this Idempotency-Key was used with another body"))
+            return .refuse(
+                APIError(
+                    status: 422, code: "idempotency_key_reused",
+                    message: "this Idempotency-Key was used with another body"))
         }
         return .answer(IngestAnswer(json: answer.json, repeated: true))
     }
 
     private static func keyReused(_ key: String) -> APIError {
-        APIError(status: 422, code: "idempotency_key_reused", field: nil,
-                 message: "Idempotency-Key '\(key.prefix(64))' was used before with another body; use a new key for new events")
+        APIError(
+            status: 422, code: "idempotency_key_reused", field: nil,
+            message:
+                "Idempotency-Key '\(key.prefix(64))' was used before with another body; use a new key for new events")
     }
 }

@@ -34,16 +34,23 @@ public final class ServerMetrics: Sendable {
         eventsPerCommit.record(events)
         groupSize.record(requests)
         for (outcome, count) in outcomes {
-            Counter(label: "tally_events_total", dimensions: [("outcome", outcome)], factory: factory).increment(by: count)
+            Counter(label: "tally_events_total", dimensions: [("outcome", outcome)], factory: factory).increment(
+                by: count)
         }
     }
 
     /// One HTTP request answered.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        Timer(label: "tally_http_request_duration_seconds", dimensions: [("route", route), ("method", method)], factory: factory)
-            .recordNanoseconds(duration.nanoseconds)
-        Counter(label: "tally_http_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)
-            .increment()
+        Timer(
+            label: "tally_http_request_duration_seconds", dimensions: [("route", route), ("method", method)],
+            factory: factory
+        )
+        .recordNanoseconds(duration.nanoseconds)
+        Counter(
+            label: "tally_http_requests_total", dimensions: [("route", route), ("status", String(status))],
+            factory: factory
+        )
+        .increment()
     }
 
     /// The Prometheus text exposition of every metric.
