@@ -33,6 +33,17 @@ struct EventFilesSection {
                 }
             }
             let path = name.hasPrefix("/") ? name : folder.appendingPathComponent(name).path
+            // What `run` would refuse, `check` refuses here, at the entry: a file that cannot be read.
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue,
+                FileManager.default.isReadableFile(atPath: path)
+            else {
+                reader.fail(
+                    map["file"] ?? item,
+                    "events_from: cannot read '\(Escaped(name))', expected a readable file (a path relative to the scenario's folder)"
+                )
+                return nil
+            }
             return EventFileInput(
                 path: path, name: name, format: format, mapping: mapping ?? format.gateway?.defaultMapping)
         }
