@@ -27,7 +27,7 @@ struct ReportCommand: ParsableCommand {
         var arguments = ["--report", out, "--threads", String(threads)]
         if let fixtures { arguments += ["--fixtures", fixtures] }
         arguments += ["--"] + paths
-        var command = try Run.parse(arguments)
+        let command = try Run.parse(arguments)
         try command.validate()
         try command.run()
     }

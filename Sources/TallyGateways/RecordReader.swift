@@ -20,7 +20,15 @@ public final class RecordReader {
 
     /// Opens `path`; gateway formats map their records with `mapping` (default: the gateway's own).
     ///
-    /// - Parameter tenant: the tenant of records whose mapping finds none.
+    /// - Parameters:
+    ///   - path: the file to read, one record (or one batch of records) a line.
+    ///   - displayName: how dead letters name the file (`file:line`); the path when nil.
+    ///   - format: Tally's JSON Lines or CSV, or a gateway's own records.
+    ///   - mapping: for gateway formats, which fields give the event's tenant, customer, id, metric and quantity.
+    ///   - tenant: the tenant of records whose mapping finds none.
+    ///   - maxLineBytes: the longest line read whole; a longer one is a dead letter, which bounds the memory
+    ///     a file can take.
+    /// - Throws: ``RecordFileError`` when the file cannot be opened.
     public init(
         path: String, displayName: String? = nil, format: RecordFormat, mapping: GatewayMapping? = nil,
         tenant: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes

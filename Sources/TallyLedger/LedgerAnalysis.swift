@@ -130,7 +130,9 @@ public enum Reconciliation {
     /// Meters the ledger's accepted events again under the catalog that billed the stored
     /// invoices, bills them, and compares line quantities per customer, metric and period.
     ///
-    /// - Parameter load: reads scenario text into its terms (the sandbox's loader).
+    /// - Parameters:
+    ///   - ledger: the recorded run to check; it is only read.
+    ///   - load: reads scenario text into its terms (the sandbox's loader).
     public static func run(_ ledger: Ledger, load: BillingTerms.Loader) throws -> Report {
         try ledger.queue.read { db in
             guard let run = try RecordedRun.fetch(db) else {

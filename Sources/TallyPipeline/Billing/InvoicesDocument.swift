@@ -1,5 +1,4 @@
 import TallyJSON
-import TallyPipeline
 
 /// `Fixtures/<name>/invoices.json`: every invoice and line of every period, as canonical JSON.
 ///

@@ -2,7 +2,7 @@
 ///
 /// Smoothed the way Apigee's SpikeArrest is: `30/s` admits one request per 1000/30 ms
 /// interval, not 30 at the top of each second. A burst of N lets N requests through
-/// back to back after a quiet spell, refilled one per interval (see ``SpikeBucket``).
+/// back to back after a quiet spell, refilled one per interval.
 public struct SpikeArrest: Sendable, Hashable {
     /// The unit a rate is counted per.
     public enum Unit: String, Sendable, Hashable {

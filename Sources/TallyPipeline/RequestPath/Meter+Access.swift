@@ -17,6 +17,8 @@ extension Meter {
     /// - Parameters:
     ///   - tenant: the tenant the request is for. A meter serves one tenant's catalog (a
     ///     service keeps one per tenant), so it only travels with the decision's counts.
+    ///   - customer: the catalog id of the customer making the request.
+    ///   - metric: the key of the metric the request would be metered on.
     ///   - instant: when the request reaches the gateway; requests are decided in time order.
     /// - Returns: the decision; a refused request must not reach the backend or be metered.
     public mutating func canAccess(
