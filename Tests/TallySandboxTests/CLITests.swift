@@ -44,13 +44,18 @@ struct CLITests {
         let fixtures = folder.appendingPathComponent("Fixtures")
         try FileManager.default.createDirectory(at: scenarios, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: fixtures, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            at: Repository.scenarios.appendingPathComponent("clock-skew.yaml"),
-            to: scenarios.appendingPathComponent("clock-skew.yaml"))
-        try FileManager.default.copyItem(
-            at: Repository.fixtures.appendingPathComponent("clock-skew"),
-            to: fixtures.appendingPathComponent("clock-skew"))
+        try copyScenario("clock-skew", into: folder)
         return folder
+    }
+
+    /// Copies the bundled scenario `name` and its goldens into the scratch project at `folder`.
+    func copyScenario(_ name: String, into folder: URL) throws {
+        try FileManager.default.copyItem(
+            at: Repository.scenarios.appendingPathComponent("\(name).yaml"),
+            to: folder.appendingPathComponent("Scenarios/\(name).yaml"))
+        try FileManager.default.copyItem(
+            at: Repository.fixtures.appendingPathComponent(name),
+            to: folder.appendingPathComponent("Fixtures/\(name)"))
     }
 
     @Test("a passing run exits 0, ends with the summary line, and writes JSON and JUnit reports")

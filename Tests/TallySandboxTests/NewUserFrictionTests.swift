@@ -261,13 +261,9 @@ struct NewUserFrictionTests {
 
     /// A scratch project holding graduated-5-tiers (100,000 events, enough to show progress) and its goldens.
     func graduatedProject() throws -> URL {
-        let folder = try CLITests().project()
-        try FileManager.default.copyItem(
-            at: Repository.scenarios.appendingPathComponent("graduated-5-tiers.yaml"),
-            to: folder.appendingPathComponent("Scenarios/graduated-5-tiers.yaml"))
-        try FileManager.default.copyItem(
-            at: Repository.fixtures.appendingPathComponent("graduated-5-tiers"),
-            to: folder.appendingPathComponent("Fixtures/graduated-5-tiers"))
+        let cli = CLITests()
+        let folder = try cli.project()
+        try cli.copyScenario("graduated-5-tiers", into: folder)
         return folder
     }
 

@@ -72,8 +72,8 @@ public struct KeyStore: Sendable {
 
     /// A new random key of the given mode: `tally_test_` or `tally_live_` and 64 hex digits.
     public static func newKey(mode: KeyMode) -> String {
-        var generator = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // 256 bits from swift-crypto's key generator, the system's secure random source.
+        let bytes = SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) }
         return "tally_\(mode.rawValue)_" + hex(bytes)
     }
 
