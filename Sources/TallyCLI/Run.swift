@@ -152,6 +152,7 @@ struct Run: ParsableCommand {
         let timing =
             "\(run.counts.received) events, \(String(format: "%.2f", seconds)) s"
             + (run.requests.map { "; \($0.summary)" } ?? "")
+            + (run.reconciliation.map { "; \($0.summary)" } ?? "")
         var messages = run.expectationFailures.map { "expect: \($0)" }
         var result = ScenarioResult(
             file: file, name: scenario.name, status: .passed, messages: [], events: run.counts.received,

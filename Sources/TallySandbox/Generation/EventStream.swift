@@ -22,6 +22,8 @@ struct EventStream {
     let threads: Int
     /// The scenario's event files, read into the stream; nil to open them privately (their tallies unread).
     var files: EventFileSources? = nil
+    /// Where what `delivery:` lost or sent twice is counted; nil when nobody reads it.
+    var delivery: DeliveryTally? = nil
     static let chunkSize = 8192
     static let batchSize = 4096
 
@@ -35,7 +37,7 @@ struct EventStream {
     func forEachBatch(_ body: (StreamBatch) -> Void) throws(RunError) {
         var merge = try Merge(
             scenario: scenario, chunkWorkers: Swift.max(0, threads - 2),
-            files: files ?? EventFileSources(scenario: scenario))
+            files: files ?? EventFileSources(scenario: scenario), delivery: delivery)
         guard threads >= 2 else {
             defer { merge.stop() }
             var batch = StreamBatch(names: merge.names)
@@ -71,14 +73,22 @@ struct Merge {
     /// Explicit events keep their declaration order among equal times.
     private var explicit: [GeneratedItem] = []
     private var resends: [StreamItem] = []
+    /// By slot, the whole item a re-send of a whole item stands for (a failed flush's retry re-sends every event).
+    private var wholeResends: [GeneratedItem?] = []
     private var freeSlots: [Int] = []
     private var resendSequence = 0
     /// Each event file's next item, waiting for its turn.
     private var fileHeads: [GeneratedItem?] = []
     private let files: EventFileSources
+    private let delivery: DeliveryTally?
 
-    init(scenario: Scenario, chunkWorkers: Int, files: EventFileSources) throws(RunError) {
+    init(
+        scenario: Scenario, chunkWorkers: Int, files: EventFileSources, delivery: DeliveryTally? = nil
+    )
+        throws(RunError)
+    {
         self.files = files
+        self.delivery = delivery
         let plan = StreamPlan(scenario: scenario)
         var pickers: [CustomerPicker] = []
         var combinations: [PropertyCombinations] = []
@@ -154,7 +164,12 @@ struct Merge {
             case .resend:
                 _ = heads.pop()
                 batch.resendPositions.append(batch.items.count)
-                batch.items.append(resends[head.index])
+                if resends[head.index].unit == StreamItem.fullItem, let whole = wholeResends[head.index] {
+                    batch.append(whole: whole)
+                    wholeResends[head.index] = nil
+                } else {
+                    batch.items.append(resends[head.index])
+                }
                 freeSlots.append(head.index)
             case .unit:
                 let unit = head.index
@@ -165,18 +180,33 @@ struct Merge {
                 } else {
                     batch.items.append(item)
                 }
-                var resend: StreamItem?
-                let cursor = resendCursors[unit]
-                if cursor < buffers[unit].resends.count, buffers[unit].resends[cursor].index == position {
-                    resend = buffers[unit].resends[cursor].item
-                    resendCursors[unit] += 1
+                // An item has at most one re-send, but with `delivery:` a duplicate's and a retry's.
+                let first = resendCursors[unit]
+                var end = first
+                while end < buffers[unit].resends.count, buffers[unit].resends[end].index == position { end += 1 }
+                var resent: [(StreamItem, GeneratedItem?)] = []
+                for cursor in first..<end {
+                    let resend = buffers[unit].resends[cursor].item
+                    var whole: GeneratedItem?
+                    if resend.unit == StreamItem.fullItem {
+                        whole = buffers[unit].full[resend.sequence]
+                        whole?.receivedAt = resend.receivedAt
+                    }
+                    resent.append((resend, whole))
                 }
+                resendCursors[unit] = end
                 positions[unit] += 1
                 // The unit's next item takes its place at the top: one sift instead of a pop and a push.
                 if let next = nextKey(unit) { heads.replaceTop(next) } else { _ = heads.pop() }
-                if let resend {
+                for (resend, whole) in resent {
                     let slot = freeSlots.popLast() ?? resends.count
-                    if slot == resends.count { resends.append(resend) } else { resends[slot] = resend }
+                    if slot == resends.count {
+                        resends.append(resend)
+                        wholeResends.append(whole)
+                    } else {
+                        resends[slot] = resend
+                        wholeResends[slot] = whole
+                    }
                     // The sequence number, not the slot, breaks ties: slots are reused.
                     heads.push(
                         OrderKey(time: resend.receivedAt, source: .resend, rank: UInt64(resendSequence), index: slot))
@@ -193,6 +223,7 @@ struct Merge {
             buffers[unit] = chunks.next(unit)
             positions[unit] = 0
             resendCursors[unit] = 0
+            if let delivery { delivery.add(buffers[unit]) }
         }
         guard positions[unit] < buffers[unit].items.count else { return nil }
         // A unit has one item in the heap at a time, so its number alone orders it among equal times.
@@ -378,6 +409,11 @@ final class ChunkSource: @unchecked Sendable {
         var items: [StreamItem] = []
         var resends: [(index: Int, item: StreamItem)] = []
         var full: [GeneratedItem] = []
+        /// With `delivery:`: the events lost in an outage, by customer, and the duplicate re-sends of
+        /// them that were lost with them; how many events a failed flush's retry sends again.
+        var lost: [String: Int] = [:]
+        var lostCopies: [String: Int] = [:]
+        var retried = 0
     }
 
     private var generators: [UnitGenerator]
@@ -445,7 +481,9 @@ final class ChunkSource: @unchecked Sendable {
             condition.lock()
             generators[unit] = generator
             busy[unit] = false
-            if chunk.items.isEmpty { finished[unit] = true } else { ready[unit].append(chunk) }
+            if chunk.items.isEmpty { finished[unit] = true }
+            // The last chunk may hold nothing but what `delivery:` lost.
+            if !chunk.items.isEmpty || !chunk.lost.isEmpty || !chunk.lostCopies.isEmpty { ready[unit].append(chunk) }
             condition.broadcast()
         }
         condition.unlock()

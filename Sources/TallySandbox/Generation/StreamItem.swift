@@ -31,6 +31,13 @@ struct StreamItem: Sendable {
 
     static let fullItem: Int32 = -1
 
+    /// The same item, received at `instant`.
+    func with(receivedAt instant: Instant) -> StreamItem {
+        var item = self
+        item.receivedAt = instant
+        return item
+    }
+
     /// A stand-in for an item that travels whole at `index`.
     static func full(at index: Int, receivedAt: Instant) -> StreamItem {
         StreamItem(

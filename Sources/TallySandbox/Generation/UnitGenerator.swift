@@ -27,6 +27,13 @@ struct UnitGenerator {
     private var propertyRandom: PRNG
     private var faultRandom: PRNG
     private var lagRandom: PRNG
+    /// With `delivery:`, the per-batch lags, and the batch being gathered before it is sent.
+    private var deliveryRandom: PRNG
+    private var pendingBatch = ChunkSource.Chunk()
+    /// The next arrival, read to see whether it still belongs to the batch being gathered.
+    private var peeked: Int64?
+    /// When the previous batch was received: a queue delivers in order.
+    private var lastDelivered = Instant(millisecondsSinceEpoch: .min)
     private var sequence = 0
     private var alterationsLeft: [Int]
     /// The sum of `alterationsLeft`, kept rather than summed for every event.
@@ -39,7 +46,7 @@ struct UnitGenerator {
     /// Stream numbers: traffic, period and purpose packed into distinct bits, then mixed by the PRNG's seeding.
     enum Purpose: UInt64 {
         case arrivals = 1
-        case customers, quantities, properties, faults, lags
+        case customers, quantities, properties, faults, lags, delivery
     }
 
     static func stream(unit: StreamPlan.Unit, _ purpose: Purpose) -> UInt64 {
@@ -79,6 +86,7 @@ struct UnitGenerator {
         propertyRandom = random(.properties)
         faultRandom = random(.faults)
         lagRandom = random(.lags)
+        deliveryRandom = random(.delivery)
         alterationsLeft = unit.alterations
         alteringLeft = unit.alterations.reduce(0, +)
         duplicatesLeft = unit.duplicates
@@ -90,7 +98,21 @@ struct UnitGenerator {
     /// Most events go in as plain numbers (see ``StreamItem``); only those a fault
     /// renames or breaks are made into events here, and travel whole.
     mutating func next(into chunk: inout ChunkSource.Chunk) -> Bool {
-        guard let natural = arrivals.next() else { return false }
+        if let delivery = traffic.delivery { return nextBatch(into: &chunk, delivery) }
+        return nextEvent(into: &chunk)
+    }
+
+    private mutating func nextArrival() -> Int64? {
+        if let peeked {
+            self.peeked = nil
+            return peeked
+        }
+        return arrivals.next()
+    }
+
+    /// Appends the unit's next event, received at its time plus the ingest delay (see ``next(into:)``).
+    private mutating func nextEvent(into chunk: inout ChunkSource.Chunk) -> Bool {
+        guard let natural = nextArrival() else { return false }
         let timestamp = Instant(millisecondsSinceEpoch: natural)
         let receivedAt = timestamp + delay
         let customer =
@@ -139,6 +161,93 @@ struct UnitGenerator {
     }
 
     private func event(_ item: StreamItem) -> Event { names.event(item, tenant: tenant) }
+
+    /// Gathers the unit's next batch as the gateway's queue would, and appends it as Tally receives it:
+    /// every event at the batch's delivery instant, twice when its flush failed and is retried, or not
+    /// at all when it was flushed into an outage and not spilled to disk (counted in `chunk.lost`).
+    private mutating func nextBatch(into chunk: inout ChunkSource.Chunk, _ delivery: Delivery) -> Bool {
+        guard let first = nextArrival() else { return false }
+        peeked = first
+        // Taken out while it is filled, and put back for the next batch with its storage.
+        var batch = pendingBatch
+        pendingBatch = ChunkSource.Chunk()
+        defer { pendingBatch = batch }
+        batch.items.removeAll(keepingCapacity: true)
+        batch.full.removeAll(keepingCapacity: true)
+        batch.resends.removeAll(keepingCapacity: true)
+        var flushAt = first + delivery.flush.milliseconds
+        var count = 0
+        while let next = nextArrival() {
+            peeked = next
+            if count > 0 && next >= first + delivery.flush.milliseconds { break }
+            _ = nextEvent(into: &batch)
+            count += 1
+            if count == delivery.batch {
+                flushAt = next
+                break
+            }
+        }
+        let flushed = Instant(millisecondsSinceEpoch: flushAt)
+        let spread = delivery.lag.upperBound - delivery.lag.lowerBound
+        let lag = TimeSpan(
+            milliseconds: delivery.lag.lowerBound
+                + (spread > 0 ? Int64(deliveryRandom.nextInt(below: UInt64(spread) + 1)) : 0))
+        let outage = delivery.outage(at: flushed)
+        if outage != nil && !delivery.spillToDisk {
+            UnitGenerator.countLost(batch, customers: names.customers, into: &chunk)
+            return true
+        }
+        let delivered = Swift.max((outage?.to ?? flushed) + lag + delay, lastDelivered)
+        lastDelivered = delivered
+        let retried = outage == nil && delivery.retryFailedBatches && delivery.flushFails(at: flushed)
+        var resendCursor = 0
+        for (index, item) in batch.items.enumerated() {
+            var item = item
+            let position = chunk.items.count
+            if item.unit == StreamItem.fullItem {
+                var whole = batch.full[item.sequence]
+                whole.receivedAt = delivered
+                chunk.append(whole: whole)
+            } else {
+                let generated = item.receivedAt
+                item.receivedAt = delivered
+                chunk.items.append(item)
+                // A duplicate fault's re-send keeps its distance from the original.
+                while resendCursor < batch.resends.count, batch.resends[resendCursor].index == index {
+                    var resend = batch.resends[resendCursor].item
+                    resend.receivedAt = delivered + (resend.receivedAt - generated)
+                    chunk.resends.append((position, resend))
+                    resendCursor += 1
+                }
+            }
+            if retried {
+                let retry = chunk.items[position].with(receivedAt: delivered + Delivery.retryDelay)
+                chunk.resends.append((position, retry))
+                chunk.retried += 1
+            }
+        }
+        return true
+    }
+
+    /// Counts the gathered batch, and the duplicate re-sends planned of its events, as lost in delivery.
+    private static func countLost(
+        _ batch: ChunkSource.Chunk, customers: [String], into chunk: inout ChunkSource.Chunk
+    ) {
+        for item in batch.items {
+            let customer: String
+            if item.unit != StreamItem.fullItem {
+                customer = customers[Int(item.customer)]
+            } else if case .event(let whole) = batch.full[item.sequence].payload {
+                customer = whole.customer
+            } else {
+                customer = ""
+            }
+            chunk.lost[customer, default: 0] += 1
+        }
+        for resend in batch.resends {
+            chunk.lostCopies[customers[Int(resend.item.customer)], default: 0] += 1
+        }
+    }
 
     /// Sequential selection (Knuth's algorithm S): with R events left and r_k faults of
     /// kind k still to place, this event takes kind k with probability r_k / R, so

@@ -16,6 +16,7 @@ public struct GoldenFiles: Sendable {
     static func documents(of run: ScenarioRun) -> [(name: String, text: String)] {
         [("invoices.json", run.invoicesJSON), ("rejections.json", run.rejectionsJSON)]
             + (run.requestsJSON.map { [("requests.json", $0)] } ?? [])
+            + (run.reconciliationJSON.map { [("reconciliation.json", $0)] } ?? [])
     }
 
     /// How the run differs from its golden files: first the money that moved, per customer

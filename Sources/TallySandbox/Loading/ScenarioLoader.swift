@@ -129,6 +129,10 @@ struct ScenarioBuilder {
             return nil
         }
         if gateway { scenario.requestPath = RequestPathSettings(cacheRefresh: terms.cacheRefresh) }
+        if let problem = scenario.deliveryProblem {
+            reader.fail(top["traffic"] ?? top["expect"] ?? root, problem)
+            return nil
+        }
         return scenario
     }
 }

@@ -25,6 +25,7 @@ struct TrafficSection {
         return items.compactMap { item in
             let keys = [
                 "metric", "customers", "events", "quantity", "arrival", "spread", "source", "properties", "gateway",
+                "delivery",
             ]
             guard let map = reader.mapping(item, "a traffic stream", allowed: keys) else { return nil }
             let metric = map.required("metric", "the metric the events report").flatMap(metric)
@@ -77,10 +78,17 @@ struct TrafficSection {
                     "\(gateway.rawValue) records carry no event properties (only kong's query string does), expected no properties"
                 )
             }
+            var delivery: Delivery?
+            if let node = map["delivery"] {
+                guard let read = DeliverySection(reader: reader).delivery(node, gateway: gateway) else { return nil }
+                delivery = read
+            }
             guard let metric, let events, let quantity else { return nil }
-            return Traffic(
+            var traffic = Traffic(
                 metric: metric, customers: customers, events: events, quantity: quantity, arrival: arrival,
                 spread: spread, source: source, properties: properties.sorted { $0.key < $1.key }, gateway: gateway)
+            traffic.delivery = delivery
+            return traffic
         }
     }
 
@@ -259,7 +267,7 @@ struct ExpectSection {
                 node, "expect",
                 allowed: [
                     "rejected", "dead_lettered", "accepted", "late", "invoice_total", "amount_due",
-                    "refused", "flagged", "requests_by_customer",
+                    "refused", "flagged", "requests_by_customer", "reconciliation",
                 ])
         else { return expectations }
         let requestPath = RequestPathSection(reader: reader)
@@ -292,6 +300,10 @@ struct ExpectSection {
                     expectations.outcomes[reason] = count
                 }
             }
+        }
+        if let node = map["reconciliation"] {
+            (expectations.reconciliation, expectations.reconciliationByCustomer) = DeliverySection(reader: reader)
+                .expectations(node, catalog: catalog)
         }
         expectations.accepted = map["accepted"].flatMap { reader.integer($0, "expect.accepted") }
         expectations.late = map["late"].flatMap { reader.integer($0, "expect.late") }

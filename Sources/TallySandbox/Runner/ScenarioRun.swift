@@ -21,6 +21,13 @@ public struct ScenarioRun: Sendable {
     /// The first dead letters' reasons and details (`schema_invalid: f.log:3: event_id: missing...`),
     /// for a person reading a run of event files; empty without `events_from:`.
     public var deadLetterSamples: [String] = []
+    /// Requests served against events metered, per customer; nil unless the scenario uses `delivery:`.
+    public var reconciliation: DeliveryReconciliation? = nil
+
+    /// The canonical text of `reconciliation.json`; nil without `delivery:`.
+    public var reconciliationJSON: String? {
+        reconciliation.map { CanonicalJSON.write($0.json(scenario: scenario.name)) }
+    }
 
     /// The canonical text of `invoices.json`.
     public var invoicesJSON: String {

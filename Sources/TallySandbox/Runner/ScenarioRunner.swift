@@ -38,7 +38,9 @@ public enum ScenarioRunner {
             gatewayDelay: scenario.requestPath.map { _ in scenario.ingest.delay })
         prefaultDedupTable(of: loop.meter, threads: threads)
         let files = EventFileSources(scenario: scenario)
-        let stream = EventStream(scenario: scenario, threads: threads, files: files)
+        let delivery = scenario.usesDelivery ? DeliveryTally() : nil
+        if delivery != nil { loop.reconciliation = DeliveryReconciliation() }
+        let stream = EventStream(scenario: scenario, threads: threads, files: files, delivery: delivery)
         try stream.forEachBatch { loop.receive($0) }
         loop.progress?(loop.sent)
         meter = loop.meter
@@ -53,12 +55,21 @@ public enum ScenarioRunner {
         var requests = loop.requests
         requests?.counts = access
         let refused = requests.map { _ in access.refused } ?? 0
+        // With `delivery:`, what an outage lost never reaches the meter, and a retried batch reaches it twice.
+        var reconciliation = loop.reconciliation
+        if let delivery, var lines = reconciliation {
+            delivery.apply(to: &lines)
+            reconciliation = lines
+        }
+        let lost = delivery?.lostTotal ?? 0
+        let retried = delivery?.retried ?? 0
         guard counts.received + refused == sent, counts.isBalanced, access.isBalanced,
-            sent == scenario.totalEvents + fromFiles, inputs.allSatisfy(\.isBalanced)
+            sent + lost == scenario.totalEvents + retried + fromFiles, inputs.allSatisfy(\.isBalanced),
+            reconciliation?.customers.values.allSatisfy(\.isBalanced) ?? true
         else {
             throw RunError(
                 message:
-                    "\(scenario.name): conservation violated: \(sent) sent (\(scenario.totalEvents) planned + \(fromFiles) from files), \(refused) refused at the gateway (\(access.requests) requests: \(access.allowed) allowed + \(access.refused) refused), \(counts.received) metered, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered"
+                    "\(scenario.name): conservation violated: \(sent) sent + \(lost) lost in delivery (\(scenario.totalEvents) planned + \(retried) retried + \(fromFiles) from files), \(refused) refused at the gateway (\(access.requests) requests: \(access.allowed) allowed + \(access.refused) refused), \(counts.received) metered, \(counts.accepted) accepted + \(counts.rejected) rejected + \(counts.deadLettered) dead-lettered"
             )
         }
         reached(.metered)
@@ -84,6 +95,10 @@ public enum ScenarioRunner {
             expectationFailures: ExpectationCheck.failures(scenario: scenario, counts: counts, billed: billed)
                 + ExpectationCheck.failures(scenario: scenario, requests: requests),
             requests: requests, inputs: inputs)
+        run.reconciliation = reconciliation
+        if let reconciliation {
+            run.expectationFailures += ExpectationCheck.failures(scenario: scenario, reconciliation: reconciliation)
+        }
         if !inputs.isEmpty {
             run.deadLetterSamples = meter.deadLetters.prefix(20).map { "\($0.reason.rawValue): \($0.detail)" }
         }
@@ -258,6 +273,11 @@ struct MeteringLoop {
     let gatewayDelay: TimeSpan?
     /// The gateway's refusals and flags; nil without a gateway.
     private(set) var requests: RequestLog?
+    /// Per customer, what became of each item (see ``DeliveryReconciliation``); nil unless the scenario uses
+    /// `delivery:`, so that other runs pay nothing per event for it.
+    var reconciliation: DeliveryReconciliation?
+    /// Whether the item being sent is a re-send; kept only for ``reconciliation``.
+    private var isCopy = false
 
     init(meter: Meter, observer: RunObserver?, progress: ((Int) -> Void)?, gatewayDelay: TimeSpan? = nil) {
         self.meter = meter
@@ -282,6 +302,7 @@ struct MeteringLoop {
         // the event of item `i` sits `i - index` places after the first, once `index` were taken.
         var ready = 0
         var nextResend = 0
+        var nextCopy = 0
         for index in 0..<batch.count {
             while ready < Swift.min(index + distance + 1, batch.count) {
                 if !madeAhead {
@@ -298,6 +319,10 @@ struct MeteringLoop {
             // Every item has its event (or stand-in) in `events`, so the take always succeeds.
             guard let event = events.take() else { continue }
             let item = batch.items[index]
+            if reconciliation != nil {
+                while nextCopy < batch.resendPositions.count, batch.resendPositions[nextCopy] < index { nextCopy += 1 }
+                isCopy = nextCopy < batch.resendPositions.count && batch.resendPositions[nextCopy] == index
+            }
             // A re-send is the same request's usage event again, not a new request; but a refused request
             // had no usage event, so its re-send is the client retrying it: a request again.
             var isRequest = gatewayDelay != nil
@@ -340,6 +365,9 @@ struct MeteringLoop {
 
     private mutating func send(_ event: Event, receivedAt: Instant) {
         let outcome = meter.ingest(event, receivedAt: receivedAt)
+        if reconciliation != nil {
+            reconciliation?.customers[event.customer, default: .init()].count(outcome, resent: isCopy)
+        }
         // Only an observer needs the item whole.
         if let observer {
             observer.sent(
@@ -359,6 +387,10 @@ struct MeteringLoop {
             outcome = meter.ingestUndecodable(raw, problem: problem, receivedAt: item.receivedAt)
         }
         observer?.sent(item, outcome: outcome)
+        if reconciliation != nil {
+            let customer = if case .event(let event) = item.payload { event.customer } else { "" }
+            reconciliation?.customers[customer, default: .init()].count(outcome, resent: isCopy)
+        }
         count(outcome, id: item.eventID)
     }
 
@@ -378,6 +410,14 @@ struct MeteringLoop {
             return true
         }
         refusedIDs.insert(event.id)
+        if reconciliation != nil {
+            if isCopy {
+                reconciliation?.customers[event.customer, default: .init()].resent += 1
+            } else {
+                reconciliation?.customers[event.customer, default: .init()].served += 1
+            }
+            reconciliation?.customers[event.customer, default: .init()].refused += 1
+        }
         observer?.refused(item(), decision: decision)
         sent += 1
         if sent & 0xFFFF == 0 { progress?(sent) }

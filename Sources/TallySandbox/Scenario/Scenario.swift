@@ -80,11 +80,13 @@ public struct Traffic: Sendable, Hashable {
     public var properties: [(key: String, values: [String])]
     /// When set, each event is written as this gateway's log record and read back by its adapter before metering.
     public var gateway: Gateway? = nil
+    /// How the gateway delivers the events (`delivery:`); nil: each is received at its time plus the ingest delay.
+    public var delivery: Delivery? = nil
 
     public static func == (lhs: Traffic, rhs: Traffic) -> Bool {
         lhs.metric == rhs.metric && lhs.customers == rhs.customers && lhs.events == rhs.events
             && lhs.quantity == rhs.quantity && lhs.arrival == rhs.arrival && lhs.spread == rhs.spread
-            && lhs.source == rhs.source && lhs.gateway == rhs.gateway
+            && lhs.source == rhs.source && lhs.gateway == rhs.gateway && lhs.delivery == rhs.delivery
             && lhs.properties.map(\.key) == rhs.properties.map(\.key)
             && lhs.properties.map(\.values) == rhs.properties.map(\.values)
     }
@@ -185,10 +187,14 @@ public struct Expectations: Sendable, Hashable {
     public var flagged: [String: Int] = [:]
     /// Per customer: its refusals, flags and first refusal.
     public var requestsByCustomer: [String: CustomerRequestExpectations] = [:]
+    /// The reconciliation's figures by name (`served`, `lost_in_delivery`...): the run's, and per customer.
+    public var reconciliation: [String: Int] = [:]
+    public var reconciliationByCustomer: [String: [String: Int]] = [:]
 
     public var isEmpty: Bool {
         outcomes.isEmpty && accepted == nil && late == nil && invoiceTotals.isEmpty && amountsDue.isEmpty
-            && refused.isEmpty && flagged.isEmpty && requestsByCustomer.isEmpty
+            && refused.isEmpty && flagged.isEmpty && requestsByCustomer.isEmpty && reconciliation.isEmpty
+            && reconciliationByCustomer.isEmpty
     }
 }
 
