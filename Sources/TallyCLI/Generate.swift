@@ -32,6 +32,14 @@ struct Generate: ParsableCommand {
     @Option(help: "jsonl, csv, or a gateway's own log records: kong, aws, azure, apigee, mulesoft (Docs/Gateways.md).")
     var format: EventExportFormat = .jsonl
 
+    @Flag(
+        help: """
+            With --format aws: write CloudWatch Logs subscription envelopes ({"awslogs":{"data":...}}, base64 of \
+            gzip), \(EventLineEncoder.defaultEnvelopeBatch) records each, as a subscription filter's function \
+            receives them.
+            """)
+    var awsEnvelope = false
+
     @Option(help: "Write to this file (default: standard output).")
     var out: String?
 
@@ -43,6 +51,9 @@ struct Generate: ParsableCommand {
 
     func validate() throws {
         guard threads >= 1 && threads <= 256 else { throw ValidationError("--threads must be from 1 to 256") }
+        if awsEnvelope && format != .aws {
+            throw ValidationError("--aws-envelope applies to --format aws, not \(format.rawValue)")
+        }
     }
 
     func run() throws {
@@ -51,7 +62,10 @@ struct Generate: ParsableCommand {
         let progress = ProgressBar(label: loaded.name, total: out == nil ? 0 : loaded.totalEvents)
         let summary: EventExportSummary
         do {
-            summary = try EventExport.write(loaded, format: format, threads: threads, to: out) { progress.update($0) }
+            summary = try EventExport.write(
+                loaded, format: format, envelopeBatch: awsEnvelope ? EventLineEncoder.defaultEnvelopeBatch : 0,
+                threads: threads, to: out
+            ) { progress.update($0) }
         } catch {
             progress.finish()
             StandardError.write("tally generate: \(error)\n")

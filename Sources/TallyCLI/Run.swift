@@ -220,9 +220,11 @@ extension Run {
         let counts = run.counts
         for input in run.inputs {
             let notBilled = input.notBilled.keys.sorted().map { "\(input.notBilled[$0] ?? 0) x \($0)" }
+            let others = input.otherTenants.keys.sorted().map { "\(input.otherTenants[$0] ?? 0) of '\($0)'" }
             console.line(
                 "\(input.file): \(input.records) records, \(input.events) events (\(input.undecodable) undecodable)"
-                    + (notBilled.isEmpty ? "" : ", not billed: \(notBilled.joined(separator: ", "))"))
+                    + (notBilled.isEmpty ? "" : ", not billed: \(notBilled.joined(separator: ", "))")
+                    + (others.isEmpty ? "" : ", other tenants (not billed here): \(others.joined(separator: ", "))"))
         }
         console.line(
             "\(counts.received) events: \(counts.accepted) accepted (\(counts.late) late), \(counts.rejected) rejected, "

@@ -55,6 +55,12 @@ public enum Gateway: String, CaseIterable, Sendable, Hashable {
         return nil
     }
 
+    /// A CloudWatch Logs subscription envelope as a line, newline included: `{"awslogs":{"data":...}}`, the
+    /// base64 of the gzip of one `DATA_MESSAGE` whose `logEvents` hold `messages` (AWS access-log records' text).
+    public static func cloudWatchEnvelopeLine(_ messages: [(text: String, timestamp: Instant)]) -> String {
+        CanonicalJSON.write(AWSLayout.envelope(messages: messages), pretty: false)
+    }
+
     /// One record as a line of its log file, newline included.
     public func line(for event: Event, status: Int = 200) -> String {
         // The compact canonical text already ends in its newline.

@@ -38,7 +38,7 @@ public final class RecordReader {
         lines = try LineReader(path: path, maxLineBytes: maxLineBytes)
         switch format {
         case .jsonl: decoder = TallyJSONLinesDecoder()
-        case .csv: decoder = TallyCSVDecoder()
+        case .csv: decoder = TallyCSVDecoder(maxRecordBytes: lines.maxLineBytes)
         case .kong, .aws, .azure, .apigee, .mulesoft:
             let gateway = format.gateway ?? .kong
             decoder = GatewayDecoder(gateway: gateway, mapping: mapping ?? gateway.defaultMapping, tenant: tenant)
@@ -50,14 +50,25 @@ public final class RecordReader {
         while pendingIndex >= pending.count {
             pending.removeAll(keepingCapacity: true)
             pendingIndex = 0
-            guard let line = try lines.next() else { return nil }
-            pendingLine = lines.lineNumber
+            // A record spanning lines (a CSV quoted field) is named by its first line.
+            let continuing = decoder.isContinuing
+            guard let line = try lines.next() else {
+                decoder.finish(reason: "the file ends", into: &pending)
+                if pending.isEmpty { return nil }
+                continue
+            }
+            if !continuing { pendingLine = lines.lineNumber }
             switch line {
             case .text(let range):
                 lines.withBytes(range) { bytes in
-                    guard !isBlank(bytes) else { return }
+                    guard continuing || !isBlank(bytes) else { return }
                     decoder.decode(bytes, into: &pending)
                 }
+            case .tooLong(_, let bytes) where continuing:
+                decoder.finish(
+                    reason: "its line \(lines.lineNumber) has \(bytes) bytes, more than the \(lines.maxLineBytes) "
+                        + "a record may have",
+                    into: &pending)
             case .tooLong(let prefix, let bytes):
                 pending.append(
                     .undecodable(
@@ -81,6 +92,16 @@ public final class RecordReader {
 /// Turns one line of a file into records.
 protocol LineDecoder {
     mutating func decode(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord])
+    /// Whether the last line left a record open (a CSV quoted field), which the next line goes on.
+    var isContinuing: Bool { get }
+    /// Ends an open record as undecodable, saying why (`reason`): the file ended, or a line was too long.
+    mutating func finish(reason: String, into records: inout [DecodedRecord])
+}
+
+extension LineDecoder {
+    /// Every line is a whole record unless a decoder says otherwise.
+    var isContinuing: Bool { false }
+    mutating func finish(reason: String, into records: inout [DecodedRecord]) {}
 }
 
 extension JSONError {

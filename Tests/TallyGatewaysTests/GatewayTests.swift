@@ -65,8 +65,13 @@ struct GatewayTests {
         #expect(records.map(\.record.event) == [expected])
     }
 
+    /// A CloudWatch Logs envelope whose data is base64 but not gzip.
+    static let corruptEnvelope = JSONValue.object([
+        "awslogs": .object(["data": .string(Data("not gzip".utf8).base64EncodedString())])
+    ])
+
     @Test(
-        "truncated JSON, a missing id, a bad timestamp and a 10 MB line are one dead letter each, at their lines",
+        "truncated JSON, a missing id, a bad timestamp, a 10 MB line and a corrupt gzip envelope are one dead letter each",
         arguments: Gateway.allCases)
     func badRecords(_ gateway: Gateway) throws {
         let good = gateway.record(for: Self.event)
@@ -77,13 +82,21 @@ struct GatewayTests {
             good.setting(idPath, to: nil).line,
             good.setting(timePath, to: .string("yesterday")).line,
             #"{"pad":""# + String(repeating: "y", count: 10 << 20) + "\"}",
+            Self.corruptEnvelope.line,
             good.line,
         ]
         let file = try TemporaryFile(lines.joined(separator: "\n"))
         defer { file.remove() }
         let records = try file.records(RecordFormat(rawValue: gateway.rawValue) ?? .kong)
-        #expect(records.count == 5)
-        guard records.count == 5 else { return }
+        #expect(records.map(\.line) == [1, 2, 3, 4, 5, 6])
+        guard records.count == 6 else { return }
+        // Only AWS reads envelopes; to the others it is a record without their status field.
+        let statusPath = (Self.statusPath[gateway] ?? []).joined(separator: ".")
+        #expect(
+            records[4].record.problem
+                == (gateway == .aws
+                    ? "f.log:5: awslogs.data: the gzip payload is corrupt (incorrect header check)"
+                    : "f.log:5: \(statusPath): missing or not an HTTP status, expected a number like 200"))
         #expect(
             records[0].record.problem
                 == "f.log:1: malformed JSON at column 41: unexpected end of input, expected ',' or '}'"
@@ -97,7 +110,7 @@ struct GatewayTests {
         #expect(
             records[3].record.problem == "f.log:4: the line has 10485770 bytes, more than the 4194304 a record may have"
         )
-        #expect(records[4].record.event?.id == "req-7f3a")
+        #expect(records[5].record.event?.id == "req-7f3a")
     }
 
     @Test(

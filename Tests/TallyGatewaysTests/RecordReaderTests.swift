@@ -51,13 +51,16 @@ struct RecordReaderTests {
         let badTime =
             #"{"event_id":"a3","tenant_id":"t","customer_id":"acme","metric":"calls","quantity":1,"timestamp":"2026-13-03T10:00:00Z","source":"kong"}"#
         let huge = #"{"event_id":""# + String(repeating: "x", count: 10 << 20) + "\"}"
-        let text = [Self.good, #"{"event_id":"a2","tenant_id":"#, missingID, "", badTime, huge, Self.good].joined(
-            separator: "\n")
+        // A CloudWatch Logs envelope (base64, not gzip) is no event of Tally's: one dead letter, at line 8.
+        let envelope = #"{"awslogs":{"data":"bm90IGd6aXA="}}"#
+        let text = [Self.good, #"{"event_id":"a2","tenant_id":"#, missingID, "", badTime, huge, Self.good, envelope]
+            .joined(separator: "\n")
         let file = try TemporaryFile(text)
         defer { file.remove() }
         let records = try file.records(.jsonl)
-        // 7 lines, line 4 blank: 6 records.
-        #expect(records.map(\.line) == [1, 2, 3, 5, 6, 7])
+        // 8 lines, line 4 blank: 7 records.
+        #expect(records.map(\.line) == [1, 2, 3, 5, 6, 7, 8])
+        #expect(records.last?.record.problem == "f.log:8: event_id: missing, expected a non-empty string")
         #expect(records[0].record.event?.quantity == 2)
         if case .event(_, let receivedAt) = records[0].record {
             #expect(receivedAt == Instant(millisecondsSinceEpoch: 1_767_434_401_000))
@@ -75,19 +78,21 @@ struct RecordReaderTests {
         #expect(records[5].record.event?.id == "a1")
     }
 
-    @Test("CSV: columns by the header's names; a short row, an open quote and a bad quantity are one problem each")
+    @Test(
+        "CSV: columns by the header's names; a short row, a bad quantity and a quote open at the end are one problem each"
+    )
     func csvBadRecords() throws {
         let text = """
             event_id,tenant_id,customer_id,metric,quantity,timestamp,source,properties
             c1,t,acme,calls,1.5,2026-01-03T10:00:00Z,aws,"{""region"":""eu""}"
             c2,t,acme
-            "c3,t,acme,calls,1,2026-01-03T10:00:00Z,aws,
             c4,t,acme,calls,abc,2026-01-03T10:00:00Z,aws,
+            "c3,t,acme,calls,1,2026-01-03T10:00:00Z,aws,
             """
         let file = try TemporaryFile(text, suffix: ".csv")
         defer { file.remove() }
         let records = try file.records(.csv)
-        #expect(records.count == 4)
+        #expect(records.map(\.line) == [2, 3, 4, 5])
         #expect(
             records[0].record.event
                 == Event(
@@ -95,9 +100,64 @@ struct RecordReaderTests {
                     timestamp: Instant(millisecondsSinceEpoch: 1_767_434_400_000), source: "aws",
                     properties: ["region": "eu"]))
         #expect(records[1].record.problem == "f.log:3: metric: missing, expected a non-empty string")
-        #expect(records[2].record.problem == "f.log:4: a quoted field is not closed on its line, expected a closing \"")
         #expect(
-            records[3].record.problem?.hasPrefix("f.log:5: quantity: \"abc\" is not a finite plain decimal") == true)
+            records[2].record.problem?.hasPrefix("f.log:4: quantity: \"abc\" is not a finite plain decimal") == true)
+        #expect(
+            records[3].record.problem
+                == "f.log:5: a quoted field opened in this record is not closed: the file ends, expected a closing \"")
+    }
+
+    @Test("CSV: a quoted field may span lines (RFC 4180); the record is named by its first line")
+    func csvMultilineFields() throws {
+        // Row m1's properties hold a line break and a blank line (lines 2-4, 63 bytes); m2 is line 5; m3 leaves
+        // its quote open past the 100-byte limit given below: one problem at line 6; m4 is line 8.
+        let text = [
+            "event_id,tenant_id,customer_id,metric,quantity,timestamp,source,properties",
+            #"m1,t,acme,calls,2,2026-01-03T10:00:00Z,csv,"{""note"":"#,
+            "",
+            #"""a""}""#,
+            "m2,t,acme,calls,1,2026-01-03T10:00:00Z,csv,",
+            #"m3,t,acme,calls,1,2026-01-03T10:00:00Z,csv,"{"#,
+            "text that takes the record past the 100 bytes this reader allows",
+            "m4,t,acme,calls,1,2026-01-03T10:00:00Z,csv,",
+        ].joined(separator: "\n")
+        let file = try TemporaryFile(text, suffix: ".csv")
+        defer { file.remove() }
+        let records = try file.records(.csv, maxLineBytes: 100)
+        #expect(records.map(\.line) == [2, 5, 6, 8])
+        #expect(records[0].record.event?.properties == ["note": "a"])
+        #expect(records[0].record.event?.quantity == 2)
+        #expect(records[1].record.event?.id == "m2")
+        #expect(
+            records[2].record.problem
+                == "f.log:6: a quoted field opened in this record is not closed: it runs past 100 bytes, expected a closing \""
+        )
+        #expect(records[3].record.event?.id == "m4")
+    }
+
+    @Test(
+        "CSV: a truncated row, a missing id, a bad timestamp and a 10 MB line are one dead letter each, at their lines")
+    func csvDoneWhenRecords() throws {
+        let text = [
+            "event_id,tenant_id,customer_id,metric,quantity,timestamp,source",
+            "d1,t,acme,calls,1,2026-01-03T10:0",
+            ",t,acme,calls,1,2026-01-03T10:00:00Z,csv",
+            "d3,t,acme,calls,1,yesterday,csv",
+            "d4,t,acme,calls,1,2026-01-03T10:00:00Z," + String(repeating: "z", count: 10 << 20),
+            "d5,t,acme,calls,1,2026-01-03T10:00:00Z,csv",
+        ].joined(separator: "\n")
+        let file = try TemporaryFile(text, suffix: ".csv")
+        defer { file.remove() }
+        let records = try file.records(.csv)
+        #expect(records.map(\.line) == [2, 3, 4, 5, 6])
+        #expect(records[0].record.problem?.hasPrefix("f.log:2: timestamp: '2026-01-03T10:0' is not") == true)
+        #expect(records[1].record.problem == "f.log:3: event_id: is empty, expected a non-empty string")
+        #expect(records[2].record.problem?.hasPrefix("f.log:4: timestamp: 'yesterday' is not") == true)
+        // 10,485,760 z's plus the 39 bytes before them.
+        #expect(
+            records[3].record.problem == "f.log:5: the line has 10485799 bytes, more than the 4194304 a record may have"
+        )
+        #expect(records[4].record.event?.id == "d5")
     }
 
     @Test("CSV: a header without the required columns makes the header line one problem")

@@ -66,6 +66,38 @@ struct EventFileTests {
         #expect(run.samples[.schemaInvalid] == ["\(path):2"])
     }
 
+    @Test("records of another tenant are counted by tenant and not billed; tenant: null bills them as the scenario's")
+    func otherTenants() throws {
+        let split = try ScenarioRunner.run(try Repository.load("gateways-tenant-mismatch.yaml"))
+        // kong: 4 weatherco events; aws: a1-a3 of WeatherCo, a4 a 429; azure: z1 z2 of weatherco-prod, z3 without
+        // the header (the scenario's tenant).
+        let names = ["kong", "aws", "azure"].map { "../Fixtures/gateway-logs/tenant-mismatch/\($0).log" }
+        #expect(
+            split.inputs == [
+                EventFileTally(file: names[0], format: .kong, records: 4, events: 4),
+                EventFileTally(
+                    file: names[1], format: .aws, records: 4, notBilled: [429: 1], otherTenants: ["WeatherCo": 3]),
+                EventFileTally(
+                    file: names[2], format: .azure, records: 3, events: 1, otherTenants: ["weatherco-prod": 2]),
+            ])
+        #expect(split.counts.received == 5)
+        #expect(split.counts.accepted == 5)
+        // acme: k1 k2 forecasts 0.20 + k4 history 0.25 = 0.45; globex: k3 history 0.25 + z3 forecasts 0.10 = 0.35.
+        #expect(split.invoices.map(\.customer) == ["acme", "globex"])
+        #expect(split.invoices.map(\.total) == [ExactDecimal("0.45"), ExactDecimal("0.35")])
+        #expect(split.rejectionsJSON.contains("\"other_tenants\": {\n        \"WeatherCo\": 3\n      }"))
+
+        let fixed = try ScenarioRunner.run(
+            try Repository.load("gateways-tenant-mismatch.yaml") {
+                $0.replacingOccurrences(of: "format: aws }", with: "format: aws, mapping: { tenant: null } }")
+                    .replacingOccurrences(of: "format: azure }", with: "format: azure, mapping: { tenant: null } }")
+            })
+        // + a1 a2 a3: acme 0.45 + 3 x 0.10 = 0.75; + z1 0.10 + z2 0.25: globex 0.35 + 0.35 = 0.70.
+        #expect(fixed.counts.accepted == 10)
+        #expect(fixed.invoices.map(\.total) == [ExactDecimal("0.75"), ExactDecimal("0.70")])
+        #expect(fixed.inputs.allSatisfy { $0.otherTenants.isEmpty })
+    }
+
     @Test("a missing event file fails the run with its path")
     func missingFile() throws {
         let scenario = try Repository.load("model-flat.yaml").billing(file: "/nonexistent/usage.jsonl")
@@ -108,6 +140,26 @@ struct GatewayRoundTripTests {
         _ = try EventExport.write(scenario, format: .kong, to: path)
         let fromFile = try ScenarioRunner.run(
             scenario.billing(file: path, format: .kong, mapping: Gateway.kong.writtenMapping))
+        #expect(fromFile.invoicesJSON == (try ScenarioRunner.run(scenario)).invoicesJSON)
+    }
+
+    @Test("AWS records written as CloudWatch Logs envelopes, 100 a line, bill back to the scenario's invoices")
+    func awsEnvelopes() throws {
+        let scenario = try Repository.load("gateway-traffic.yaml")
+        let path = EventFileTests.temporaryPath(".aws")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let summary = try EventExport.write(scenario, format: .aws, envelopeBatch: 100, to: path)
+        #expect(summary.events == 7_000)
+        // 7,000 records, 100 an envelope: 70 lines, each one envelope.
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 70)
+        #expect(lines.allSatisfy { $0.hasPrefix(#"{"awslogs":{"data":""#) })
+        let fromFile = try ScenarioRunner.run(
+            scenario.billing(file: path, format: .aws, mapping: Gateway.aws.writtenMapping))
+        #expect(fromFile.inputs.first?.records == 7_000)
+        #expect(fromFile.counts.accepted == 7_000)
+        // The header's figures: acme 540.00, globex 6.00, as the scenario bills its own traffic.
+        #expect(fromFile.invoices.map(\.total) == [ExactDecimal("540.00"), ExactDecimal("6.00")])
         #expect(fromFile.invoicesJSON == (try ScenarioRunner.run(scenario)).invoicesJSON)
     }
 

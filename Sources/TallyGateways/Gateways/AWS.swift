@@ -60,13 +60,19 @@ enum AWSLayout: GatewayLayout {
         return records
     }
 
-    /// A subscription envelope holding `lines` (access-log records) as one CloudWatch Logs batch.
+    /// A subscription envelope holding `records` (access-log records) as one CloudWatch Logs batch.
     static func envelope(_ records: [JSONValue], timestamps: [Instant]) -> JSONValue {
-        let logEvents: [JSONValue] = zip(records, timestamps).enumerated().map { index, pair in
+        envelope(
+            messages: zip(records, timestamps).map { (String(CanonicalJSON.write($0, pretty: false).dropLast()), $1) })
+    }
+
+    /// A subscription envelope of one CloudWatch Logs batch: each message (a record's text) and when it was logged.
+    static func envelope(messages: [(text: String, timestamp: Instant)]) -> JSONValue {
+        let logEvents: [JSONValue] = messages.enumerated().map { index, message in
             .object([
                 "id": .string(String(index)),
-                "message": .string(String(CanonicalJSON.write(pair.0, pretty: false).dropLast())),
-                "timestamp": .number(String(pair.1.millisecondsSinceEpoch)),
+                "message": .string(message.text),
+                "timestamp": .number(String(message.timestamp.millisecondsSinceEpoch)),
             ])
         }
         let payload: JSONValue = .object([

@@ -24,12 +24,12 @@ public enum EventExport {
     ///
     /// - Parameter progress: called now and then with the number of events written so far.
     public static func write(
-        _ scenario: Scenario, format: EventExportFormat, threads: Int = 1, to path: String?,
+        _ scenario: Scenario, format: EventExportFormat, envelopeBatch: Int = 0, threads: Int = 1, to path: String?,
         progress: ((Int) -> Void)? = nil
     ) throws(ExportError) -> EventExportSummary {
         let sink = try OutputSink(path: path)
         var summary = EventExportSummary()
-        var encoder = EventLineEncoder(format: format)
+        var encoder = EventLineEncoder(format: format, envelopeBatch: envelopeBatch)
         // One reused buffer: bytes 0..<used are lines waiting to be written, the rest is scratch.
         var buffer = [UInt8](repeating: 0, count: bufferSize + (1 << 16))
         var used = 0
@@ -60,6 +60,7 @@ public enum EventExport {
             sink.abandon()
             throw failure
         }
+        used = encoder.finish(into: &buffer, at: used)
         do throws(ExportError) {
             try sink.write(buffer, count: used)
             summary.bytes += used
@@ -73,7 +74,7 @@ public enum EventExport {
     }
 }
 
-/// What ``EventExport/write(_:format:threads:to:progress:)`` wrote.
+/// What ``EventExport/write(_:format:envelopeBatch:threads:to:progress:)`` wrote.
 public struct EventExportSummary: Sendable, Hashable {
     /// Lines of events (the CSV header not included): the scenario's `totalEvents`.
     public var events = 0

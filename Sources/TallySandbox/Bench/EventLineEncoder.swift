@@ -44,8 +44,32 @@ public struct EventLineEncoder {
     private var dayStart: Int64 = .max
     private var dayText: (UInt64, UInt64) = (0, 0)
 
-    public init(format: EventExportFormat) {
+    /// AWS records per CloudWatch Logs subscription envelope; 0 writes one record per line.
+    public let envelopeBatch: Int
+    /// The records of the envelope being filled: each one's text and time.
+    private var pendingMessages: [(text: String, timestamp: Instant)] = []
+
+    /// The events per envelope of `tally generate --format aws --aws-envelope`.
+    public static let defaultEnvelopeBatch = 100
+
+    /// An encoder of `format`; with `envelopeBatch` above 0 (`aws` only) it writes CloudWatch Logs subscription
+    /// envelopes of that many records each, the last one holding the rest (see ``finish(into:at:)``).
+    public init(format: EventExportFormat, envelopeBatch: Int = 0) {
         self.format = format
+        self.envelopeBatch = format == .aws ? max(0, envelopeBatch) : 0
+    }
+
+    /// Writes what is still held, the last envelope's records, into `out` from index `start` on;
+    /// returns the index after it (`start` when nothing was held).
+    public mutating func finish(into out: inout [UInt8], at start: Int) -> Int {
+        guard !pendingMessages.isEmpty else { return start }
+        let line = Array(Gateway.cloudWatchEnvelopeLine(pendingMessages).utf8)
+        pendingMessages.removeAll(keepingCapacity: true)
+        if out.count < start + line.count {
+            out.append(contentsOf: repeatElement(0, count: start + line.count - out.count))
+        }
+        out.replaceSubrange(start..<(start + line.count), with: line)
+        return start + line.count
     }
 
     /// The bytes before the first event: the CSV header line, nothing for JSON Lines.
@@ -67,6 +91,15 @@ public struct EventLineEncoder {
     /// (zero-filled) only when the line might not fit, and never shortened, so a writer
     /// can keep one buffer and its own count of the bytes in use.
     public mutating func encode(_ item: GeneratedItem, into out: inout [UInt8], at start: Int) -> Int {
+        if let gateway = format.gateway, envelopeBatch > 0 {
+            // One log event per item, its message the record's text (a malformed event's raw text).
+            switch item.payload {
+            case .event(let event):
+                pendingMessages.append((String(gateway.line(for: event).dropLast()), item.receivedAt))
+            case .malformed(let raw), .undecodable(let raw, _): pendingMessages.append((raw, item.receivedAt))
+            }
+            return pendingMessages.count < envelopeBatch ? start : finish(into: &out, at: start)
+        }
         if let gateway = format.gateway {
             // A gateway's record has no ingest time; a malformed event stays the raw text it was.
             var line: [UInt8]

@@ -15,12 +15,16 @@ public struct EventFileTally: Sendable, Hashable {
     public var undecodable = 0
     /// Requests the gateway answered with a status the mapping does not bill, by status.
     public var notBilled: [Int: Int] = [:]
+    /// Records of another tenant than the scenario's, by tenant: another billing context, not metered here.
+    public var otherTenants: [String: Int] = [:]
 
-    /// Every record is an event sent or a request not billed.
-    public var isBalanced: Bool { records == events + notBilled.values.reduce(0, +) }
+    /// Every record is an event sent, a request not billed or a record of another tenant.
+    public var isBalanced: Bool {
+        records == events + notBilled.values.reduce(0, +) + otherTenants.values.reduce(0, +)
+    }
 
     var json: JSONValue {
-        InvoicesDocument.object([
+        var members: [(String, JSONValue)] = [
             ("file", .string(file)), ("format", .string(format.rawValue)), ("records", .number(String(records))),
             ("events", .number(String(events))), ("undecodable", .number(String(undecodable))),
             (
@@ -28,7 +32,17 @@ public struct EventFileTally: Sendable, Hashable {
                 InvoicesDocument.object(
                     notBilled.keys.sorted().map { (String($0), .number(String(notBilled[$0] ?? 0))) })
             ),
-        ])
+        ]
+        // Only when there are any, so files of the scenario's tenant alone read as before.
+        if !otherTenants.isEmpty {
+            members.append(
+                (
+                    "other_tenants",
+                    InvoicesDocument.object(
+                        otherTenants.keys.sorted().map { ($0, .number(String(otherTenants[$0] ?? 0))) })
+                ))
+        }
+        return InvoicesDocument.object(members)
     }
 }
 
@@ -56,8 +70,8 @@ final class EventFileSources: @unchecked Sendable {
                 sources.append(
                     EventFileSource(
                         input: input, reader: reader, delay: scenario.ingest.delay,
-                        start: scenario.schedule.periods.first?.start ?? Instant(millisecondsSinceEpoch: 0), owner: self
-                    ))
+                        start: scenario.schedule.periods.first?.start ?? Instant(millisecondsSinceEpoch: 0),
+                        tenant: scenario.tenant, owner: self))
             } catch {
                 throw RunError(message: "\(scenario.name): events_from: \(error.message)")
             }
@@ -87,6 +101,8 @@ final class EventFileSource {
     let input: EventFileInput
     private let reader: RecordReader
     private let delay: TimeSpan
+    /// The scenario's tenant: the only one whose records its catalog bills.
+    private let tenant: String
     private unowned let owner: EventFileSources
     private(set) var tally: EventFileTally
     private var latestTimestamp = Instant(millisecondsSinceEpoch: .min)
@@ -95,8 +111,12 @@ final class EventFileSource {
     /// Where an undecodable record is received when no event above it has a timestamp: the first period's start.
     private let start: Instant
 
-    init(input: EventFileInput, reader: RecordReader, delay: TimeSpan, start: Instant, owner: EventFileSources) {
+    init(
+        input: EventFileInput, reader: RecordReader, delay: TimeSpan, start: Instant, tenant: String,
+        owner: EventFileSources
+    ) {
         self.input = input
+        self.tenant = tenant
         self.start = start
         self.reader = reader
         self.delay = delay
@@ -117,6 +137,10 @@ final class EventFileSource {
             switch record {
             case .notBilled(let status):
                 tally.notBilled[status, default: 0] += 1
+            case .event(let event, _) where event.tenant != tenant:
+                // The scenario's catalog is its tenant's: a service keeps another tenant's usage in
+                // another book (or refuses it), so it is counted here and never metered.
+                tally.otherTenants[event.tenant, default: 0] += 1
             case .event(let event, let own):
                 tally.events += 1
                 if event.timestamp > latestTimestamp { latestTimestamp = event.timestamp }

@@ -62,7 +62,12 @@ struct EventFilesSection {
         func path(_ key: String) -> FieldPath? {
             map[key].flatMap { reader.string($0, "mapping.\(key)") }.map { FieldPath($0) }
         }
-        if let value = path("tenant") { mapping.tenant = value }
+        // `tenant: null`: the file is one tenant's, every record the scenario's whatever it says.
+        if let node = map["tenant"], reader.isNull(node) {
+            mapping.tenant = nil
+        } else if let value = path("tenant") {
+            mapping.tenant = value
+        }
         if let value = path("customer") { mapping.customer = value }
         if let value = path("event_id") { mapping.eventID = value }
         if let value = path("timestamp") { mapping.timestamp = value }
