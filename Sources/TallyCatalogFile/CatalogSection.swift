@@ -35,7 +35,8 @@ package struct CatalogSection {
         let (metrics, origins) = CatalogSection.kept(items) { item -> Metric? in
             guard
                 let map = reader.mapping(
-                    item, "a metric", allowed: ["key", "aggregation", "property", "group_by", "allow_negative", "cost"])
+                    item, "a metric",
+                    allowed: ["key", "aggregation", "property", "group_by", "allow_negative", "cost", "recurring"])
             else { return nil }
             let key = map.required("key", "the metric's name in events").flatMap { reader.string($0, "key") }
             let aggregation = map.required("aggregation", "count, sum, max, unique_count, latest or weighted_sum")
@@ -44,12 +45,13 @@ package struct CatalogSection {
             let groupBy = map["group_by"].flatMap { reader.strings($0, "group_by") } ?? []
             let allowNegative = map["allow_negative"].flatMap { reader.bool($0, "allow_negative") }
             let cost = map["cost"].flatMap { RequestPathSection(reader: reader).unitCost($0) }
+            let recurring = map["recurring"].flatMap { reader.bool($0, "recurring") } ?? false
             guard let key else { return nil }
             // A bad aggregation is already reported; keep the metric (sum stands in, a choice no
             // other check objects to) so the charges and traffic naming it are not also reported.
             return Metric(
                 key: key, aggregation: aggregation ?? .sum, property: property, groupBy: groupBy,
-                allowsNegative: allowNegative, cost: cost)
+                allowsNegative: allowNegative, cost: cost, recurring: recurring)
         }
         sectionItems["metrics"] = origins
         return metrics
@@ -115,7 +117,7 @@ package struct CatalogSection {
         [
             "name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
             "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
-            "free_allowance", "dimensions", "prices", "default_price", "mode",
+            "free_allowance", "dimensions", "prices", "default_price", "mode", "prorated",
         ] + commonChargeKeys
 
     /// Keys every charge may carry, whatever its model, besides name, metric and model.
@@ -133,8 +135,9 @@ package struct CatalogSection {
         var keys: [String] {
             switch self {
             case .flat: ["amount"]
-            case .perUnit: ["unit_price"]
-            case .graduated, .volume, .stairstep, .graduatedPercentage: ["tiers"]
+            case .perUnit: ["unit_price", "prorated"]
+            case .graduated, .volume: ["tiers", "prorated"]
+            case .stairstep, .graduatedPercentage: ["tiers"]
             case .package: ["package_size", "package_price", "free_units", "round"]
             case .percentage:
                 ["rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max", "free_allowance"]
@@ -233,6 +236,9 @@ package struct CatalogSection {
         var charge = Charge(name: name, metric: metric, model: pricing)
         charge.minAmount = optionalDecimal("min_amount")
         charge.taxCode = map["tax_code"].flatMap { reader.string($0, "tax_code") }
+        if model.keys.contains("prorated") {
+            charge.prorated = map["prorated"].flatMap { reader.bool($0, "prorated") } ?? false
+        }
         return charge
     }
 

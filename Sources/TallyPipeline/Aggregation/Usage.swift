@@ -42,6 +42,8 @@ public struct Usage: Sendable {
     private var grouped: [Key: Accumulator] = [:]
     /// Each metric number's aggregation, so the hot path does not copy whole `Metric`s.
     private var aggregations: [Aggregation] = []
+    /// Each metric number's `recurring`, read when billing reads a period.
+    private var recurringMetrics: [Bool] = []
     /// Group values by group number; number 0 is "no group".
     private var groupValues: [[String]] = [[]]
     private var groupNumbers: [[String]: Int32] = [[]: 0]
@@ -83,10 +85,12 @@ public struct Usage: Sendable {
             number = existing
             metricDefinitions[Int(number)] = metric
             aggregations[Int(number)] = metric.aggregation
+            recurringMetrics[Int(number)] = metric.recurring
         } else {
             number = Int32(metricDefinitions.count)
             metricDefinitions.append(metric)
             aggregations.append(metric.aggregation)
+            recurringMetrics.append(metric.recurring)
             metricNumbers[metric.key] = number
         }
         if keepsEventValues.count <= Int(number) {
@@ -232,7 +236,7 @@ public struct Usage: Sendable {
             let opening = try openingLevel(customer: c, metric: m, period: period, group: Int32(group))
             // A weighted_sum group without events this period still has its carried level.
             guard
-                let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
+                let accumulator = try carried(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
                     ?? (opening.isZero ? nil : carriedLevel(metric: m))
             else { continue }
             result.append((values, try accumulator.quantity(openingLevel: opening, periodLength: length)))
@@ -257,6 +261,57 @@ public struct Usage: Sendable {
         return values.sorted()
     }
 
+    /// The aggregate at `key` as billing reads it, carried from earlier periods for a recurring metric.
+    ///
+    /// For a recurring `sum`, the level at the period's end (the period's changes and every earlier
+    /// period's); for a recurring `latest`, the latest reading at or before the period's end. Other
+    /// metrics (weighted_sum carries its level its own way) read the period's aggregate alone.
+    ///
+    /// Carrying happens here, when a period is read, so metering does no extra work per event.
+    private func carried(_ key: Key) throws(DecimalError) -> Accumulator? {
+        guard recurringMetrics[Int(key.metric)] else { return accumulator(key) }
+        switch aggregations[Int(key.metric)] {
+        case .sum:
+            var level: ExactDecimal?
+            for period in 0...key.period {
+                var earlier = key
+                earlier.period = period
+                if case .sum(let change) = accumulator(earlier) { level = try (level ?? .zero) + change }
+            }
+            return level.map { .sum($0) }
+        case .latest:
+            for period in stride(from: key.period, through: 0, by: -1) {
+                var earlier = key
+                earlier.period = period
+                if let reading = accumulator(earlier) { return reading }
+            }
+            return nil
+        case .count, .max, .uniqueCount, .weightedSum:
+            return accumulator(key)
+        }
+    }
+
+    /// A recurring metric's level through one period, for a charge prorated by time: its level at the
+    /// period's start, then each change in timestamp order (ties: event id) with the level after it.
+    ///
+    /// A `sum`'s events change the level by their value; a `latest`'s set it (a negative reading
+    /// counts as 0). Empty (level 0, no changes) for a customer or metric without usage.
+    func levelPath(customerNumber c: Int32?, metricNumber m: Int32?, period: Int) throws(DecimalError) -> LevelPath {
+        guard let c, let m else { return LevelPath(opening: .zero, changes: []) }
+        let aggregation = aggregations[Int(m)]
+        var opening = ExactDecimal.zero
+        if period > 0, let before = try total(customer: c, metric: m, period: period - 1) {
+            opening = try before.quantity(openingLevel: .zero, periodLength: schedule.periods[period - 1].length)
+        }
+        var level = opening
+        var changes: [LevelPath.Change] = []
+        for event in eventValues(customerNumber: c, metricNumber: m, period: period) {
+            level = try aggregation == .latest ? (event.value.isNegative ? .zero : event.value) : level + event.value
+            changes.append(LevelPath.Change(at: event.timestamp, level: level))
+        }
+        return LevelPath(opening: opening, changes: changes)
+    }
+
     /// An empty weighted_sum accumulator, whose quantity is then the opening level; nil for other kinds.
     private func carriedLevel(metric: Int32) -> Accumulator? {
         guard metricDefinitions[Int(metric)].aggregation == .weightedSum else { return nil }
@@ -266,7 +321,8 @@ public struct Usage: Sendable {
     private func total(customer c: Int32, metric m: Int32, period: Int) throws(DecimalError) -> Accumulator? {
         var total: Accumulator?
         for group in groupValues.indices {
-            guard let accumulator = accumulator(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
+            guard
+                let accumulator = try carried(Key(customer: c, metric: m, period: Int32(period), group: Int32(group)))
             else { continue }
             total =
                 try total.map { (t: Accumulator) throws(DecimalError) in try t.merged(with: accumulator) }

@@ -125,7 +125,8 @@ public struct Biller: Sendable {
         // With a million customers, each lookup by id is a cache miss: one per invoice, not one per charge.
         let context = BillingContext(
             customer: customer.id, period: period.index,
-            usageNumber: usage.knownCustomerNumber(customer.id, guessing: position), chargeMetrics: chargeMetrics)
+            usageNumber: usage.knownCustomerNumber(customer.id, guessing: position), chargeMetrics: chargeMetrics,
+            activeEnd: customer.end.flatMap { $0 < period.end ? $0 : nil })
         guard let plan else {
             throw BillingError(
                 stage: .setup, customer: customer.id, period: period.index, detail: "unknown plan '\(customer.plan)'")

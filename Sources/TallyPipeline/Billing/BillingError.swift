@@ -45,6 +45,9 @@ struct BillingContext: Sendable {
     /// The usage's number of each charge's metric, in the plan's charge order (nil: no such usage),
     /// looked up once per plan rather than once per charge of every invoice.
     var chargeMetrics: [Int32?]
+    /// When the subscription's time in the period ends, if before the period's end (nil: at the
+    /// period's end): where prorated charges stop counting days.
+    var activeEnd: Instant? = nil
 
     /// Runs exact arithmetic, turning an overflow into a ``BillingError`` that says where.
     func checked<T>(

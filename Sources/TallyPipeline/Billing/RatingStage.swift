@@ -12,13 +12,20 @@ enum RatingStage {
             let rolledOver = rollover.flatMap { $0.chargeIndex == index ? $0 : nil }
             let name = plan.charges[index].name
             let line = try context.checked(.rating, "charge '\(name)'") { () throws(DecimalError) -> InvoiceLine in
-                let quantity = try quantity(
-                    for: plan.charges[index].model, metricNumber: context.chargeMetrics[index], usage: usage,
-                    quantityOverride: rolledOver?.quantityToRate, context: context)
-                let rated = try rate(
-                    plan.charges[index].model, quantity: quantity, metricNumber: context.chargeMetrics[index],
-                    usage: usage,
-                    active: active, currency: currency, context: context)
+                let rated: Rated
+                if plan.charges[index].prorated {
+                    rated = try proratedRate(
+                        plan.charges[index].model, metricNumber: context.chargeMetrics[index], usage: usage,
+                        active: active, currency: currency, context: context)
+                } else {
+                    let quantity = try quantity(
+                        for: plan.charges[index].model, metricNumber: context.chargeMetrics[index], usage: usage,
+                        quantityOverride: rolledOver?.quantityToRate, context: context)
+                    rated = try rate(
+                        plan.charges[index].model, quantity: quantity, metricNumber: context.chargeMetrics[index],
+                        usage: usage,
+                        active: active, currency: currency, context: context)
+                }
                 // A plan priced in a unit of its own: the model's amount is in that unit, converted once.
                 let exact =
                     try plan.pricingUnit.map { (unit: PricingUnit) throws(DecimalError) -> ExactDecimal in
@@ -52,6 +59,34 @@ enum RatingStage {
             if let quantityOverride { return quantityOverride }
             return try usage.quantity(
                 customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period)
+        }
+    }
+
+    /// Prices a prorated charge: its recurring metric's level through the period, each unit by the
+    /// whole days it was held in the subscription's time in the period.
+    static func proratedRate(
+        _ model: PricingModel, metricNumber: Int32?, usage: Usage, active: ActiveTime, currency: Currency,
+        context: BillingContext
+    ) throws(DecimalError) -> Rated {
+        let path = try usage.levelPath(
+            customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period)
+        let holding = HoldingDays(
+            end: context.activeEnd ?? usage.schedule.periods[context.period].end, activeDays: active.activeDays,
+            periodDays: active.periodDays)
+        let digits = currency.minorDigits
+        switch model {
+        case .perUnit(let unitPrice):
+            return try Pricing.proratedPerUnit(
+                path: path, holding: holding, unitPrice: unitPrice, currencyDigits: digits)
+        case .graduated(let tiers):
+            return try Pricing.proratedGraduated(path: path, holding: holding, tiers: tiers, currencyDigits: digits)
+        case .volume(let tiers):
+            return try Pricing.proratedVolume(path: path, holding: holding, tiers: tiers, currencyDigits: digits)
+        default:
+            // A validated catalog prorates only the three models above; any other prices the closing level.
+            return try rate(
+                model, quantity: path.closing, metricNumber: metricNumber, usage: usage, active: active,
+                currency: currency, context: context)
         }
     }
 

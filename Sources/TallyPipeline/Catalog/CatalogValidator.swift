@@ -34,6 +34,12 @@ struct CatalogValidator {
                 )
             }
             validateCost(metric, at: path + ["cost"])
+            if metric.recurring && ![Aggregation.sum, .latest, .weightedSum].contains(metric.aggregation) {
+                fail(
+                    path + ["recurring"],
+                    "\(metric.aggregation.rawValue) does not describe a level that can carry into the next period; recurring needs sum (changes of a level), latest (readings of it) or weighted_sum"
+                )
+            }
         }
         for (planOffset, plan) in catalog.plans.enumerated() {
             validate(plan, at: ["plans", .index(planOffset)], catalog: catalog)
@@ -131,6 +137,9 @@ struct CatalogValidator {
                 fail(rolloverPath + ["max_periods"], "rolled-over units last at least 1 period")
             }
             if let cap = rollover.cap { nonNegative(cap, rolloverPath + ["cap"], "a rollover cap") }
+            if plan.charges.contains(where: { $0.metric == rollover.metric && $0.prorated }) {
+                fail(rolloverPath + ["metric"], "rollover cannot carry units of a prorated charge's metric")
+            }
             let hasIncludedTier = plan.charges.contains { charge in
                 guard charge.metric == rollover.metric, case .graduated(let tiers) = charge.model else { return false }
                 return tiers.count > 1 && tiers[0].unitPrice.isZero
@@ -158,6 +167,7 @@ struct CatalogValidator {
             fail(path + ["metric"], "a usage charge needs a metric")
         }
         if let minimum = charge.minAmount { nonNegative(minimum, path + ["min_amount"], "a charge minimum") }
+        if charge.prorated { validateProration(of: charge, metric: metric, at: path + ["prorated"]) }
         switch charge.model {
         case .flat(let amount):
             nonNegative(amount, path + ["amount"], "a flat amount")
@@ -373,6 +383,24 @@ struct CatalogValidator {
 
     mutating func knownCustomer(_ id: String, _ path: [CatalogPathComponent], _ catalog: Catalog) {
         if catalog.customer(id) == nil { fail(path, "unknown customer '\(id)'") }
+    }
+
+    /// A prorated charge prices a recurring level by time: per_unit, graduated or volume on a recurring sum or latest.
+    mutating func validateProration(of charge: Charge, metric: Metric?, at path: [CatalogPathComponent]) {
+        switch charge.model {
+        case .perUnit, .graduated, .volume: break
+        default:
+            fail(path, "only per_unit, graduated and volume charges can be prorated")
+            return
+        }
+        guard let metric else { return }
+        if !metric.recurring {
+            fail(
+                path, "metric '\(metric.key)' is not recurring; only a recurring metric's level can be prorated by time"
+            )
+        } else if metric.aggregation == .weightedSum {
+            fail(path, "weighted_sum is already a time-weighted average; remove prorated")
+        }
     }
 
     func isFlat(_ model: PricingModel) -> Bool {

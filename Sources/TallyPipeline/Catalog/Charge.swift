@@ -12,6 +12,11 @@ public struct Charge: Sendable, Hashable {
     public var minAmount: ExactDecimal?
     /// The tax code of the charge's lines, overriding the plan's; ``TaxRate/exemptCode`` for none.
     public var taxCode: String?
+    /// Whether the charge prices the level of its recurring metric by the days each unit was held
+    /// (a seat added halfway through a month pays for half), rather than the period's quantity.
+    ///
+    /// `per_unit`, `graduated` and `volume` only; see Docs/Semantics.md, "Prorated charges".
+    public var prorated = false
 
     /// Creates a charge of `metric` priced by `model`, shown on invoices as `name`.
     public init(name: String, metric: String?, model: PricingModel) {

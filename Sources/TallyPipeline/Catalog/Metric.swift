@@ -18,19 +18,26 @@ public struct Metric: Sendable, Hashable {
     public var allowsNegative: Bool
     /// What one unit costs the seller to serve, for Margin Guard; nil for none.
     public var cost: UnitCost?
+    /// Whether the aggregate carries into the next period until changed (seats, storage held).
+    ///
+    /// Allowed with `sum` (events are changes of a level), `latest` (events are readings of it) and
+    /// `weighted_sum` (which always carries its level); see Docs/Semantics.md, "Recurring metrics".
+    public var recurring: Bool
 
-    /// Creates a metric; `allowsNegative` defaults to true for `weighted_sum` only.
+    /// Creates a metric; `allowsNegative` defaults to true for `weighted_sum` and a recurring `sum` only.
     public init(
         key: String, aggregation: Aggregation, property: String? = nil, groupBy: [String] = [],
         allowsNegative: Bool? = nil,
-        cost: UnitCost? = nil
+        cost: UnitCost? = nil, recurring: Bool = false
     ) {
         self.key = key
         self.cost = cost
         self.aggregation = aggregation
         self.property = property
         self.groupBy = groupBy
-        self.allowsNegative = allowsNegative ?? (aggregation == .weightedSum)
+        self.recurring = recurring
+        // A recurring sum's events are changes of a level: a seat removed is -1.
+        self.allowsNegative = allowsNegative ?? (aggregation == .weightedSum || (recurring && aggregation == .sum))
     }
 }
 

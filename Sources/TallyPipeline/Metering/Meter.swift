@@ -359,10 +359,11 @@ public struct Meter: Sendable {
     struct SchemaProblem: Error { var message: String }
 
     private mutating func resolve(_ catalog: Catalog) {
+        // Percentage charges price each event, prorated charges each change of a level: both keep event values.
         let percentageMetrics = Set(
             catalog.plans.flatMap(\.charges).compactMap { charge -> String? in
                 if case .percentage = charge.model { return charge.metric }
-                return nil
+                return charge.prorated ? charge.metric : nil
             })
         metrics = StringIndex()
         for metric in catalog.metrics {
