@@ -324,42 +324,48 @@ private struct Scan {
         return true
     }
 
-    private mutating func array() -> Bool {
+    /// Steps into the array or object at `pos`: true when it is empty (and closed), nil when nested too deep.
+    private mutating func enter(closingWith close: UInt8) -> Bool? {
         depth += 1
-        guard depth <= GatewayFieldScanner.maxDepth else { return false }
+        guard depth <= GatewayFieldScanner.maxDepth else { return nil }
         pos += 1
         skipSpace()
-        if pos < end, bytes[pos] == 0x5D {
-            pos += 1
-            depth -= 1
-            return true
-        }
-        while true {
-            // No mapped path goes through an array.
-            guard value(node: -1) else { return false }
-            skipSpace()
-            guard pos < end else { return false }
-            if bytes[pos] == 0x5D { break }
-            guard bytes[pos] == 0x2C else { return false }
-            pos += 1
-            skipSpace()
-        }
+        guard pos < end, bytes[pos] == close else { return false }
         pos += 1
         depth -= 1
         return true
     }
 
-    /// An object from its opening brace, under trie node `node` (-1: no mapped path goes through it).
-    private mutating func object(node: Int) -> Bool {
-        depth += 1
-        guard depth <= GatewayFieldScanner.maxDepth else { return false }
-        pos += 1
+    /// After a member or element: true when a comma says another follows, false when `close` ends the
+    /// container (stepping out of it), nil for anything else.
+    private mutating func another(closingWith close: UInt8) -> Bool? {
         skipSpace()
-        if pos < end, bytes[pos] == 0x7D {
+        guard pos < end else { return nil }
+        if bytes[pos] == close {
             pos += 1
             depth -= 1
-            return true
+            return false
         }
+        guard bytes[pos] == 0x2C else { return nil }
+        pos += 1
+        skipSpace()
+        return true
+    }
+
+    private mutating func array() -> Bool {
+        guard let empty = enter(closingWith: 0x5D) else { return false }
+        if empty { return true }
+        while true {
+            // No mapped path goes through an array.
+            guard value(node: -1), let more = another(closingWith: 0x5D) else { return false }
+            if !more { return true }
+        }
+    }
+
+    /// An object from its opening brace, under trie node `node` (-1: no mapped path goes through it).
+    private mutating func object(node: Int) -> Bool {
+        guard let empty = enter(closingWith: 0x7D) else { return false }
+        if empty { return true }
         let firstMember = memberCount
         let collectsProperties = node >= 0 && node == tables.propertiesNode
         while true {
@@ -380,16 +386,10 @@ private struct Scan {
             let valueStart = pos
             guard value(node: child) else { return false }
             if collectsProperties, !addProperty(keyStart, keyEnd, valueStart) { return false }
-            skipSpace()
-            guard pos < end else { return false }
-            if bytes[pos] == 0x7D { break }
-            guard bytes[pos] == 0x2C else { return false }
-            pos += 1
-            skipSpace()
+            guard let more = another(closingWith: 0x7D) else { return false }
+            if !more { break }
         }
-        pos += 1
         memberCount = firstMember
-        depth -= 1
         return true
     }
 
