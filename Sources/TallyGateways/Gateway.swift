@@ -36,6 +36,9 @@ public enum Gateway: String, CaseIterable, Sendable, Hashable {
         layout.record(for: event, status: status)
     }
 
+    /// Top-level keys that make a line an envelope of records rather than one record.
+    var envelopeKeys: [String] { layout.envelopeKeys }
+
     /// Whether the gateway's records carry an event's properties (Kong's query string); the others drop them.
     public var carriesProperties: Bool { defaultMapping.properties != nil }
 
@@ -74,9 +77,13 @@ protocol GatewayLayout {
     static var quantityField: FieldPath { get }
     static func records(in document: JSONValue) throws(RecordProblem) -> [JSONValue]
     static func record(for event: Event, status: Int) -> JSONValue
+    /// Top-level keys that make a line an envelope of records rather than a record.
+    static var envelopeKeys: [String] { get }
 }
 
 extension GatewayLayout {
+    static var envelopeKeys: [String] { [] }
+
     /// A line holding one record, or an array of them (a batch).
     static func records(in document: JSONValue) throws(RecordProblem) -> [JSONValue] {
         if case .array(let items) = document { return items }
@@ -85,12 +92,42 @@ extension GatewayLayout {
 }
 
 /// Decodes a gateway's log lines: JSON, its envelope or batch unwrapped, each record mapped to an event.
+///
+/// A line that is one plain record is scanned for its mapped fields alone (``GatewayFieldScanner``);
+/// any other line, or one whose record has a problem, is parsed into a tree, which decides.
 struct GatewayDecoder: LineDecoder {
     let gateway: Gateway
     let mapping: GatewayMapping
     let tenant: String
+    private let scanner: GatewayFieldScanner?
+
+    /// A decoder of `gateway`'s lines; `scanning: false` parses every line into a tree (for comparing the two).
+    init(gateway: Gateway, mapping: GatewayMapping, tenant: String, scanning: Bool = true) {
+        self.gateway = gateway
+        self.mapping = mapping
+        self.tenant = tenant
+        scanner = scanning ? GatewayFieldScanner(mapping: mapping, envelopeKeys: gateway.envelopeKeys) : nil
+    }
+
+    mutating func decodeSingle(
+        _ line: UnsafeBufferPointer<UInt8>, orInto records: inout [DecodedRecord]
+    ) -> DecodedRecord? {
+        if let fields = scanner?.fields(line),
+            case .success(let record) = mapping.decode(
+                fields, gateway: gateway, tenant: tenant)
+        {
+            return record
+        }
+        decodeTree(line, into: &records)
+        return nil
+    }
 
     mutating func decode(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord]) {
+        if let record = decodeSingle(line, orInto: &records) { records.append(record) }
+    }
+
+    /// The line parsed into a tree, its envelope or batch unwrapped, each record mapped.
+    private func decodeTree(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord]) {
         let document: JSONValue
         do { document = try JSONValue.parse(line) } catch {
             records.append(.undecodable(raw: DecodedRecord.raw(line), problem: error.inLine))

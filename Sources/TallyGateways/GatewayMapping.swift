@@ -156,84 +156,131 @@ extension JSONValue {
     }
 }
 
+/// The fields a mapping reads, one per role: where ``GatewayMapping`` keeps the path of each.
+enum MappedField: Int, CaseIterable {
+    case tenant, customer, eventID, timestamp, metric, quantity, status, properties
+}
+
+/// What a record holds at a mapped field's path.
+enum MappedValue {
+    /// Nothing at that path.
+    case missing
+    /// Null, an array or an object.
+    case notScalar
+    /// A string's text, a number's digits, `true` or `false`.
+    case scalar(String)
+}
+
+/// A record's mapped fields, read from its parse tree or pulled straight from its bytes (``GatewayFieldScanner``).
+protocol MappedFields {
+    /// The value at the path the mapping gives `field`.
+    func value(_ field: MappedField) -> MappedValue
+    /// The scalar members of the object at the mapping's `properties` path, set in the record's order.
+    func properties() -> EventProperties
+}
+
 extension GatewayMapping {
+    /// Where this mapping reads `field` from; nil when it reads none (a constant metric, no status...).
+    func path(_ field: MappedField) -> FieldPath? {
+        switch field {
+        case .tenant: tenant
+        case .customer: customer
+        case .eventID: eventID
+        case .timestamp: timestamp
+        case .metric: metric.constant == nil ? metric.field : nil
+        case .quantity: quantity
+        case .status: status
+        case .properties: properties
+        }
+    }
+
     /// The event one gateway record reports, or why it is not billed or cannot be decoded.
     func decode(_ record: JSONValue, gateway: Gateway, tenant defaultTenant: String) -> DecodedRecord {
         func raw() -> String { DecodedRecord.raw(CanonicalJSON.write(record, pretty: false).utf8) }
-        func problem(_ message: String) -> DecodedRecord { .undecodable(raw: raw(), problem: message) }
-        guard case .object = record else { return problem("expected a \(gateway.rawValue) log record, a JSON object") }
-        if let status {
-            guard let text = status.value(in: record)?.scalarText, let code = Int(text) else {
-                return problem("\(status): missing or not an HTTP status, expected a number like 200")
-            }
-            if !billable.contains(where: { $0.contains(code) }) { return .notBilled(status: code) }
+        guard case .object = record else {
+            return .undecodable(raw: raw(), problem: "expected a \(gateway.rawValue) log record, a JSON object")
         }
-        func text(_ path: FieldPath, _ what: String) -> Result<String, RecordProblem> {
-            guard let value = path.value(in: record) else {
-                return .failure(RecordProblem("\(path): missing, expected \(what)"))
+        switch decode(TreeFields(record: record, mapping: self), gateway: gateway, tenant: defaultTenant) {
+        case .success(let decoded): return decoded
+        case .failure(let problem): return .undecodable(raw: raw(), problem: problem.message)
+        }
+    }
+
+    /// The event a record's mapped fields report, whether it is billed, or what is wrong with it.
+    func decode(
+        _ record: some MappedFields, gateway: Gateway, tenant defaultTenant: String
+    ) -> Result<DecodedRecord, RecordProblem> {
+        if let status {
+            guard case .scalar(let text) = record.value(.status), let code = Int(text) else {
+                return .failure(RecordProblem("\(status): missing or not an HTTP status, expected a number like 200"))
             }
-            guard let text = value.scalarText, !text.isEmpty else {
-                return .failure(RecordProblem("\(path): is empty or not text, expected \(what)"))
+            if !billable.contains(where: { $0.contains(code) }) { return .success(.notBilled(status: code)) }
+        }
+        func text(_ field: MappedField, _ path: FieldPath, _ what: String) -> Result<String, RecordProblem> {
+            switch record.value(field) {
+            case .missing: return .failure(RecordProblem("\(path): missing, expected \(what)"))
+            case .scalar(let text) where !text.isEmpty: return .success(text)
+            default: return .failure(RecordProblem("\(path): is empty or not text, expected \(what)"))
             }
-            return .success(text)
         }
         let id: String
         let customer: String
         let metric: String
-        switch text(eventID, "the request id") {
+        switch text(.eventID, eventID, "the request id") {
         case .success(let value): id = value
-        case .failure(let error): return problem(error.message)
+        case .failure(let error): return .failure(error)
         }
         if id.count > Event.maxIDLength {
-            return problem("\(eventID): has \(id.count) characters, expected 1 to \(Event.maxIDLength)")
+            return .failure(
+                RecordProblem("\(eventID): has \(id.count) characters, expected 1 to \(Event.maxIDLength)"))
         }
-        switch text(self.customer, "the customer") {
+        switch text(.customer, self.customer, "the customer") {
         case .success(let value): customer = value
-        case .failure(let error): return problem(error.message)
+        case .failure(let error): return .failure(error)
         }
         if let constant = self.metric.constant {
             metric = constant
         } else if let field = self.metric.field {
-            switch text(field, "the value that names the metric") {
+            switch text(.metric, field, "the value that names the metric") {
             case .success(let value): metric = self.metric.metric(for: value)
-            case .failure(let error): return problem(error.message)
+            case .failure(let error): return .failure(error)
             }
         } else {
-            return problem("the mapping names no metric")
+            return .failure(RecordProblem("the mapping names no metric"))
         }
         let timestamp: Instant
-        switch instant(in: record) {
+        switch instant(record.value(.timestamp)) {
         case .success(let value): timestamp = value
-        case .failure(let error): return problem(error.message)
+        case .failure(let error): return .failure(error)
         }
         var quantity = ExactDecimal.one
         if let field = self.quantity {
-            switch text(field, "a decimal quantity") {
-            case .success(let value):
-                do { quantity = try ExactDecimal(parsing: value) } catch {
-                    return problem("\(field): \"\(value.prefix(40))\" is not a plain decimal: \(error.message)")
+            switch text(.quantity, field, "a decimal quantity") {
+            case .success(var value):
+                let parsed = value.withUTF8 { bytes in
+                    Result { () throws(DecimalParseError) in try ExactDecimal(utf8: bytes) }
                 }
-            case .failure(let error): return problem(error.message)
+                switch parsed {
+                case .success(let decimal): quantity = decimal
+                case .failure(let error):
+                    return .failure(
+                        RecordProblem("\(field): \"\(value.prefix(40))\" is not a plain decimal: \(error.message)"))
+                }
+            case .failure(let error): return .failure(error)
             }
         }
-        let tenant =
-            self.tenant.flatMap { $0.value(in: record)?.scalarText }.flatMap { $0.isEmpty ? nil : $0 } ?? defaultTenant
-        var properties = EventProperties()
-        if let path = self.properties, case .object(let members)? = path.value(in: record) {
-            // Scalars only: a repeated query parameter (an array) names no one value.
-            for member in members.members {
-                if let text = member.value.scalarText { properties[member.key] = text }
-            }
-        }
+        var tenant = defaultTenant
+        if self.tenant != nil, case .scalar(let text) = record.value(.tenant), !text.isEmpty { tenant = text }
+        let properties = self.properties == nil ? EventProperties() : record.properties()
         let event = Event(
             id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
             timestamp: timestamp, source: gateway.rawValue, properties: properties)
-        return .event(event, receivedAt: nil)
+        return .success(.event(event, receivedAt: nil))
     }
 
-    private func instant(in record: JSONValue) -> Result<Instant, RecordProblem> {
+    private func instant(_ value: MappedValue) -> Result<Instant, RecordProblem> {
         let what = "milliseconds since the epoch or an ISO-8601 UTC time like 2026-01-03T10:00:00Z"
-        guard let value = timestamp.value(in: record), let text = value.scalarText, !text.isEmpty else {
+        guard case .scalar(let text) = value, !text.isEmpty else {
             return .failure(RecordProblem("\(timestamp): missing, expected \(what)"))
         }
         if text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
@@ -258,5 +305,27 @@ extension GatewayMapping {
         guard digits.count != 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return text }
         let kept = digits.prefix(3)
         return String(text[...dot]) + kept + String(repeating: "0", count: 3 - kept.count) + "Z"
+    }
+}
+
+/// A record's mapped fields read from its parse tree, through ``FieldPath/value(in:)``.
+private struct TreeFields: MappedFields {
+    let record: JSONValue
+    let mapping: GatewayMapping
+
+    func value(_ field: MappedField) -> MappedValue {
+        guard let path = mapping.path(field), let value = path.value(in: record) else { return .missing }
+        return value.scalarText.map { .scalar($0) } ?? .notScalar
+    }
+
+    func properties() -> EventProperties {
+        var properties = EventProperties()
+        if let path = mapping.properties, case .object(let members)? = path.value(in: record) {
+            // Scalars only: a repeated query parameter (an array) names no one value.
+            for member in members.members {
+                if let text = member.value.scalarText { properties[member.key] = text }
+            }
+        }
+        return properties
     }
 }

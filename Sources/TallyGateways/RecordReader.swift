@@ -1,6 +1,14 @@
 import TallyJSON
 import TallyPipeline
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Reads an event file record by record, in the file's order, through a ``LineReader``.
 ///
 /// Each line is decoded by the file's format into one record or, for a gateway's
@@ -15,7 +23,6 @@ public final class RecordReader {
     private let lines: LineReader
     private var decoder: any LineDecoder
     private var pending: [DecodedRecord] = []
-    private var pendingIndex = 0
     private var pendingLine = 0
 
     /// Opens `path`; gateway formats map their records with `mapping` (default: the gateway's own).
@@ -47,9 +54,8 @@ public final class RecordReader {
 
     /// The next record and the 1-based line it came from, or nil at the end of the file.
     public func next() throws(RecordFileError) -> (record: DecodedRecord, line: Int)? {
-        while pendingIndex >= pending.count {
-            pending.removeAll(keepingCapacity: true)
-            pendingIndex = 0
+        // `pending` holds a line's records last first, so each is moved out, never copied.
+        while pending.isEmpty {
             // A record spanning lines (a CSV quoted field) is named by its first line.
             let continuing = decoder.isContinuing
             guard let line = try lines.next() else {
@@ -60,10 +66,12 @@ public final class RecordReader {
             if !continuing { pendingLine = lines.lineNumber }
             switch line {
             case .text(let range):
-                lines.withBytes(range) { bytes in
-                    guard continuing || !isBlank(bytes) else { return }
-                    decoder.decode(bytes, into: &pending)
+                let single = lines.withBytes(range) { bytes -> DecodedRecord? in
+                    guard continuing || !isBlank(bytes) else { return nil }
+                    return decoder.decodeSingle(bytes, orInto: &pending)
                 }
+                if let single { return located(single) }
+                if pending.count > 1 { pending.reverse() }
             case .tooLong(_, let bytes) where continuing:
                 decoder.finish(
                     reason: "its line \(lines.lineNumber) has \(bytes) bytes, more than the \(lines.maxLineBytes) "
@@ -76,8 +84,11 @@ public final class RecordReader {
                         problem: "the line has \(bytes) bytes, more than the \(lines.maxLineBytes) a record may have"))
             }
         }
-        let record = pending[pendingIndex]
-        pendingIndex += 1
+        return located(pending.removeLast())
+    }
+
+    /// The record with its line, an undecodable one's problem led by `file:line:`.
+    private func located(_ record: consuming DecodedRecord) -> (record: DecodedRecord, line: Int) {
         if case .undecodable(let raw, let problem) = record {
             return (.undecodable(raw: raw, problem: "\(displayName):\(pendingLine): \(problem)"), pendingLine)
         }
@@ -96,12 +107,23 @@ protocol LineDecoder {
     var isContinuing: Bool { get }
     /// Ends an open record as undecodable, saying why (`reason`): the file ended, or a line was too long.
     mutating func finish(reason: String, into records: inout [DecodedRecord])
+    /// The line's record when it is one, returned rather than appended (one move less per record);
+    /// otherwise nil, its records (none or several) appended to `records`.
+    mutating func decodeSingle(
+        _ line: UnsafeBufferPointer<UInt8>, orInto records: inout [DecodedRecord]
+    ) -> DecodedRecord?
 }
 
 extension LineDecoder {
     /// Every line is a whole record unless a decoder says otherwise.
     var isContinuing: Bool { false }
     mutating func finish(reason: String, into records: inout [DecodedRecord]) {}
+    mutating func decodeSingle(
+        _ line: UnsafeBufferPointer<UInt8>, orInto records: inout [DecodedRecord]
+    ) -> DecodedRecord? {
+        decode(line, into: &records)
+        return records.count == 1 ? records.removeLast() : nil
+    }
 }
 
 extension JSONError {
@@ -112,16 +134,23 @@ extension JSONError {
 /// Tally's JSON Lines: ``Event/init(json:)`` plus the optional `received_at` that `tally generate` adds.
 struct TallyJSONLinesDecoder: LineDecoder {
     mutating func decode(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord]) {
-        if let record = FlatEventLine.record(line) {
-            records.append(record)
-            return
-        }
+        records.append(Self.record(line))
+    }
+
+    mutating func decodeSingle(
+        _ line: UnsafeBufferPointer<UInt8>, orInto records: inout [DecodedRecord]
+    ) -> DecodedRecord? {
+        Self.record(line)
+    }
+
+    /// The event of one line, through ``FlatEventLine`` when it can, else through the JSON tree.
+    static func record(_ line: UnsafeBufferPointer<UInt8>) -> DecodedRecord {
+        if let record = FlatEventLine.record(line) { return record }
         let json: JSONValue
         do { json = try JSONValue.parse(line) } catch {
-            records.append(.undecodable(raw: DecodedRecord.raw(line), problem: error.inLine))
-            return
+            return .undecodable(raw: DecodedRecord.raw(line), problem: error.inLine)
         }
-        records.append(Self.record(json, raw: line))
+        return record(json, raw: line)
     }
 
     /// The event of one of Tally's JSON objects, with its `received_at` if it has one.
@@ -153,14 +182,24 @@ struct TallyJSONLinesDecoder: LineDecoder {
 /// ``Event/init(json:)`` would refuse) returns nil, and the general decoder decides,
 /// so both give the same event and the same problem for every line.
 enum FlatEventLine {
-    private enum Key: Int, CaseIterable {
+    private enum Key: Int {
         case eventID, tenant, customer, metric, quantity, timestamp, source, receivedAt
     }
 
-    private static let keys: [[UInt8]] = [
-        "event_id", "tenant_id", "customer_id", "metric", "quantity", "timestamp", "source",
-        "received_at",
-    ].map { Array($0.utf8) }
+    /// The key the bytes spell, if it is one of the eight.
+    private static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> Key? {
+        guard let base = bytes.baseAddress else { return nil }
+        func equals(_ literal: StaticString) -> Bool {
+            literal.utf8CodeUnitCount == bytes.count && memcmp(literal.utf8Start, base, bytes.count) == 0
+        }
+        switch bytes.count {
+        case 6: return equals("metric") ? .metric : equals("source") ? .source : nil
+        case 8: return equals("event_id") ? .eventID : equals("quantity") ? .quantity : nil
+        case 9: return equals("tenant_id") ? .tenant : equals("timestamp") ? .timestamp : nil
+        case 11: return equals("customer_id") ? .customer : equals("received_at") ? .receivedAt : nil
+        default: return nil
+        }
+    }
 
     /// A value's place in the line, and whether it was a string (else a number).
     private struct Value {
@@ -171,7 +210,7 @@ enum FlatEventLine {
 
     static func record(_ line: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
         // On the stack, and not a tuple: a tuple's type metadata is looked up at run time, per call.
-        withUnsafeTemporaryAllocation(of: Value.self, capacity: keys.count) { slots in
+        withUnsafeTemporaryAllocation(of: Value.self, capacity: 8) { slots in
             slots.initialize(repeating: Value())
             return record(line, slots: slots)
         }
@@ -206,11 +245,9 @@ enum FlatEventLine {
             index += 1
             guard let keyEnd = stringEnd() else { return nil }
             let keyStart = index
-            guard
-                let key = keys.firstIndex(where: {
-                    $0.count == keyEnd - keyStart && $0.elementsEqual(line[keyStart..<keyEnd])
-                })
-            else { return nil }
+            guard let key = Self.key(UnsafeBufferPointer(rebasing: line[keyStart..<keyEnd]))?.rawValue else {
+                return nil
+            }
             index = keyEnd + 1
             skipSpace()
             guard index < count, line[index] == 0x3A else { return nil }

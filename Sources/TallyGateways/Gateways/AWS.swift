@@ -16,6 +16,8 @@ enum AWSLayout: GatewayLayout {
 
     static let quantityField: FieldPath = "responseLength"
 
+    static let envelopeKeys = ["awslogs"]
+
     static func record(for event: Event, status: Int) -> JSONValue {
         .object([
             "apiKeyId": .string("key-" + event.customer), "httpMethod": .string("GET"), "ip": .string("203.0.113.10"),

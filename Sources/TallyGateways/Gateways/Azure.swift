@@ -13,6 +13,8 @@ enum AzureLayout: GatewayLayout {
 
     static let quantityField: FieldPath = "ResponseSize"
 
+    static let envelopeKeys = ["records"]
+
     static func record(for event: Event, status: Int) -> JSONValue {
         .object([
             "ApiId": .string("api"), "ApimSubscriptionId": .string(event.customer), "Category": .string("GatewayLogs"),

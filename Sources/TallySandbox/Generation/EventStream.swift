@@ -154,7 +154,7 @@ struct Merge {
                 batch.append(whole: explicit[head.index])
             case .file:
                 let index = head.index
-                if let item = fileHeads[index] { batch.append(whole: item) }
+                if let item = fileHeads[index].take() { batch.append(whole: item) }
                 fileHeads[index] = files.sources[index].next()
                 if let next = fileHeads[index] {
                     heads.replaceTop(OrderKey(time: next.receivedAt, source: .file, rank: UInt64(index), index: index))

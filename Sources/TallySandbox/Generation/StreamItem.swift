@@ -54,9 +54,10 @@ protocol HoldsWholeItems {
 
 extension HoldsWholeItems {
     /// Appends an item that travels whole, and its stand-in.
-    mutating func append(whole item: GeneratedItem) {
+    mutating func append(whole item: consuming GeneratedItem) {
+        let receivedAt = item.receivedAt
         full.append(item)
-        items.append(.full(at: full.count - 1, receivedAt: item.receivedAt))
+        items.append(.full(at: full.count - 1, receivedAt: receivedAt))
     }
 }
 
