@@ -24,6 +24,11 @@ final class LedgerRunRecorder: RunObserver {
             outcome: outcome)
     }
 
+    func refused(_ item: GeneratedItem, decision: AccessDecision, at instant: Instant) {
+        guard case .event(let event) = item.payload, let reason = decision.refusal else { return }
+        recorder.recordRefusal(event, at: instant, reason: reason)
+    }
+
     func finished(_ run: ScenarioRun, meter: Meter) throws {
         do { try recorder.finish(counts: run.counts, invoices: run.invoices, meter: meter) } catch {
             failed = true
@@ -255,6 +260,12 @@ struct Reconcile: ParsableCommand {
             print(
                 "\(difference.customer) \(difference.metric) period \(difference.period): invoiced \(difference.invoiced), events give \(difference.recomputed), difference \(difference.difference)"
             )
+        }
+        if !report.refusals.isEmpty {
+            let reasons = report.refusals.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+            print(
+                "refused at the gateway (never metered): \(report.refusals.values.reduce(0, +)) requests, "
+                    + reasons.joined(separator: ", "))
         }
         if report.isClean {
             print("reconciled: \(report.eventsChecked) events agree with the invoices")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TallyJSON
+import TallyPipeline
 import TallySandbox
 
 /// `--json`: one object with every scenario's status, duration, messages and differences as data,
@@ -15,6 +16,28 @@ enum JSONSummary {
     }
 
     static func scenario(_ result: ScenarioResult) -> JSONValue {
+        // Only a scenario with a gateway in front of its pipeline has requests to count.
+        guard let requests = result.requests, case .object(var members) = scenarioWithoutRequests(result) else {
+            return scenarioWithoutRequests(result)
+        }
+        members.members.append((key: "requests", value: gateway(requests.counts)))
+        return .object(members)
+    }
+
+    /// The gateway's decisions: requests, allowed, refused by reason and flagged by flag (every code, 0 or more).
+    static func gateway(_ counts: AccessCounts) -> JSONValue {
+        object([
+            ("requests", .number(String(counts.requests))),
+            ("allowed", .number(String(counts.allowed))),
+            (
+                "refused",
+                object(AccessRefusal.allCases.sorted().map { ($0.rawValue, .number(String(counts.count($0)))) })
+            ),
+            ("flagged", object(AccessFlags.codes.map { ($0.code, .number(String(counts.count($0.flag)))) })),
+        ])
+    }
+
+    static func scenarioWithoutRequests(_ result: ScenarioResult) -> JSONValue {
         object([
             ("name", .string(result.name)),
             ("file", .string(result.file)),

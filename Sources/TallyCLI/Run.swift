@@ -163,6 +163,7 @@ struct Run: ParsableCommand {
             golden.fixtures.appendingPathComponent(scenario.name).appendingPathComponent("invoices.json").path
         result.expectationFailures = run.expectationFailures
         result.outsidePeriods = run.counts.outsidePeriods
+        result.requests = run.requests
         var passLine = "PASS \(scenario.name) (\(timing))"
         if update && !messages.isEmpty {
             // Goldens record what was checked by hand; a run whose expect: checks fail is not that.
@@ -269,6 +270,8 @@ struct ScenarioResult {
     var expectationFailures: [String] = []
     /// Accepted events on no invoice (outside a subscription or every period).
     var outsidePeriods = 0
+    /// The gateway's decisions, for a scenario with a request path.
+    var requests: RequestLog?
     var goldenInvoices = ""
     /// The ledger could not be opened or written: exit 2, whatever the goldens say.
     var ledgerFailed = false

@@ -94,7 +94,8 @@ public final class Ledger: @unchecked Sendable {
                 deadLetters: try count("SELECT count(*) FROM dead_letters"),
                 pendingDeadLetters: try count("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL"),
                 invoices: try count("SELECT count(*) FROM invoices"),
-                invoiceLines: try count("SELECT count(*) FROM invoice_lines"))
+                invoiceLines: try count("SELECT count(*) FROM invoice_lines"),
+                refusals: try count("SELECT count(*) FROM refusals"))
         }
     }
 
@@ -112,6 +113,19 @@ public final class Ledger: @unchecked Sendable {
     /// The recorded invoices in billing order (period, then the catalog's customer order).
     public func invoices() throws -> [InvoiceRecord] {
         try queue.read { db in try InvoiceRecord.fetchAll(db) }
+    }
+
+    /// Requests the gateway refused, counted by reason code (`margin_blocked`, `spike_arrested`...).
+    public func refusalsByReason() throws -> [String: Int] {
+        try queue.read { db in try Self.refusalsByReason(db) }
+    }
+
+    static func refusalsByReason(_ db: Database) throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT reason, count(*) AS n FROM refusals GROUP BY reason") {
+            counts[try row.text("reason")] = try row.int("n")
+        }
+        return counts
     }
 
     /// Every dead letter, in the order the events arrived.
@@ -180,10 +194,12 @@ public struct LedgerCounts: Sendable, Hashable, CustomStringConvertible {
     public var invoices: Int
     /// Invoice lines stored, over every invoice.
     public var invoiceLines: Int
+    /// Requests the gateway refused (which never became events).
+    public var refusals: Int = 0
 
     /// The counts as one line: `runs 1, events 9998, rejections 2, ...`.
     public var description: String {
-        "runs \(runs), events \(events), rejections \(rejections), dead letters \(deadLetters) (\(pendingDeadLetters) pending), invoices \(invoices), invoice lines \(invoiceLines)"
+        "runs \(runs), events \(events), rejections \(rejections), dead letters \(deadLetters) (\(pendingDeadLetters) pending), invoices \(invoices), invoice lines \(invoiceLines), refusals \(refusals)"
     }
 }
 
@@ -221,6 +237,8 @@ public struct RecordedRun: Sendable, Hashable {
     public var rejected: Int?
     /// Dead-lettered events, once the run completed.
     public var deadLettered: Int?
+    /// Requests refused at the gateway, once the run completed; nil too for a run recorded before refusals were.
+    public var refused: Int? = nil
     /// Whether the run ran to its end (false after a kill).
     public var completed: Bool
     /// The scenario text whose catalog billed the stored invoices, when a dead-letter replay re-billed them.
@@ -244,7 +262,8 @@ public struct RecordedRun: Sendable, Hashable {
             plannedEvents: try row.int("planned_events"),
             received: try row.optional("received"), accepted: try row.optional("accepted"),
             rejected: try row.optional("rejected"), deadLettered: try row.optional("dead_lettered"),
-            completed: try row.optional("completed", as: Int.self) == 1, billingYAML: try row.optional("billing_yaml"))
+            refused: try row.optional("refused"), completed: try row.optional("completed", as: Int.self) == 1,
+            billingYAML: try row.optional("billing_yaml"))
     }
 
     /// The recorded scenario's terms, read again from the text stored with the run.

@@ -123,6 +123,8 @@ public enum Reconciliation {
         public var problems: [String]
         /// The accepted events metered again.
         public var eventsChecked: Int
+        /// Requests the gateway refused, by reason code (they never became events, so they are on no invoice).
+        public var refusals: [String: Int] = [:]
         /// Whether the invoices agree with the events and nothing else was wrong.
         public var isClean: Bool { differences.isEmpty && problems.isEmpty }
     }
@@ -143,6 +145,8 @@ public enum Reconciliation {
             let all = try Int.fetchOne(db, sql: "SELECT count(*) FROM events") ?? 0
             let rejected = try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") ?? 0
             let dead = try Int.fetchOne(db, sql: "SELECT count(*) FROM dead_letters") ?? 0
+            let refusals = try Ledger.refusalsByReason(db)
+            let refused = refusals.values.reduce(0, +)
             if !run.completed {
                 problems.append(
                     "the run did not complete (killed?): \(stream + rejected + dead) of \(run.plannedEvents) events recorded; record it again with tally run --ledger"
@@ -151,6 +155,11 @@ public enum Reconciliation {
                 problems.append(
                     "conservation: the run received \(received) events (\(run.accepted ?? 0) accepted), the ledger holds \(stream) accepted + \(rejected) rejected + \(dead) dead-lettered"
                 )
+            }
+            // A ledger recorded before refusals were has no count of them (NULL), and no rows.
+            if run.completed, let runRefused = run.refused, runRefused != refused {
+                problems.append(
+                    "conservation: the gateway refused \(runRefused) requests, the ledger holds \(refused) refusals")
             }
             let scenario = try run.billingTerms(load)
             let recorded = try run.terms(load)
@@ -203,7 +212,7 @@ public enum Reconciliation {
                             invoiced: before, recomputed: after, difference: try after - before))
                 }
             }
-            return Report(differences: differences, problems: problems, eventsChecked: all)
+            return Report(differences: differences, problems: problems, eventsChecked: all, refusals: refusals)
         }
     }
 }

@@ -154,6 +154,17 @@ struct LedgerBatch: Sendable {
         var detail: String? = nil
     }
 
+    /// A request the gateway refused: who asked for what, when, and why.
+    struct RefusalRow: Sendable {
+        var seq: Int64
+        var requestID: Span
+        var tenant: Int64
+        var customer: Int64
+        var metric: Int64
+        var requestedAt: Int64
+        var reason: Span
+    }
+
     static var noPeriod: Int64 { .min }
     static var lateFlag: Int64 { 1 }
     static var overSoftLimitFlag: Int64 { 2 }
@@ -163,6 +174,7 @@ struct LedgerBatch: Sendable {
     var events: [EventRow] = []
     var rejections: [RejectionRow] = []
     var deadLetters: [DeadLetterRow] = []
+    var refusals: [RefusalRow] = []
     /// Lookup names first used by this batch, written before its rows.
     var names: [(kind: LedgerNames.Kind, number: Int64, name: String)] = []
     /// Starts with one byte, so the buffer always has an address and '' binds as '' (not NULL).
@@ -175,7 +187,7 @@ struct LedgerBatch: Sendable {
         text.reserveCapacity(capacity * 24)
     }
 
-    var count: Int { events.count + rejections.count + deadLetters.count }
+    var count: Int { events.count + rejections.count + deadLetters.count + refusals.count }
 
     mutating func appendAccepted(
         seq: Int64, event: Event, receivedAt: Int64, acceptance: Acceptance, names: inout LedgerNames
@@ -200,6 +212,17 @@ struct LedgerBatch: Sendable {
         case .raw(let text): row.raw = append(text)
         }
         rejections.append(row)
+    }
+
+    mutating func appendRefused(
+        seq: Int64, requestID: String, tenant: String, customer: String, metric: String, requestedAt: Int64,
+        reason: AccessRefusal, names: inout LedgerNames
+    ) {
+        refusals.append(
+            RefusalRow(
+                seq: seq, requestID: append(requestID), tenant: names.number(.tenant, tenant, &self),
+                customer: names.number(.customer, customer, &self), metric: names.number(.metric, metric, &self),
+                requestedAt: requestedAt, reason: append(reason.rawValue)))
     }
 
     private mutating func appendColumns(_ event: Event, names: inout LedgerNames) -> EventColumns {
@@ -322,6 +345,7 @@ enum LedgerWriter {
                 try insertEvents(batch, text, db)
                 newEvents = db.totalChangesCount - before
                 try insertRejections(batch, text, db)
+                try insertRefusals(batch, text, db)
             }
         }
         try insertDeadLetters(batch, db)
@@ -402,6 +426,26 @@ enum LedgerWriter {
             try bind(row.columns, from: 5, statement, text)
             statement.bind(11, row.receivedAt)
             try statement.bindStatic(12, text, row.raw)
+            try statement.step()
+        }
+    }
+
+    private static func insertRefusals(_ batch: LedgerBatch, _ text: UnsafePointer<CChar>, _ db: Database) throws {
+        guard !batch.refusals.isEmpty else { return }
+        let statement = SQLiteBinding(
+            try db.cachedStatement(
+                sql: """
+                    INSERT OR IGNORE INTO refusals (seq, request_id, tenant_no, customer_no, metric_no, requested_at, reason)
+                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    """), db)
+        for row in batch.refusals {
+            statement.bind(1, row.seq)
+            try statement.bindStatic(2, text, row.requestID)
+            statement.bind(3, row.tenant)
+            statement.bind(4, row.customer)
+            statement.bind(5, row.metric)
+            statement.bind(6, row.requestedAt)
+            try statement.bindStatic(7, text, row.reason)
             try statement.step()
         }
     }

@@ -16,7 +16,8 @@ import Darwin
 /// of scenarios but the ``RunDescription`` it stores.
 ///
 /// Every event goes to exactly one table, by its outcome: `events` (accepted),
-/// `rejections` or `dead_letters`, at its position in the stream. Rows are encoded
+/// `rejections` or `dead_letters`, at its position in the stream; a request the gateway
+/// refused (``recordRefusal(_:at:reason:)``) goes to `refusals`. Rows are encoded
 /// on the run's thread into a batch (`LedgerBatch`) and handed `batchSize` at a time to a
 /// writer thread, which writes each batch in one transaction through prepared
 /// statements reused for the whole run.
@@ -149,8 +150,24 @@ public final class LedgerRecorder {
         if batch.count >= batchSize { handOff() }
     }
 
+    /// Records the next item of the stream as a request the gateway refused: it never became an event.
+    ///
+    /// - Parameters:
+    ///   - request: the usage event the request would have made (its id, tenant, customer and metric are kept).
+    ///   - instant: when the request reached the gateway.
+    ///   - reason: why it was refused.
+    public func recordRefusal(_ request: Event, at instant: Instant, reason: AccessRefusal) {
+        let seq = nextSeq
+        nextSeq += 1
+        batch.appendRefused(
+            seq: seq, requestID: request.id, tenant: request.tenant, customer: request.customer,
+            metric: request.metric, requestedAt: instant.millisecondsSinceEpoch, reason: reason, names: &names)
+        if batch.count >= batchSize { handOff() }
+    }
+
     /// Writes what is buffered, the dead letters' details, the invoices and the totals, and
-    /// checks that the stored rows are exactly the run's outcomes.
+    /// checks that the stored rows are exactly the run's outcomes (and its refusals: the meter's
+    /// ``Meter/accessCounts``).
     public func finish(counts: OutcomeCounts, invoices: [Invoice], meter: Meter) throws {
         handOff()
         writer.finish()
@@ -165,6 +182,7 @@ public final class LedgerRecorder {
             )
         }
         let seqs = deadLetterSeqs
+        let refused = meter.accessCounts.refused
         try ledger.queue.inDatabase { db in
             try db.inTransaction(.immediate) {
                 // The meter keeps dead letters in arrival order, as the run had them.
@@ -176,7 +194,8 @@ public final class LedgerRecorder {
                 let stored = (
                     accepted: try Int.fetchOne(db, sql: "SELECT count(*) FROM events WHERE origin = 0") ?? 0,
                     rejected: try Int.fetchOne(db, sql: "SELECT count(*) FROM rejections") ?? 0,
-                    deadLettered: try Int.fetchOne(db, sql: "SELECT count(*) FROM dead_letters") ?? 0
+                    deadLettered: try Int.fetchOne(db, sql: "SELECT count(*) FROM dead_letters") ?? 0,
+                    refused: try Int.fetchOne(db, sql: "SELECT count(*) FROM refusals") ?? 0
                 )
                 guard stored.accepted == counts.accepted, stored.rejected == counts.rejected,
                     stored.deadLettered == counts.deadLettered
@@ -184,6 +203,10 @@ public final class LedgerRecorder {
                     throw LedgerError(
                         "\(path) holds \(stored.accepted) accepted + \(stored.rejected) rejected + \(stored.deadLettered) dead-lettered events, but the run had \(counts.accepted) + \(counts.rejected) + \(counts.deadLettered)"
                     )
+                }
+                guard stored.refused == refused else {
+                    throw LedgerError(
+                        "\(path) holds \(stored.refused) refused requests, but the gateway refused \(refused)")
                 }
                 let billedByReplay =
                     try String.fetchOne(db, sql: "SELECT billing_yaml FROM runs WHERE id = ?", arguments: [runID])
@@ -197,12 +220,13 @@ public final class LedgerRecorder {
                 }
                 try db.execute(
                     sql: """
-                        UPDATE runs SET last_received_at = ?, received = ?, accepted = ?, rejected = ?, dead_lettered = ?, completed = 1
+                        UPDATE runs SET last_received_at = ?, received = ?, accepted = ?, rejected = ?, dead_lettered = ?,
+                            refused = ?, completed = 1
                         WHERE id = ?
                         """,
                     arguments: [
                         meter.clock.millisecondsSinceEpoch, counts.received, counts.accepted, counts.rejected,
-                        counts.deadLettered, runID,
+                        counts.deadLettered, refused, runID,
                     ])
                 return .commit
             }

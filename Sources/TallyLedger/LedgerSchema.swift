@@ -159,6 +159,34 @@ enum LedgerSchema {
                     ) WITHOUT ROWID;
                     """)
         }
+        migrator.registerMigration("v3 refusals: requests the gateway refused, and the run's count of them") { db in
+            try db.execute(
+                sql: """
+                    -- A request the gateway refused (canAccess): it never became an event, so it is in no other
+                    -- table. Its seq is its position in the run's stream, numbered with the events'.
+                    CREATE TABLE refusals (
+                        seq INTEGER PRIMARY KEY,
+                        request_id TEXT NOT NULL,           -- the id its usage event would have had
+                        tenant_no INTEGER NOT NULL,         -- tenants.no
+                        customer_no INTEGER NOT NULL,       -- customers.no (as sent, even when unknown)
+                        metric_no INTEGER NOT NULL,         -- metrics.no
+                        requested_at INTEGER NOT NULL,      -- simulated: when the request reached the gateway (ms)
+                        reason TEXT NOT NULL                -- the refusal's code, e.g. margin_blocked
+                    );
+
+                    -- Requests refused at the gateway; NULL until the run completes, and in ledgers recorded
+                    -- before refusals were.
+                    ALTER TABLE runs ADD COLUMN refused INTEGER;
+
+                    CREATE VIEW refusals_view AS
+                    SELECT r.seq, t.name AS tenant, r.request_id, c.name AS customer, m.name AS metric,
+                           r.requested_at, r.reason
+                    FROM refusals r
+                    JOIN tenants t ON t.no = r.tenant_no
+                    JOIN customers c ON c.no = r.customer_no
+                    JOIN metrics m ON m.no = r.metric_no;
+                    """)
+        }
         return migrator
     }
 }

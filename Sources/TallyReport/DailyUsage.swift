@@ -51,6 +51,10 @@ public final class DailyUsage: RunObserver {
         days[key] = tally
     }
 
+    public func refused(_ item: GeneratedItem, decision: AccessDecision, at instant: Instant) {
+        next?.refused(item, decision: decision, at: instant)
+    }
+
     public func finished(_ run: ScenarioRun, meter: Meter) throws {
         try next?.finished(run, meter: meter)
     }

@@ -117,6 +117,11 @@ final class RecordingObserver: RunObserver {
         recorder.record(eventID: item.eventID, payload: payload, receivedAt: item.receivedAt, outcome: outcome)
     }
 
+    func refused(_ item: GeneratedItem, decision: AccessDecision, at instant: Instant) {
+        guard case .event(let event) = item.payload, let reason = decision.refusal else { return }
+        recorder.recordRefusal(event, at: instant, reason: reason)
+    }
+
     func finished(_ run: ScenarioRun, meter: Meter) throws {
         if crashAfter == nil { try recorder.finish(counts: run.counts, invoices: run.invoices, meter: meter) }
     }

@@ -168,6 +168,43 @@ struct RequestPathTests {
         #expect(ask(3) == MarginStanding(revenue: F.decimal("1.10"), cost: F.decimal("0.11")))
     }
 
+    @Test("metering drops the revenue floor when another metric's volume charge changes tier, and only then")
+    func revenueFloorDroppedByMetering() throws {
+        // A $100 fee, and bytes priced by volume: up to 10 at $1 each, more at $0.10 each (the whole quantity).
+        // Calls cost $0.01 each and bring no revenue; bytes cost nothing.
+        let tiers = [Tier(upTo: 10, unitPrice: 1), Tier(upTo: nil, unitPrice: F.decimal("0.1"))]
+        var meter = try Self.meter(
+            charges: [
+                Charge(name: "Fee", metric: nil, model: .flat(amount: 100)),
+                Charge(name: "Bytes", metric: "bytes", model: .volume(tiers)),
+            ], cost: .flat(F.decimal("0.01")))
+        var k: Int64 = 0
+        func ask() -> MarginStanding? {
+            k += 1
+            return meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(1000 + k)).margin
+        }
+        func meterBytes(_ id: String, _ quantity: String) {
+            k += 1
+            meter.ingest(
+                F.event(id, metric: "bytes", quantity: quantity, at: Self.ms(k)), receivedAt: Self.ms(1000 + k))
+        }
+        meter.ingest(F.event("c1", at: Self.ms(1)), receivedAt: Self.ms(1))
+        // Revenue 100 + 0 bytes = 100, worked out; the floor allows a cost up to 80.
+        #expect(ask() == MarginStanding(revenue: 100, cost: F.decimal("0.01")))
+        meter.ingest(F.event("c2", at: Self.ms(2)), receivedAt: Self.ms(2))
+        #expect(ask() == nil)
+        // 5 bytes: below the bound 10, the same tier as 0: the floor holds.
+        meterBytes("b1", "5")
+        #expect(ask() == nil)
+        // 5 more reach the bound: revenue worked out again, 100 + 10 x 1 = 110.
+        meterBytes("b2", "5")
+        #expect(ask() == MarginStanding(revenue: 110, cost: F.decimal("0.02")))
+        #expect(ask() == nil)
+        // 1 more passes it: 100 + 11 x 0.10 = 101.10, lower than the floor of 110, so it must be worked out.
+        meterBytes("b3", "1")
+        #expect(ask() == MarginStanding(revenue: F.decimal("101.1"), cost: F.decimal("0.02")))
+    }
+
     @Test("a plan's own levels replace the published ones")
     func marginGuardPlanLevels() throws {
         // warn below 50%, throttle below 40%, block below 30%. Fee 10, $1 a call: 6 calls is 40% (L1), 7 is 30% (L2), 8 is 20% (L3).

@@ -273,9 +273,9 @@ public struct Meter: Sendable {
             }
         }
         if let quotaAfter { quotaUsage[quotaAfter.key] = quotaAfter.used }
-        if metric.hasCost, let period {
-            recordCost(
-                customer: customer.number, metric: metric.number, period: period,
+        if access.costsAnything, let period {
+            trackMargin(
+                customer: customer.number, plan: customer.plan, metric: metric.number, period: period,
                 contribution: metric.aggregation == .count ? .one : value, properties: event.properties)
         }
         dedup.insert(key, at: seen, timestamp: event.timestamp)
@@ -373,8 +373,7 @@ public struct Meter: Sendable {
                 ResolvedMetric(
                     number: number, aggregation: metric.aggregation, allowsNegative: metric.allowsNegative,
                     needsDefinition: metric.property != nil || metric.aggregation == .uniqueCount,
-                    grouped: !metric.groupBy.isEmpty,
-                    hasCost: metric.cost != nil))
+                    grouped: !metric.groupBy.isEmpty))
             metricDefinitions[number] = metric
         }
         resolveRequestLimits(catalog)
@@ -444,8 +443,6 @@ private struct ResolvedMetric: Sendable {
     /// It reads a property (unique_count, or a value property), so the full definition is needed.
     var needsDefinition: Bool
     var grouped: Bool
-    /// It has a unit cost, so its accepted usage adds to the customer's cost (Margin Guard).
-    var hasCost: Bool
 }
 
 /// Quota usage per period; with `period` 0 it also keys the quota itself.

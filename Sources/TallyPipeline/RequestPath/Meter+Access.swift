@@ -58,8 +58,8 @@ extension Meter {
                 marginLevel: .none, margin: nil, flags: [], judgedAt: instant)
         case .success(let found): keys = found
         }
-        let limits = planLimits(keys)
-        let standing = cachedStanding(keys, at: instant, limits)
+        let plan = planIndex(keys)
+        let standing = cachedStanding(keys, at: instant, plan)
         let level = standing.level
         var decision = AccessDecision(
             refusal: nil, quota: standing.quota, marginLevel: level, margin: standing.margin,
@@ -68,52 +68,54 @@ extension Meter {
             decision.refusal = .quotaExceeded
         } else if level == .blocked {
             decision.refusal = .marginBlocked
+        } else if !access.planLimits[plan].spikeArrests.isEmpty, !admitSpike(keys, at: instant, plan) {
+            decision.refusal = .spikeArrested
         } else {
-            let arrests = limits.spikeArrests.indices.filter {
-                limits.spikeArrests[$0].metric.map { $0 == keys.metric } ?? true
-            }
-            let bucketKeys = arrests.map { BucketKey(customer: keys.customer, arrest: Int32($0)) }
-            let admitted = zip(arrests, bucketKeys).allSatisfy { arrest, key in
-                access.buckets[key]?.admits(at: instant, limits.spikeArrests[arrest].arrest) ?? true
-            }
-            if !admitted {
-                decision.refusal = .spikeArrested
-            } else {
-                for (arrest, key) in zip(arrests, bucketKeys) {
-                    access.buckets[key, default: SpikeBucket(origin: instant)].take(
-                        at: instant, limits.spikeArrests[arrest].arrest)
-                }
-                switch level {
-                case .warning: decision.flags = .marginWarning
-                case .throttled: decision.flags = .throttled
-                case .none, .blocked: break
-                }
+            switch level {
+            case .warning: decision.flags = .marginWarning
+            case .throttled: decision.flags = .throttled
+            case .none, .blocked: break
             }
         }
         return decision
     }
 
-    private func planLimits(_ keys: AccessKeys) -> PlanRequestLimits {
-        keys.plan >= 0 && Int(keys.plan) < access.planLimits.count
-            ? access.planLimits[Int(keys.plan)] : PlanRequestLimits()
+    /// Whether every spike arrest of the plan on the metric admits the request; if so, it takes its place in each.
+    private mutating func admitSpike(_ keys: AccessKeys, at instant: Instant, _ plan: Int) -> Bool {
+        let arrests = access.planLimits[plan].spikeArrests.filter { $0.metric.map { $0 == keys.metric } ?? true }
+        let positions = access.planLimits[plan].spikeArrests.indices.filter {
+            access.planLimits[plan].spikeArrests[$0].metric.map { $0 == keys.metric } ?? true
+        }
+        let bucketKeys = positions.map { BucketKey(customer: keys.customer, arrest: Int32($0)) }
+        let admitted = zip(arrests, bucketKeys).allSatisfy { arrest, key in
+            access.buckets[key]?.admits(at: instant, arrest.arrest) ?? true
+        }
+        guard admitted else { return false }
+        for (arrest, key) in zip(arrests, bucketKeys) {
+            access.buckets[key, default: SpikeBucket(origin: instant)].take(at: instant, arrest.arrest)
+        }
+        return true
+    }
+
+    /// The position of the request's plan in `access.planLimits`; the last entry (no limits) for an unknown plan.
+    private func planIndex(_ keys: AccessKeys) -> Int {
+        keys.plan >= 0 && Int(keys.plan) < access.planLimits.count - 1 ? Int(keys.plan) : access.planLimits.count - 1
     }
 
     /// The standing a decision is judged on: live, or the cache's copy while it is fresh.
     private mutating func cachedStanding(
-        _ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits
+        _ keys: AccessKeys, at instant: Instant, _ plan: Int
     ) -> CachedStanding {
-        guard let refresh = access.cacheRefresh else { return liveStanding(keys, at: instant, limits) }
+        guard let refresh = access.cacheRefresh else { return liveStanding(keys, at: instant, plan) }
         let key = CacheKey(customer: keys.customer, metric: keys.metric)
         if let cached = access.cache[key], instant - cached.fetchedAt < refresh { return cached }
-        let fetched = liveStanding(keys, at: instant, limits)
+        let fetched = liveStanding(keys, at: instant, plan)
         access.cache[key] = fetched
         return fetched
     }
 
-    private mutating func liveStanding(
-        _ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits
-    ) -> CachedStanding {
-        let margin = marginStanding(keys, at: instant, limits)
+    private mutating func liveStanding(_ keys: AccessKeys, at instant: Instant, _ plan: Int) -> CachedStanding {
+        let margin = marginStanding(keys, at: instant, plan)
         return CachedStanding(
             quota: quotaStanding(keys, at: instant), margin: margin.standing, level: margin.level, fetchedAt: instant)
     }
@@ -126,9 +128,11 @@ extension Meter {
     /// revenue (see ``revenueGrowsWithUsage(_:catalog:)``), the revenue last worked out in the period
     /// is a floor of today's while every volume and stairstep charge stays in the tier it was in: while
     /// the cost is at most `(1 - warn_below) x floor` the margin is surely at or above every level, and
-    /// revenue is not worked out again (the standing is then nil).
+    /// revenue is not worked out again (the standing is then nil). Metering drops the floor as soon as a
+    /// tiered charge's quantity moves to another tier (see ``trackMargin(customer:plan:metric:period:contribution:properties:)``),
+    /// so a request only compares two figures.
     private mutating func marginStanding(
-        _ keys: AccessKeys, at instant: Instant, _ limits: PlanRequestLimits
+        _ keys: AccessKeys, at instant: Instant, _ plan: Int
     )
         -> (standing: MarginStanding?, level: MarginLevel)
     {
@@ -139,23 +143,21 @@ extension Meter {
         let key = CostKey(customer: keys.customer, period: Int32(period))
         let margin = access.margins[key]
         let cost = margin?.cost ?? .zero
-        if limits.revenueGrowsWithUsage, let floor = margin?.floor, cost <= floor.costCeiling,
-            limits.tieredCharges.indices.allSatisfy({
-                floor.tiers[$0] == tierPlace(of: limits.tieredCharges[$0], keys, period: period)
-            })
-        {
-            return (nil, .none)
-        }
+        if let ceiling = margin?.costCeiling, cost <= ceiling { return (nil, .none) }
         let revenue =
             (try? Biller(catalog: catalog, schedule: schedule)
                 .provisionalRevenue(for: usage, customerAt: Int(keys.position), period: period)) ?? .zero
-        let places = limits.tieredCharges.compactMap { tierPlace(of: $0, keys, period: period) }
+        let limits = access.planLimits[plan]
+        let places = limits.tieredCharges.compactMap {
+            tierPlace(of: $0, customer: keys.customer, period: period)
+        }
         if limits.revenueGrowsWithUsage, revenue > .zero, places.count == limits.tieredCharges.count,
             let ceiling = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * revenue
         {
-            access.margins[key, default: PeriodMargin()].floor = RevenueFloor(costCeiling: ceiling, tiers: places)
-        } else if margin?.floor != nil {
-            access.margins[key]?.floor = nil
+            access.margins[key, default: PeriodMargin()].costCeiling = ceiling
+            access.floorTiers[key] = places
+        } else if margin?.costCeiling != nil {
+            access.margins[key]?.costCeiling = nil
         }
         let standing = MarginStanding(revenue: revenue, cost: cost)
         return (standing, standing.level(limits.marginGuard))
@@ -165,10 +167,10 @@ extension Meter {
     ///
     /// The number is the bounds below the quantity plus the bounds at or below it, so that it changes
     /// whenever the quantity reaches or passes a bound. Nil when the quantity cannot be read.
-    private func tierPlace(of charge: TieredCharge, _ keys: AccessKeys, period: Int) -> Int? {
+    private func tierPlace(of charge: TieredCharge, customer: Int32, period: Int) -> Int? {
         guard
             let quantity = try? usage.quantity(
-                customerNumber: keys.customer, metricNumber: charge.metric, period: period)
+                customerNumber: customer, metricNumber: charge.metric, period: period)
         else {
             return nil
         }
@@ -177,35 +179,57 @@ extension Meter {
 
     // MARK: Metering's side
 
-    /// Adds an accepted event's cost to its customer's period: the metric's unit cost x the units it contributes.
-    mutating func recordCost(
-        customer: Int32, metric: Int32, period: Int, contribution: ExactDecimal, properties: EventProperties
+    /// What an accepted event changes for Margin Guard: its cost (the metric's unit cost x the units it
+    /// contributes) is added to its customer's period, and where it moves a volume or stairstep charge
+    /// of the customer's plan to another tier, the period's revenue floor is dropped.
+    ///
+    /// Called only once some metric has a cost, after the event's usage is added.
+    mutating func trackMargin(
+        customer: Int32, plan: Int32, metric: Int32, period: Int, contribution: ExactDecimal,
+        properties: EventProperties
     ) {
-        guard metric >= 0, Int(metric) < access.unitCosts.count, let unitCost = access.unitCosts[Int(metric)] else {
-            return
+        let key = CostKey(customer: customer, period: Int32(period))
+        if Int(metric) < access.unitCosts.count, let unitCost = access.unitCosts[Int(metric)],
+            let cost = try? unitCost.cost(properties: properties) * contribution
+        {
+            // An overflowing cost is past any revenue: kept at the largest the figures reach.
+            access.margins[key, default: PeriodMargin()].add(cost)
         }
-        guard let cost = try? unitCost.cost(properties: properties) * contribution else { return }
-        // An overflowing cost is past any revenue: kept at the largest the figures reach.
-        access.margins[CostKey(customer: customer, period: Int32(period)), default: PeriodMargin()].add(cost)
+        guard plan >= 0, Int(plan) < access.planLimits.count,
+            access.planLimits[Int(plan)].tieredMetrics.contains(metric), access.margins[key]?.costCeiling != nil
+        else { return }
+        let charges = access.planLimits[Int(plan)].tieredCharges
+        let places = access.floorTiers[key] ?? []
+        for (index, charge) in charges.enumerated() where charge.metric == metric {
+            if index >= places.count || tierPlace(of: charge, customer: customer, period: period) != places[index] {
+                access.margins[key]?.costCeiling = nil
+                return
+            }
+        }
     }
 
     /// Each plan's spike arrests and Margin Guard levels, and each metric's unit cost, by number.
     mutating func resolveRequestLimits(_ catalog: Catalog) {
-        access.planLimits = catalog.plans.map { plan in
-            PlanRequestLimits(
-                spikeArrests: plan.spikeArrests.map {
-                    ResolvedArrest(arrest: $0, metric: $0.metric.flatMap(usage.knownMetricNumber))
-                },
-                marginGuard: plan.marginGuard ?? .standard,
-                revenueGrowsWithUsage: Meter.revenueGrowsWithUsage(plan, catalog: catalog),
-                tieredCharges: plan.charges.compactMap { charge -> TieredCharge? in
-                    guard let key = charge.metric, let metric = usage.knownMetricNumber(key) else { return nil }
-                    switch charge.model {
-                    case .volume(let tiers), .stairstep(let tiers):
-                        return TieredCharge(metric: metric, bounds: tiers.compactMap(\.upTo))
-                    default: return nil
-                    }
-                })
+        // The last entry, with no limits, stands for a customer whose plan is not in the catalog.
+        access.planLimits =
+            catalog.plans.map { plan in
+                PlanRequestLimits(
+                    spikeArrests: plan.spikeArrests.map {
+                        ResolvedArrest(arrest: $0, metric: $0.metric.flatMap(usage.knownMetricNumber))
+                    },
+                    marginGuard: plan.marginGuard ?? .standard,
+                    revenueGrowsWithUsage: Meter.revenueGrowsWithUsage(plan, catalog: catalog),
+                    tieredCharges: plan.charges.compactMap { charge -> TieredCharge? in
+                        guard let key = charge.metric, let metric = usage.knownMetricNumber(key) else { return nil }
+                        switch charge.model {
+                        case .volume(let tiers), .stairstep(let tiers):
+                            return TieredCharge(metric: metric, bounds: tiers.compactMap(\.upTo))
+                        default: return nil
+                        }
+                    })
+            } + [PlanRequestLimits()]
+        for index in access.planLimits.indices {
+            access.planLimits[index].tieredMetrics = access.planLimits[index].tieredCharges.map(\.metric)
         }
         access.unitCosts = []
         for metric in catalog.metrics {
@@ -219,7 +243,8 @@ extension Meter {
         }
         access.costsAnything = access.unitCosts.contains { $0 != nil }
         access.cache = [:]
-        for key in access.margins.keys { access.margins[key]?.floor = nil }
+        for key in access.margins.keys { access.margins[key]?.costCeiling = nil }
+        access.floorTiers = [:]
     }
 
     /// Whether more usage in a period cannot lower the plan's revenue while each tiered charge stays in one tier.
@@ -266,11 +291,14 @@ struct AccessState: Sendable {
     var buckets: [BucketKey: SpikeBucket] = [:]
     /// Cost so far and the revenue floor, per customer and period: one lookup per request.
     var margins: [CostKey: PeriodMargin] = [:]
+    /// Where each tiered charge's quantity lay when the period's revenue floor was worked out
+    /// (see `Meter.tierPlace(of:customer:period:)`), indexed like the plan's `tieredCharges`.
+    var floorTiers: [CostKey: [Int]] = [:]
     /// By metric number; nil for a metric without a cost.
     var unitCosts: [UnitCost?] = []
     var costsAnything = false
-    /// By plan position in the catalog.
-    var planLimits: [PlanRequestLimits] = []
+    /// By plan position in the catalog, then one with no limits for an unknown plan.
+    var planLimits: [PlanRequestLimits] = [PlanRequestLimits()]
 }
 
 struct PlanRequestLimits: Sendable {
@@ -280,6 +308,8 @@ struct PlanRequestLimits: Sendable {
     var revenueGrowsWithUsage = false
     /// The plan's volume and stairstep charges, whose tiers a revenue floor holds within.
     var tieredCharges: [TieredCharge] = []
+    /// Their metrics' numbers.
+    var tieredMetrics: [Int32] = []
 }
 
 /// A volume or stairstep charge's metric and its tiers' upper bounds.
@@ -288,22 +318,19 @@ struct TieredCharge: Sendable {
     var bounds: [ExactDecimal]
 }
 
-/// A customer's cost in a period, and the revenue last worked out for it where it can only grow (see `marginStanding`).
+/// A customer's cost in a period, and the cost its revenue floor allows (see `Meter.marginStanding`).
+///
+/// Plain figures, so that reading one for a request copies no reference.
 struct PeriodMargin: Sendable {
     var cost = ExactDecimal.zero
-    var floor: RevenueFloor?
+    /// `(1 - warn_below) x` the revenue last worked out, while that revenue is a floor of today's; nil without one.
+    ///
+    /// A cost at most this is at or above every level.
+    var costCeiling: ExactDecimal?
 
     mutating func add(_ more: ExactDecimal) {
         if let sum = try? cost + more { cost = sum }
     }
-}
-
-/// The revenue last worked out for a customer and period, as the cost it allows with no level.
-struct RevenueFloor: Sendable {
-    /// `(1 - warn_below) x revenue`: a cost at most this is at or above every level while revenue cannot fall.
-    var costCeiling: ExactDecimal
-    /// Where each tiered charge's quantity lay (see `Meter.tierPlace(of:_:period:)`).
-    var tiers: [Int]
 }
 
 struct ResolvedArrest: Sendable {

@@ -151,13 +151,14 @@ public protocol RunObserver: AnyObject {
     func sent(_ item: GeneratedItem, outcome: MeteringOutcome)
     /// Called once after billing, with the final meter (its dead letters, its usage).
     func finished(_ run: ScenarioRun, meter: Meter) throws
-    /// Called once per request the gateway refused (which never becomes an event), in stream order.
-    func refused(_ item: GeneratedItem, decision: AccessDecision)
+    /// Called once per request the gateway refused (which never becomes an event), in stream order,
+    /// with the instant the request reached the gateway.
+    func refused(_ item: GeneratedItem, decision: AccessDecision, at instant: Instant)
 }
 
 extension RunObserver {
     /// Refused requests are not watched unless an observer asks.
-    public func refused(_ item: GeneratedItem, decision: AccessDecision) {}
+    public func refused(_ item: GeneratedItem, decision: AccessDecision, at instant: Instant) {}
 }
 
 /// Checks a run against its scenario's inline `expect:` block.
@@ -418,7 +419,7 @@ struct MeteringLoop {
             }
             reconciliation?.customers[event.customer, default: .init()].refused += 1
         }
-        observer?.refused(item(), decision: decision)
+        observer?.refused(item(), decision: decision, at: at)
         sent += 1
         if sent & 0xFFFF == 0 { progress?(sent) }
         return false
