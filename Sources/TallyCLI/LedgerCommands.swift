@@ -14,7 +14,8 @@ final class LedgerRunRecorder: RunObserver {
     init(path: String, scenario: Scenario, file: String) throws {
         let text = try LedgerFiles.text(of: file)
         recorder = try LedgerRecorder(
-            ledger: try Ledger(path: path, create: true), scenario: RunDescription(scenario, text: text),
+            ledger: try Ledger(path: path, create: true, exclusive: true),
+            scenario: RunDescription(scenario, text: text),
             toolVersion: Tally.configuration.version)
     }
 
@@ -131,7 +132,7 @@ struct DeadLetters: ParsableCommand {
 
     func run() throws {
         try LedgerFiles.reporting {
-            let ledger = try Ledger(path: file)
+            let ledger = try Ledger(path: file, exclusive: replay)
             if replay {
                 let fixedYAML = try scenario.map(LedgerFiles.text(of:))
                 let report = try DeadLetterReplay.replay(

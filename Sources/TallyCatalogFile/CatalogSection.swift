@@ -365,6 +365,9 @@ package struct CatalogSection {
         return Rollover(metric: metric, maxPeriods: periods, cap: map["cap"].flatMap { reader.decimal($0, "cap") })
     }
 
+    /// The most customers one scenario may have, from one `count:` item or all of them together.
+    static let maximumCustomers = 10_000_000
+
     package mutating func customers(_ node: Node) -> [Customer] {
         guard let items = reader.sequence(node, "customers") else { return [] }
         var customers: [Customer] = []
@@ -380,17 +383,13 @@ package struct CatalogSection {
             let start = map["start"].flatMap { reader.instant($0, "start") }
             let end = map["end"].flatMap { reader.instant($0, "end") }
             let balance = map["balance"].flatMap { reader.decimal($0, "balance") } ?? .zero
-            var ids: [String] = []
+            let ids: NumberedIDs
             if let countNode = map["count"] {
                 // count: 100, id_prefix: cust- makes cust-001 ... cust-100.
                 if let id = map["id"] { reader.fail(id, "a customer has either id or count, not both") }
-                guard let count = reader.integer(countNode, "count", in: 1...10_000_000) else { continue }
+                guard let count = reader.integer(countNode, "count", in: 1...Self.maximumCustomers) else { continue }
                 let prefix = map["id_prefix"].flatMap { reader.string($0, "id_prefix") } ?? "customer-"
-                let width = String(count).count
-                ids = (1...count).map { n in
-                    let digits = String(n)
-                    return prefix + String(repeating: "0", count: width - digits.count) + digits
-                }
+                ids = NumberedIDs(prefix: prefix, count: count)
             } else {
                 guard
                     let id = map.required("id", "the customer's id (or count and id_prefix for many)").flatMap({
@@ -398,15 +397,25 @@ package struct CatalogSection {
                     })
                 else { continue }
                 if let prefix = map["id_prefix"] { reader.fail(prefix, "id_prefix goes with count") }
-                ids = [id]
+                ids = NumberedIDs(id: id)
             }
             guard let plan else { continue }
-            for id in ids {
+            // The most one item may make is also the most a file may: two items of ten million would
+            // otherwise take twice the memory the format promises to fit in.
+            guard customers.count + ids.count <= Self.maximumCustomers else {
+                reader.fail(
+                    map["count"] ?? item,
+                    "the customers add up to \(customers.count + ids.count), "
+                        + "expected at most \(Self.maximumCustomers) in one scenario")
+                continue
+            }
+            customers.reserveCapacity(customers.count + ids.count)
+            customerOrigins.append(contentsOf: repeatElement(index, count: ids.count))
+            ids.forEachID { id in
                 customers.append(
                     Customer(
                         id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
                         start: start, end: end, creditBalance: balance))
-                customerOrigins.append(index)
             }
         }
         return customers
@@ -552,5 +561,45 @@ package struct CatalogSection {
             }
         }
         return plan.node
+    }
+}
+
+/// The ids of one customers item: its `id`, or a `count:` item's prefix followed by 1 ... count,
+/// zero-padded to the width of count.
+///
+/// A count of ten million makes ten million ids: each is the previous one's digits plus one,
+/// made from bytes in one step, rather than formatted and concatenated.
+struct NumberedIDs {
+    private let prefix: String
+    /// How many ids; 1 for an item with an `id`.
+    let count: Int
+    private let width: Int
+
+    /// The ids `prefix` + 1 ... `count`, zero-padded: `count: 100` gives `cust-001` ... `cust-100`.
+    init(prefix: String, count: Int) {
+        self.prefix = prefix
+        self.count = count
+        width = String(count).count
+    }
+
+    /// The one id of an item that names it.
+    init(id: String) {
+        (prefix, count, width) = (id, 1, 0)
+    }
+
+    /// Calls `body` with each id in order.
+    func forEachID(_ body: (String) -> Void) {
+        guard width > 0 else { return body(prefix) }
+        var bytes = Array(prefix.utf8) + repeatElement(UInt8(ascii: "0"), count: width)
+        for _ in 0..<count {
+            // Add one to the digits: count has `width` digits, so the carry never reaches the prefix.
+            var digit = bytes.count - 1
+            while bytes[digit] == UInt8(ascii: "9") {
+                bytes[digit] = UInt8(ascii: "0")
+                digit -= 1
+            }
+            bytes[digit] += 1
+            body(String(decoding: bytes, as: UTF8.self))
+        }
     }
 }

@@ -15,6 +15,8 @@ public final class Ledger: @unchecked Sendable {
     /// The file's path, as given when it was opened.
     public let path: String
     let queue: DatabaseQueue
+    /// A writer's hold on the file, released when the ledger is.
+    private let lock: LedgerLock?
 
     /// The pragmas every connection to a ledger uses.
     static var configuration: Configuration {
@@ -49,12 +51,24 @@ public final class Ledger: @unchecked Sendable {
 
     /// Opens the ledger at `path`, creating it when `create` is true, and migrates it to the current schema.
     ///
+    /// A writer (`exclusive`) first checks that this user can write the file and its folder, then takes
+    /// the ledger's lock for as long as this value lives: one run records into a ledger at a time.
+    ///
     /// - Throws: ``LedgerError`` when the file is missing (and `create` is false), is not a
-    ///   SQLite database, or was written by a newer version of Tally.
-    public init(path: String, create: Bool = false) throws {
+    ///   SQLite database, or was written by a newer version of Tally; for a writer, also when the
+    ///   file or its folder cannot be written, or another writer holds the lock for
+    ///   a few seconds more. A file this call created is removed again when it fails.
+    public init(path: String, create: Bool = false, exclusive: Bool = false) throws {
         self.path = path
-        if !create && !FileManager.default.fileExists(atPath: path) {
+        let existed = FileManager.default.fileExists(atPath: path)
+        if !create && !existed {
             throw LedgerError("\(path): no such ledger file")
+        }
+        if exclusive {
+            try Self.checkWritable(path, exists: existed)
+            lock = try LedgerLock(ledgerPath: path, timeout: Self.busyTimeoutSeconds)
+        } else {
+            lock = nil
         }
         do {
             queue = try DatabaseQueue(path: path, configuration: Self.configuration)
@@ -69,10 +83,28 @@ public final class Ledger: @unchecked Sendable {
                     "\(path): the ledger was written by a newer version of Tally (unknown schema migrations)")
             }
             try migrator.migrate(queue)
-        } catch let error as LedgerError {
-            throw error
         } catch {
+            // Nothing half-written: a file made here but not brought to the schema goes again.
+            if !existed && exclusive {
+                for file in [path, path + "-wal", path + "-shm"] { unlink(file) }
+            }
+            if let error = error as? LedgerError { throw error }
             throw LedgerError(error, path: path, doing: "open")
+        }
+    }
+
+    /// Refuses a ledger this user cannot write, before SQLite opens it (which would leave -wal and -shm files).
+    private static func checkWritable(_ path: String, exists: Bool) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        if access(folder, W_OK | X_OK) != 0 {
+            throw LedgerError.notWritable(
+                path, doing: "write",
+                because: "its folder \(folder) is not writable (\(String(cString: strerror(errno))))")
+        }
+        if exists && access(path, W_OK) != 0 {
+            throw LedgerError.notWritable(
+                path, doing: "write", because: "the file is not writable (\(String(cString: strerror(errno))))")
         }
     }
 
@@ -165,16 +197,26 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
     init(_ error: any Error, path: String, doing: String) {
         switch (error as? DatabaseError)?.resultCode {
         case .SQLITE_BUSY?, .SQLITE_LOCKED?:
-            self.init(
-                "\(path): another run holds the ledger (waited \(Int(Ledger.busyTimeoutSeconds)) s for it); "
-                    + "wait for it to finish, or record into another file")
+            self = .held(path, waited: Ledger.busyTimeoutSeconds)
         case .SQLITE_READONLY?, .SQLITE_PERM?, .SQLITE_CANTOPEN?, .SQLITE_IOERR?, .SQLITE_FULL?:
-            self.init(
-                "\(path): cannot \(doing) the ledger: \((error as? DatabaseError)?.message ?? "\(error)"); "
-                    + "expected a file, and a folder for its -wal and -shm files, that this user can write")
+            self = .notWritable(path, doing: doing, because: (error as? DatabaseError)?.message ?? "\(error)")
         default:
             self.init("\(path): cannot \(doing) the ledger: \(error)")
         }
+    }
+
+    /// Another process held the ledger at `path` for the `waited` seconds this one waited for it.
+    static func held(_ path: String, waited: TimeInterval) -> LedgerError {
+        LedgerError(
+            "\(path): another run holds the ledger (waited \(Int(waited)) s for it); "
+                + "wait for it to finish, or record into another file")
+    }
+
+    /// The ledger at `path`, or its folder, cannot be written by this user.
+    static func notWritable(_ path: String, doing: String, because reason: String) -> LedgerError {
+        LedgerError(
+            "\(path): cannot \(doing) the ledger: \(reason); "
+                + "expected a file, and a folder for its -wal and -shm files, that this user can write")
     }
 }
 

@@ -195,4 +195,44 @@ struct HostileInputTests {
                 ])
         }
     }
+
+    /// ``catalog`` without its customers, which each test gives on line 7.
+    static let countCatalog = catalog.replacingOccurrences(of: "customers: [{ id: a, plan: p }]\n", with: "")
+
+    @Test("a count item's ids are the prefix and 1 ... count, zero-padded, across every carry (finding 5)")
+    func numberedIDs() throws {
+        let scenario = try Self.load(Self.countCatalog + "customers: [{ count: 1000, id_prefix: c-, plan: p }]\n")
+        let ids = scenario.catalog.customers.map(\.id)
+        #expect(ids.count == 1000)
+        // 1000 has four digits, so every id has four: c-0001, and the carries 9 -> 10, 99 -> 100, 999 -> 1000.
+        #expect(Array(ids.prefix(2)) == ["c-0001", "c-0002"])
+        #expect(Array(ids[8...10]) == ["c-0009", "c-0010", "c-0011"])
+        #expect(Array(ids[98...100]) == ["c-0099", "c-0100", "c-0101"])
+        #expect(Array(ids[998...]) == ["c-0999", "c-1000"])
+        #expect(ids == (1...1000).map { "c-" + String(repeating: "0", count: 4 - String($0).count) + String($0) })
+        #expect(scenario.catalog.customerIndex("c-0500") == 499)
+        // count: 3 gives one digit, with the default prefix.
+        let three = try Self.load(Self.countCatalog + "customers: [{ count: 3, plan: p }]\n")
+        #expect(three.catalog.customers.map(\.id) == ["customer-1", "customer-2", "customer-3"])
+    }
+
+    @Test("a million customers on an unknown plan are one error, not a million (finding 5)")
+    func countItemWithAnUnknownPlan() {
+        #expect(
+            Self.rendered(Self.countCatalog + "customers: [{ count: 1000000, plan: nope }]\n") == [
+                "7:37: unknown plan 'nope', expected one of: p"
+            ])
+    }
+
+    @Test("two count items that repeat 500 ids: the first 100 duplicates listed, the rest counted (finding 5)")
+    func repeatedCountItems() {
+        let messages = Self.rendered(
+            Self.countCatalog + "customers: [{ count: 500, plan: p }, { count: 500, plan: p }]\n")
+        // Item 2 (line 7, column 38) repeats all 500 ids of item 1: 100 listed, 400 counted in one line.
+        #expect(messages.count == 101)
+        #expect(messages.contains("7:38: duplicate customer 'customer-001', expected each id once"))
+        #expect(messages.contains("7:38: duplicate customer 'customer-100', expected each id once"))
+        #expect(messages.contains("7:38: 400 more duplicate customer ids from here on, expected each id once"))
+        #expect(!messages.contains("7:38: duplicate customer 'customer-101', expected each id once"))
+    }
 }

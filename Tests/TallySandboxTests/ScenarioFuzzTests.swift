@@ -20,8 +20,15 @@ import Testing
 enum ScenarioFuzzer {
     static let defaultInputs = 20_000
     static let defaultSeed: UInt64 = 18
-    /// An input slower than this is a finding (the issue's "hang").
+    /// An input taking more CPU time than this is a finding (the issue's "hang"). CPU time, not wall-clock
+    /// time, so that a long run at low priority on a busy machine finds only what is slow itself.
     static let slowInput: Duration = .seconds(5)
+    /// The wall-clock time after which the watchdog ends the process: twice ``slowInput``, or
+    /// `TALLY_FUZZ_HANG_SECONDS` for a run at low priority that other work can hold up for longer.
+    static var hangLimit: Duration {
+        ProcessInfo.processInfo.environment["TALLY_FUZZ_HANG_SECONDS"].flatMap(Int.init).map { .seconds($0) }
+            ?? slowInput * 2
+    }
     /// Scenarios that load are run when they send at most this many events.
     static let runnableEvents = 5_000
     static let lastInputPath = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -163,6 +170,14 @@ enum ScenarioFuzzer {
         var inputs = 0, refused = 0, loaded = 0, ran = 0
         var findings: [String] = []
         var slowest: Duration = .zero
+        var slowestCPU: Duration = .zero
+    }
+
+    /// The CPU time this thread has used.
+    static func threadCPUTime() -> Duration {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return .seconds(time.tv_sec) + .nanoseconds(time.tv_nsec)
     }
 
     /// Tries `inputs` mutants from `seed`; a watchdog ends the process if one input takes longer than
@@ -171,7 +186,7 @@ enum ScenarioFuzzer {
         let corpus = try corpus()
         var random = PRNG(seed: seed, stream: 18)
         var tally = Tally()
-        let watchdog = Watchdog(limit: slowInput * 2)
+        let watchdog = Watchdog(limit: hangLimit)
         defer { watchdog.stop() }
         let clock = ContinuousClock()
         for index in 0..<inputs {
@@ -182,6 +197,7 @@ enum ScenarioFuzzer {
             watchdog.started(input: index)
             let findingsBefore = tally.findings.count
             let started = clock.now
+            let startedCPU = threadCPUTime()
             let file = "fuzz-\(seed)-\(index).yaml"
             do {
                 let scenario = try ScenarioLoader.load(contents: bytes, file: file)
@@ -204,8 +220,12 @@ enum ScenarioFuzzer {
                 }
             }
             let took = clock.now - started
+            let cpu = threadCPUTime() - startedCPU
             tally.slowest = Swift.max(tally.slowest, took)
-            if took > slowInput { tally.findings.append("input \(index): took \(took), more than \(slowInput)") }
+            tally.slowestCPU = Swift.max(tally.slowestCPU, cpu)
+            if cpu > slowInput {
+                tally.findings.append("input \(index): took \(cpu) of CPU time, more than \(slowInput)")
+            }
             if tally.findings.count > findingsBefore {
                 // Kept for the report: the finding names this file.
                 let kept = FileManager.default.temporaryDirectory.appendingPathComponent(
@@ -254,7 +274,7 @@ struct ScenarioFuzzTests {
         let tally = try ScenarioFuzzer.run(inputs: inputs, seed: seed)
         print(
             "fuzz: seed \(seed): \(tally.inputs) inputs, \(tally.refused) refused, \(tally.loaded) loaded, \(tally.ran) run; "
-                + "slowest \(tally.slowest); \(tally.findings.count) findings")
+                + "slowest \(tally.slowest) (\(tally.slowestCPU) of CPU); \(tally.findings.count) findings")
         #expect(tally.inputs == inputs)
         for finding in tally.findings.prefix(20) { Issue.record("fuzz seed \(seed): \(finding)") }
     }

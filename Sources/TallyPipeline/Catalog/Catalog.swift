@@ -42,7 +42,8 @@ public struct Catalog: Sendable {
         var validator = CatalogValidator()
         metricIndexByKey = validator.index(metrics.map(\.key), at: ["metrics"], idKey: "key", what: "metric")
         planIndexByID = validator.index(plans.map(\.id), at: ["plans"], idKey: "id", what: "plan")
-        customerIndexByID = validator.index(customers.map(\.id), at: ["customers"], idKey: "id", what: "customer")
+        customerIndexByID = validator.index(
+            customers.lazy.map(\.id), at: ["customers"], idKey: "id", what: "customer")
         validator.validate(self)
         if !validator.errors.isEmpty { throw CatalogErrors(errors: validator.errors) }
     }

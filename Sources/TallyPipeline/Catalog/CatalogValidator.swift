@@ -1,22 +1,46 @@
 /// Collects every problem of a catalog, so a user fixes them all in one go.
 struct CatalogValidator {
     var errors: [CatalogError] = []
+    /// How often each message was given; one `count:` item makes millions of customers that can fail alike.
+    private var repeats: [String: Int] = [:]
+    /// The most times one message is listed (the loader shows each message once per position anyway).
+    static let repeatLimit = 100
 
     mutating func fail(_ path: [CatalogPathComponent], _ message: String) {
+        let given = repeats[message, default: 0]
+        repeats[message] = given + 1
+        guard given < Self.repeatLimit else { return }
         errors.append(CatalogError(path: path, message: message))
     }
 
     /// An index by identifier, reporting empty and duplicate identifiers.
-    mutating func index(_ ids: [String], at path: [CatalogPathComponent], idKey: String, what: String) -> [String: Int]
-    {
+    mutating func index(
+        _ ids: some Collection<String>, at path: [CatalogPathComponent], idKey: String, what: String
+    ) -> [String: Int] {
         var index: [String: Int] = [:]
+        index.reserveCapacity(ids.count)
+        var duplicates = 0
+        var firstUnlisted: Int?
         for (offset, id) in ids.enumerated() {
             if id.isEmpty { fail(path + [.index(offset), .key(idKey)], "a \(what) needs a non-empty \(idKey)") }
-            if index[id] != nil {
-                fail(path + [.index(offset), .key(idKey)], "duplicate \(what) '\(id)', expected each \(idKey) once")
-            } else {
-                index[id] = offset
+            // One hash of the id for the common case, a new one; a duplicate puts the first offset back.
+            if let first = index.updateValue(offset, forKey: id) {
+                index[id] = first
+                duplicates += 1
+                // Two `count:` items can repeat millions of ids: the first ones are listed, the rest counted.
+                if duplicates <= Self.repeatLimit {
+                    fail(
+                        path + [.index(offset), .key(idKey)], "duplicate \(what) '\(id)', expected each \(idKey) once")
+                } else if firstUnlisted == nil {
+                    firstUnlisted = offset
+                }
             }
+        }
+        if let firstUnlisted {
+            fail(
+                path + [.index(firstUnlisted), .key(idKey)],
+                "\(duplicates - Self.repeatLimit) more duplicate \(what) \(idKey)s from here on, expected each \(idKey) once"
+            )
         }
         return index
     }
@@ -44,18 +68,24 @@ struct CatalogValidator {
         for (planOffset, plan) in catalog.plans.enumerated() {
             validate(plan, at: ["plans", .index(planOffset)], catalog: catalog)
         }
+        // Customers come in runs on one plan (a `count:` item makes millions): its lookup is made once per run,
+        // and a path is made only for a problem.
+        var planOfRun: (id: String, problem: String?)?
         for (offset, customer) in catalog.customers.enumerated() {
-            let path: [CatalogPathComponent] = ["customers", .index(offset)]
-            if catalog.plan(customer.plan) == nil {
-                fail(
-                    path + ["plan"],
-                    "unknown plan '\(customer.plan)', \(Catalog.expected(oneOf: catalog.plans.map(\.id), section: "plans"))"
+            if planOfRun?.id != customer.plan {
+                let expected = Catalog.expected(oneOf: catalog.plans.map(\.id), section: "plans")
+                planOfRun = (
+                    customer.plan,
+                    catalog.plan(customer.plan) != nil ? nil : "unknown plan '\(customer.plan)', \(expected)"
                 )
             }
+            if let problem = planOfRun?.problem { fail(["customers", .index(offset), "plan"], problem) }
             if let start = customer.start, let end = customer.end, end <= start {
-                fail(path + ["end"], "the subscription ends at or before it starts")
+                fail(["customers", .index(offset), "end"], "the subscription ends at or before it starts")
             }
-            nonNegative(customer.creditBalance, path + ["balance"], "a credit balance")
+            if customer.creditBalance.isNegative {
+                nonNegative(customer.creditBalance, ["customers", .index(offset), "balance"], "a credit balance")
+            }
         }
         for (offset, discount) in catalog.discounts.enumerated() {
             let path: [CatalogPathComponent] = ["discounts", .index(offset)]
