@@ -68,6 +68,7 @@ let package = Package(
                 "TallyLedger",
                 "TallyCatalogFile",
                 "TallyJSON",
+                "TallyGateways",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -21,8 +21,8 @@ struct Replay: ParsableCommand {
             acknowledged, so nothing is counted twice. Malformed events are sent one by one to \
             POST /v1/meter, which must refuse them (400). Then GET /v1/invoices is compared byte for \
             byte with Fixtures/NAME/invoices.json. Exits 0 when they match, 1 when they differ, 2 on an error.
-            With --concurrency above 1 the service may meter batches out of order: use it only where \
-            outcomes do not depend on the order of batches (no hard quota or time window crossed between them).
+            With --concurrency above 1, several batches are in flight at once; each names the one before it \
+            (X-Tally-After), so the service still meters them in order and the invoices are the same.
             """
     )
 
@@ -67,19 +67,15 @@ struct Replay: ParsableCommand {
             client: client, concurrency: concurrency,
             keyPrefix: "replay-\(loaded.name)-\(loaded.seed)-\(ScenarioFingerprint.of(text))")
         let started = DispatchTime.now().uptimeNanoseconds
-        var pending: [String] = []
+        var body = BatchBody()
         var malformed: [String] = []
-        pending.reserveCapacity(batch)
         do {
             try loaded.forEachGeneratedItem { item in
                 guard sender.failure == nil else { return }
                 switch item.payload {
-                case .event(let event):
-                    pending.append(Self.line(event, receivedAt: item.receivedAt))
-                    if pending.count == batch {
-                        sender.send(pending)
-                        pending.removeAll(keepingCapacity: true)
-                    }
+                case .event:
+                    body.append(item)
+                    if body.events == batch { sender.send(body.finish()) }
                 case .malformed(let text), .undecodable(let text, _):
                     malformed.append(text)
                 }
@@ -88,7 +84,7 @@ struct Replay: ParsableCommand {
             StandardError.write("error: \(error)\n")
             throw ExitCode(2)
         }
-        if !pending.isEmpty { sender.send(pending) }
+        if body.events > 0 { sender.send(body.finish()) }
         sender.finish()
         if let failure = sender.failure {
             StandardError.write("error: \(failure)\n")
@@ -134,13 +130,6 @@ struct Replay: ParsableCommand {
         try compareInvoices(loaded, client: client)
     }
 
-    /// One event as the batch body carries it: the event's own JSON and its received-at in milliseconds.
-    static func line(_ event: Event, receivedAt: Instant) -> String {
-        guard case .object(var object) = event.json else { return "{}" }
-        object.members.append((key: "received_at", value: .number(String(receivedAt.millisecondsSinceEpoch))))
-        return CanonicalJSON.write(.object(object), pretty: false).trimmingCharacters(in: .newlines)
-    }
-
     private func compareInvoices(_ loaded: Scenario, client: ReplayClient) throws {
         let (status, body) = try client.requestRetrying("GET", "/v1/invoices")
         guard status == 200 else {
@@ -166,6 +155,32 @@ struct Replay: ParsableCommand {
         print("    golden:  \(line < want.count ? String(want[line]) : "(end of file)")")
         print("    service: \(line < got.count ? String(got[line]) : "(end of file)")")
         throw ExitCode(1)
+    }
+}
+
+/// A batch request's body, `{"events":[...]}`, written as its events come: each event is the line
+/// `tally generate` writes (its JSON with the ISO-8601 `received_at`), which the service decodes
+/// straight from the bytes.
+struct BatchBody {
+    private var encoder = EventLineEncoder(format: .jsonl)
+    private var bytes: [UInt8] = Array(#"{"events":["#.utf8)
+    private(set) var events = 0
+
+    mutating func append(_ item: GeneratedItem) {
+        if events > 0 { bytes.append(UInt8(ascii: ",")) }
+        encoder.encode(item, into: &bytes)
+        events += 1
+    }
+
+    /// The finished body; the builder starts the next one.
+    mutating func finish() -> [UInt8] {
+        bytes.append(contentsOf: "]}".utf8)
+        defer {
+            bytes = Array(#"{"events":["#.utf8)
+            bytes.reserveCapacity(200 * events)
+            events = 0
+        }
+        return bytes
     }
 }
 
@@ -237,7 +252,7 @@ final class ReplayClient: @unchecked Sendable {
         var pause = 0.05
         while true {
             let answer = Result { try request(method, path, body: body, headers: headers) }
-            if case .success(let (status, _)) = answer, status < 500 { return try answer.get() }
+            if case .success(let (status, _)) = answer, status < 500, status != 409 { return try answer.get() }
             guard DispatchTime.now().uptimeNanoseconds < deadline else {
                 switch answer {
                 case .success(let (status, body)):
@@ -284,14 +299,20 @@ final class BatchSender: @unchecked Sendable {
     var retries: Int { lock.withLock { _retries } }
     var requests: Int { lock.withLock { next } }
 
-    /// Sends one batch of event lines (waits while `concurrency` batches are in flight).
-    func send(_ lines: [String]) {
+    /// Sends one batch body (waits while `concurrency` batches are in flight).
+    ///
+    /// Each batch after the first names the one before it in `X-Tally-After`, so that the service meters
+    /// them in the order they were made even when several are in flight. The answers list only the events
+    /// not accepted (`Prefer: return=minimal`): the replay reads their totals.
+    func send(_ body: [UInt8]) {
         slots.wait()
         let index = lock.withLock { () -> Int in
             defer { next += 1 }
             return next
         }
-        let body = Array(("{\"events\":[" + lines.joined(separator: ",") + "]}").utf8)
+        var fields = ["Idempotency-Key": "\(keyPrefix)-\(index)", "Prefer": "return=minimal"]
+        if index > 0 { fields["X-Tally-After"] = "\(keyPrefix)-\(index - 1)" }
+        let headers = fields
         group.enter()
         DispatchQueue.global().async { [self] in
             defer {
@@ -301,7 +322,7 @@ final class BatchSender: @unchecked Sendable {
             let started = DispatchTime.now().uptimeNanoseconds
             do {
                 let (status, answer) = try client.requestRetrying(
-                    "POST", "/v1/ingest/batch", body: body, headers: ["Idempotency-Key": "\(keyPrefix)-\(index)"],
+                    "POST", "/v1/ingest/batch", body: body, headers: headers,
                     retried: { [self] in lock.withLock { _retries += 1 } })
                 let milliseconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 guard status == 202, case .object(let object)? = try? JSONValue.parse(answer) else {

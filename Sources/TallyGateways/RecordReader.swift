@@ -181,7 +181,7 @@ struct TallyJSONLinesDecoder: LineDecoder {
 /// record's time). Anything else (escapes, properties, unknown or repeated keys, a value
 /// ``Event/init(json:)`` would refuse) returns nil, and the general decoder decides,
 /// so both give the same event and the same problem for every line.
-enum FlatEventLine {
+public enum FlatEventLine {
     private enum Key: Int {
         case eventID, tenant, customer, metric, quantity, timestamp, source, receivedAt
     }
@@ -208,7 +208,8 @@ enum FlatEventLine {
         var seen = false
     }
 
-    static func record(_ line: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
+    /// The event of one flat JSON object (and its `received_at`), or nil when the general decoder must decide.
+    public static func record(_ line: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
         // On the stack, and not a tuple: a tuple's type metadata is looked up at run time, per call.
         withUnsafeTemporaryAllocation(of: Value.self, capacity: 8) { slots in
             slots.initialize(repeating: Value())

@@ -35,9 +35,13 @@ public final class LedgerJournal: @unchecked Sendable {
 
     /// Writes `entries` at the next positions and `requests` in one transaction.
     ///
+    /// - Parameter forgettingRequestsBefore: when set, the same transaction deletes the requests answered
+    ///   before this wall-clock instant (in milliseconds): their idempotency keys are forgotten.
     /// - Throws: ``LedgerError`` when the transaction fails; then nothing of it is stored
     ///   and the positions are not used up.
-    public func append(_ entries: [JournalEntry], requests: [RecordedRequest] = []) throws {
+    public func append(
+        _ entries: [JournalEntry], requests: [RecordedRequest] = [], forgettingRequestsBefore: Int64? = nil
+    ) throws {
         var batch = LedgerBatch(origin: 0, capacity: entries.count)
         var newNames = names
         var seq = nextSeq
@@ -68,13 +72,18 @@ public final class LedgerJournal: @unchecked Sendable {
                     guard stored == batch.events.count else {
                         throw LedgerError("\(batch.events.count - stored) accepted events were already in the ledger")
                     }
+                    if let forgettingRequestsBefore {
+                        try db.cachedStatement(sql: "DELETE FROM service_requests WHERE answered_at < ?")
+                            .execute(arguments: [forgettingRequestsBefore])
+                    }
                     let insert = try db.cachedStatement(
                         sql: """
-                            INSERT INTO service_requests (tenant, key, body_sha256, response) VALUES (?, ?, ?, ?)
+                            INSERT INTO service_requests (tenant, key, body_sha256, response, answered_at)
+                                VALUES (?, ?, ?, ?, ?)
                             """)
                     for request in requests {
                         try insert.execute(arguments: [
-                            request.tenant, request.key, request.bodySHA256, request.response,
+                            request.tenant, request.key, request.bodySHA256, request.response, request.answeredAt,
                         ])
                     }
                     return .commit
@@ -151,11 +160,14 @@ public final class LedgerJournal: @unchecked Sendable {
         }
     }
 
-    /// Every recorded request's tenant, idempotency key and body hash (their responses stay on disk).
-    public func requestKeys() throws -> [(tenant: String, key: String, bodySHA256: String)] {
+    /// Every recorded request's tenant, idempotency key, body hash and answer time, oldest first
+    /// (their responses stay on disk).
+    public func requestKeys() throws -> [(tenant: String, key: String, bodySHA256: String, answeredAt: Int64)] {
         try ledger.queue.read { db in
-            try Row.fetchAll(db, sql: "SELECT tenant, key, body_sha256 FROM service_requests").map { row in
-                (try row.text("tenant"), try row.text("key"), try row.text("body_sha256"))
+            try Row.fetchAll(
+                db, sql: "SELECT tenant, key, body_sha256, answered_at FROM service_requests ORDER BY answered_at"
+            ).map { row in
+                (try row.text("tenant"), try row.text("key"), try row.text("body_sha256"), try row.int64("answered_at"))
             }
         }
     }
@@ -210,12 +222,16 @@ public struct RecordedRequest: Sendable, Hashable {
     public var bodySHA256: String
     /// The JSON the service answered with, given again byte for byte to a retry with the same key.
     public var response: String
+    /// The service's wall clock when it answered, in milliseconds since the epoch: the key is kept
+    /// for the service's idempotency window from then on.
+    public var answeredAt: Int64
 
-    /// Creates the record of a request answered under `tenant`'s idempotency key `key`.
-    public init(tenant: String, key: String, bodySHA256: String, response: String) {
+    /// Creates the record of a request answered under `tenant`'s idempotency key `key` at `answeredAt`.
+    public init(tenant: String, key: String, bodySHA256: String, response: String, answeredAt: Int64 = 0) {
         self.tenant = tenant
         self.key = key
         self.bodySHA256 = bodySHA256
         self.response = response
+        self.answeredAt = answeredAt
     }
 }

@@ -187,6 +187,16 @@ enum LedgerSchema {
                     JOIN metrics m ON m.no = r.metric_no;
                     """)
         }
+        migrator.registerMigration("v4 service requests: when each was answered, for the idempotency window") { db in
+            try db.execute(
+                sql: """
+                    -- Wall-clock milliseconds of the answer: tally-server forgets a key once it is older than its
+                    -- idempotency window. Requests answered before this column existed count as answered now.
+                    ALTER TABLE service_requests ADD COLUMN answered_at INTEGER NOT NULL DEFAULT 0;
+                    UPDATE service_requests SET answered_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+                    CREATE INDEX service_requests_by_age ON service_requests (answered_at);
+                    """)
+        }
         return migrator
     }
 }

@@ -19,6 +19,8 @@ public struct ServiceConfiguration: Sendable {
     public var ledgerPath: String
     public var keys: KeyStore
     public var limits = RequestLimits()
+    /// How long an `Idempotency-Key` is kept after its answer (the dedup window of requests).
+    public var idempotencyWindow: Duration = .seconds(86_400)
     /// The wall clock: what live events are stamped with and signatures are checked against.
     public var now: @Sendable () -> Date = { Date() }
 
@@ -46,9 +48,11 @@ public struct TallyService: Sendable {
     public init(configuration: ServiceConfiguration) throws {
         self.configuration = configuration
         metrics = ServerMetrics()
+        let clock = configuration.now
         metering = try MeteringService(
             catalogs: configuration.catalogs, ledger: try Ledger(path: configuration.ledgerPath, create: true),
-            metrics: metrics)
+            metrics: metrics, idempotencyWindow: configuration.idempotencyWindow,
+            now: { Int64((clock().timeIntervalSince1970 * 1000).rounded(.down)) })
     }
 
     /// Serves until the process is told to stop (SIGINT, SIGTERM) or the task is cancelled.
@@ -195,9 +199,9 @@ public struct TallyService: Sendable {
 
     /// The key's (or the signature's) principal; `signedBody` allows `X-Signature` (batch ingest only).
     private func authenticate(_ request: Request, body signedBody: [UInt8]?) throws(APIError) -> Principal {
-        let tenantHeader = request.headers[HTTPField.Name("X-Tenant-Id")!]
+        let tenantHeader = request.headers[.tenantID]
         let principal: Principal
-        if let signedBody, let header = request.headers[HTTPField.Name("X-Signature")!] {
+        if let signedBody, let header = request.headers[.signature] {
             principal = try verifySignature(header, tenant: tenantHeader, body: signedBody)
         } else {
             guard let authorization = request.headers[.authorization] else {
@@ -266,18 +270,36 @@ public struct TallyService: Sendable {
         _ items: [IngestItem], _ principal: Principal, _ request: Request, _ sent: [UInt8]
     ) async throws -> Response {
         var idempotency: (key: String, bodySHA256: String)?
-        if let key = request.headers[HTTPField.Name("Idempotency-Key")!] {
+        if let key = request.headers[.idempotencyKey] {
             guard !key.isEmpty, key.count <= configuration.limits.maxTextLength else {
                 throw APIError.invalid(
                     "Idempotency-Key", "expected 1 to \(configuration.limits.maxTextLength) characters")
             }
             idempotency = (key, KeyStore.hex(SHA256.hash(data: sent)))
         }
+        let after = request.headers[.tallyAfter]
+        if let after {
+            guard !after.isEmpty, after.count <= configuration.limits.maxTextLength else {
+                throw APIError.invalid(
+                    "X-Tally-After",
+                    "expected the Idempotency-Key of an earlier batch, 1 to \(configuration.limits.maxTextLength) characters"
+                )
+            }
+        }
+        let minimal = request.headers[.prefer].map { Self.prefersMinimal($0) } ?? false
         let answer = try await metering.ingest(
-            items, into: BookID(tenant: principal.tenant, mode: principal.mode), idempotency: idempotency)
+            items, into: BookID(tenant: principal.tenant, mode: principal.mode), idempotency: idempotency,
+            minimal: minimal, after: after)
         var response = Self.json(.accepted, answer.json)
-        if answer.repeated { response.headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+        if answer.repeated { response.headers[.idempotentReplayed] = "true" }
         return response
+    }
+
+    /// Whether a `Prefer` header asks for `return=minimal` (RFC 7240): only the events not accepted are listed.
+    static func prefersMinimal(_ header: String) -> Bool {
+        header.split(separator: ",").contains {
+            $0.trimmingCharacters(in: .whitespaces).lowercased() == "return=minimal"
+        }
     }
 
     /// The pipeline's request-path decision (quota, Margin Guard, spike arrest), as the gateway reads it.
@@ -304,15 +326,15 @@ public struct TallyService: Sendable {
         let answer = AccessAnswer(decision: decision)
         var response = Self.json(decision.allowed ? .ok : .tooManyRequests, answer.json)
         if let remaining = decision.remaining {
-            response.headers[HTTPField.Name("X-RateLimit-Remaining")!] = remaining.description
-            if let quota = decision.limit { response.headers[HTTPField.Name("X-RateLimit-Limit")!] = quota.description }
+            response.headers[.rateLimitRemaining] = remaining.description
+            if let quota = decision.limit { response.headers[.rateLimitLimit] = quota.description }
         }
         if decision.flags.contains(.marginWarning) || answer.reason == "soft_limit_reached" {
-            response.headers[HTTPField.Name("X-Tally-Warning")!] =
+            response.headers[.tallyWarning] =
                 decision.flags.contains(.marginWarning) ? "margin_warning" : answer.reason
         }
-        if decision.flags.contains(.throttled) { response.headers[HTTPField.Name("X-Tally-Throttle")!] = "throttled" }
-        if let refusal = decision.refusal { response.headers[HTTPField.Name("X-Tally-Throttle")!] = refusal.rawValue }
+        if decision.flags.contains(.throttled) { response.headers[.tallyThrottle] = "throttled" }
+        if let refusal = decision.refusal { response.headers[.tallyThrottle] = refusal.rawValue }
         return response
     }
 
@@ -412,4 +434,18 @@ struct MethodCheck<Context: RequestContext>: RouterMiddleware {
         }
         return try await next(request, context)
     }
+}
+
+extension HTTPField.Name {
+    // Made once: a name made per request would be checked and allocated each time.
+    static let rateLimitRemaining = HTTPField.Name("X-RateLimit-Remaining")!
+    static let rateLimitLimit = HTTPField.Name("X-RateLimit-Limit")!
+    static let tallyWarning = HTTPField.Name("X-Tally-Warning")!
+    static let tallyThrottle = HTTPField.Name("X-Tally-Throttle")!
+    static let tenantID = HTTPField.Name("X-Tenant-Id")!
+    static let signature = HTTPField.Name("X-Signature")!
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    static let tallyAfter = HTTPField.Name("X-Tally-After")!
+    static let prefer = HTTPField.Name("Prefer")!
 }

@@ -34,8 +34,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The port to listen on (0: any free port, printed at start).")
     var port = 8080
 
+    @Option(help: "Seconds an Idempotency-Key is kept after its answer (a retry within them gets the same answer).")
+    var idempotencyWindow = 86_400
+
     func validate() throws {
         if catalog.isEmpty { throw ValidationError("give at least one --catalog") }
+        guard idempotencyWindow > 0 else { throw ValidationError("--idempotency-window must be positive") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
     }
 
@@ -45,8 +49,10 @@ struct Serve: AsyncParsableCommand {
         do {
             let files = try catalog.map { path in try CatalogFile.load(yaml: try Files.text(path), file: path) }
             let store = try KeyStore.load(yaml: try Files.text(keys), file: keys)
-            configuration = ServiceConfiguration(
+            var settings = ServiceConfiguration(
                 host: host, port: port, catalogs: files, ledgerPath: ledger, keys: store)
+            settings.idempotencyWindow = .seconds(idempotencyWindow)
+            configuration = settings
             service = try TallyService(configuration: configuration)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))

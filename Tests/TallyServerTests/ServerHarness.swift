@@ -81,21 +81,24 @@ final class RunningServer: @unchecked Sendable {
         self.ledgerPath = ledgerPath
     }
 
-    static func start(ledgerPath: String) async throws -> RunningServer {
+    static func start(
+        ledgerPath: String, configure: (inout ServiceConfiguration) -> Void = { _ in }
+    ) async throws -> RunningServer {
         let server = RunningServer(ledgerPath: ledgerPath)
-        try await server.start()
+        try await server.start(configure)
         return server
     }
 
-    private func start() async throws {
+    private func start(_ configure: (inout ServiceConfiguration) -> Void) async throws {
         let catalogs = try [
             CatalogFile.load(yaml: ServerFixtures.catalog(tenant: "acme-co", name: "server-acme"), file: "acme.yaml"),
             CatalogFile.load(
                 yaml: ServerFixtures.catalog(tenant: "other-co", name: "server-other"), file: "other.yaml"),
         ]
         let keys = try KeyStore.load(yaml: ServerFixtures.keysYAML, file: "keys.yaml")
-        let service = try TallyService(
-            configuration: ServiceConfiguration(port: 0, catalogs: catalogs, ledgerPath: ledgerPath, keys: keys))
+        var configuration = ServiceConfiguration(port: 0, catalogs: catalogs, ledgerPath: ledgerPath, keys: keys)
+        configure(&configuration)
+        let service = try TallyService(configuration: configuration)
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         task = Task { try await service.run { port in continuation.yield(port) } }
         for await port in ports {

@@ -128,6 +128,15 @@ public struct Meter: Sendable {
         return batchCounts
     }
 
+    /// Hands over the dead letters held and forgets them.
+    ///
+    /// A service that keeps them on disk calls this after each dead letter, so that its memory does not
+    /// grow with them. Their counts stay in ``counts``.
+    public mutating func takeDeadLetters() -> [DeadLetter] {
+        defer { deadLetters = [] }
+        return deadLetters
+    }
+
     /// Replays every dead letter (after ``replaceCatalog(_:)``), as events received at `receivedAt`.
     ///
     /// Each one that now passes is accepted exactly once and leaves the queue;

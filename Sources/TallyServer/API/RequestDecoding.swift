@@ -60,8 +60,14 @@ struct RequestDecoder {
 
     static let eventFields: Set<String> = Set(Event.requiredFields + ["properties", "received_at"])
 
-    /// `{"events": [event, ...]}`.
+    /// `{"events": [event, ...]}`: flat events straight from the bytes (``FlatBatch``), others through the JSON tree.
     func batch(_ body: [UInt8]) throws(APIError) -> [IngestItem] {
+        if let items = FlatBatch.items(body, decoder: self) { return items }
+        return try treeBatch(body)
+    }
+
+    /// ``batch(_:)`` through the JSON tree: every body, and the errors that name the field.
+    func treeBatch(_ body: [UInt8]) throws(APIError) -> [IngestItem] {
         guard case .object(let object) = try Self.parse(body) else {
             throw .invalid(nil, "the body must be a JSON object with an events list")
         }

@@ -1,5 +1,6 @@
 import CoreMetrics
 import Prometheus
+import Synchronization
 
 /// The service's Prometheus metrics: events by outcome, request latency and ledger commit latency.
 ///
@@ -12,6 +13,16 @@ public final class ServerMetrics: Sendable {
     private let commits: Timer
     private let eventsPerCommit: Recorder
     private let groupSize: Recorder
+    /// The request timers and counters made so far, by route and method or status: made once each, since
+    /// making one through the factory looks it up in the registry (a lock and a few strings).
+    private let requestMetrics = Mutex<[RequestKey: (timer: CoreMetrics.Timer, counter: CoreMetrics.Counter)]>([:])
+    private let outcomeCounters = Mutex<[String: CoreMetrics.Counter]>([:])
+
+    private struct RequestKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
 
     public init() {
         registry = PrometheusCollectorRegistry()
@@ -34,23 +45,34 @@ public final class ServerMetrics: Sendable {
         eventsPerCommit.record(events)
         groupSize.record(requests)
         for (outcome, count) in outcomes {
-            Counter(label: "tally_events_total", dimensions: [("outcome", outcome)], factory: factory).increment(
-                by: count)
+            let counter = outcomeCounters.withLock { counters in
+                if let counter = counters[outcome] { return counter }
+                let counter = Counter(label: "tally_events_total", dimensions: [("outcome", outcome)], factory: factory)
+                counters[outcome] = counter
+                return counter
+            }
+            counter.increment(by: count)
         }
     }
 
     /// One HTTP request answered.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        Timer(
-            label: "tally_http_request_duration_seconds", dimensions: [("route", route), ("method", method)],
-            factory: factory
-        )
-        .recordNanoseconds(duration.nanoseconds)
-        Counter(
-            label: "tally_http_requests_total", dimensions: [("route", route), ("status", String(status))],
-            factory: factory
-        )
-        .increment()
+        let key = RequestKey(route: route, method: method, status: status)
+        let metrics = requestMetrics.withLock { made in
+            if let metrics = made[key] { return metrics }
+            let metrics = (
+                timer: Timer(
+                    label: "tally_http_request_duration_seconds", dimensions: [("route", route), ("method", method)],
+                    factory: factory),
+                counter: Counter(
+                    label: "tally_http_requests_total", dimensions: [("route", route), ("status", String(status))],
+                    factory: factory)
+            )
+            made[key] = metrics
+            return metrics
+        }
+        metrics.timer.recordNanoseconds(duration.nanoseconds)
+        metrics.counter.increment()
     }
 
     /// The Prometheus text exposition of every metric.
