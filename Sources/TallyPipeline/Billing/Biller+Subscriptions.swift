@@ -16,7 +16,7 @@ extension Biller {
         let usageNumber = usage.knownCustomerNumber(customer.id, guessing: position)
 
         let advanceFrom = timeline.feeStart(first)
-        if first.plan.billsInAdvance, advanceFrom < period.end {
+        if first.plan.billsInAdvance, advanceFrom < first.to {
             let context = BillingContext(
                 customer: customer.id, period: period.index, usageNumber: usageNumber, chargeMetrics: [])
             var lines: [InvoiceLine] = []
@@ -60,7 +60,8 @@ extension Biller {
                             to: phase.to, period: period, credit: false, context: context))
                 }
             }
-            guard phase.plan.billsInAdvance, feesFrom < period.end else { continue }
+            // A phase over before its fees start (a trial's) was never charged in advance, so nothing to credit.
+            guard phase.plan.billsInAdvance, feesFrom < phase.to else { continue }
             for (index, charge) in phase.plan.charges.enumerated() where charge.billing == .inAdvance {
                 // A plan that came in mid-period pays the rest of it; one that went gets its unused days back.
                 if offset > 0 {
