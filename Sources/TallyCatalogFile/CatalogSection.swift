@@ -60,7 +60,7 @@ package struct CatalogSection {
     package static let planKeys = [
         "id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
         "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard", "tax_code",
-        "prices_include_tax", "pricing_unit", "commitment",
+        "prices_include_tax", "pricing_unit", "commitment", "trial",
     ]
 
     package mutating func plans(_ node: Node) -> [Plan] {
@@ -106,6 +106,7 @@ package struct CatalogSection {
             plan.pricesIncludeTax = map["prices_include_tax"].flatMap { reader.bool($0, "prices_include_tax") } ?? false
             plan.pricingUnit = map["pricing_unit"].flatMap { pricingUnit($0) }
             plan.commitment = map["commitment"].flatMap { commitment($0) }
+            plan.trial = map["trial"].flatMap { reader.span($0, "trial") }
             return (plan, chargeOrigins)
         }
         sectionItems["plans"] = origins
@@ -117,7 +118,7 @@ package struct CatalogSection {
         [
             "name", "metric", "model", "amount", "unit_price", "tiers", "package_size", "package_price", "free_units",
             "round", "rate", "fixed_fee", "free_events", "free_amount", "per_event_min", "per_event_max",
-            "free_allowance", "dimensions", "prices", "default_price", "mode", "prorated",
+            "free_allowance", "dimensions", "prices", "default_price", "mode", "prorated", "billed",
         ] + commonChargeKeys
 
     /// Keys every charge may carry, whatever its model, besides name, metric and model.
@@ -134,7 +135,7 @@ package struct CatalogSection {
         /// The keys this model reads, besides name, metric and model.
         var keys: [String] {
             switch self {
-            case .flat: ["amount"]
+            case .flat: ["amount", "billed"]
             case .perUnit: ["unit_price", "prorated"]
             case .graduated, .volume: ["tiers", "prorated"]
             case .stairstep, .graduatedPercentage: ["tiers"]
@@ -239,6 +240,7 @@ package struct CatalogSection {
         if model.keys.contains("prorated") {
             charge.prorated = map["prorated"].flatMap { reader.bool($0, "prorated") } ?? false
         }
+        charge.billing = map["billed"].flatMap { reader.choice($0, "billed", FeeBilling.self) } ?? .inArrears
         return charge
     }
 
@@ -374,7 +376,10 @@ package struct CatalogSection {
         var customerOrigins: [Int] = []
         defer { sectionItems["customers"] = customerOrigins }
         for (index, item) in items.enumerated() {
-            let keys = ["id", "count", "id_prefix", "plan", "tax", "tax_exempt", "billing", "start", "end", "balance"]
+            let keys = [
+                "id", "count", "id_prefix", "plan", "tax", "tax_exempt", "billing", "start", "end", "balance", "trial",
+                "changes",
+            ]
             guard let map = reader.mapping(item, "a customer", allowed: keys) else { continue }
             let plan = map.required("plan", "the id of the customer's plan").flatMap { reader.string($0, "plan") }
             let tax = map["tax"].flatMap { reader.string($0, "tax") }
@@ -383,6 +388,8 @@ package struct CatalogSection {
             let start = map["start"].flatMap { reader.instant($0, "start") }
             let end = map["end"].flatMap { reader.instant($0, "end") }
             let balance = map["balance"].flatMap { reader.decimal($0, "balance") } ?? .zero
+            let trial = map["trial"].flatMap { reader.span($0, "trial") }
+            let changes = map["changes"].map { planChanges($0) } ?? []
             let ids: NumberedIDs
             if let countNode = map["count"] {
                 // count: 100, id_prefix: cust- makes cust-001 ... cust-100.
@@ -412,13 +419,33 @@ package struct CatalogSection {
             customers.reserveCapacity(customers.count + ids.count)
             customerOrigins.append(contentsOf: repeatElement(index, count: ids.count))
             ids.forEachID { id in
-                customers.append(
-                    Customer(
-                        id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
-                        start: start, end: end, creditBalance: balance))
+                var customer = Customer(
+                    id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
+                    start: start, end: end, creditBalance: balance)
+                customer.trial = trial
+                customer.changes = changes
+                customers.append(customer)
             }
         }
         return customers
+    }
+
+    /// A customer's `changes:`, each `at` a time, to a `plan` or `cancel: true`, with an optional `effective`.
+    package func planChanges(_ node: Node) -> [PlanChange] {
+        guard let items = reader.sequence(node, "changes") else { return [] }
+        return items.compactMap { item -> PlanChange? in
+            guard let map = reader.mapping(item, "a plan change", allowed: ["at", "plan", "cancel", "effective"]),
+                let at = map.required("at", "when the change is asked for").flatMap({ reader.instant($0, "at") })
+            else { return nil }
+            let timing = map["effective"].flatMap { reader.choice($0, "effective", PlanChange.Timing.self) }
+            let plan = map["plan"].flatMap { reader.string($0, "plan") }
+            let cancel = map["cancel"].flatMap { reader.bool($0, "cancel") } ?? false
+            if cancel == (plan != nil) {
+                reader.fail(item, "a plan change names either a new plan or cancel: true")
+                return nil
+            }
+            return PlanChange(at: at, plan: plan, timing: timing)
+        }
     }
 
     package mutating func discounts(_ node: Node) -> [Discount] {

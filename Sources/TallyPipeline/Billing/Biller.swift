@@ -67,12 +67,16 @@ public struct Biller: Sendable {
     public func provisionalRevenue(
         for usage: Usage, customerAt position: Int, period: Int
     ) throws(BillingError) -> ExactDecimal {
-        var figures: (subtotal: ExactDecimal, discounts: ExactDecimal)?
+        var figures: [(subtotal: ExactDecimal, discounts: ExactDecimal)] = []
         try forEachInvoice(for: usage, customers: position..<(position + 1), periods: 0..<(period + 1)) { invoice in
-            if invoice.period.index == period { figures = (invoice.subtotal, invoice.discountTotal) }
+            // A period's in-advance invoice and its in-arrears one both count.
+            if invoice.period.index == period { figures.append((invoice.subtotal, invoice.discountTotal)) }
         }
-        guard let figures else { return .zero }
-        do { return try figures.subtotal - figures.discounts } catch {
+        do {
+            var revenue = ExactDecimal.zero
+            for (subtotal, discounts) in figures { revenue = try revenue + (try subtotal - discounts) }
+            return revenue
+        } catch {
             throw BillingError(
                 stage: .discounts, customer: catalog.customers[position].id, period: period, detail: "\(error)")
         }
@@ -94,17 +98,35 @@ public struct Biller: Sendable {
         // Customers on one plan tend to come together: the plan, and its charges' metrics in the
         // usage, are looked up again only when it changes.
         var lastPlan: (id: String, plan: Plan?, chargeMetrics: [Int32?])?
+        // Customers with a trial, plan changes or fees in advance, by position (looked up, never iterated).
+        var timelines: [Int: SubscriptionTimeline] = [:]
         var numberText: [UInt8] = []
         for period in schedule.periods[periodPositions.clamped(to: schedule.periods.indices)] {
             let numberPrefix = InvoiceStage.numberPrefix(period: period)
             for (position, customer) in zip(positions, customers) {
-                guard let active = ActiveTime(customer: customer, period: period) else { continue }
                 if lastPlan?.id != customer.plan {
                     let plan = catalog.plan(customer.plan)
                     lastPlan = (
                         customer.plan, plan, (plan?.charges ?? []).map { $0.metric.flatMap(usage.knownMetricNumber) }
                     )
                 }
+                if SubscriptionTimeline.isNeeded(customer: customer, plan: lastPlan?.plan) {
+                    if timelines[position] == nil {
+                        timelines[position] = try BillingContext(
+                            customer: customer.id, period: period.index, usageNumber: nil, chargeMetrics: []
+                        ).checked(.setup, "the subscription's plan changes") { () throws(DecimalError) in
+                            try SubscriptionTimeline(customer: customer, catalog: catalog, schedule: schedule)
+                        }
+                    }
+                    guard let timeline = timelines[position] else { continue }
+                    let number = InvoiceStage.number(
+                        prefix: numberPrefix, customerPosition: position + 1, scratch: &numberText)
+                    try lifecycleInvoices(
+                        number: number, customer: customer, timeline: timeline, position: position, period: period,
+                        usage: usage, ledger: &ledgers[position - positions.lowerBound], body)
+                    continue
+                }
+                guard let active = ActiveTime(customer: customer, period: period) else { continue }
                 let number = InvoiceStage.number(
                     prefix: numberPrefix, customerPosition: position + 1, scratch: &numberText)
                 body(
@@ -132,7 +154,22 @@ public struct Biller: Sendable {
                 stage: .setup, customer: customer.id, period: period.index, detail: "unknown plan '\(customer.plan)'")
         }
         let currency = catalog.currency
+        let (charged, rollover) = try rated(
+            plan: plan, usage: usage, active: active, period: period, ledger: &ledger, context: context)
+        let subscriptionEnds = customer.end.map { $0 <= period.end } ?? false
+        let (lines, commitment) = try ContractStage.run(
+            plan: plan, lines: charged, active: active, currency: currency,
+            commitment: &ledger.commitment, subscriptionEnds: subscriptionEnds, context: context)
+        return try settled(
+            number: number, customer: customer, plan: plan, period: period, lines: lines, rollover: rollover?.summary,
+            commitment: commitment, ledger: &ledger, context: context)
+    }
 
+    /// Stages 1 and 2: rollover and rating, a line per charge of `plan`.
+    func rated(
+        plan: Plan, usage: Usage, active: ActiveTime, period: BillingPeriod, ledger: inout CustomerLedger,
+        context: BillingContext
+    ) throws(BillingError) -> (lines: [InvoiceLine], rollover: RolloverOutcome?) {
         var rollover: RolloverOutcome?
         if let metric = plan.rollover?.metric {
             let quantity = try context.checked(.rollover, "usage of '\(metric)'") {
@@ -145,12 +182,18 @@ public struct Biller: Sendable {
                 plan: plan, quantity: quantity, period: period.index, buckets: &ledger.rolloverBuckets, context: context
             )
         }
-        let charged = try RatingStage.run(
-            plan: plan, usage: usage, active: active, currency: currency, rollover: rollover, context: context)
-        let subscriptionEnds = customer.end.map { $0 <= period.end } ?? false
-        let (lines, commitment) = try ContractStage.run(
-            plan: plan, lines: charged, active: active, currency: currency,
-            commitment: &ledger.commitment, subscriptionEnds: subscriptionEnds, context: context)
+        let lines = try RatingStage.run(
+            plan: plan, usage: usage, active: active, currency: catalog.currency, rollover: rollover, context: context)
+        return (lines, rollover)
+    }
+
+    /// Stages 4 to 8 on the lines of stages 1 to 3: discounts, tax, routing, settlement, and the invoice.
+    func settled(
+        number: String, customer: Customer, plan: Plan, period: BillingPeriod, lines: [InvoiceLine],
+        rollover: RolloverSummary?, commitment: CommitmentSummary?, ledger: inout CustomerLedger,
+        context: BillingContext
+    ) throws(BillingError) -> Invoice {
+        let currency = catalog.currency
         let discounts = try DiscountStage.run(
             discounts: catalog.discounts, customer: customer, plan: plan, periodStart: period.start,
             uses: &ledger.discountUses, rests: &ledger.discountRests, lines: lines, currency: currency,
@@ -174,7 +217,7 @@ public struct Biller: Sendable {
             discounts: discounts, discountTotal: totals.discounts,
             taxes: taxes, taxTotal: totals.tax, total: totals.total,
             credits: settlement.applications, creditsApplied: settlement.applied, amountDue: settlement.amountDue,
-            expiredCredits: settlement.expired, rollover: rollover?.summary, pricesIncludeTax: plan.pricesIncludeTax,
+            expiredCredits: settlement.expired, rollover: rollover, pricesIncludeTax: plan.pricesIncludeTax,
             pricingUnit: plan.pricingUnit, commitment: commitment)
     }
 }

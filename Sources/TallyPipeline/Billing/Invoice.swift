@@ -46,6 +46,11 @@ public struct Invoice: Sendable, Equatable {
     public var pricingUnit: PricingUnit?
     /// Where the customer stands in its commitment's term, when the plan has one.
     public var commitment: CommitmentSummary?
+    /// When the invoice was issued, for a customer with in-advance fees, a trial or plan changes;
+    /// nil for every other invoice, which is issued at its period's end.
+    public var issued: Instant? = nil
+    /// Whether this is the in-advance invoice of the period, which holds only in-advance fees.
+    public var inAdvance = false
 }
 
 /// A commitment's drawdown on one invoice and what remains of it.

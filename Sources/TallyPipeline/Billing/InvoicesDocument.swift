@@ -24,6 +24,13 @@ package enum InvoicesDocument {
                 object([("start", .string(invoice.period.start.iso8601)), ("end", .string(invoice.period.end.iso8601))])
             ),
             ("destination", .string(invoice.destination.rawValue)),
+        ]
+        // Only invoices of a trial, plan changes or fees in advance carry these: every other invoice is as it was.
+        if let issued = invoice.issued {
+            members.append(("issued", .string(issued.iso8601)))
+            members.append(("billed", .string(invoice.inAdvance ? "in_advance" : "in_arrears")))
+        }
+        members += [
             ("lines", .array(invoice.lines.map { line($0, currency) })),
             ("subtotal", money(invoice.subtotal)),
             (

@@ -86,6 +86,9 @@ struct CatalogValidator {
             if customer.creditBalance.isNegative {
                 nonNegative(customer.creditBalance, ["customers", .index(offset), "balance"], "a credit balance")
             }
+            if customer.trial != nil || !customer.changes.isEmpty {
+                validateChanges(of: customer, at: ["customers", .index(offset)], catalog: catalog)
+            }
         }
         for (offset, discount) in catalog.discounts.enumerated() {
             let path: [CatalogPathComponent] = ["discounts", .index(offset)]
@@ -118,7 +121,31 @@ struct CatalogValidator {
         }
     }
 
+    /// A customer's trial and plan changes: known plans, in date order, none after a cancellation.
+    mutating func validateChanges(of customer: Customer, at path: [CatalogPathComponent], catalog: Catalog) {
+        if let trial = customer.trial, trial.milliseconds <= 0 {
+            fail(path + ["trial"], "a trial must be longer than 0")
+        }
+        var previous = customer.start
+        for (offset, change) in customer.changes.enumerated() {
+            let changePath = path + ["changes", .index(offset)]
+            if let plan = change.plan, catalog.plan(plan) == nil {
+                fail(
+                    changePath + ["plan"],
+                    "unknown plan '\(plan)', \(Catalog.expected(oneOf: catalog.plans.map(\.id), section: "plans"))")
+            }
+            if let previous, change.at < previous {
+                fail(changePath + ["at"], "a change must come after the subscription's start and the change before it")
+            }
+            if offset > 0 && customer.changes[offset - 1].plan == nil {
+                fail(changePath, "the subscription was already cancelled by the change before")
+            }
+            previous = change.at
+        }
+    }
+
     mutating func validate(_ plan: Plan, at path: [CatalogPathComponent], catalog: Catalog) {
+        if let trial = plan.trial, trial.milliseconds <= 0 { fail(path + ["trial"], "a trial must be longer than 0") }
         for (offset, charge) in plan.charges.enumerated() {
             validate(charge, at: path + ["charges", .index(offset)], catalog: catalog)
             knownTaxCode(charge.taxCode, path + ["charges", .index(offset), "tax_code"], catalog)
@@ -184,6 +211,10 @@ struct CatalogValidator {
     }
 
     mutating func validate(_ charge: Charge, at path: [CatalogPathComponent], catalog: Catalog) {
+        if charge.billing == .inAdvance, case .flat = charge.model {
+        } else if charge.billing == .inAdvance {
+            fail(path + ["billed"], "only a flat fee can be billed in_advance; usage is billed in arrears")
+        }
         var metric: Metric?
         if let key = charge.metric {
             metric = catalog.metric(key)

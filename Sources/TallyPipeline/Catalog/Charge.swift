@@ -17,6 +17,8 @@ public struct Charge: Sendable, Hashable {
     ///
     /// `per_unit`, `graduated` and `volume` only; see Docs/Semantics.md, "Prorated charges".
     public var prorated = false
+    /// When a flat fee is invoiced: at the end of the period it covers (the default) or at its start.
+    public var billing: FeeBilling = .inArrears
 
     /// Creates a charge of `metric` priced by `model`, shown on invoices as `name`.
     public init(name: String, metric: String?, model: PricingModel) {
@@ -24,6 +26,14 @@ public struct Charge: Sendable, Hashable {
         self.metric = metric
         self.model = model
     }
+}
+
+/// When a flat fee is invoiced, relative to the period it covers.
+public enum FeeBilling: String, Sendable, Hashable, CaseIterable {
+    /// On the period's invoice, at its end, with the usage.
+    case inArrears = "in_arrears"
+    /// On an invoice of its own dated at the period's start (or when the fee starts inside it).
+    case inAdvance = "in_advance"
 }
 
 /// How a charge prices a quantity: the nine pricing models.

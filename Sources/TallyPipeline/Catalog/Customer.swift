@@ -20,6 +20,10 @@ public struct Customer: Sendable, Hashable {
     ///
     /// It pays invoices after prepaid credits.
     public var creditBalance: ExactDecimal
+    /// The trial of this subscription, overriding its first plan's; nil for the plan's.
+    public var trial: TimeSpan?
+    /// Dated changes to the subscription after it starts (new plans, a cancellation), in date order.
+    public var changes: [PlanChange] = []
 
     /// Creates a customer of plan `plan`, subscribed from the first period on unless `start` says otherwise.
     public init(
@@ -34,6 +38,31 @@ public struct Customer: Sendable, Hashable {
         self.start = start
         self.end = end
         self.creditBalance = creditBalance
+    }
+}
+
+/// A dated change to a customer's subscription: a move to another plan, or its cancellation.
+public struct PlanChange: Sendable, Hashable {
+    /// When the change was asked for.
+    public var at: Instant
+    /// The new plan's id; nil for a cancellation.
+    public var plan: String?
+    /// When the change takes effect; nil for the default (see ``Timing``).
+    public var timing: Timing?
+
+    /// When a change takes effect.
+    public enum Timing: String, Sendable, Hashable, CaseIterable {
+        /// At ``PlanChange/at``: the default for an upgrade and a cancellation.
+        case immediately
+        /// At the end of the billing period containing ``PlanChange/at``: the default for a downgrade.
+        case periodEnd = "period_end"
+    }
+
+    /// Creates a change at `at` to `plan` (nil: cancel), taking effect as `timing` says.
+    public init(at: Instant, plan: String?, timing: Timing? = nil) {
+        self.at = at
+        self.plan = plan
+        self.timing = timing
     }
 }
 

@@ -26,6 +26,22 @@ public struct Plan: Sendable, Hashable {
     public var pricingUnit: PricingUnit?
     /// A commitment over a term of periods, drawn down by usage charges.
     public var commitment: Commitment?
+    /// How long a new subscription's fixed fees are free; nil for no trial.
+    ///
+    /// Usage is billed during it.
+    public var trial: TimeSpan?
+
+    /// Whether any of the plan's flat fees is invoiced in advance.
+    public var billsInAdvance: Bool { charges.contains { $0.billing == .inAdvance } }
+
+    /// The plan's flat fees for a whole period, both timings: what decides an upgrade from a downgrade.
+    func flatFeesPerPeriod() throws(DecimalError) -> ExactDecimal {
+        var total = ExactDecimal.zero
+        for charge in charges {
+            if case .flat(let amount) = charge.model { total = try total + amount }
+        }
+        return total
+    }
 
     /// Creates a plan; ``Catalog/init(currency:metrics:plans:customers:discounts:taxRates:credits:)`` checks it against the rest of the catalog.
     public init(

@@ -88,8 +88,10 @@ public enum MoneyDiff {
                     lines.append((label, text(line["amount"])))
                 }
             }
+            // A period's in-advance invoice is told apart from its in-arrears one.
+            let advance = invoice["billed"] == .string("in_advance") ? " (in advance)" : ""
             return InvoiceMoney(
-                customer: customer, period: String(start.prefix(10)), total: text(invoice["total"]),
+                customer: customer, period: String(start.prefix(10)) + advance, total: text(invoice["total"]),
                 amountDue: text(invoice["amount_due"]), lines: lines)
         }
     }

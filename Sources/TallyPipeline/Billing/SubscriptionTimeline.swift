@@ -1,0 +1,88 @@
+/// A customer's subscription as a run of plans in time: its trial, its plan changes and its cancellation
+/// resolved against the schedule.
+///
+/// Customers with none of these (and no in-advance fee) are billed without one, as before they existed.
+struct SubscriptionTimeline: Sendable {
+    /// One stretch of the subscription on one plan, `[from, to)`.
+    struct Phase: Sendable {
+        var planID: String
+        var plan: Plan
+        var from: Instant
+        var to: Instant
+    }
+
+    /// Chronological and contiguous; empty when the subscription never starts.
+    var phases: [Phase]
+    /// The end of the trial: no fixed fee is charged before it.
+    var trialEnd: Instant?
+
+    /// The customer's phases: its first plan from its start, each change taking effect at `at` or at the end of the
+    /// period containing it (an upgrade, one whose flat fees per period are at least the old plan's, at once; a
+    /// downgrade at the period's end; a cancellation at once), until its end or its cancellation.
+    init(customer: Customer, catalog: Catalog, schedule: PeriodSchedule) throws(DecimalError) {
+        let start = customer.start ?? schedule.start ?? Instant(millisecondsSinceEpoch: 0)
+        var end = customer.end ?? PeriodSchedule.latestEnd
+        var phases: [Phase] = []
+        if let plan = catalog.plan(customer.plan) {
+            phases.append(Phase(planID: customer.plan, plan: plan, from: start, to: end))
+            if let trial = customer.trial ?? plan.trial { trialEnd = start + trial }
+        }
+        for change in customer.changes {
+            guard let current = phases.last else { break }
+            let newPlan = change.plan.flatMap { id in catalog.plan(id).map { (id, $0) } }
+            let timing: PlanChange.Timing
+            if let explicit = change.timing {
+                timing = explicit
+            } else if let newPlan {
+                timing =
+                    try newPlan.1.flatFeesPerPeriod() >= current.plan.flatFeesPerPeriod() ? .immediately : .periodEnd
+            } else {
+                timing = .immediately
+            }
+            var effective = change.at
+            if timing == .periodEnd, let index = schedule.periodIndex(containing: change.at) {
+                effective = schedule.periods[index].end
+            }
+            effective = Swift.max(effective, current.from)
+            if let newPlan {
+                guard effective < end else { continue }
+                phases[phases.count - 1].to = effective
+                phases.append(Phase(planID: newPlan.0, plan: newPlan.1, from: effective, to: end))
+            } else {
+                end = Swift.min(end, effective)
+                break
+            }
+        }
+        self.phases = phases.compactMap { phase in
+            var phase = phase
+            phase.to = Swift.min(phase.to, end)
+            return phase.from < phase.to ? phase : nil
+        }
+    }
+
+    /// Whether `customer` on `plan` needs a timeline to be billed: it has changes or a trial, or fees in advance.
+    static func isNeeded(customer: Customer, plan: Plan?) -> Bool {
+        !customer.changes.isEmpty || customer.trial != nil || plan?.trial != nil || plan?.billsInAdvance == true
+    }
+
+    /// The phases overlapping `period`, clipped to it.
+    func phases(in period: BillingPeriod) -> [Phase] {
+        phases.compactMap { phase in
+            var phase = phase
+            phase.from = Swift.max(phase.from, period.start)
+            phase.to = Swift.min(phase.to, period.end)
+            return phase.from < phase.to ? phase : nil
+        }
+    }
+
+    /// When a phase's fixed fees start: its start, or the trial's end when later.
+    func feeStart(_ phase: Phase) -> Instant { trialEnd.map { Swift.max($0, phase.from) } ?? phase.from }
+}
+
+extension ActiveTime {
+    /// The days of `[from, to)`, none when it is empty, out of `period`'s.
+    init(from: Instant, to: Instant, period: BillingPeriod) {
+        activeDays = from < to ? ActiveTime.wholeDays((to - from).milliseconds) : 0
+        periodDays = ActiveTime.wholeDays(period.length.milliseconds)
+    }
+}
