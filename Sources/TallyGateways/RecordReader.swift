@@ -177,9 +177,9 @@ struct TallyJSONLinesDecoder: LineDecoder {
 /// The common shape of Tally's JSON Lines, decoded straight from the line's bytes.
 ///
 /// `tally generate` writes flat objects of strings and numbers; for those this builds the
-/// event without the JSON tree ``TallyJSONLinesDecoder`` goes through (about half of a
+/// event without the JSON tree the general JSON Lines decoder goes through (about half of a
 /// record's time). Anything else (escapes, properties, unknown or repeated keys, a value
-/// ``Event/init(json:)`` would refuse) returns nil, and the general decoder decides,
+/// `Event(json:)` would refuse) returns nil, and the general decoder decides,
 /// so both give the same event and the same problem for every line.
 public enum FlatEventLine {
     private enum Key: Int {

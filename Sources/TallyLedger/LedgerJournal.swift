@@ -7,7 +7,7 @@ import TallyPipeline
 /// Where ``LedgerRecorder`` records one scenario's stream, a journal records what a
 /// running service (tally-server) was sent, for any number of tenants, in the same
 /// tables: each event at the next `seq` in exactly one of `events`, `rejections` and
-/// `dead_letters`. Nothing is acknowledged before ``append(_:requests:)`` returns, and a
+/// `dead_letters`. Nothing is acknowledged before ``append(_:requests:forgettingRequestsBefore:)`` returns, and a
 /// restarted service meters the entries again, in `seq` order, to rebuild its meters.
 public final class LedgerJournal: @unchecked Sendable {
     // @unchecked: `names` and `nextSeq` are used only by `append`, which the service calls
@@ -35,8 +35,11 @@ public final class LedgerJournal: @unchecked Sendable {
 
     /// Writes `entries` at the next positions and `requests` in one transaction.
     ///
-    /// - Parameter forgettingRequestsBefore: when set, the same transaction deletes the requests answered
-    ///   before this wall-clock instant (in milliseconds): their idempotency keys are forgotten.
+    /// - Parameters:
+    ///   - entries: the events to store, each at the next `seq`, with its outcome.
+    ///   - requests: the batch requests answered with them, kept for their idempotency keys.
+    ///   - forgettingRequestsBefore: when set, the same transaction deletes the requests answered
+    ///     before this wall-clock instant (in milliseconds): their idempotency keys are forgotten.
     /// - Throws: ``LedgerError`` when the transaction fails; then nothing of it is stored
     ///   and the positions are not used up.
     public func append(

@@ -167,7 +167,7 @@ public final class LedgerRecorder {
 
     /// Writes what is buffered, the dead letters' details, the invoices and the totals, and
     /// checks that the stored rows are exactly the run's outcomes (and its refusals: the meter's
-    /// ``Meter/accessCounts``).
+    /// `Meter.accessCounts`).
     public func finish(counts: OutcomeCounts, invoices: [Invoice], meter: Meter) throws {
         handOff()
         writer.finish()

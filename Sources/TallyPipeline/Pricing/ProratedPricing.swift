@@ -8,7 +8,7 @@ extension Pricing {
     /// `per_unit` by the days each unit was held: unit-days x `unitPrice` / period days, rounded once.
     ///
     /// The quantity shown is the average level, unit-days / period days, to
-    /// ``Accumulator/weightedSumScale`` digits, half-up.
+    /// 18 decimal places (the scale of `weighted_sum`), half-up.
     public static func proratedPerUnit(
         path: LevelPath, holding: HoldingDays, unitPrice: ExactDecimal, currencyDigits: Int
     ) throws(DecimalError) -> Rated {
