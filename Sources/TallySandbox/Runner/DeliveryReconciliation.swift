@@ -50,13 +50,23 @@ public struct DeliveryReconciliation: Sendable, Hashable {
 
         /// Counts what the meter did with one item.
         mutating func count(_ outcome: MeteringOutcome, resent isCopy: Bool) {
-            if isCopy { resent += 1 } else { served += 1 }
+            countSent(resent: isCopy)
             switch outcome {
             case .accepted: metered += 1
             case .rejected(.duplicate): deduplicated += 1
             case .rejected: rejected += 1
             case .deadLettered: deadLettered += 1
             }
+        }
+
+        /// Counts a request the gateway refused, which never became an event.
+        mutating func countRefused(resent isCopy: Bool) {
+            countSent(resent: isCopy)
+            refused += 1
+        }
+
+        private mutating func countSent(resent isCopy: Bool) {
+            if isCopy { resent += 1 } else { served += 1 }
         }
 
         /// The figures by name, in the order reports show them.

@@ -412,12 +412,7 @@ struct MeteringLoop {
         }
         refusedIDs.insert(event.id)
         if reconciliation != nil {
-            if isCopy {
-                reconciliation?.customers[event.customer, default: .init()].resent += 1
-            } else {
-                reconciliation?.customers[event.customer, default: .init()].served += 1
-            }
-            reconciliation?.customers[event.customer, default: .init()].refused += 1
+            reconciliation?.customers[event.customer, default: .init()].countRefused(resent: isCopy)
         }
         observer?.refused(item(), decision: decision, at: at)
         sent += 1
