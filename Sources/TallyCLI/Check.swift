@@ -22,7 +22,6 @@ struct Check: ParsableCommand {
             case .success(let scenario):
                 valid += 1
                 print("ok \(file) (\(scenario.name): \(scenario.totalEvents) events)")
-                ScenarioSource.keepUntilExit(scenario)
                 let text = FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self) } ?? ""
                 for warning in ScenarioWarnings.warnings(yaml: text, file: file) {
                     StandardError.write(warning.description + "\n")
@@ -39,17 +38,6 @@ struct Check: ParsableCommand {
 
 /// Reads and loads one scenario file.
 enum ScenarioSource {
-    /// Scenarios of many customers, kept rather than freed: see ``keepUntilExit(_:)``.
-    nonisolated(unsafe) private static var kept: [Scenario] = []
-
-    /// Keeps a scenario of a million customers or more until the process ends, rather than freeing it.
-    ///
-    /// Freeing ten million customer ids one by one took as long as reading them (Docs/Performance.md),
-    /// and a command that only checks has nothing else to do with the memory.
-    static func keepUntilExit(_ scenario: Scenario) {
-        if scenario.catalog.customers.count >= 1_000_000 { kept.append(scenario) }
-    }
-
     static func load(_ file: String) -> Result<Scenario, ScenarioErrors> {
         guard let data = FileManager.default.contents(atPath: file) else {
             return .failure(

@@ -115,7 +115,8 @@ package struct BillingTermsSection {
         var catalogReader = CatalogSection(reader: reader)
         let metrics = top.required("metrics", "a list of metrics").map { catalogReader.metrics($0) } ?? []
         let plans = top.required("plans", "a list of plans").map { catalogReader.plans($0) } ?? []
-        let customers = top.required("customers", "a list of customers").map { catalogReader.customers($0) } ?? []
+        let customers =
+            top.required("customers", "a list of customers").map { catalogReader.customers($0) } ?? CustomerList()
         let discounts = top["discounts"].map { catalogReader.discounts($0) } ?? []
         let taxes = top["taxes"].map { catalogReader.taxes($0) } ?? []
         let credits = top["credits"].map { catalogReader.credits($0) } ?? []

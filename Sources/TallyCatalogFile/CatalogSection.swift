@@ -8,7 +8,7 @@ package struct CatalogSection {
     ///
     /// Items with errors are left out of the catalog, and one `count:` item makes many customers,
     /// so the two indices differ.
-    package private(set) var sectionItems: [String: [Int]] = [:]
+    package private(set) var sectionItems: [String: ItemOrigins] = [:]
     /// Per catalog plan: for each of its charges, the index of its YAML `charges` item, or -1
     /// for a charge made from the plan's shorthand keys (base_fee, included_units, overage_price).
     package private(set) var chargeItems: [[Int]] = []
@@ -53,7 +53,7 @@ package struct CatalogSection {
                 key: key, aggregation: aggregation ?? .sum, property: property, groupBy: groupBy,
                 allowsNegative: allowNegative, cost: cost, recurring: recurring)
         }
-        sectionItems["metrics"] = origins
+        sectionItems["metrics"] = ItemOrigins(origins)
         return metrics
     }
 
@@ -109,7 +109,7 @@ package struct CatalogSection {
             plan.trial = map["trial"].flatMap { reader.span($0, "trial") }
             return (plan, chargeOrigins)
         }
-        sectionItems["plans"] = origins
+        sectionItems["plans"] = ItemOrigins(origins)
         chargeItems = plans.map(\.chargeItems)
         return plans.map(\.plan)
     }
@@ -370,10 +370,10 @@ package struct CatalogSection {
     /// The most customers one scenario may have, from one `count:` item or all of them together.
     static let maximumCustomers = 10_000_000
 
-    package mutating func customers(_ node: Node) -> [Customer] {
-        guard let items = reader.sequence(node, "customers") else { return [] }
-        var customers: [Customer] = []
-        var customerOrigins: [Int] = []
+    package mutating func customers(_ node: Node) -> CustomerList {
+        guard let items = reader.sequence(node, "customers") else { return CustomerList() }
+        var customers = CustomerList()
+        var customerOrigins = ItemOrigins()
         defer { sectionItems["customers"] = customerOrigins }
         for (index, item) in items.enumerated() {
             let keys = [
@@ -390,42 +390,45 @@ package struct CatalogSection {
             let balance = map["balance"].flatMap { reader.decimal($0, "balance") } ?? .zero
             let trial = map["trial"].flatMap { reader.span($0, "trial") }
             let changes = map["changes"].map { planChanges($0) } ?? []
-            let ids: NumberedIDs
+            // count: 100, id_prefix: cust- makes cust-001 ... cust-100; one customer otherwise.
+            let numbered: (prefix: String, count: Int)?
+            let id: String
             if let countNode = map["count"] {
-                // count: 100, id_prefix: cust- makes cust-001 ... cust-100.
                 if let id = map["id"] { reader.fail(id, "a customer has either id or count, not both") }
                 guard let count = reader.integer(countNode, "count", in: 1...Self.maximumCustomers) else { continue }
-                let prefix = map["id_prefix"].flatMap { reader.string($0, "id_prefix") } ?? "customer-"
-                ids = NumberedIDs(prefix: prefix, count: count)
+                numbered = (map["id_prefix"].flatMap { reader.string($0, "id_prefix") } ?? "customer-", count)
+                id = ""
             } else {
                 guard
-                    let id = map.required("id", "the customer's id (or count and id_prefix for many)").flatMap({
+                    let listedID = map.required("id", "the customer's id (or count and id_prefix for many)").flatMap({
                         reader.string($0, "id")
                     })
                 else { continue }
                 if let prefix = map["id_prefix"] { reader.fail(prefix, "id_prefix goes with count") }
-                ids = NumberedIDs(id: id)
+                (numbered, id) = (nil, listedID)
             }
             guard let plan else { continue }
+            let made = numbered?.count ?? 1
             // The most one item may make is also the most a file may: two items of ten million would
-            // otherwise take twice the memory the format promises to fit in.
-            guard customers.count + ids.count <= Self.maximumCustomers else {
+            // otherwise take twice what the format promises to hold.
+            guard customers.count + made <= Self.maximumCustomers else {
                 reader.fail(
                     map["count"] ?? item,
-                    "the customers add up to \(customers.count + ids.count), "
+                    "the customers add up to \(customers.count + made), "
                         + "expected at most \(Self.maximumCustomers) in one scenario")
                 continue
             }
-            customers.reserveCapacity(customers.count + ids.count)
-            customerOrigins.append(contentsOf: repeatElement(index, count: ids.count))
-            ids.forEachID { id in
-                var customer = Customer(
-                    id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
-                    start: start, end: end, creditBalance: balance)
-                customer.trial = trial
-                customer.changes = changes
+            var customer = Customer(
+                id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
+                start: start, end: end, creditBalance: balance)
+            customer.trial = trial
+            customer.changes = changes
+            if let numbered {
+                customers.appendNumbered(customer, prefix: numbered.prefix, count: numbered.count)
+            } else {
                 customers.append(customer)
             }
+            customerOrigins.append(index, count: made)
         }
         return customers
     }
@@ -479,7 +482,7 @@ package struct CatalogSection {
             discount.expires = map["expires"].flatMap { reader.instant($0, "expires") }
             return discount
         }
-        sectionItems["discounts"] = origins
+        sectionItems["discounts"] = ItemOrigins(origins)
         return discounts
     }
 
@@ -516,7 +519,7 @@ package struct CatalogSection {
             taxRate.code = map["code"].flatMap { reader.string($0, "code") }
             return taxRate
         }
-        sectionItems["taxes"] = origins
+        sectionItems["taxes"] = ItemOrigins(origins)
         return taxes
     }
 
@@ -533,7 +536,7 @@ package struct CatalogSection {
             return PrepaidCredit(
                 customer: customer, amount: amount, grantedInPeriod: period, expiresAfterPeriods: expires)
         }
-        sectionItems["credits"] = origins
+        sectionItems["credits"] = ItemOrigins(origins)
         return credits
     }
 
@@ -558,8 +561,8 @@ package struct CatalogSection {
             case (.index(let index), .sequence(let sequence)):
                 var item = index
                 if let key = parentKey, key.hasPrefix("/"), let origins = sectionItems[String(key.dropFirst())] {
-                    guard index < origins.count else { return node }
-                    item = origins[index]
+                    guard let origin = origins.item(of: index) else { return node }
+                    item = origin
                 } else if parentKey == "charges", let current = plan, current.catalog < chargeItems.count {
                     guard index < chargeItems[current.catalog].count else { return node }
                     item = chargeItems[current.catalog][index]
@@ -591,42 +594,44 @@ package struct CatalogSection {
     }
 }
 
-/// The ids of one customers item: its `id`, or a `count:` item's prefix followed by 1 ... count,
-/// zero-padded to the width of count.
+/// Which YAML list item each value of a catalog section came from, kept as runs of values from one item.
 ///
-/// A count of ten million makes ten million ids: each is the previous one's digits plus one,
-/// made from bytes in one step, rather than formatted and concatenated.
-struct NumberedIDs {
-    private let prefix: String
-    /// How many ids; 1 for an item with an `id`.
-    let count: Int
-    private let width: Int
+/// Items with errors are left out of the catalog, and one `count:` item makes millions of customers:
+/// a run per item keeps the map as small as the file.
+package struct ItemOrigins {
+    /// The position of each run's first value, ascending.
+    private var starts: [Int] = []
+    /// The item each run came from.
+    private var items: [Int] = []
+    /// How many values there are.
+    private var count = 0
 
-    /// The ids `prefix` + 1 ... `count`, zero-padded: `count: 100` gives `cust-001` ... `cust-100`.
-    init(prefix: String, count: Int) {
-        self.prefix = prefix
-        self.count = count
-        width = String(count).count
+    /// An empty map.
+    init() {}
+
+    /// The map of values that came from these items, one each, in order.
+    init(_ items: [Int]) {
+        for item in items { append(item, count: 1) }
     }
 
-    /// The one id of an item that names it.
-    init(id: String) {
-        (prefix, count, width) = (id, 1, 0)
-    }
-
-    /// Calls `body` with each id in order.
-    func forEachID(_ body: (String) -> Void) {
-        guard width > 0 else { return body(prefix) }
-        var bytes = Array(prefix.utf8) + repeatElement(UInt8(ascii: "0"), count: width)
-        for _ in 0..<count {
-            // Add one to the digits: count has `width` digits, so the carry never reaches the prefix.
-            var digit = bytes.count - 1
-            while bytes[digit] == UInt8(ascii: "9") {
-                bytes[digit] = UInt8(ascii: "0")
-                digit -= 1
-            }
-            bytes[digit] += 1
-            body(String(decoding: bytes, as: UTF8.self))
+    /// Records that the next `count` values came from list item `item`.
+    mutating func append(_ item: Int, count: Int) {
+        if items.last != item {
+            starts.append(self.count)
+            items.append(item)
         }
+        self.count += count
+    }
+
+    /// The list item the value at `index` came from, or nil past the last value.
+    func item(of index: Int) -> Int? {
+        guard index >= 0 && index < count, let first = starts.first, index >= first else { return nil }
+        // The last run starting at or before `index`.
+        var (low, high) = (0, starts.count - 1)
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if starts[middle] <= index { low = middle } else { high = middle - 1 }
+        }
+        return items[low]
     }
 }

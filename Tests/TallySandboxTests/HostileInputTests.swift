@@ -235,4 +235,35 @@ struct HostileInputTests {
         #expect(messages.contains("7:38: 400 more duplicate customer ids from here on, expected each id once"))
         #expect(!messages.contains("7:38: duplicate customer 'customer-101', expected each id once"))
     }
+
+    @Test("ten million customers, the most a scenario may have, load as one entry, their traffic too (finding 5)")
+    func tenMillionCustomers() throws {
+        let scenario = try Self.load(
+            Self.countCatalog + "customers: [{ count: 10000000, plan: p }]\n"
+                + "traffic: [{ metric: c, events: 1000 }]\n")
+        // 10,000,000 has 8 digits: customer-00000001 ... customer-10000000, none of them spelled out to load.
+        #expect(scenario.catalog.customers.count == 10_000_000)
+        #expect(scenario.catalog.customers[9_999_999].id == "customer-10000000")
+        #expect(scenario.catalog.customerIndex("customer-05000000") == 4_999_999)
+        #expect(scenario.traffic.first?.customers.count == 10_000_000)
+        #expect(scenario.traffic.first?.customers[41] == "customer-00000042")
+    }
+
+    @Test("runs with different prefixes that make the same ids, and a listed id among them (finding 5)")
+    func overlappingRuns() {
+        let messages = Self.rendered(
+            Self.countCatalog + "customers:\n"
+                + "  - { count: 5000, plan: p }\n"  // line 8: customer-0001 ... customer-5000
+                + "  - { id: customer-0012, plan: p }\n"  // line 9: repeats number 12 (reported at the id, column 11)
+                + "  - { count: 500, id_prefix: customer-0, plan: p }\n"  // line 10: customer-0001 ... customer-0500
+                + "  - { count: 400, id_prefix: customer-9, plan: p }\n")  // line 11: customer-9001 ... customer-9400
+        // Line 9 repeats one id and line 10 all 500 of line 8's first 500: 501 duplicates, 100 listed (1 + 99
+        // on line 10, customer-0001 ... customer-0099), 401 counted. Line 11's ids are new (line 8 stops at 5000).
+        #expect(messages.count == 101)
+        #expect(messages.contains("9:11: duplicate customer 'customer-0012', expected each id once"))
+        #expect(messages.contains("10:5: duplicate customer 'customer-0099', expected each id once"))
+        #expect(!messages.contains("10:5: duplicate customer 'customer-0100', expected each id once"))
+        #expect(messages.contains("10:5: 401 more duplicate customer ids from here on, expected each id once"))
+        #expect(!messages.contains { $0.hasPrefix("11:") })
+    }
 }

@@ -11,7 +11,7 @@ public struct Catalog: Sendable {
     /// The price plans customers subscribe to.
     public let plans: [Plan]
     /// The customers, in the order their invoices are numbered and listed.
-    public let customers: [Customer]
+    public let customers: CustomerList
     /// Discounts on customers' invoices, applied in this order.
     public let discounts: [Discount]
     /// Sales tax rates by jurisdiction.
@@ -23,13 +23,26 @@ public struct Catalog: Sendable {
 
     let metricIndexByKey: [String: Int]
     let planIndexByID: [String: Int]
-    let customerIndexByID: [String: Int]
+    /// The positions of the customers listed one by one; numbered ones are found from their ids.
+    let listedCustomerPositions: [String: Int]
 
     /// Builds and validates a catalog.
     ///
     /// - Throws: ``CatalogErrors`` listing every problem, in the order of the inputs.
     public init(
         currency: Currency, metrics: [Metric], plans: [Plan], customers: [Customer],
+        discounts: [Discount] = [], taxRates: [TaxRate] = [], credits: [PrepaidCredit] = []
+    ) throws(CatalogErrors) {
+        try self.init(
+            currency: currency, metrics: metrics, plans: plans, customers: CustomerList(customers),
+            discounts: discounts, taxRates: taxRates, credits: credits)
+    }
+
+    /// Builds and validates a catalog whose customers may come in numbered runs.
+    ///
+    /// - Throws: ``CatalogErrors`` listing every problem, in the order of the inputs.
+    public init(
+        currency: Currency, metrics: [Metric], plans: [Plan], customers: CustomerList,
         discounts: [Discount] = [], taxRates: [TaxRate] = [], credits: [PrepaidCredit] = []
     ) throws(CatalogErrors) {
         self.currency = currency
@@ -42,8 +55,7 @@ public struct Catalog: Sendable {
         var validator = CatalogValidator()
         metricIndexByKey = validator.index(metrics.map(\.key), at: ["metrics"], idKey: "key", what: "metric")
         planIndexByID = validator.index(plans.map(\.id), at: ["plans"], idKey: "id", what: "plan")
-        customerIndexByID = validator.index(
-            customers.lazy.map(\.id), at: ["customers"], idKey: "id", what: "customer")
+        listedCustomerPositions = validator.index(customers)
         validator.validate(self)
         if !validator.errors.isEmpty { throw CatalogErrors(errors: validator.errors) }
     }
@@ -53,12 +65,14 @@ public struct Catalog: Sendable {
     /// The plan with this id, or nil when the catalog has none.
     public func plan(_ id: String) -> Plan? { planIndexByID[id].map { plans[$0] } }
     /// The customer with this id, or nil when the catalog has none.
-    public func customer(_ id: String) -> Customer? { customerIndexByID[id].map { customers[$0] } }
+    public func customer(_ id: String) -> Customer? { customerIndex(id).map { customers[$0] } }
 
     /// The position of a metric in ``metrics``: the interned id the per-event path uses.
     public func metricIndex(_ key: String) -> Int? { metricIndexByKey[key] }
     /// The position of a customer in ``customers``: the interned id the per-event path uses.
-    public func customerIndex(_ id: String) -> Int? { customerIndexByID[id] }
+    public func customerIndex(_ id: String) -> Int? {
+        listedCustomerPositions[id] ?? customers.numberedPosition(of: id)
+    }
     /// The position of a plan in ``plans``, or nil when the catalog has none with this id.
     public func planIndex(_ id: String) -> Int? { planIndexByID[id] }
 

@@ -19,30 +19,99 @@ struct CatalogValidator {
     ) -> [String: Int] {
         var index: [String: Int] = [:]
         index.reserveCapacity(ids.count)
-        var duplicates = 0
-        var firstUnlisted: Int?
+        var duplicates: [Range<Int>] = []
         for (offset, id) in ids.enumerated() {
-            if id.isEmpty { fail(path + [.index(offset), .key(idKey)], "a \(what) needs a non-empty \(idKey)") }
-            // One hash of the id for the common case, a new one; a duplicate puts the first offset back.
-            if let first = index.updateValue(offset, forKey: id) {
-                index[id] = first
-                duplicates += 1
-                // Two `count:` items can repeat millions of ids: the first ones are listed, the rest counted.
-                if duplicates <= Self.repeatLimit {
-                    fail(
-                        path + [.index(offset), .key(idKey)], "duplicate \(what) '\(id)', expected each \(idKey) once")
-                } else if firstUnlisted == nil {
-                    firstUnlisted = offset
+            add(id, at: offset, to: &index, duplicates: &duplicates, path: path, idKey: idKey, what: what)
+        }
+        let ids = Array(ids)
+        reportDuplicates(duplicates, at: path, idKey: idKey, what: what) { ids[$0] }
+        return index
+    }
+
+    /// The positions of the customers listed one by one, reporting empty ids and every id made twice,
+    /// by listed customers or numbered runs alike.
+    ///
+    /// Numbered runs are never expanded: two runs share a range of ids, found from their prefixes and
+    /// widths, and a listed id is looked up in the runs by its number.
+    mutating func index(_ customers: CustomerList) -> [String: Int] {
+        let path: [CatalogPathComponent] = ["customers"]
+        var index: [String: Int] = [:]
+        var duplicates: [Range<Int>] = []
+        for (position, customer) in customers.listedCustomers {
+            add(
+                customer.id, at: position, to: &index, duplicates: &duplicates, path: path, idKey: "id",
+                what: "customer")
+        }
+        let runs = customers.numberedRuns
+        for (later, run) in runs.enumerated() {
+            for earlier in runs[..<later] {
+                let shared = run.customers.offsetsShared(with: earlier.customers)
+                if !shared.isEmpty {
+                    duplicates.append((run.start + shared.lowerBound)..<(run.start + shared.upperBound))
                 }
+            }
+        }
+        if !runs.isEmpty {
+            // The order of this walk does not matter: the duplicates are sorted before they are reported.
+            for (id, listed) in index {
+                // The first run making the id stands for all: later runs' copies are found among the runs.
+                if let numbered = customers.numberedPosition(of: id) {
+                    let later = max(listed, numbered)
+                    duplicates.append(later..<(later + 1))
+                }
+            }
+        }
+        reportDuplicates(duplicates, at: path, idKey: "id", what: "customer") { customers[$0].id }
+        return index
+    }
+
+    /// Adds `id` at `offset` to `index`, reporting it when empty; a repeated id keeps its first offset
+    /// and the repeat goes to `duplicates`.
+    private mutating func add(
+        _ id: String, at offset: Int, to index: inout [String: Int], duplicates: inout [Range<Int>],
+        path: [CatalogPathComponent], idKey: String, what: String
+    ) {
+        if id.isEmpty { fail(path + [.index(offset), .key(idKey)], "a \(what) needs a non-empty \(idKey)") }
+        // One hash of the id for the common case, a new one; a duplicate puts the first offset back.
+        if let first = index.updateValue(offset, forKey: id) {
+            index[id] = first
+            duplicates.append(offset..<(offset + 1))
+        }
+    }
+
+    /// Reports the ids at the positions in `duplicates` (ranges in any order, possibly overlapping),
+    /// in position order: the first ones listed, the rest counted.
+    private mutating func reportDuplicates(
+        _ duplicates: [Range<Int>], at path: [CatalogPathComponent], idKey: String, what: String,
+        id: (Int) -> String
+    ) {
+        var listed = 0
+        var more = 0
+        var firstUnlisted: Int?
+        var next = Int.min
+        for range in duplicates.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+            // Positions already counted by an overlapping range are skipped.
+            let range = max(range.lowerBound, next)..<max(range.upperBound, next)
+            next = range.upperBound
+            // Two `count:` items can repeat millions of ids: the first ones are listed, the rest counted.
+            for position in range.prefix(Self.repeatLimit - listed) {
+                fail(
+                    path + [.index(position), .key(idKey)],
+                    "duplicate \(what) '\(id(position))', expected each \(idKey) once")
+            }
+            let shown = min(range.count, Self.repeatLimit - listed)
+            listed += shown
+            if shown < range.count {
+                more += range.count - shown
+                if firstUnlisted == nil { firstUnlisted = range.lowerBound + shown }
             }
         }
         if let firstUnlisted {
             fail(
                 path + [.index(firstUnlisted), .key(idKey)],
-                "\(duplicates - Self.repeatLimit) more duplicate \(what) \(idKey)s from here on, expected each \(idKey) once"
+                "\(more) more duplicate \(what) \(idKey)s from here on, expected each \(idKey) once"
             )
         }
-        return index
     }
 
     mutating func validate(_ catalog: Catalog) {
@@ -68,10 +137,10 @@ struct CatalogValidator {
         for (planOffset, plan) in catalog.plans.enumerated() {
             validate(plan, at: ["plans", .index(planOffset)], catalog: catalog)
         }
-        // Customers come in runs on one plan (a `count:` item makes millions): its lookup is made once per run,
-        // and a path is made only for a problem.
+        // Customers come in runs on one plan: its lookup is made once per run, and a path is made only
+        // for a problem. A numbered run's customers are alike but for their ids: its first stands for all.
         var planOfRun: (id: String, problem: String?)?
-        for (offset, customer) in catalog.customers.enumerated() {
+        for (offset, customer) in catalog.customers.representatives {
             if planOfRun?.id != customer.plan {
                 let expected = Catalog.expected(oneOf: catalog.plans.map(\.id), section: "plans")
                 planOfRun = (

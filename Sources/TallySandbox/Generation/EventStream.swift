@@ -103,13 +103,26 @@ struct Merge {
             }
             combinations.append(combination)
         }
+        // Each traffic's ids, spelled out once; traffics over the whole catalog share one array.
+        var everyCustomer: [String]?
+        var customerIDs: [[String]] = []
+        for traffic in scenario.traffic {
+            guard case .all = traffic.customers else {
+                customerIDs.append(traffic.customers.ids)
+                continue
+            }
+            let ids = everyCustomer ?? traffic.customers.ids
+            everyCustomer = ids
+            customerIDs.append(ids)
+        }
         names = StreamNames(
             tenant: scenario.tenant,
             units: plan.units.map { unit in
                 let traffic = scenario.traffic[unit.traffic]
                 return StreamNames.Unit(
                     ids: EventIDs(prefix: "e\(unit.traffic).\(unit.period)."), metric: traffic.metric,
-                    source: traffic.source, customers: traffic.customers, properties: combinations[unit.traffic],
+                    source: traffic.source, customers: customerIDs[unit.traffic],
+                    properties: combinations[unit.traffic],
                     gateway: traffic.gateway)
             })
         var generators: [UnitGenerator] = []

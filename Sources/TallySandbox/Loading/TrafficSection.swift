@@ -23,7 +23,6 @@ struct TrafficSection {
     func traffic(_ node: Node) -> [Traffic] {
         guard let items = reader.sequence(node, "traffic") else { return [] }
         // Made once and shared by every traffic of all the customers: ten million ids are 160 MB.
-        var everyCustomer: [String]?
         return items.compactMap { item in
             let keys = [
                 "metric", "customers", "events", "quantity", "arrival", "spread", "source", "properties", "gateway",
@@ -34,7 +33,7 @@ struct TrafficSection {
             let events = map.required("events", "how many events over the whole scenario").flatMap {
                 reader.integer($0, "events", in: 0...10_000_000_000)
             }
-            var customers: [String] = []
+            var customers: TrafficCustomers = []
             if let node = map["customers"],
                 !(isScalar(node) && reader.scalarText(node, "customers", expected: "all or a list") == "all")
             {
@@ -46,12 +45,9 @@ struct TrafficSection {
                         offset < itemNodes.count ? itemNodes[offset] : node,
                         "unknown customer '\(Escaped(id))' in traffic, expected a customer of the scenario")
                 }
-                customers = ids
-            } else if let everyCustomer {
-                customers = everyCustomer
+                customers = .listed(ids)
             } else {
-                customers = catalog.customers.map(\.id)
-                everyCustomer = customers
+                customers = .all(catalog.customers)
             }
             if customers.isEmpty { reader.fail(item, "a traffic stream needs at least one customer") }
             let quantity = map["quantity"].map(quantity) ?? .constant(.one)

@@ -69,7 +69,7 @@ public struct SourcePosition: Sendable, Hashable {
 public struct Traffic: Sendable, Hashable {
     public var metric: String
     /// Customer ids in catalog order; the whole catalog for `customers: all`.
-    public var customers: [String]
+    public var customers: TrafficCustomers
     /// Events over the whole scenario, spread over its periods in proportion to their length.
     public var events: Int
     public var quantity: QuantityDistribution
@@ -94,6 +94,44 @@ public struct Traffic: Sendable, Hashable {
     public func hash(into hasher: inout Hasher) {
         hasher.combine(metric)
         hasher.combine(events)
+    }
+}
+
+/// The customers a traffic spreads over: listed by id, or the whole catalog, whose ids are made
+/// when read (a `count:` item's ten million are not spelled out to check a scenario).
+public enum TrafficCustomers: Sendable, Hashable, RandomAccessCollection, ExpressibleByArrayLiteral {
+    /// These customers, by id, in catalog order.
+    case listed([String])
+    /// Every customer of the catalog, in its order.
+    case all(CustomerList)
+
+    /// These customers, by id.
+    public init(arrayLiteral ids: String...) { self = .listed(ids) }
+
+    /// The position of the first customer.
+    public var startIndex: Int { 0 }
+    /// The position after the last customer.
+    public var endIndex: Int {
+        switch self {
+        case .listed(let ids): ids.count
+        case .all(let customers): customers.count
+        }
+    }
+
+    /// The id of the customer at `position`.
+    public subscript(position: Int) -> String {
+        switch self {
+        case .listed(let ids): ids[position]
+        case .all(let customers): customers[position].id
+        }
+    }
+
+    /// The ids, spelled out: what generating a run's events reads, once per traffic.
+    public var ids: [String] {
+        switch self {
+        case .listed(let ids): ids
+        case .all(let customers): customers.map(\.id)
+        }
     }
 }
 
