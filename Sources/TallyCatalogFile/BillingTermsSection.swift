@@ -41,6 +41,9 @@ package struct BillingTermsSection {
         package var catalog: Catalog?
         /// `entitlement_cache.refresh`; nil for exact decisions.
         package var cacheRefresh: TimeSpan?
+        /// Each `anchor: anniversary` key of the file, the scenario's first: empty when every customer
+        /// follows the calendar schedule.
+        package var anniversaryNodes: [Node] = []
 
         /// The billing periods, once the start and their count are known.
         package var schedule: PeriodSchedule? {
@@ -115,8 +118,12 @@ package struct BillingTermsSection {
         var catalogReader = CatalogSection(reader: reader)
         let metrics = top.required("metrics", "a list of metrics").map { catalogReader.metrics($0) } ?? []
         let plans = top.required("plans", "a list of plans").map { catalogReader.plans($0) } ?? []
+        let anchor = top["anchor"].flatMap { reader.choice($0, "anchor", BillingAnchor.self) } ?? .calendar
         let customers =
-            top.required("customers", "a list of customers").map { catalogReader.customers($0) } ?? CustomerList()
+            top.required("customers", "a list of customers").map {
+                catalogReader.customers($0, defaultAnchor: anchor)
+            } ?? CustomerList()
+        if let start { checkAnniversaries(catalogReader.anniversaryItems, start: start) }
         let discounts = top["discounts"].map { catalogReader.discounts($0) } ?? []
         let taxes = top["taxes"].map { catalogReader.taxes($0) } ?? []
         let credits = top["credits"].map { catalogReader.credits($0) } ?? []
@@ -138,10 +145,24 @@ package struct BillingTermsSection {
             }
         }
 
+        var anchorNodes = catalogReader.anniversaryItems.compactMap(\.anchorKey)
+        if anchor == .anniversary, let node = top["anchor"] { anchorNodes.insert(node, at: 0) }
         let cacheRefresh = top["entitlement_cache"].flatMap { RequestPathSection(reader: reader).entitlementCache($0) }
         return Terms(
             name: name, start: start, periods: periods, interval: interval, tenant: tenant, ingest: ingest,
-            catalog: catalog, cacheRefresh: cacheRefresh)
+            catalog: catalog, cacheRefresh: cacheRefresh, anniversaryNodes: anchorNodes)
+    }
+
+    /// Checks that each customer billed on its own anniversary starts at or after the scenario's start: its
+    /// periods are those of its own schedule that start inside the run's, so at most `periods` of them.
+    private func checkAnniversaries(_ items: [(node: Node, start: Instant?, anchorKey: Node?)], start: Instant) {
+        for (node, own, _) in items {
+            guard let own, own < start else { continue }
+            reader.fail(
+                node,
+                "an anniversary customer's start \(own) is before the scenario's start \(start), expected a start at or after it (its billing periods begin there)"
+            )
+        }
     }
 
     func readIngest(_ node: Node?) -> IngestSettings? {

@@ -12,6 +12,9 @@ package struct CatalogSection {
     /// Per catalog plan: for each of its charges, the index of its YAML `charges` item, or -1
     /// for a charge made from the plan's shorthand keys (base_fee, included_units, overage_price).
     package private(set) var chargeItems: [[Int]] = []
+    /// Each customers item billed on its own anniversary: its `start` (and where it is, else where the
+    /// item is), and its own `anchor` key if it has one; for checks that need the schedule (``BillingTermsSection``).
+    package private(set) var anniversaryItems: [(node: Node, start: Instant?, anchorKey: Node?)] = []
 
     /// `compactMap`, also returning the index of the item each value came from.
     package static func kept<Item, T>(_ items: [Item], _ read: (Item) -> T?) -> (values: [T], origins: [Int]) {
@@ -370,7 +373,8 @@ package struct CatalogSection {
     /// The most customers one scenario may have, from one `count:` item or all of them together.
     static let maximumCustomers = 10_000_000
 
-    package mutating func customers(_ node: Node) -> CustomerList {
+    /// Reads the customers; `defaultAnchor` is the scenario's `anchor`, for customers without their own.
+    package mutating func customers(_ node: Node, defaultAnchor: BillingAnchor = .calendar) -> CustomerList {
         guard let items = reader.sequence(node, "customers") else { return CustomerList() }
         var customers = CustomerList()
         var customerOrigins = ItemOrigins()
@@ -378,7 +382,7 @@ package struct CatalogSection {
         for (index, item) in items.enumerated() {
             let keys = [
                 "id", "count", "id_prefix", "plan", "tax", "tax_exempt", "billing", "start", "end", "balance", "trial",
-                "changes",
+                "changes", "anchor",
             ]
             guard let map = reader.mapping(item, "a customer", allowed: keys) else { continue }
             let plan = map.required("plan", "the id of the customer's plan").flatMap { reader.string($0, "plan") }
@@ -390,6 +394,8 @@ package struct CatalogSection {
             let balance = map["balance"].flatMap { reader.decimal($0, "balance") } ?? .zero
             let trial = map["trial"].flatMap { reader.span($0, "trial") }
             let changes = map["changes"].map { planChanges($0) } ?? []
+            let anchor = map["anchor"].flatMap { reader.choice($0, "anchor", BillingAnchor.self) } ?? defaultAnchor
+            if anchor == .anniversary { anniversaryItems.append((map["start"] ?? item, start, map["anchor"])) }
             // count: 100, id_prefix: cust- makes cust-001 ... cust-100; one customer otherwise.
             let numbered: (prefix: String, count: Int)?
             let id: String
@@ -423,6 +429,7 @@ package struct CatalogSection {
                 start: start, end: end, creditBalance: balance)
             customer.trial = trial
             customer.changes = changes
+            customer.anchor = anchor
             if let numbered {
                 customers.appendNumbered(customer, prefix: numbered.prefix, count: numbered.count)
             } else {

@@ -56,4 +56,55 @@ struct SubscriptionRerateTests {
         // 17 days, 200 x 17/31 = 109.677... -> 109.68; then 3 x 200.00.
         #expect(new["lago-up"] == .string("709.68"))
     }
+
+    @Test("rerate bills each customer on its recorded anchor, its own periods")
+    func rerateOverAnniversaryAnchors() throws {
+        let cli = CLITests()
+        let folder = try cli.project()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try cli.copyScenario("subscription-anniversary", into: folder)
+        // pro's fee doubles, 30.00 to 60.00; basic and advance stay as recorded.
+        let plans = """
+            plans:
+              - id: pro
+                charges:
+                  - { name: Base fee, model: flat, amount: 60 }
+                  - { name: API calls, metric: api_calls, model: per_unit, unit_price: 0.10 }
+              - id: basic
+                charges:
+                  - { name: Base fee, model: flat, amount: 10 }
+                  - { name: API calls, metric: api_calls, model: per_unit, unit_price: 0.20 }
+              - id: advance
+                charges:
+                  - { name: Base fee, model: flat, amount: 30, billed: in_advance }
+                  - { name: API calls, metric: api_calls, model: per_unit, unit_price: 0.10 }
+
+            """
+        try plans.write(to: folder.appendingPathComponent("plans.yaml"), atomically: true, encoding: .utf8)
+        guard
+            let recorded = try cli.tally(
+                ["run", "Scenarios/subscription-anniversary.yaml", "--ledger", "run.db"], in: folder),
+            let rerated = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml", "--json"], in: folder)
+        else { return }
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        #expect(rerated.status == 0, "\(rerated.stderr)")
+        guard case .object(let report) = try JSONValue.parse(rerated.stdout),
+            case .array(let lines)? = report["customers"]
+        else {
+            Issue.record("no customers in \(rerated.stdout)")
+            return
+        }
+        var new: [String: JSONValue] = [:]
+        for case .object(let line) in lines {
+            if case .string(let customer)? = line["customer"] { new[customer] = line["new"] }
+        }
+        // mid-month (from Jan 15) is on pro only in its own first period, Jan 15 - Feb 15 (its Feb 1
+        // downgrade waits for Feb 15): 30.20 + 30.00 = 60.20, then basic's 10.20 and 10.40: 80.80.
+        #expect(new["mid-month"] == .string("80.80"))
+        // late-joiner (from Feb 10) has two periods of its own, Feb 10 and Mar 10: 60.10 + 2 x 30 = 120.10.
+        #expect(new["late-joiner"] == .string("120.10"))
+        // month-end (Jan 31, Feb 28, Mar 31): 90.40 + 3 x 30 = 180.40; trial-adv is on advance: 76.65.
+        #expect(new["month-end"] == .string("180.40"))
+        #expect(new["trial-adv"] == .string("76.65"))
+    }
 }

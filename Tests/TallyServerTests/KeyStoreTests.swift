@@ -72,4 +72,32 @@ import Testing
             #expect("\(error)".contains("bad.yaml:3:11: unknown currency 'XXX'"))
         }
     }
+
+    @Test func theServiceRefusesAnAnniversaryAnchorAtItsKey() throws {
+        // The service's invoice queries follow one schedule: the scenario's `anchor: anniversary`
+        // (line 3, column 9) and a customer's own (line 7, column 39) are each refused where they are.
+        let yaml = """
+            name: x
+            start: 2026-01-01T00:00:00Z
+            anchor: anniversary
+            currency: USD
+            metrics: [{ key: c, aggregation: count }]
+            plans: [{ id: p }]
+            customers: [{ id: a, plan: p, anchor: anniversary }]
+
+            """
+        do {
+            _ = try CatalogFile.load(yaml: yaml, file: "anchored.yaml")
+            Issue.record("accepted an anniversary anchor")
+        } catch {
+            #expect(
+                "\(error)".contains(
+                    "anchored.yaml:3:9: tally-server bills every customer on the catalog's one schedule"))
+            #expect("\(error)".contains("anchored.yaml:7:39: tally-server bills"))
+        }
+        // `anchor: calendar` is today's behaviour and is read as it always was.
+        let calendar = try CatalogFile.load(
+            yaml: yaml.replacingOccurrences(of: "anniversary", with: "calendar"), file: "calendar.yaml")
+        #expect(calendar.catalog.customers.map(\.anchor) == [.calendar])
+    }
 }

@@ -13,6 +13,9 @@ public struct Usage: Sendable {
     }
 
     let schedule: PeriodSchedule
+    /// The periods of each customer billed on its own anniversary, by customer number (looked up, never
+    /// iterated); empty when every customer follows `schedule`, so the common path pays one check.
+    private var anchoredPeriods: [Int32: [BillingPeriod]] = [:]
     /// Metric definitions by interned metric number.
     private(set) var metricDefinitions: [Metric] = []
     private(set) var customerIDs: [String] = []
@@ -58,6 +61,33 @@ public struct Usage: Sendable {
 
     init(schedule: PeriodSchedule) {
         self.schedule = schedule
+    }
+
+    /// Sets the periods the customer numbered `customer` is aggregated in: `periods` (its own anniversary
+    /// schedule, as many periods as `schedule`), or `schedule`'s for nil.
+    mutating func setPeriods(_ periods: [BillingPeriod]?, customer: Int32) {
+        anchoredPeriods[customer] = periods
+    }
+
+    /// Makes every customer follow `schedule` again, before a catalog's anchors are set anew.
+    mutating func removeAnchoredPeriods() {
+        if !anchoredPeriods.isEmpty { anchoredPeriods = [:] }
+    }
+
+    /// The periods of the customer numbered `c`: its own when it is billed on its anniversary, else the schedule's.
+    @inline(__always)
+    func periods(ofCustomer c: Int32?) -> [BillingPeriod] {
+        guard !anchoredPeriods.isEmpty, let c, let own = anchoredPeriods[c] else { return schedule.periods }
+        return own
+    }
+
+    /// The index of the customer's period containing `instant`, or nil outside every one of them.
+    @inline(__always)
+    func periodIndex(customer c: Int32, containing instant: Instant) -> Int? {
+        guard !anchoredPeriods.isEmpty, let own = anchoredPeriods[c] else {
+            return schedule.periodIndex(containing: instant)
+        }
+        return PeriodSchedule.index(in: own, containing: instant)
     }
 
     /// Interns a customer id; numbers are stable for the life of this usage.
@@ -129,7 +159,7 @@ public struct Usage: Sendable {
         customer: Int32, metric: Int32, period: Int, group: Int32,
         value: ExactDecimal, distinct: String?, timestamp: Instant, eventID: String
     ) throws(DecimalError) {
-        let periodEnd = schedule.periods[period].end
+        let periodEnd = periods(ofCustomer: customer)[period].end
         let kind = aggregations[Int(metric)]
         let valueNumber = kind == .uniqueCount ? number(ofDistinct: distinct ?? "") : nil
         if group == 0 {
@@ -213,7 +243,7 @@ public struct Usage: Sendable {
             opening = try openingLevel(customer: c, metric: m, period: period)
         }
         guard let accumulator = total ?? carriedLevel(metric: m) else { return .zero }
-        return try accumulator.quantity(openingLevel: opening, periodLength: schedule.periods[period].length)
+        return try accumulator.quantity(openingLevel: opening, periodLength: periods(ofCustomer: c)[period].length)
     }
 
     /// The quantity of each group (each combination of the metric's `groupBy`
@@ -230,7 +260,7 @@ public struct Usage: Sendable {
         customerNumber: Int32?, metricNumber: Int32?, period: Int
     ) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
         guard let c = customerNumber, let m = metricNumber else { return [] }
-        let length = schedule.periods[period].length
+        let length = periods(ofCustomer: c)[period].length
         var result: [(group: [String], quantity: ExactDecimal)] = []
         for (group, values) in groupValues.enumerated() {
             let opening = try openingLevel(customer: c, metric: m, period: period, group: Int32(group))
@@ -301,7 +331,8 @@ public struct Usage: Sendable {
         let aggregation = aggregations[Int(m)]
         var opening = ExactDecimal.zero
         if period > 0, let before = try total(customer: c, metric: m, period: period - 1) {
-            opening = try before.quantity(openingLevel: .zero, periodLength: schedule.periods[period - 1].length)
+            opening = try before.quantity(
+                openingLevel: .zero, periodLength: periods(ofCustomer: c)[period - 1].length)
         }
         var level = opening
         var changes: [LevelPath.Change] = []

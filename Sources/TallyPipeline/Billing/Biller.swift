@@ -20,7 +20,9 @@ public struct Biller: Sendable {
 
     /// Every invoice of the run, by period, then in the catalog's customer order.
     ///
-    /// A customer whose subscription does not overlap a period gets no invoice for it.
+    /// A customer whose subscription does not overlap a period gets no invoice for it. A customer
+    /// billed on its own anniversary (``BillingAnchor/anniversary``) has periods of its own, from its
+    /// start: then invoices go by the end of the period they cover, then in catalog order.
     ///
     /// - Throws: ``BillingError`` when the usage was metered on another schedule, or
     ///   when an amount overflows exact decimal range (naming customer, period and stage).
@@ -94,6 +96,7 @@ public struct Biller: Sendable {
         }
         let positions = positions.clamped(to: catalog.customers.indices)
         let customers = catalog.customers[positions]
+        let periodIndices = periodPositions.clamped(to: schedule.periods.indices)
         var ledgers = customers.map { customer in CustomerLedger(customer: customer, credits: catalog.credits) }
         // Customers on one plan tend to come together: the plan, and its charges' metrics in the
         // usage, are looked up again only when it changes.
@@ -101,42 +104,85 @@ public struct Biller: Sendable {
         // Customers with a trial, plan changes or fees in advance, by position (looked up, never iterated).
         var timelines: [Int: SubscriptionTimeline] = [:]
         var numberText: [UInt8] = []
-        for period in schedule.periods[periodPositions.clamped(to: schedule.periods.indices)] {
-            let numberPrefix = InvoiceStage.numberPrefix(period: period)
-            for (position, customer) in zip(positions, customers) {
-                if lastPlan?.id != customer.plan {
-                    let plan = catalog.plan(customer.plan)
-                    lastPlan = (
-                        customer.plan, plan, (plan?.charges ?? []).map { $0.metric.flatMap(usage.knownMetricNumber) }
-                    )
-                }
-                if SubscriptionTimeline.isNeeded(customer: customer, plan: lastPlan?.plan) {
-                    if timelines[position] == nil {
-                        timelines[position] = try BillingContext(
-                            customer: customer.id, period: period.index, usageNumber: nil, chargeMetrics: []
-                        ).checked(.setup, "the subscription's plan changes") { () throws(DecimalError) in
-                            try SubscriptionTimeline(customer: customer, catalog: catalog, schedule: schedule)
-                        }
-                    }
-                    guard let timeline = timelines[position] else { continue }
-                    let number = InvoiceStage.number(
-                        prefix: numberPrefix, customerPosition: position + 1, scratch: &numberText)
-                    try lifecycleInvoices(
-                        number: number, customer: customer, timeline: timeline, position: position, period: period,
-                        usage: usage, ledger: &ledgers[position - positions.lowerBound], body)
-                    continue
-                }
-                guard let active = ActiveTime(customer: customer, period: period) else { continue }
-                let number = InvoiceStage.number(
-                    prefix: numberPrefix, customerPosition: position + 1, scratch: &numberText)
-                body(
-                    try invoice(
-                        number: number, customer: customer, plan: lastPlan?.plan,
-                        chargeMetrics: lastPlan?.chargeMetrics ?? [],
-                        position: position, period: period, active: active, usage: usage,
-                        ledger: &ledgers[position - positions.lowerBound]))
+        var numberPrefix: (start: Instant, text: [UInt8])?
+        // Customers billed on their own anniversary have their own periods (by position, looked up), and
+        // the invoices go by the end of the period they cover, then catalog order; with none, that is
+        // period by period, each in catalog order, and no order needs to be worked out.
+        let order = anniversaryOrder(customers: positions, periods: periodIndices)
+        let steps = order?.steps.count ?? positions.count * periodIndices.count
+        for step in 0..<steps {
+            let position: Int
+            let period: BillingPeriod
+            if let order {
+                position = order.steps[step].position
+                period = (order.periods[position] ?? schedule.periods)[order.steps[step].period]
+            } else {
+                position = positions.lowerBound + step % positions.count
+                period = schedule.periods[periodIndices.lowerBound + step / positions.count]
             }
+            let customer = catalog.customers[position]
+            if numberPrefix?.start != period.start {
+                numberPrefix = (period.start, InvoiceStage.numberPrefix(period: period))
+            }
+            let prefix = numberPrefix?.text ?? []
+            if lastPlan?.id != customer.plan {
+                let plan = catalog.plan(customer.plan)
+                lastPlan = (
+                    customer.plan, plan, (plan?.charges ?? []).map { $0.metric.flatMap(usage.knownMetricNumber) }
+                )
+            }
+            if SubscriptionTimeline.isNeeded(customer: customer, plan: lastPlan?.plan) {
+                if timelines[position] == nil {
+                    timelines[position] = try BillingContext(
+                        customer: customer.id, period: period.index, usageNumber: nil, chargeMetrics: []
+                    ).checked(.setup, "the subscription's plan changes") { () throws(DecimalError) in
+                        try SubscriptionTimeline(
+                            customer: customer, catalog: catalog, schedule: schedule.schedule(for: customer))
+                    }
+                }
+                guard let timeline = timelines[position] else { continue }
+                let number = InvoiceStage.number(prefix: prefix, customerPosition: position + 1, scratch: &numberText)
+                try lifecycleInvoices(
+                    number: number, customer: customer, timeline: timeline, position: position, period: period,
+                    usage: usage, ledger: &ledgers[position - positions.lowerBound], body)
+                continue
+            }
+            guard let active = ActiveTime(customer: customer, period: period) else { continue }
+            let number = InvoiceStage.number(prefix: prefix, customerPosition: position + 1, scratch: &numberText)
+            var invoice = try invoice(
+                number: number, customer: customer, plan: lastPlan?.plan,
+                chargeMetrics: lastPlan?.chargeMetrics ?? [],
+                position: position, period: period, active: active, usage: usage,
+                ledger: &ledgers[position - positions.lowerBound])
+            // An invoice of a customer's own anniversary says when it is issued: its period's end.
+            if customer.anchor == .anniversary { invoice.issued = period.end }
+            body(invoice)
         }
+    }
+
+    /// The order invoices are made in when some of the customers at `positions` are billed on their own
+    /// anniversary, with those customers' periods; nil when none is (then every customer follows the schedule).
+    ///
+    /// Invoices go by the end of the period they cover, then by the customer's position in the catalog:
+    /// a customer's periods end one after the other, so its own invoices keep their order.
+    private func anniversaryOrder(
+        customers positions: Range<Int>, periods periodIndices: Range<Int>
+    ) -> (steps: [(position: Int, period: Int)], periods: [Int: [BillingPeriod]])? {
+        var periods: [Int: [BillingPeriod]] = [:]
+        for position in positions where catalog.customers[position].anchor == .anniversary {
+            let own = schedule.schedule(for: catalog.customers[position])
+            if own != schedule { periods[position] = own.periods }
+        }
+        guard !periods.isEmpty else { return nil }
+        var steps: [(end: Instant, position: Int, period: Int)] = []
+        steps.reserveCapacity(positions.count * periodIndices.count)
+        for position in positions {
+            let own = periods[position] ?? schedule.periods
+            // An anniversary customer's periods are those starting inside the run: perhaps fewer.
+            for index in periodIndices.clamped(to: own.indices) { steps.append((own[index].end, position, index)) }
+        }
+        steps.sort { ($0.end, $0.position) < ($1.end, $1.position) }
+        return (steps.map { ($0.position, $0.period) }, periods)
     }
 
     private func invoice(

@@ -71,8 +71,8 @@ enum RatingStage {
         let path = try usage.levelPath(
             customerNumber: context.usageNumber, metricNumber: metricNumber, period: context.period)
         let holding = HoldingDays(
-            end: context.activeEnd ?? usage.schedule.periods[context.period].end, activeDays: active.activeDays,
-            periodDays: active.periodDays)
+            end: context.activeEnd ?? usage.periods(ofCustomer: context.usageNumber)[context.period].end,
+            activeDays: active.activeDays, periodDays: active.periodDays)
         let digits = currency.minorDigits
         switch model {
         case .perUnit(let unitPrice):

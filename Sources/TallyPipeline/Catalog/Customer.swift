@@ -24,6 +24,8 @@ public struct Customer: Sendable, Hashable {
     public var trial: TimeSpan?
     /// Dated changes to the subscription after it starts (new plans, a cancellation), in date order.
     public var changes: [PlanChange] = []
+    /// Whose dates the customer's billing periods follow: the run's schedule, or its own start.
+    public var anchor: BillingAnchor = .calendar
 
     /// Creates a customer of plan `plan`, subscribed from the first period on unless `start` says otherwise.
     public init(
@@ -64,6 +66,14 @@ public struct PlanChange: Sendable, Hashable {
         self.plan = plan
         self.timing = timing
     }
+}
+
+/// Where a customer's billing periods start: Stripe's billing cycle anchor, Lago's calendar or anniversary billing.
+public enum BillingAnchor: String, Sendable, Hashable, CaseIterable {
+    /// The run's schedule, shared by every such customer, from the scenario's `start`.
+    case calendar
+    /// The customer's own schedule: as many periods of the same length, the first starting at its `start`.
+    case anniversary
 }
 
 /// Where a customer's invoices go: the routing stage's answer.

@@ -195,7 +195,7 @@ public struct Meter: Sendable {
             return Entitlement(allowed: true, limit: nil, hard: false, used: .zero, remaining: nil)
         }
         let used =
-            schedule.periodIndex(containing: instant).flatMap {
+            usage.periodIndex(customer: keys.customer, containing: instant).flatMap {
                 quotaUsage[QuotaKey(customer: keys.customer, metric: keys.metric, period: Int32($0))]
             } ?? .zero
         guard let quota = quotas[QuotaKey(customer: keys.customer, metric: keys.metric, period: 0)] else {
@@ -251,7 +251,7 @@ public struct Meter: Sendable {
         let subscribed =
             event.timestamp.millisecondsSinceEpoch >= customer.start
             && event.timestamp.millisecondsSinceEpoch < customer.end
-        let period = subscribed ? schedule.periodIndex(containing: event.timestamp) : nil
+        let period = subscribed ? usage.periodIndex(customer: customer.number, containing: event.timestamp) : nil
         var overSoftLimit = false
         var quotaAfter: (key: QuotaKey, used: ExactDecimal)?
         if customer.hasQuotas, let period,
@@ -389,6 +389,9 @@ public struct Meter: Sendable {
         customers = StringIndex(capacity: catalog.customers.count)
         usage.reserveCustomers(catalog.customers.count)
         quotas = [:]
+        // Customers billed on their own anniversary: one schedule per start, shared by the customers with it.
+        var anchoredSchedules: [Instant: PeriodSchedule] = [:]
+        usage.removeAnchoredPeriods()
         // Customers come in runs on one plan: its quotas are looked up once per run.
         var plan: (id: String, quotas: [Quota])?
         // With a million customers both tables are far larger than the caches, and each
@@ -401,6 +404,10 @@ public struct Meter: Sendable {
                 customers.prefetch(id, forInsert: true)
             }
             let number = usage.customerNumber(customer.id)
+            if customer.anchor == .anniversary, let start = customer.start, start != schedule.start {
+                if anchoredSchedules[start] == nil { anchoredSchedules[start] = schedule.anchored(at: start) }
+                usage.setPeriods(anchoredSchedules[start]?.periods, customer: number)
+            }
             if plan?.id != customer.plan { plan = (customer.plan, catalog.plan(customer.plan)?.quotas ?? []) }
             let planQuotas = plan?.quotas ?? []
             for quota in planQuotas {

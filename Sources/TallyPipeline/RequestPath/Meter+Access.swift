@@ -137,7 +137,7 @@ extension Meter {
         -> (standing: MarginStanding?, level: MarginLevel)
     {
         guard access.costsAnything else { return (nil, .none) }
-        guard let period = schedule.periodIndex(containing: instant) else {
+        guard let period = usage.periodIndex(customer: keys.customer, containing: instant) else {
             return (MarginStanding(revenue: .zero, cost: .zero), .none)
         }
         let key = CostKey(customer: keys.customer, period: Int32(period))

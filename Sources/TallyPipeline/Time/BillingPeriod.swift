@@ -38,6 +38,8 @@ public struct BillingPeriod: Sendable, Hashable, Comparable, CustomStringConvert
 public struct PeriodSchedule: Sendable, Hashable {
     /// The periods, in order, each starting where the one before ends.
     public let periods: [BillingPeriod]
+    /// How long each period is: what ``anchored(at:)`` repeats from another start.
+    public let interval: Interval
 
     /// How long each period is.
     public enum Interval: Sendable, Hashable {
@@ -68,6 +70,33 @@ public struct PeriodSchedule: Sendable, Hashable {
             periods.append(BillingPeriod(index: index, start: from, end: to))
         }
         self.periods = periods
+        self.interval = interval
+    }
+
+    /// The schedule of a customer billed on its own anniversary (see ``BillingAnchor``), from `start`.
+    ///
+    /// It holds the periods of the same ``interval`` from `start` that start before this schedule ends.
+    /// Its last period may end after this schedule's end; with `start` at or after this schedule's start
+    /// it has at most as many periods, so usage keeps one slot per period of this schedule.
+    ///
+    /// Month ends follow the same rule as every schedule: anchored on Jan 31, the periods start
+    /// Jan 31, Feb 28 (29 in a leap year), Mar 31. Returns `self` when `start` is already its start.
+    public func anchored(at start: Instant) -> PeriodSchedule {
+        guard start != self.start, let end else { return self }
+        let own = PeriodSchedule(start: start, count: periods.count, interval: interval)
+        return PeriodSchedule(periods: own.periods.filter { $0.start < end }, interval: interval)
+    }
+
+    private init(periods: [BillingPeriod], interval: Interval) {
+        self.periods = periods
+        self.interval = interval
+    }
+
+    /// The schedule `customer` is billed on: its own anniversary schedule from its `start` when its
+    /// ``Customer/anchor`` is ``BillingAnchor/anniversary``, else this one.
+    public func schedule(for customer: Customer) -> PeriodSchedule {
+        guard customer.anchor == .anniversary, let start = customer.start else { return self }
+        return anchored(at: start)
     }
 
     /// The end of year 9999, the last a four-digit timestamp can write: no schedule may end later.
@@ -102,6 +131,12 @@ public struct PeriodSchedule: Sendable, Hashable {
     /// The index of the period containing `instant`, or nil outside every period.
     @inlinable
     public func periodIndex(containing instant: Instant) -> Int? {
+        PeriodSchedule.index(in: periods, containing: instant)
+    }
+
+    /// The index of the period of `periods` (sorted and adjacent) containing `instant`, or nil outside every one.
+    @inlinable
+    internal static func index(in periods: [BillingPeriod], containing instant: Instant) -> Int? {
         // Binary search: periods are sorted and adjacent.
         var low = 0
         var high = periods.count

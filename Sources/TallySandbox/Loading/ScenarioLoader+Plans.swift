@@ -4,7 +4,7 @@ import Yams
 extension ScenarioLoader {
     /// The top-level sections a plans-only file borrows from the scenario it re-prices.
     static let borrowedSections = [
-        "name", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
+        "name", "seed", "start", "periods", "period_length", "anchor", "currency", "tenant", "ingest",
         "metrics", "customers", "discounts", "taxes", "tax_rounding", "credits", "entitlement_cache",
     ]
 

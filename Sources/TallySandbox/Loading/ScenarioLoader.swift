@@ -65,7 +65,7 @@ struct ScenarioBuilder {
 
     /// Every top-level key: the billing terms' (read by ``BillingTermsSection``) and the sandbox's own.
     static let topLevelKeys = [
-        "name", "description", "seed", "start", "periods", "period_length", "currency", "tenant", "ingest",
+        "name", "description", "seed", "start", "periods", "period_length", "anchor", "currency", "tenant", "ingest",
         "metrics", "plans", "customers", "discounts", "taxes", "tax_rounding", "credits", "traffic", "events", "faults",
         "expect", "entitlement_cache", "events_from",
     ]

@@ -45,6 +45,13 @@ public struct CatalogFile: Sendable {
         let terms = reader.mapping(root, "the scenario", allowed: keys).map {
             BillingTermsSection(reader: reader).read($0, root: root)
         }
+        // The service's books, invoice queries (`?period=`) and previews follow one schedule for every customer.
+        for node in terms?.anniversaryNodes ?? [] {
+            reader.fail(
+                node,
+                "tally-server bills every customer on the catalog's one schedule: anchor: anniversary is not supported by the service yet, expected anchor: calendar (or no anchor)"
+            )
+        }
         guard let terms, let name = terms.name, let catalog = terms.catalog, let schedule = terms.schedule,
             let ingest = terms.ingest,
             reader.diagnostics.isEmpty
