@@ -394,6 +394,7 @@ public struct Meter: Sendable {
         // With a million customers both tables are far larger than the caches, and each
         // insertion would wait for a random slot: loaded 8 customers ahead, the waits overlap.
         let ahead = 8
+        let freeTrialPlans = catalog.plans.contains { $0.trialUsage == .free }
         for (position, customer) in catalog.customers.enumerated() {
             if position + ahead < catalog.customers.count {
                 let id = catalog.customers[position + ahead].id
@@ -407,6 +408,13 @@ public struct Meter: Sendable {
                 if let m = metrics[quota.metric] {
                     quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota
                 }
+            }
+            // A customer whose plan changes mid-period (or whose trial's usage is free) has its usage split there.
+            if !customer.changes.isEmpty || customer.trialUsage == .free || freeTrialPlans,
+                SubscriptionTimeline.mayCutUsage(customer: customer, plan: catalog.plan(customer.plan)),
+                let timeline = try? SubscriptionTimeline(customer: customer, catalog: catalog, schedule: schedule)
+            {
+                usage.split(customer: number, at: timeline.usageCuts(in: schedule))
             }
             customers.set(
                 customer.id,
