@@ -63,7 +63,7 @@ package struct CatalogSection {
     package static let planKeys = [
         "id", "charges", "base_fee", "included_units", "overage_price", "metric", "quota",
         "minimum_commitment", "spend_cap", "rollover", "spike_arrest", "margin_guard", "tax_code",
-        "prices_include_tax", "pricing_unit", "commitment", "trial",
+        "prices_include_tax", "pricing_unit", "commitment", "trial", "trial_usage",
     ]
 
     package mutating func plans(_ node: Node) -> [Plan] {
@@ -110,6 +110,7 @@ package struct CatalogSection {
             plan.pricingUnit = map["pricing_unit"].flatMap { pricingUnit($0) }
             plan.commitment = map["commitment"].flatMap { commitment($0) }
             plan.trial = map["trial"].flatMap { reader.span($0, "trial") }
+            plan.trialUsage = map["trial_usage"].flatMap { reader.choice($0, "trial_usage", TrialUsage.self) }
             return (plan, chargeOrigins)
         }
         sectionItems["plans"] = ItemOrigins(origins)
@@ -382,7 +383,7 @@ package struct CatalogSection {
         for (index, item) in items.enumerated() {
             let keys = [
                 "id", "count", "id_prefix", "plan", "tax", "tax_exempt", "billing", "start", "end", "balance", "trial",
-                "changes", "anchor",
+                "changes", "anchor", "trial_usage",
             ]
             guard let map = reader.mapping(item, "a customer", allowed: keys) else { continue }
             let plan = map.required("plan", "the id of the customer's plan").flatMap { reader.string($0, "plan") }
@@ -393,6 +394,7 @@ package struct CatalogSection {
             let end = map["end"].flatMap { reader.instant($0, "end") }
             let balance = map["balance"].flatMap { reader.decimal($0, "balance") } ?? .zero
             let trial = map["trial"].flatMap { reader.span($0, "trial") }
+            let trialUsage = map["trial_usage"].flatMap { reader.choice($0, "trial_usage", TrialUsage.self) }
             let changes = map["changes"].map { planChanges($0) } ?? []
             let anchor = map["anchor"].flatMap { reader.choice($0, "anchor", BillingAnchor.self) } ?? defaultAnchor
             if anchor == .anniversary { anniversaryItems.append((map["start"] ?? item, start, map["anchor"])) }
@@ -428,6 +430,7 @@ package struct CatalogSection {
                 id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
                 start: start, end: end, creditBalance: balance)
             customer.trial = trial
+            customer.trialUsage = trialUsage
             customer.changes = changes
             customer.anchor = anchor
             if let numbered {

@@ -6,10 +6,6 @@ import Testing
 struct SubscriptionRerateTests {
     @Test("rerate bills the recorded plan changes under plans with fees in advance and a trial")
     func rerateOverPlanChanges() throws {
-        let cli = CLITests()
-        let folder = try cli.project()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try cli.copyScenario("subscription-plan-changes", into: folder)
         let plans = """
             plans:
               - id: basic
@@ -27,24 +23,7 @@ struct SubscriptionRerateTests {
                   - { name: Base fee, model: flat, amount: 200 }
 
             """
-        try plans.write(to: folder.appendingPathComponent("plans.yaml"), atomically: true, encoding: .utf8)
-        guard
-            let recorded = try cli.tally(
-                ["run", "Scenarios/subscription-plan-changes.yaml", "--ledger", "run.db"], in: folder),
-            let rerated = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml", "--json"], in: folder)
-        else { return }
-        #expect(recorded.status == 0, "\(recorded.stderr)")
-        #expect(rerated.status == 0, "\(rerated.stderr)")
-        guard case .object(let report) = try JSONValue.parse(rerated.stdout),
-            case .array(let lines)? = report["customers"]
-        else {
-            Issue.record("no customers in \(rerated.stdout)")
-            return
-        }
-        var new: [String: JSONValue] = [:]
-        for case .object(let line) in lines {
-            if case .string(let customer)? = line["customer"] { new[customer] = line["new"] }
-        }
+        guard let new = try CLITests().rerateTotals("subscription-plan-changes", plans: plans) else { return }
         // stripe: Jan-Apr 4 x 10.00 in advance; the Apr 16 upgrade: -(10 x 15/30) + 30 x 15/30 = -5 + 15 = 10.00.
         #expect(new["stripe"] == .string("50.00"))
         // cancel-now on premium at 30: 30.00 + 30.00, then -(30 x 14/28) = -15.00 for February's unused days.

@@ -44,11 +44,11 @@ public struct Usage: Sendable {
     /// Aggregates of grouped metrics (group number above 0).
     private var grouped: [Key: Accumulator] = [:]
     /// Each metric number's aggregation, so the hot path does not copy whole `Metric`s.
-    private var aggregations: [Aggregation] = []
+    private(set) var aggregations: [Aggregation] = []
     /// Each metric number's `recurring`, read when billing reads a period.
-    private var recurringMetrics: [Bool] = []
+    private(set) var recurringMetrics: [Bool] = []
     /// Group values by group number; number 0 is "no group".
-    private var groupValues: [[String]] = [[]]
+    private(set) var groupValues: [[String]] = [[]]
     private var groupNumbers: [[String]: Int32] = [[]: 0]
     /// Per-event values kept for percentage charges, which price each event on its own.
     private var eventValues: [Key: [EventValue]] = [:]
@@ -58,6 +58,15 @@ public struct Usage: Sendable {
     ///
     /// Keyed by `String`, so values equal as strings (canonically equivalent) count as one, as they always have.
     private var distinctNumbers: [String: Int] = [:]
+    /// The instants inside a period where a customer's usage is split, by customer number, sorted.
+    ///
+    /// A plan change or a free trial's end (see Usage+Windows.swift). Empty for most runs: then adding an event
+    /// checks nothing more.
+    var cutsByCustomer: [Int32: [Instant]] = [:]
+    /// A split customer's aggregates per stretch between its cuts (the ``Key``, and the stretch's number).
+    var segments: [SegmentKey: Accumulator] = [:]
+    /// The part of each period that reads see, on a copy made by ``windowed(from:to:)``; nil: the whole period.
+    var window: Window?
 
     init(schedule: PeriodSchedule) {
         self.schedule = schedule
@@ -162,6 +171,13 @@ public struct Usage: Sendable {
         let periodEnd = periods(ofCustomer: customer)[period].end
         let kind = aggregations[Int(metric)]
         let valueNumber = kind == .uniqueCount ? number(ofDistinct: distinct ?? "") : nil
+        // Computed before the period's own aggregate changes, stored after: an overflow leaves neither half-written.
+        var segment: (key: SegmentKey, accumulator: Accumulator)?
+        if !cutsByCustomer.isEmpty, let cuts = cutsByCustomer[customer] {
+            segment = try segmentAdding(
+                cuts: cuts, key: Key(customer: customer, metric: metric, period: Int32(period), group: group),
+                kind: kind, value: value, distinct: valueNumber, timestamp: timestamp, eventID: eventID)
+        }
         if group == 0 {
             let (block, index) = cell(customer: customer, metric: metric, period: period)
             if blocks.count <= block { blocks.append(contentsOf: repeatElement([], count: block + 1 - blocks.count)) }
@@ -178,6 +194,7 @@ public struct Usage: Sendable {
             try grouped[key, default: Accumulator(kind)]
                 .add(value: value, distinct: valueNumber, timestamp: timestamp, eventID: eventID, periodEnd: periodEnd)
         }
+        if let segment { segments[segment.key] = segment.accumulator }
         if keepsEventValues[Int(metric)] {
             let key = Key(customer: customer, metric: metric, period: Int32(period), group: group)
             eventValues[key, default: []].append(EventValue(timestamp: timestamp, eventID: eventID, value: value))
@@ -202,7 +219,7 @@ public struct Usage: Sendable {
     }
 
     /// The aggregate at a key, wherever it is stored.
-    private func accumulator(_ key: Key) -> Accumulator? {
+    func accumulator(_ key: Key) -> Accumulator? {
         guard key.group == 0 else { return grouped[key] }
         let (block, index) = cell(customer: key.customer, metric: key.metric, period: Int(key.period))
         guard block < blocks.count else { return nil }
@@ -236,6 +253,7 @@ public struct Usage: Sendable {
     func quantity(customerNumber c: Int32?, metricNumber: Int32?, period: Int) throws(DecimalError) -> ExactDecimal {
         // A customer without usage still gets a weighted_sum's carried level.
         guard let m = metricNumber else { return .zero }
+        if let window { return try windowQuantity(customer: c, metric: m, period: period, window: window) }
         var total: Accumulator?
         var opening = ExactDecimal.zero
         if let c {
@@ -260,6 +278,7 @@ public struct Usage: Sendable {
         customerNumber: Int32?, metricNumber: Int32?, period: Int
     ) throws(DecimalError) -> [(group: [String], quantity: ExactDecimal)] {
         guard let c = customerNumber, let m = metricNumber else { return [] }
+        if let window { return try windowGroupedQuantities(customer: c, metric: m, period: period, window: window) }
         let length = periods(ofCustomer: c)[period].length
         var result: [(group: [String], quantity: ExactDecimal)] = []
         for (group, values) in groupValues.enumerated() {
@@ -288,6 +307,7 @@ public struct Usage: Sendable {
         for group in groupValues.indices {
             values += eventValues[Key(customer: c, metric: m, period: Int32(period), group: Int32(group))] ?? []
         }
+        if let window { values.removeAll { !window.contains($0.timestamp) } }
         return values.sorted()
     }
 
@@ -298,7 +318,7 @@ public struct Usage: Sendable {
     /// metrics (weighted_sum carries its level its own way) read the period's aggregate alone.
     ///
     /// Carrying happens here, when a period is read, so metering does no extra work per event.
-    private func carried(_ key: Key) throws(DecimalError) -> Accumulator? {
+    func carried(_ key: Key) throws(DecimalError) -> Accumulator? {
         guard recurringMetrics[Int(key.metric)] else { return accumulator(key) }
         switch aggregations[Int(key.metric)] {
         case .sum:
@@ -328,6 +348,11 @@ public struct Usage: Sendable {
     /// counts as 0). Empty (level 0, no changes) for a customer or metric without usage.
     func levelPath(customerNumber c: Int32?, metricNumber m: Int32?, period: Int) throws(DecimalError) -> LevelPath {
         guard let c, let m else { return LevelPath(opening: .zero, changes: []) }
+        if let window {
+            var whole = self
+            whole.window = nil
+            return try whole.levelPath(customerNumber: c, metricNumber: m, period: period).within(window)
+        }
         let aggregation = aggregations[Int(m)]
         var opening = ExactDecimal.zero
         if period > 0, let before = try total(customer: c, metric: m, period: period - 1) {
@@ -344,7 +369,7 @@ public struct Usage: Sendable {
     }
 
     /// An empty weighted_sum accumulator, whose quantity is then the opening level; nil for other kinds.
-    private func carriedLevel(metric: Int32) -> Accumulator? {
+    func carriedLevel(metric: Int32) -> Accumulator? {
         guard metricDefinitions[Int(metric)].aggregation == .weightedSum else { return nil }
         return Accumulator(.weightedSum)
     }
@@ -371,7 +396,7 @@ public struct Usage: Sendable {
         return level
     }
 
-    private func openingLevel(
+    func openingLevel(
         customer: Int32, metric: Int32, period: Int, group: Int32
     ) throws(DecimalError) -> ExactDecimal {
         var level = ExactDecimal.zero

@@ -42,22 +42,39 @@ extension Biller {
         for (offset, phase) in phases.enumerated() {
             let feesFrom = timeline.feeStart(phase)
             let isLast = offset == phases.count - 1
+            let active = ActiveTime(from: feesFrom, to: phase.to, period: period)
+            let usageWindow = try self.usageWindow(
+                phase, alone: phases.count == 1, timeline: timeline, customer: customer, period: period,
+                usage: usage, usageNumber: usageNumber)
             if isLast {
-                let rated = try rated(
-                    plan: phase.plan, usage: usage, active: ActiveTime(from: feesFrom, to: phase.to, period: period),
-                    period: period, ledger: &ledger, context: context)
-                rollover = rated.rollover
-                lines += rated.lines.filter { line in
+                let inArrears = { (line: InvoiceLine) in
                     line.chargeIndex.map { phase.plan.charges[$0].billing != .inAdvance } ?? true
                 }
+                if let usageWindow, usageWindow.from >= usageWindow.to {
+                    // All of the phase's usage is in a free trial: only its fixed fees are billed.
+                    lines += try RatingStage.run(
+                        plan: phase.plan, usage: usage.windowed(from: usageWindow.from, to: usageWindow.to),
+                        active: active, currency: catalog.currency, rollover: nil, context: context
+                    ).filter { line in inArrears(line) && line.metric == nil }
+                } else {
+                    let rated = try rated(
+                        plan: phase.plan, usage: usageWindow.map { usage.windowed(from: $0.from, to: $0.to) } ?? usage,
+                        active: active, period: period, ledger: &ledger, context: context)
+                    rollover = rated.rollover
+                    lines += rated.lines.filter(inArrears)
+                }
             } else {
+                let until = " on \(phase.planID) until \(phase.to.iso8601)"
                 for charge in phase.plan.charges where charge.billing == .inArrears {
                     guard case .flat = charge.model else { continue }
                     lines.append(
                         try feeLine(
-                            charge, of: phase.plan, chargeIndex: nil,
-                            name: "\(charge.name) on \(phase.planID) until \(phase.to.iso8601)", from: feesFrom,
+                            charge, of: phase.plan, chargeIndex: nil, name: charge.name + until, from: feesFrom,
                             to: phase.to, period: period, credit: false, context: context))
+                }
+                if let usageWindow, usageWindow.from < usageWindow.to {
+                    lines += try earlierPlanUsage(
+                        phase, window: usageWindow, active: active, usage: usage, suffix: until, context: context)
                 }
             }
             // A phase over before its fees start (a trial's) was never charged in advance, so nothing to credit.
@@ -99,6 +116,59 @@ extension Biller {
             }
         }
         body(invoice)
+    }
+
+    /// The part of `period` whose usage `phase` bills, when it is not the whole period's.
+    ///
+    /// From the phase's start (or a free trial's end) to its end; nil when the phase, `alone` in the period, bills
+    /// all of the period's usage.
+    ///
+    /// - Throws: when the usage was not split at an instant the window needs (a catalog fix moved a plan change).
+    private func usageWindow(
+        _ phase: SubscriptionTimeline.Phase, alone: Bool, timeline: SubscriptionTimeline, customer: Customer,
+        period: BillingPeriod, usage: Usage, usageNumber: Int32?
+    ) throws(BillingError) -> Usage.Window? {
+        let window = Usage.Window(from: timeline.usageStart(phase), to: phase.to)
+        // The subscription's own start and end need no cut: usage outside them is on no invoice anyway.
+        let ownBounds = [period.start, period.end, customer.start, customer.end]
+        if alone, window.from == phase.from, ownBounds.contains(window.to) { return nil }
+        guard window.from < window.to else { return window }
+        for bound in [window.from, window.to] where !ownBounds.contains(bound) {
+            guard usage.isSplit(customer: usageNumber, at: bound) else {
+                throw BillingError(
+                    stage: .setup, customer: customer.id, period: period.index,
+                    detail: "the usage was not split at \(bound.iso8601), where the plan in force changes "
+                        + "(a catalog replaced after metering moved a plan change)")
+            }
+        }
+        return window
+    }
+
+    /// The usage lines of a plan that went mid-period, for its `window` of the period: each charge on a metric rated
+    /// on the usage of that window alone (tiers, included units and packages start afresh), then the plan's minimum
+    /// true-ups of those charges, prorated by the window's days; each line named with `suffix`, belonging to no charge
+    /// of the invoice's plan.
+    private func earlierPlanUsage(
+        _ phase: SubscriptionTimeline.Phase, window: Usage.Window, active: ActiveTime, usage: Usage, suffix: String,
+        context: BillingContext
+    ) throws(BillingError) -> [InvoiceLine] {
+        var context = context
+        context.chargeMetrics = phase.plan.charges.map { $0.metric.flatMap(usage.knownMetricNumber) }
+        context.activeEnd = phase.to
+        var lines = try RatingStage.run(
+            plan: phase.plan, usage: usage.windowed(from: window.from, to: window.to), active: active,
+            currency: catalog.currency, rollover: nil, context: context
+        ).filter { $0.metric != nil }
+        try ContractStage.appendChargeMinimums(
+            plan: phase.plan, lines: &lines,
+            active: ActiveTime(
+                from: window.from, to: window.to, period: usage.periods(ofCustomer: context.usageNumber)[context.period]),
+            currency: catalog.currency, context: context)
+        for index in lines.indices {
+            lines[index].name += suffix
+            lines[index].chargeIndex = nil
+        }
+        return lines
     }
 
     /// A flat fee prorated to `[from, to)` of `period`, `round(amount × days / period days)`; negated for a credit.

@@ -15,6 +15,10 @@ struct SubscriptionTimeline: Sendable {
     var phases: [Phase]
     /// The end of the trial: no fixed fee is charged before it.
     var trialEnd: Instant?
+    /// Whether usage before ``trialEnd`` is free (`trial_usage: free`).
+    var trialUsageFree = false
+    /// The customer's own `end`, before any cancellation.
+    var ownEnd: Instant
 
     /// The customer's phases: its first plan from its start, each change taking effect at `at` or at the end of the
     /// period containing it (an upgrade, one whose flat fees per period are at least the old plan's, at once; a
@@ -22,10 +26,14 @@ struct SubscriptionTimeline: Sendable {
     init(customer: Customer, catalog: Catalog, schedule: PeriodSchedule) throws(DecimalError) {
         let start = customer.start ?? schedule.start ?? Instant(millisecondsSinceEpoch: 0)
         var end = customer.end ?? PeriodSchedule.latestEnd
+        ownEnd = end
         var phases: [Phase] = []
         if let plan = catalog.plan(customer.plan) {
             phases.append(Phase(planID: customer.plan, plan: plan, from: start, to: end))
-            if let trial = customer.trial ?? plan.trial { trialEnd = start + trial }
+            if let trial = customer.trial ?? plan.trial {
+                trialEnd = start + trial
+                trialUsageFree = (customer.trialUsage ?? plan.trialUsage) == .free
+            }
         }
         for change in customer.changes {
             guard let current = phases.last else { break }
@@ -77,6 +85,32 @@ struct SubscriptionTimeline: Sendable {
 
     /// When a phase's fixed fees start: its start, or the trial's end when later.
     func feeStart(_ phase: Phase) -> Instant { trialEnd.map { Swift.max($0, phase.from) } ?? phase.from }
+
+    /// When a phase's usage starts being billed: its start, or a free trial's end when later.
+    func usageStart(_ phase: Phase) -> Instant {
+        guard trialUsageFree, let trialEnd else { return phase.from }
+        return Swift.max(trialEnd, phase.from)
+    }
+
+    /// Whether `customer` on `plan` may need its usage split inside a period: it changes plans or has a free trial.
+    static func mayCutUsage(customer: Customer, plan: Plan?) -> Bool {
+        !customer.changes.isEmpty
+            || ((customer.trial ?? plan?.trial) != nil && (customer.trialUsage ?? plan?.trialUsage) == .free)
+    }
+
+    /// The instants inside a period (never a period's start) where the usage billed changes hands.
+    ///
+    /// A plan coming in, a cancellation, a free trial ending. Sorted; empty when every such instant is on a period
+    /// boundary.
+    func usageCuts(in schedule: PeriodSchedule) -> [Instant] {
+        var cuts = phases.dropFirst().map(\.from)
+        // A cancellation inside a period: the usage after it is billed by no plan.
+        if let end = phases.last?.to, end < ownEnd { cuts.append(end) }
+        if trialUsageFree, let trialEnd { cuts.append(trialEnd) }
+        return Set(cuts).sorted().filter { cut in
+            schedule.periodIndex(containing: cut).map { schedule.periods[$0].start != cut } ?? false
+        }
+    }
 }
 
 extension ActiveTime {

@@ -158,6 +158,12 @@ struct CatalogValidator {
             if customer.trial != nil || !customer.changes.isEmpty {
                 validateChanges(of: customer, at: ["customers", .index(offset)], catalog: catalog)
             }
+            if customer.trialUsage != nil, customer.trial == nil, catalog.plan(customer.plan)?.trial == nil {
+                fail(
+                    ["customers", .index(offset), "trial_usage"],
+                    "trial_usage says how a trial's usage is billed, but the customer has no trial; "
+                        + "expected a trial on the customer or its plan")
+            }
         }
         for (offset, discount) in catalog.discounts.enumerated() {
             let path: [CatalogPathComponent] = ["discounts", .index(offset)]

@@ -22,6 +22,8 @@ public struct Customer: Sendable, Hashable {
     public var creditBalance: ExactDecimal
     /// The trial of this subscription, overriding its first plan's; nil for the plan's.
     public var trial: TimeSpan?
+    /// Whether usage during the trial is billed or free, overriding its first plan's; nil for the plan's.
+    public var trialUsage: TrialUsage?
     /// Dated changes to the subscription after it starts (new plans, a cancellation), in date order.
     public var changes: [PlanChange] = []
     /// Whose dates the customer's billing periods follow: the run's schedule, or its own start.

@@ -28,8 +28,10 @@ public struct Plan: Sendable, Hashable {
     public var commitment: Commitment?
     /// How long a new subscription's fixed fees are free; nil for no trial.
     ///
-    /// Usage is billed during it.
+    /// Usage is billed during it unless ``trialUsage`` says otherwise.
     public var trial: TimeSpan?
+    /// Whether usage during a trial is billed (nil: billed, Lago's rule) or free.
+    public var trialUsage: TrialUsage?
 
     /// Whether any of the plan's flat fees is invoiced in advance.
     public var billsInAdvance: Bool { charges.contains { $0.billing == .inAdvance } }
@@ -125,4 +127,12 @@ public struct PricingUnit: Sendable, Hashable {
         self.name = name
         self.conversionRate = conversionRate
     }
+}
+
+/// Whether the usage of a subscription's trial is billed, or free.
+public enum TrialUsage: String, Sendable, Hashable, CaseIterable {
+    /// Billed like any other usage (Lago: the trial only applies to the subscription fee): the default.
+    case billed
+    /// On no invoice: each plan's usage charges start billing when the trial ends.
+    case free
 }

@@ -397,6 +397,7 @@ public struct Meter: Sendable {
         // With a million customers both tables are far larger than the caches, and each
         // insertion would wait for a random slot: loaded 8 customers ahead, the waits overlap.
         let ahead = 8
+        let freeTrialPlans = catalog.plans.contains { $0.trialUsage == .free }
         for (position, customer) in catalog.customers.enumerated() {
             if position + ahead < catalog.customers.count {
                 let id = catalog.customers[position + ahead].id
@@ -414,6 +415,14 @@ public struct Meter: Sendable {
                 if let m = metrics[quota.metric] {
                     quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota
                 }
+            }
+            // A customer whose plan changes mid-period (or whose trial's usage is free) has its usage split there.
+            if !customer.changes.isEmpty || customer.trialUsage == .free || freeTrialPlans,
+                SubscriptionTimeline.mayCutUsage(customer: customer, plan: catalog.plan(customer.plan)),
+                case let own = schedule.schedule(for: customer),
+                let timeline = try? SubscriptionTimeline(customer: customer, catalog: catalog, schedule: own)
+            {
+                usage.split(customer: number, at: timeline.usageCuts(in: own))
             }
             customers.set(
                 customer.id,
