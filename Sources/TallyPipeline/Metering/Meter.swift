@@ -58,6 +58,14 @@ public struct Meter: Sendable {
     private var quotaUsage: [QuotaKey: ExactDecimal] = [:]
     /// The request path's state: spike arrest buckets, the entitlement cache, costs and counts.
     var access = AccessState()
+    /// The customer and metric of the last request decided, as looked up.
+    ///
+    /// A gateway reports a request's usage event right after deciding it, so the event is metered
+    /// without looking them up again. Three properties, not one optional tuple: replacing a tuple of
+    /// strings cost far more.
+    private var lastRequestCustomer = ""
+    private var lastRequestMetric = ""
+    private var lastRequest: (customer: ResolvedCustomer, metric: ResolvedMetric)?
 
     /// Creates a meter with no usage, ready to ingest events for `catalog`'s customers.
     ///
@@ -175,17 +183,27 @@ public struct Meter: Sendable {
         }
     }
 
+    /// ``accessKeys(customer:metric:)`` for a request being decided, remembered for metering its event.
+    mutating func requestKeys(customer: String, metric: String) -> Result<AccessKeys, UnknownParty> {
+        if let last = lastRequest, lastRequestCustomer == customer, lastRequestMetric == metric {
+            return .success(AccessKeys(last.customer, last.metric))
+        }
+        guard let resolvedCustomer = customers[customer], let resolvedMetric = metrics[metric] else {
+            return accessKeys(customer: customer, metric: metric)
+        }
+        lastRequestCustomer = customer
+        lastRequestMetric = metric
+        lastRequest = (resolvedCustomer, resolvedMetric)
+        return .success(AccessKeys(resolvedCustomer, resolvedMetric))
+    }
+
     /// The numbers a request's customer and metric have here, or the refusal for the one the catalog lacks.
     func accessKeys(customer: String, metric: String) -> Result<AccessKeys, UnknownParty> {
         guard let resolvedCustomer = customers[customer] else {
             return .failure(UnknownParty(refusal: .unknownCustomer))
         }
         guard let resolvedMetric = metrics[metric] else { return .failure(UnknownParty(refusal: .unknownMetric)) }
-        return .success(
-            AccessKeys(
-                customer: resolvedCustomer.number, metric: resolvedMetric.number,
-                position: resolvedCustomer.position, plan: resolvedCustomer.plan, hasQuotas: resolvedCustomer.hasQuotas)
-        )
+        return .success(AccessKeys(resolvedCustomer, resolvedMetric))
     }
 
     /// The customer's quota standing on the metric in the period containing `instant`, from the usage metered so far.
@@ -228,11 +246,18 @@ public struct Meter: Sendable {
         let key = prefetched.take(id: event.id, tenant: tenant) ?? Fingerprint(tenant: tenant, id: event.id)
         let seen = dedup.probe(key)
         if seen.found { return .rejected(.duplicate) }
-        guard let customer = customers[event.customer] else {
-            return deadLetter(event, .unknownCustomer, "customer '\(event.customer)' is not in the catalog")
-        }
-        guard let metric = metrics[event.metric] else {
-            return deadLetter(event, .unknownMetric, "metric '\(event.metric)' is not in the catalog")
+        let customer: ResolvedCustomer
+        let metric: ResolvedMetric
+        if let last = lastRequest, lastRequestCustomer == event.customer, lastRequestMetric == event.metric {
+            (customer, metric) = last
+        } else {
+            guard let found = customers[event.customer] else {
+                return deadLetter(event, .unknownCustomer, "customer '\(event.customer)' is not in the catalog")
+            }
+            guard let foundMetric = metrics[event.metric] else {
+                return deadLetter(event, .unknownMetric, "metric '\(event.metric)' is not in the catalog")
+            }
+            (customer, metric) = (found, foundMetric)
         }
         var value = event.quantity
         var distinct: String?
@@ -285,7 +310,7 @@ public struct Meter: Sendable {
         if access.costsAnything, let period {
             trackMargin(
                 customer: customer.number, plan: customer.plan, metric: metric.number, period: period,
-                contribution: metric.aggregation == .count ? .one : value, properties: event.properties)
+                contribution: metric.aggregation == .count ? nil : value, properties: event.properties)
         }
         dedup.insert(key, at: seen, timestamp: event.timestamp)
         return .accepted(Acceptance(late: age > limits.lateAfter, overSoftLimit: overSoftLimit, period: period))
@@ -368,6 +393,7 @@ public struct Meter: Sendable {
     struct SchemaProblem: Error { var message: String }
 
     private mutating func resolve(_ catalog: Catalog) {
+        lastRequest = nil
         // Percentage charges price each event, prorated charges each change of a level: both keep event values.
         let percentageMetrics = Set(
             catalog.plans.flatMap(\.charges).compactMap { charge -> String? in
@@ -447,6 +473,14 @@ public struct Entitlement: Sendable, Hashable {
     public var used: ExactDecimal
     /// `limit - used`, never below 0; nil without a limit.
     public var remaining: ExactDecimal?
+}
+
+extension AccessKeys {
+    fileprivate init(_ customer: ResolvedCustomer, _ metric: ResolvedMetric) {
+        self.init(
+            customer: customer.number, metric: metric.number, position: customer.position, plan: customer.plan,
+            hasQuotas: customer.hasQuotas)
+    }
 }
 
 private struct ResolvedCustomer: Sendable {

@@ -50,7 +50,7 @@ extension Meter {
 
     private mutating func decideAccess(customer: String, metric: String, at instant: Instant) -> AccessDecision {
         let keys: AccessKeys
-        switch accessKeys(customer: customer, metric: metric) {
+        switch requestKeys(customer: customer, metric: metric) {
         case .failure(let unknown):
             return AccessDecision(
                 refusal: unknown.refusal,
@@ -140,10 +140,9 @@ extension Meter {
         guard let period = usage.periodIndex(customer: keys.customer, containing: instant) else {
             return (MarginStanding(revenue: .zero, cost: .zero), .none)
         }
-        let key = CostKey(customer: keys.customer, period: Int32(period))
-        let margin = access.margins[key]
-        let cost = margin?.cost ?? .zero
-        if let ceiling = margin?.costCeiling, cost <= ceiling { return (nil, .none) }
+        let slot = access.margins.slot(customer: keys.customer, period: period)
+        let cost = slot.map { access.margins.figures[$0].cost } ?? .zero
+        if let slot, let ceiling = access.margins.figures[slot].costCeiling, cost <= ceiling { return (nil, .none) }
         let revenue =
             (try? Biller(catalog: catalog, schedule: schedule)
                 .provisionalRevenue(for: usage, customerAt: Int(keys.position), period: period)) ?? .zero
@@ -154,10 +153,11 @@ extension Meter {
         if limits.revenueGrowsWithUsage, revenue > .zero, places.count == limits.tieredCharges.count,
             let ceiling = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * revenue
         {
-            access.margins[key, default: PeriodMargin()].costCeiling = ceiling
-            access.floorTiers[key] = places
-        } else if margin?.costCeiling != nil {
-            access.margins[key]?.costCeiling = nil
+            let slot = slot ?? access.margins.makeSlot(customer: keys.customer, period: period)
+            access.margins.figures[slot].costCeiling = ceiling
+            access.margins.floorTiers[slot] = places
+        } else if let slot {
+            access.margins.figures[slot].costCeiling = nil
         }
         let standing = MarginStanding(revenue: revenue, cost: cost)
         return (standing, standing.level(limits.marginGuard))
@@ -183,26 +183,32 @@ extension Meter {
     /// contributes) is added to its customer's period, and where it moves a volume or stairstep charge
     /// of the customer's plan to another tier, the period's revenue floor is dropped.
     ///
-    /// Called only once some metric has a cost, after the event's usage is added.
+    /// Called only once some metric has a cost, after the event's usage is added; `contribution` is nil
+    /// for the one unit of a `count` metric's event (the unit cost then needs no multiplying).
     mutating func trackMargin(
-        customer: Int32, plan: Int32, metric: Int32, period: Int, contribution: ExactDecimal,
+        customer: Int32, plan: Int32, metric: Int32, period: Int, contribution: ExactDecimal?,
         properties: EventProperties
     ) {
-        let key = CostKey(customer: customer, period: Int32(period))
-        if Int(metric) < access.unitCosts.count, let unitCost = access.unitCosts[Int(metric)],
-            let cost = try? unitCost.cost(properties: properties) * contribution
+        let slot =
+            access.margins.slot(customer: customer, period: period)
+            ?? access.margins.makeSlot(customer: customer, period: period)
+        if Int(metric) < access.unitCosts.count,
+            let unitCost = access.unitCosts[Int(metric)]?.cost(properties: properties),
+            let cost = contribution == nil ? unitCost : contribution.flatMap({ try? unitCost * $0 })
         {
             // An overflowing cost is past any revenue: kept at the largest the figures reach.
-            access.margins[key, default: PeriodMargin()].add(cost)
+            access.margins.figures[slot].add(cost)
         }
-        guard plan >= 0, Int(plan) < access.planLimits.count,
-            access.planLimits[Int(plan)].tieredMetrics.contains(metric), access.margins[key]?.costCeiling != nil
+        guard access.margins.figures[slot].costCeiling != nil, plan >= 0, Int(plan) < access.planLimits.count,
+            access.planLimits[Int(plan)].tieredMetrics.contains(metric)
         else { return }
-        let charges = access.planLimits[Int(plan)].tieredCharges
-        let places = access.floorTiers[key] ?? []
-        for (index, charge) in charges.enumerated() where charge.metric == metric {
-            if index >= places.count || tierPlace(of: charge, customer: customer, period: period) != places[index] {
-                access.margins[key]?.costCeiling = nil
+        for index in access.planLimits[Int(plan)].tieredCharges.indices
+        where access.planLimits[Int(plan)].tieredCharges[index].metric == metric {
+            let charge = access.planLimits[Int(plan)].tieredCharges[index]
+            if index >= access.margins.floorTiers[slot].count
+                || tierPlace(of: charge, customer: customer, period: period) != access.margins.floorTiers[slot][index]
+            {
+                access.margins.figures[slot].costCeiling = nil
                 return
             }
         }
@@ -243,8 +249,8 @@ extension Meter {
         }
         access.costsAnything = access.unitCosts.contains { $0 != nil }
         access.cache = [:]
-        for key in access.margins.keys { access.margins[key]?.costCeiling = nil }
-        access.floorTiers = [:]
+        access.margins.periodCount = schedule.periods.count
+        access.margins.dropCeilings()
     }
 
     /// Whether more usage in a period cannot lower the plan's revenue while each tiered charge stays in one tier.
@@ -289,11 +295,8 @@ struct AccessState: Sendable {
     var cacheRefresh: TimeSpan?
     var cache: [CacheKey: CachedStanding] = [:]
     var buckets: [BucketKey: SpikeBucket] = [:]
-    /// Cost so far and the revenue floor, per customer and period: one lookup per request.
-    var margins: [CostKey: PeriodMargin] = [:]
-    /// Where each tiered charge's quantity lay when the period's revenue floor was worked out
-    /// (see `Meter.tierPlace(of:customer:period:)`), indexed like the plan's `tieredCharges`.
-    var floorTiers: [CostKey: [Int]] = [:]
+    /// Cost so far and the revenue floor, per customer and period: one array read per request.
+    var margins = PeriodMargins()
     /// By metric number; nil for a metric without a cost.
     var unitCosts: [UnitCost?] = []
     var costsAnything = false
@@ -316,6 +319,49 @@ struct PlanRequestLimits: Sendable {
 struct TieredCharge: Sendable {
     var metric: Int32
     var bounds: [ExactDecimal]
+}
+
+/// Every customer's ``PeriodMargin`` in every period, by customer number: a request reads its
+/// figures with two array reads, where a dictionary keyed by (customer, period) hashed the key.
+///
+/// A customer's periods get their slots together on its first cost, so the table holds only
+/// the customers that have used a costed metric.
+struct PeriodMargins: Sendable {
+    /// Periods in the schedule: the slots a customer takes.
+    var periodCount = 1
+    /// By customer number, where its first period's slot is in ``figures`` (-1: none yet).
+    var firstSlot: [Int32] = []
+    /// The figures, `periodCount` slots per customer with any.
+    var figures: [PeriodMargin] = []
+    /// Where each tiered charge's quantity lay when the slot's revenue floor was worked out
+    /// (see `Meter.tierPlace(of:customer:period:)`), indexed like the plan's `tieredCharges`; by slot.
+    var floorTiers: [[Int]] = []
+
+    /// The slot of the customer's period, nil while the customer has none.
+    func slot(customer: Int32, period: Int) -> Int? {
+        guard customer >= 0, Int(customer) < firstSlot.count, period >= 0, period < periodCount else { return nil }
+        let first = firstSlot[Int(customer)]
+        return first < 0 ? nil : Int(first) + period
+    }
+
+    /// Gives the customer its periods' slots (empty figures) and returns the one of `period`.
+    mutating func makeSlot(customer: Int32, period: Int) -> Int {
+        if Int(customer) >= firstSlot.count {
+            firstSlot += Array(repeating: -1, count: Int(customer) + 1 - firstSlot.count)
+        }
+        if firstSlot[Int(customer)] < 0 {
+            firstSlot[Int(customer)] = Int32(figures.count)
+            figures += Array(repeating: PeriodMargin(), count: periodCount)
+            floorTiers += Array(repeating: [], count: periodCount)
+        }
+        return Int(firstSlot[Int(customer)]) + period
+    }
+
+    /// Forgets every revenue floor (a new catalog may price usage differently).
+    mutating func dropCeilings() {
+        for index in figures.indices { figures[index].costCeiling = nil }
+        for index in floorTiers.indices { floorTiers[index] = [] }
+    }
 }
 
 /// A customer's cost in a period, and the cost its revenue floor allows (see `Meter.marginStanding`).
@@ -356,9 +402,4 @@ struct BucketKey: Hashable, Sendable {
     var customer: Int32
     /// The spike arrest's position in the plan.
     var arrest: Int32
-}
-
-struct CostKey: Hashable, Sendable {
-    var customer: Int32
-    var period: Int32
 }

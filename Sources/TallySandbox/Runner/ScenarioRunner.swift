@@ -342,17 +342,21 @@ struct MeteringLoop {
             if item.unit == StreamItem.fullItem {
                 let whole = batch.full[item.sequence]
                 // Malformed JSON is a usage event the client broke after its request was decided: metered unchecked.
-                if isRequest, case .event(let wholeEvent) = whole.payload, !admit(wholeEvent, whole, retry: isRetry) {
+                if isRequest, case .event(let wholeEvent) = whole.payload,
+                    let refusal = admit(wholeEvent, receivedAt: whole.receivedAt, retry: isRetry)
+                {
                     // Refused at the gateway: never metered.
+                    observer?.refused(whole, decision: refusal.decision, at: refusal.at)
                 } else {
                     send(whole)
                 }
-            } else if isRequest,
-                !admit(
-                    event, GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id),
-                    retry: isRetry)
-            {
-                // Refused at the gateway: never metered.
+            } else if isRequest, let refusal = admit(event, receivedAt: item.receivedAt, retry: isRetry) {
+                // Refused at the gateway: never metered. The item is made only for an observer.
+                if let observer {
+                    observer.refused(
+                        GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id),
+                        decision: refusal.decision, at: refusal.at)
+                }
             } else {
                 send(event, receivedAt: item.receivedAt)
             }
@@ -400,24 +404,27 @@ struct MeteringLoop {
 
     /// Asks the gateway whether the request behind `event` may go on; counts a refused one as sent.
     ///
-    /// The request reached the gateway when its usage event was received, less the ingest delay.
-    private mutating func admit(_ event: Event, _ item: @autoclosure () -> GeneratedItem, retry: Bool) -> Bool {
-        let at = item().receivedAt - (gatewayDelay ?? TimeSpan(milliseconds: 0))
+    /// The request reached the gateway when its usage event was received (`receivedAt`), less the ingest
+    /// delay. Returns nil when it is allowed, else the refusal and its instant, for the caller to tell the
+    /// observer (building the item here copied the event for every request).
+    private mutating func admit(
+        _ event: Event, receivedAt: Instant, retry: Bool
+    ) -> (decision: AccessDecision, at: Instant)? {
+        let at = receivedAt - (gatewayDelay ?? TimeSpan(milliseconds: 0))
         let decision = meter.canAccess(tenant: event.tenant, customer: event.customer, metric: event.metric, at: at)
         requests?.record(decision, customer: event.customer, requestID: event.id, at: at)
         guard !decision.allowed else {
             // Once a retry passes, its later re-sends are plain re-sends of its usage event.
             if retry { refusedIDs.remove(event.id) }
-            return true
+            return nil
         }
         refusedIDs.insert(event.id)
         if reconciliation != nil {
             reconciliation?.customers[event.customer, default: .init()].countRefused(resent: isCopy)
         }
-        observer?.refused(item(), decision: decision, at: at)
         sent += 1
         if sent & 0xFFFF == 0 { progress?(sent) }
-        return false
+        return (decision, at)
     }
 
     private mutating func count(_ outcome: MeteringOutcome, id: String) {
