@@ -162,7 +162,8 @@ extension Biller {
         try ContractStage.appendChargeMinimums(
             plan: phase.plan, lines: &lines,
             active: ActiveTime(
-                from: window.from, to: window.to, period: usage.periods(ofCustomer: context.usageNumber)[context.period]),
+                from: window.from, to: window.to, period: usage.periods(ofCustomer: context.usageNumber)[context.period]
+            ),
             currency: catalog.currency, context: context)
         for index in lines.indices {
             lines[index].name += suffix
