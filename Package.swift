@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        // `tally replay`'s HTTP client (its own module, TallyReplayClient); no hummingbird in the CLI.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // The pipeline a production metering and billing service links: no I/O, no clock.
@@ -82,6 +85,15 @@ let package = Package(
             name: "TallyServerMain",
             dependencies: ["TallyServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // The HTTP client `tally replay` sends batches with: AsyncHTTPClient over kept-alive connections.
+        .target(
+            name: "TallyReplayClient",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         // The HTML report of a run: invoices as a person reads them, usage charts as inline SVG (Mustache templates).
         .target(
             name: "TallyReport",
@@ -98,6 +110,7 @@ let package = Package(
                 "TallyLedger",
                 "TallyReport",
                 "TallyGateways",
+                "TallyReplayClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

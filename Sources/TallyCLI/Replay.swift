@@ -3,11 +3,8 @@ import Dispatch
 import Foundation
 import TallyJSON
 import TallyPipeline
+import TallyReplayClient
 import TallySandbox
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// `tally replay SCENARIO --to URL --key K`: sends a scenario's events to a running tally-server
 /// as gateways would, then compares the invoices it bills with the scenario's golden file.
@@ -62,7 +59,10 @@ struct Replay: ParsableCommand {
             let text = try LedgerFiles.text(of: scenario)
             return (try ScenarioLoader.load(yaml: text, file: scenario), text)
         }
-        let client = ReplayClient(base: url.hasSuffix("/") ? String(url.dropLast()) : url, key: key, timeout: timeout)
+        let client = ReplayClient(
+            base: url.hasSuffix("/") ? String(url.dropLast()) : url, key: key, timeout: timeout,
+            connections: concurrency)
+        defer { client.shutdown() }
         let sender = BatchSender(
             client: client, concurrency: concurrency,
             keyPrefix: "replay-\(loaded.name)-\(loaded.seed)-\(ScenarioFingerprint.of(text))")
@@ -162,25 +162,34 @@ struct Replay: ParsableCommand {
 /// `tally generate` writes (its JSON with the ISO-8601 `received_at`), which the service decodes
 /// straight from the bytes.
 struct BatchBody {
+    private static let opening = Array(#"{"events":["#.utf8)
     private var encoder = EventLineEncoder(format: .jsonl)
-    private var bytes: [UInt8] = Array(#"{"events":["#.utf8)
+    /// The body so far in its first `used` bytes; the bytes after them are the encoder's scratch space,
+    /// kept from one batch to the next so that no event's line grows or shrinks the buffer.
+    private var bytes = BatchBody.opening
+    private var used = BatchBody.opening.count
     private(set) var events = 0
 
     mutating func append(_ item: GeneratedItem) {
-        if events > 0 { bytes.append(UInt8(ascii: ",")) }
-        encoder.encode(item, into: &bytes)
+        if events > 0 { put(UInt8(ascii: ",")) }
+        used = encoder.encode(item, into: &bytes, at: used)
         events += 1
     }
 
     /// The finished body; the builder starts the next one.
     mutating func finish() -> [UInt8] {
-        bytes.append(contentsOf: "]}".utf8)
+        put(UInt8(ascii: "]"))
+        put(UInt8(ascii: "}"))
         defer {
-            bytes = Array(#"{"events":["#.utf8)
-            bytes.reserveCapacity(200 * events)
+            used = BatchBody.opening.count
             events = 0
         }
-        return bytes
+        return Array(bytes[..<used])
+    }
+
+    private mutating func put(_ byte: UInt8) {
+        if used < bytes.count { bytes[used] = byte } else { bytes.append(byte) }
+        used += 1
     }
 }
 
@@ -195,78 +204,6 @@ enum ScenarioFingerprint {
             hash = hash &* 0x100_0000_01b3
         }
         return String(hash, radix: 16)
-    }
-}
-
-/// A small HTTP client over URLSession, blocking, for the replay.
-final class ReplayClient: @unchecked Sendable {
-    // @unchecked: only immutable state; URLSession is thread-safe.
-    let base: String
-    let key: String
-    let timeout: Double
-    private let session: URLSession
-
-    init(base: String, key: String, timeout: Double) {
-        self.base = base
-        self.key = key
-        self.timeout = timeout
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.httpMaximumConnectionsPerHost = 64
-        session = URLSession(configuration: configuration)
-    }
-
-    /// Sends one request and waits for the answer; throws when no answer came (connection refused, timeout).
-    func request(
-        _ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:]
-    ) throws -> (Int, [UInt8]) {
-        guard let url = URL(string: base + path) else { throw CLIError("\(base + path) is not a URL") }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
-        if let body {
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var result: Result<(Int, [UInt8]), Error> = .failure(CLIError("no answer"))
-        session.dataTask(with: request) { data, response, error in
-            if let error {
-                result = .failure(error)
-            } else if let http = response as? HTTPURLResponse {
-                result = .success((http.statusCode, Array(data ?? Data())))
-            }
-            done.signal()
-        }.resume()
-        done.wait()
-        return try result.get()
-    }
-
-    /// ``request(_:_:body:headers:)``, again after a pause while there is no answer or a 5xx one, for up to `timeout` seconds.
-    func requestRetrying(
-        _ method: String, _ path: String, body: [UInt8]? = nil, headers: [String: String] = [:],
-        retried: (() -> Void)? = nil
-    ) throws -> (Int, [UInt8]) {
-        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(timeout * 1e9)
-        var pause = 0.05
-        while true {
-            let answer = Result { try request(method, path, body: body, headers: headers) }
-            if case .success(let (status, _)) = answer, status < 500, status != 409 { return try answer.get() }
-            guard DispatchTime.now().uptimeNanoseconds < deadline else {
-                switch answer {
-                case .success(let (status, body)):
-                    throw CLIError(
-                        "\(method) \(path) answered \(status) for \(Int(timeout)) s: \(String(decoding: body, as: UTF8.self).prefix(300))"
-                    )
-                case .failure(let error):
-                    throw CLIError("\(method) \(path): no answer for \(Int(timeout)) s: \(error.localizedDescription)")
-                }
-            }
-            retried?()
-            Thread.sleep(forTimeInterval: pause)
-            pause = min(pause * 2, 1)
-        }
     }
 }
 
