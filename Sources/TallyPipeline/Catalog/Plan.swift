@@ -45,7 +45,7 @@ public struct Plan: Sendable, Hashable {
         return total
     }
 
-    /// Creates a plan; ``Catalog/init(currency:metrics:plans:customers:discounts:taxRates:credits:)`` checks it against the rest of the catalog.
+    /// Creates a plan; the ``Catalog`` it goes into checks it against the rest of the catalog.
     public init(
         id: String, charges: [Charge], quotas: [Quota] = [], minimumCommitment: ExactDecimal? = nil,
         spendCap: ExactDecimal? = nil, rollover: Rollover? = nil, spikeArrests: [SpikeArrest] = [],
