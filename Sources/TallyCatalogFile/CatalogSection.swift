@@ -635,13 +635,8 @@ package struct ItemOrigins {
 
     /// The list item the value at `index` came from, or nil past the last value.
     func item(of index: Int) -> Int? {
-        guard index >= 0 && index < count, let first = starts.first, index >= first else { return nil }
-        // The last run starting at or before `index`.
-        var (low, high) = (0, starts.count - 1)
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if starts[middle] <= index { low = middle } else { high = middle - 1 }
-        }
-        return items[low]
+        guard index >= 0 && index < count else { return nil }
+        guard let run = starts.lastIndex(inPrefixWhere: { $0 <= index }) else { return nil }
+        return items[run]
     }
 }

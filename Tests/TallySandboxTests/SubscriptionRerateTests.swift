@@ -38,10 +38,6 @@ struct SubscriptionRerateTests {
 
     @Test("rerate bills each customer on its recorded anchor, its own periods")
     func rerateOverAnniversaryAnchors() throws {
-        let cli = CLITests()
-        let folder = try cli.project()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try cli.copyScenario("subscription-anniversary", into: folder)
         // pro's fee doubles, 30.00 to 60.00; basic and advance stay as recorded.
         let plans = """
             plans:
@@ -59,24 +55,7 @@ struct SubscriptionRerateTests {
                   - { name: API calls, metric: api_calls, model: per_unit, unit_price: 0.10 }
 
             """
-        try plans.write(to: folder.appendingPathComponent("plans.yaml"), atomically: true, encoding: .utf8)
-        guard
-            let recorded = try cli.tally(
-                ["run", "Scenarios/subscription-anniversary.yaml", "--ledger", "run.db"], in: folder),
-            let rerated = try cli.tally(["rerate", "run.db", "--plans", "plans.yaml", "--json"], in: folder)
-        else { return }
-        #expect(recorded.status == 0, "\(recorded.stderr)")
-        #expect(rerated.status == 0, "\(rerated.stderr)")
-        guard case .object(let report) = try JSONValue.parse(rerated.stdout),
-            case .array(let lines)? = report["customers"]
-        else {
-            Issue.record("no customers in \(rerated.stdout)")
-            return
-        }
-        var new: [String: JSONValue] = [:]
-        for case .object(let line) in lines {
-            if case .string(let customer)? = line["customer"] { new[customer] = line["new"] }
-        }
+        guard let new = try CLITests().rerateTotals("subscription-anniversary", plans: plans) else { return }
         // mid-month (from Jan 15) is on pro only in its own first period, Jan 15 - Feb 15 (its Feb 1
         // downgrade waits for Feb 15): 30.20 + 30.00 = 60.20, then basic's 10.20 and 10.40: 80.80.
         #expect(new["mid-month"] == .string("80.80"))

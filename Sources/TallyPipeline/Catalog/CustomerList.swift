@@ -121,12 +121,7 @@ public struct CustomerList: RandomAccessCollection, Sendable, Hashable {
 
     /// The index in ``runs`` of the run holding `position`: the last run starting at or before it.
     private func runIndex(containing position: Int) -> Int {
-        var (low, high) = (0, runs.count - 1)
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if runs[middle].start <= position { low = middle } else { high = middle - 1 }
-        }
-        return low
+        runs.lastIndex(inPrefixWhere: { $0.start <= position }) ?? 0
     }
 }
 
