@@ -179,7 +179,7 @@ struct LedgerBatch: Sendable {
 
     /// 0 for the run's stream, 1 for dead letters a replay accepted.
     var origin: Int64
-    /// The table ``events`` go to.
+    /// The table `events` (the rows above) go to.
     var acceptedTable = AcceptedTable.events
     var events: [EventRow] = []
     var rejections: [RejectionRow] = []
@@ -348,7 +348,7 @@ enum LedgerWriter {
     /// Every row is `INSERT OR IGNORE`: an event already stored under its `(event_id, tenant)`
     /// key, or a rejection or dead letter already stored at its `seq`, is left as it is,
     /// so the claim and the write are one statement. A service's accepted events
-    /// (``LedgerBatch/AcceptedTable/serviceEvents``) are plain inserts at new `seq`s.
+    /// (`AcceptedTable.serviceEvents`) are plain inserts at new `seq`s.
     @discardableResult
     static func write(_ batch: LedgerBatch, _ db: Database) throws -> Int {
         for name in batch.names {
