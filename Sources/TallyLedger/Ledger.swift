@@ -121,7 +121,7 @@ public final class Ledger: @unchecked Sendable {
             func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? 0 }
             return LedgerCounts(
                 runs: try count("SELECT count(*) FROM runs"),
-                events: try count("SELECT count(*) FROM events"),
+                events: try count("SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM service_events)"),
                 rejections: try count("SELECT count(*) FROM rejections"),
                 deadLetters: try count("SELECT count(*) FROM dead_letters"),
                 pendingDeadLetters: try count("SELECT count(*) FROM dead_letters WHERE replayed_at IS NULL"),
@@ -224,7 +224,7 @@ public struct LedgerError: Error, Sendable, CustomStringConvertible {
 public struct LedgerCounts: Sendable, Hashable, CustomStringConvertible {
     /// Rows in `runs`: 1 for a recorded ledger.
     public var runs: Int
-    /// Accepted events, including those a dead-letter replay accepted later.
+    /// Accepted events, including those a dead-letter replay accepted later (and a service's, in `service_events`).
     public var events: Int
     /// Events rejected for good (duplicates, too old, over a hard quota...).
     public var rejections: Int

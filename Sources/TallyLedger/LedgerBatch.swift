@@ -169,8 +169,18 @@ struct LedgerBatch: Sendable {
     static var lateFlag: Int64 { 1 }
     static var overSoftLimitFlag: Int64 { 2 }
 
+    /// Where accepted events are written.
+    enum AcceptedTable: Sendable {
+        /// `events`, keyed by `(event_id, tenant_no)`: a recording's, where an id already stored is ignored.
+        case events
+        /// `service_events`, keyed by `seq`: a service's journal, appended in `seq` order.
+        case serviceEvents
+    }
+
     /// 0 for the run's stream, 1 for dead letters a replay accepted.
     var origin: Int64
+    /// The table `events` (the rows above) go to.
+    var acceptedTable = AcceptedTable.events
     var events: [EventRow] = []
     var rejections: [RejectionRow] = []
     var deadLetters: [DeadLetterRow] = []
@@ -309,27 +319,36 @@ enum LedgerWriter {
     /// Parameters of one event; the origin is one more parameter shared by every row.
     private static let eventParameters = 12
 
-    static func insertEventsSQL(rows: Int) -> String {
+    static func insertEventsSQL(rows: Int, into table: LedgerBatch.AcceptedTable = .events) -> String {
         let origin = rows * eventParameters + 1
         let tuples = (0..<rows).map { row in
             let first = row * eventParameters
-            return "(" + (1...eventParameters).map { "?\(first + $0)" }.joined(separator: ",") + ",?\(origin))"
+            let parameters = (1...eventParameters).map { "?\(first + $0)" }.joined(separator: ",")
+            return table == .events ? "(\(parameters),?\(origin))" : "(\(parameters))"
         }
-        return """
-            INSERT OR IGNORE INTO events (event_id, tenant_no, seq, customer_no, metric_no, quantity, timestamp, source_no,
-                properties, received_at, period, flags, origin)
-            VALUES \(tuples.joined(separator: ","))
-            """
+        let columns =
+            "event_id, tenant_no, seq, customer_no, metric_no, quantity, timestamp, source_no, properties, received_at, "
+            + "period, flags"
+        switch table {
+        case .events:
+            return "INSERT OR IGNORE INTO events (\(columns), origin) VALUES \(tuples.joined(separator: ","))"
+        case .serviceEvents:
+            // Plain INSERT: a seq already stored means another writer, an error.
+            return "INSERT INTO service_events (\(columns)) VALUES \(tuples.joined(separator: ","))"
+        }
     }
 
     private static let insertEventsMany = insertEventsSQL(rows: rowsPerInsert)
     private static let insertEventsOne = insertEventsSQL(rows: 1)
+    private static let insertServiceEventsMany = insertEventsSQL(rows: rowsPerInsert, into: .serviceEvents)
+    private static let insertServiceEventsOne = insertEventsSQL(rows: 1, into: .serviceEvents)
 
     /// Writes the batch's new names and rows; returns how many events were new.
     ///
     /// Every row is `INSERT OR IGNORE`: an event already stored under its `(event_id, tenant)`
     /// key, or a rejection or dead letter already stored at its `seq`, is left as it is,
-    /// so the claim and the write are one statement.
+    /// so the claim and the write are one statement. A service's accepted events
+    /// (`AcceptedTable.serviceEvents`) are plain inserts at new `seq`s.
     @discardableResult
     static func write(_ batch: LedgerBatch, _ db: Database) throws -> Int {
         for name in batch.names {
@@ -355,10 +374,12 @@ enum LedgerWriter {
     private static func insertEvents(_ batch: LedgerBatch, _ text: UnsafePointer<CChar>, _ db: Database) throws {
         let rows = batch.events
         guard !rows.isEmpty else { return }
+        let recording = batch.acceptedTable == .events
         var index = 0
         if rows.count >= rowsPerInsert {
-            let many = SQLiteBinding(try db.cachedStatement(sql: insertEventsMany), db)
-            many.bind(Int32(rowsPerInsert * eventParameters + 1), batch.origin)
+            let many = SQLiteBinding(
+                try db.cachedStatement(sql: recording ? insertEventsMany : insertServiceEventsMany), db)
+            if recording { many.bind(Int32(rowsPerInsert * eventParameters + 1), batch.origin) }
             while index + rowsPerInsert <= rows.count {
                 for offset in 0..<rowsPerInsert {
                     try bind(rows[index + offset], at: Int32(offset * eventParameters), many, text)
@@ -368,8 +389,8 @@ enum LedgerWriter {
             }
         }
         guard index < rows.count else { return }
-        let one = SQLiteBinding(try db.cachedStatement(sql: insertEventsOne), db)
-        one.bind(Int32(eventParameters + 1), batch.origin)
+        let one = SQLiteBinding(try db.cachedStatement(sql: recording ? insertEventsOne : insertServiceEventsOne), db)
+        if recording { one.bind(Int32(eventParameters + 1), batch.origin) }
         while index < rows.count {
             try bind(rows[index], at: 0, one, text)
             try one.step()

@@ -5,10 +5,11 @@ import TallyPipeline
 /// A service's ledger: every event it metered, appended in group commits, and read back at start.
 ///
 /// Where ``LedgerRecorder`` records one scenario's stream, a journal records what a
-/// running service (tally-server) was sent, for any number of tenants, in the same
-/// tables: each event at the next `seq` in exactly one of `events`, `rejections` and
-/// `dead_letters`. Nothing is acknowledged before ``append(_:requests:forgettingRequestsBefore:)`` returns, and a
-/// restarted service meters the entries again, in `seq` order, to rebuild its meters.
+/// running service (tally-server) was sent, for any number of tenants: each event at the
+/// next `seq` in exactly one of `service_events` (accepted), `rejections` and
+/// `dead_letters`, all three appended in `seq` order. Nothing is acknowledged before
+/// ``append(_:requests:forgettingRequestsBefore:)`` returns, and a restarted service meters
+/// the entries again, in `seq` order, to rebuild its meters.
 public final class LedgerJournal: @unchecked Sendable {
     // @unchecked: `names` and `nextSeq` are used only by `append`, which the service calls
     // from one committer at a time; the ledger's queue serializes the database itself.
@@ -26,8 +27,8 @@ public final class LedgerJournal: @unchecked Sendable {
             let last = try Int64.fetchOne(
                 db,
                 sql: """
-                    SELECT max(m) FROM (SELECT max(seq) AS m FROM events UNION ALL SELECT max(seq) FROM rejections
-                        UNION ALL SELECT max(seq) FROM dead_letters)
+                    SELECT max(m) FROM (SELECT max(seq) AS m FROM events UNION ALL SELECT max(seq) FROM service_events
+                        UNION ALL SELECT max(seq) FROM rejections UNION ALL SELECT max(seq) FROM dead_letters)
                     """)
             return (try LedgerNames(db), (last ?? -1) + 1)
         }
@@ -46,6 +47,7 @@ public final class LedgerJournal: @unchecked Sendable {
         _ entries: [JournalEntry], requests: [RecordedRequest] = [], forgettingRequestsBefore: Int64? = nil
     ) throws {
         var batch = LedgerBatch(origin: 0, capacity: entries.count)
+        batch.acceptedTable = .serviceEvents
         var newNames = names
         var seq = nextSeq
         for entry in entries {
@@ -71,10 +73,7 @@ public final class LedgerJournal: @unchecked Sendable {
         do {
             try ledger.queue.inDatabase { db in
                 try db.inTransaction(.immediate) {
-                    let stored = try LedgerWriter.write(batch, db)
-                    guard stored == batch.events.count else {
-                        throw LedgerError("\(batch.events.count - stored) accepted events were already in the ledger")
-                    }
+                    try LedgerWriter.write(batch, db)
                     if let forgettingRequestsBefore {
                         try db.cachedStatement(sql: "DELETE FROM service_requests WHERE answered_at < ?")
                             .execute(arguments: [forgettingRequestsBefore])
@@ -102,6 +101,9 @@ public final class LedgerJournal: @unchecked Sendable {
     }
 
     /// Calls `body` with every stored entry in `seq` order: what the service was sent, and what it answered.
+    ///
+    /// The tables are each read in `seq` order and merged (only `events`, where ledgers written
+    /// before migration v5 keep their service's accepted events, is sorted).
     public func forEachEntry(_ body: (JournalEntry) throws -> Void) throws {
         try ledger.queue.read { db in
             let names = try LedgerNameLookup(db)
@@ -110,6 +112,9 @@ public final class LedgerJournal: @unchecked Sendable {
                 sql: """
                     SELECT seq, 0 AS kind, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
                         received_at, period, flags, NULL AS reason, NULL AS raw, NULL AS detail FROM events
+                    UNION ALL
+                    SELECT seq, 0, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
+                        received_at, period, flags, NULL, NULL, NULL FROM service_events
                     UNION ALL
                     SELECT seq, 1, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no, properties,
                         received_at, NULL, NULL, reason, raw, NULL FROM rejections

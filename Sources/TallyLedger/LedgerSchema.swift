@@ -197,6 +197,50 @@ enum LedgerSchema {
                     CREATE INDEX service_requests_by_age ON service_requests (answered_at);
                     """)
         }
+        migrator.registerMigration("v5 service_events: tally-server's accepted events, appended in seq order") { db in
+            try db.execute(
+                sql: """
+                    -- What tally-server accepted, one row per event, keyed by its seq (the rowid): a group commit
+                    -- appends its rows at the end of the table's B-tree instead of inserting each at a random place
+                    -- of events' (event_id, tenant_no) key. No index on the id: the service's meter decides
+                    -- duplicates before an event is written, and is rebuilt from these rows in seq order. Ledgers
+                    -- written before keep their service events in events, read along with these.
+                    CREATE TABLE service_events (
+                        seq INTEGER PRIMARY KEY,            -- position in the service's stream, numbered with
+                                                            -- rejections and dead_letters
+                        tenant_no INTEGER NOT NULL,         -- tenants.no
+                        event_id TEXT NOT NULL,
+                        customer_no INTEGER NOT NULL,       -- customers.no
+                        metric_no INTEGER NOT NULL,         -- metrics.no
+                        quantity TEXT NOT NULL,
+                        timestamp INTEGER NOT NULL,
+                        source_no INTEGER NOT NULL,         -- sources.no
+                        properties TEXT,                    -- JSON object of strings; NULL when none
+                        received_at INTEGER NOT NULL,
+                        period INTEGER,                     -- billing period index; NULL outside every period
+                        flags INTEGER NOT NULL              -- 1: late, 2: over a soft limit
+                    );
+
+                    -- The service's events join the recorded ones (origin stream, as they had in events).
+                    DROP VIEW events_view;
+                    CREATE VIEW events_view AS
+                    SELECT e.seq, t.name AS tenant, e.event_id, c.name AS customer, m.name AS metric, e.quantity,
+                           e.timestamp, s.name AS source, e.properties, e.received_at, e.period,
+                           e.flags & 1 AS late, (e.flags & 2) / 2 AS over_soft_limit,
+                           CASE e.origin WHEN 0 THEN 'stream' ELSE 'replay' END AS origin
+                    FROM (
+                        SELECT seq, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no,
+                               properties, received_at, period, flags, origin FROM events
+                        UNION ALL
+                        SELECT seq, tenant_no, event_id, customer_no, metric_no, quantity, timestamp, source_no,
+                               properties, received_at, period, flags, 0 FROM service_events
+                    ) e
+                    JOIN tenants t ON t.no = e.tenant_no
+                    JOIN customers c ON c.no = e.customer_no
+                    JOIN metrics m ON m.no = e.metric_no
+                    JOIN sources s ON s.no = e.source_no;
+                    """)
+        }
         return migrator
     }
 }

@@ -181,13 +181,17 @@ enum FlatBatch {
         return (memberStart..<memberEnd, pairs)
     }
 
+    /// Whether `text` has at most `limit` characters: a text of at most `limit` UTF-8 bytes has, without walking
+    /// its characters (a character is one byte or more).
+    private static func fits(_ text: String, _ limit: Int) -> Bool { text.utf8.count <= limit || text.count <= limit }
+
     private static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x09 || byte == 0x0D }
 
     private static func item(flat object: UnsafeBufferPointer<UInt8>, decoder: RequestDecoder) -> IngestItem? {
         guard case .event(let event, let receivedAt)? = FlatEventLine.record(object) else { return nil }
         let limit = decoder.limits.maxTextLength
-        guard event.tenant == decoder.principal.tenant, event.id.count <= limit, event.customer.count <= limit,
-            event.metric.count <= limit, event.source.count <= limit, event.tenant.count <= limit
+        guard event.tenant == decoder.principal.tenant, fits(event.id, limit), fits(event.customer, limit),
+            fits(event.metric, limit), fits(event.source, limit), fits(event.tenant, limit)
         else { return nil }
         if receivedAt != nil, decoder.principal.mode != .test { return nil }
         return IngestItem(event: event, receivedAt: receivedAt ?? decoder.now)
