@@ -442,8 +442,13 @@ public struct Meter: Sendable {
                     quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota
                 }
             }
-            // A customer whose plan changes mid-period (or whose trial's usage is free) has its usage split there.
-            if !customer.changes.isEmpty || customer.trialUsage == .free || freeTrialPlans,
+            // A customer with several subscriptions has its usage split where each starts, ends or changes plans.
+            if !customer.subscriptions.isEmpty {
+                let own = schedule.schedule(for: customer)
+                usage.split(
+                    customer: number,
+                    at: SubscriptionTimeline.usageCuts(subscriptionsOf: customer, catalog: catalog, schedule: own))
+            } else if !customer.changes.isEmpty || customer.trialUsage == .free || freeTrialPlans,
                 SubscriptionTimeline.mayCutUsage(customer: customer, plan: catalog.plan(customer.plan)),
                 case let own = schedule.schedule(for: customer),
                 let timeline = try? SubscriptionTimeline(customer: customer, catalog: catalog, schedule: own)
