@@ -73,6 +73,42 @@ struct SeveralSubscriptionsTests {
         #expect(invoices[0].number == "INV-20260101-000001")
     }
 
+    @Test func usageOfAMetricOutsideTheDatesOfTheSubscriptionPricingItIsCountedOutside() throws {
+        // help (support, pricing tickets) from Jan 17 to Jan 25; api (pricing calls) from the start. acme's time
+        // runs from the start, so every event is accepted; a ticket counts (has a period) only on help's dates,
+        // a call on api's, and a metric no subscription prices (unpriced) on the customer's.
+        let catalog = try Catalog(
+            currency: try currency("USD"), metrics: metrics + [Metric(key: "unpriced", aggregation: .count)],
+            plans: try plans(),
+            customers: [
+                Customer(
+                    id: "acme",
+                    subscriptions: [
+                        try subscription("api", "api"),
+                        try subscription("help", "support", start: "2026-01-17", end: "2026-01-25"),
+                    ])
+            ])
+        var meter = Meter(catalog: catalog, schedule: try months(1))
+        var sent = 0
+        func period(_ metric: String, _ at: String) throws -> Int? {
+            sent += 1
+            let timestamp = try instant(at)
+            let event = Event(
+                id: "e\(sent)", tenant: "t1", customer: "acme", metric: metric, quantity: 1, timestamp: timestamp,
+                source: "sdk")
+            guard case .accepted(let acceptance) = meter.ingest(event, receivedAt: timestamp) else {
+                Issue.record("event \(sent) was not accepted")
+                return nil
+            }
+            return acceptance.period
+        }
+        #expect(try period("tickets", "2026-01-10T08:00:00Z") == nil)
+        #expect(try period("tickets", "2026-01-20T08:00:00Z") == 0)
+        #expect(try period("tickets", "2026-01-26T08:00:00Z") == nil)
+        #expect(try period("calls", "2026-01-10T08:00:00Z") == 0)
+        #expect(try period("unpriced", "2026-01-10T08:00:00Z") == 0)
+    }
+
     @Test func anUpgradeInOneSubscriptionSplitsOnlyItsOwnUsage() throws {
         // api upgraded to api-pro on Jan 11 (62 >= 20: at once), 10 of 31 days in; support all month.
         // 1,000 calls on Jan 5 (api's), 2,000 on Jan 20 (api-pro's):
