@@ -223,4 +223,26 @@ struct SeveralSubscriptionsTests {
                     "customers[0].subscriptions[2].plan: unknown plan 'nope', expected one of: api, api-pro, support, seats",
                 ])
     }
+
+    @Test func plansOfOneInvoiceAgreeOnTaxInclusionAndTheAnchorIsTheCalendar() throws {
+        var gross = Plan(id: "gross", charges: [Charge(name: "Fee", metric: nil, model: .flat(amount: 10))])
+        gross.pricesIncludeTax = true
+        var customer = Customer(
+            id: "c", subscriptions: [try subscription("api", "api"), try subscription("g", "gross")])
+        customer.anchor = .anniversary
+        let (usd, plans) = (try currency("USD"), try plans() + [gross])
+        do {
+            _ = try Catalog(currency: usd, metrics: metrics, plans: plans, customers: [customer])
+            Issue.record("accepted plans that disagree on prices_include_tax")
+        } catch {
+            #expect(
+                error.errors.map(\.description) == [
+                    "customers[0].subscriptions[1].plan: plan 'gross' differs from plan 'api' of the first "
+                        + "subscription in prices_include_tax or pricing_unit; expected the plans of one invoice to "
+                        + "agree on them",
+                    "customers[0].anchor: a customer with several subscriptions cannot be billed on its anniversary "
+                        + "yet; expected anchor: calendar (or no anchor)",
+                ])
+        }
+    }
 }
