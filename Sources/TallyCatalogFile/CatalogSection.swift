@@ -383,10 +383,15 @@ package struct CatalogSection {
         for (index, item) in items.enumerated() {
             let keys = [
                 "id", "count", "id_prefix", "plan", "tax", "tax_exempt", "billing", "start", "end", "balance", "trial",
-                "changes", "anchor", "trial_usage",
+                "changes", "anchor", "trial_usage", "subscriptions",
             ]
             guard let map = reader.mapping(item, "a customer", allowed: keys) else { continue }
-            let plan = map.required("plan", "the id of the customer's plan").flatMap { reader.string($0, "plan") }
+            // A customer holds one plan, or several subscriptions each with its own plan.
+            let subscriptions = map["subscriptions"].map { subscriptionList($0, customer: map) }
+            let plan =
+                subscriptions != nil
+                ? subscriptions?.first?.plan
+                : map.required("plan", "the id of the customer's plan").flatMap { reader.string($0, "plan") }
             let tax = map["tax"].flatMap { reader.string($0, "tax") }
             let exempt = map["tax_exempt"].flatMap { reader.bool($0, "tax_exempt") } ?? false
             let billing = map["billing"].flatMap { reader.choice($0, "billing", BillingType.self) } ?? .card
@@ -429,6 +434,11 @@ package struct CatalogSection {
             var customer = Customer(
                 id: id, plan: plan, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
                 start: start, end: end, creditBalance: balance)
+            if let subscriptions {
+                customer = Customer(
+                    id: id, subscriptions: subscriptions, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
+                    creditBalance: balance)
+            }
             customer.trial = trial
             customer.trialUsage = trialUsage
             customer.changes = changes
@@ -441,6 +451,35 @@ package struct CatalogSection {
             customerOrigins.append(index, count: made)
         }
         return customers
+    }
+
+    /// A customer's `subscriptions:`, each an `id` (its plan's by default) on a `plan`, with its own `start`, `end`,
+    /// `trial`, `trial_usage` and `changes`, which the customer (`customer`) then may not have.
+    package func subscriptionList(_ node: Node, customer: YAMLMapping) -> [Subscription] {
+        for key in ["plan", "start", "end", "trial", "trial_usage", "changes"] {
+            guard let value = customer[key] else { continue }
+            reader.fail(
+                value,
+                "a customer with subscriptions has '\(key)' on each subscription, expected it inside subscriptions")
+        }
+        guard let items = reader.sequence(node, "subscriptions") else { return [] }
+        if items.isEmpty { reader.fail(node, "subscriptions is empty, expected at least one subscription") }
+        let keys = ["id", "plan", "start", "end", "trial", "trial_usage", "changes"]
+        return items.compactMap { item -> Subscription? in
+            guard let map = reader.mapping(item, "a subscription", allowed: keys),
+                let plan = map.required("plan", "the id of the subscription's plan").flatMap({
+                    reader.string($0, "plan")
+                })
+            else { return nil }
+            var subscription = Subscription(
+                id: map["id"].flatMap { reader.string($0, "id") } ?? plan, plan: plan,
+                start: map["start"].flatMap { reader.instant($0, "start") },
+                end: map["end"].flatMap { reader.instant($0, "end") })
+            subscription.trial = map["trial"].flatMap { reader.span($0, "trial") }
+            subscription.trialUsage = map["trial_usage"].flatMap { reader.choice($0, "trial_usage", TrialUsage.self) }
+            subscription.changes = map["changes"].map { planChanges($0) } ?? []
+            return subscription
+        }
     }
 
     /// A customer's `changes:`, each `at` a time, to a `plan` or `cancel: true`, with an optional `effective`.

@@ -34,9 +34,34 @@ extension Biller {
             body(invoice)
         }
 
+        let (contracted, rollover, commitment, context) = try arrears(
+            customer: customer, timeline: timeline, phases: phases, period: period, usage: usage,
+            usageNumber: usageNumber, bounds: [customer.start, customer.end], ledger: &ledger)
+        // A plan whose fees are all in advance and has no usage leaves nothing to bill in arrears.
+        guard !contracted.isEmpty else { return }
+        var invoice = try settled(
+            number: number, customer: customer, plan: last.plan, period: period, lines: contracted,
+            rollover: rollover?.summary, commitment: commitment, ledger: &ledger, context: context)
+        invoice.issued = period.end
+        try keepCredit(of: invoice, in: &ledger, context: context)
+        body(invoice)
+    }
+
+    /// The in-arrears lines of one subscription's `phases` in `period` (those of ``lifecycleInvoices``), after the
+    /// contract terms of the plan in force at the period's end, with that plan's rollover and commitment.
+    ///
+    /// `bounds` are the instants where the customer's usage needs no cut to be billed by this subscription: its
+    /// own start and end for a customer on one plan; the customer's first start and last end for one with several.
+    func arrears(
+        customer: Customer, timeline: SubscriptionTimeline, phases: [SubscriptionTimeline.Phase],
+        period: BillingPeriod, usage: Usage, usageNumber: Int32?, bounds: [Instant?], ledger: inout CustomerLedger
+    ) throws(BillingError) -> (
+        lines: [InvoiceLine], rollover: RolloverOutcome?, commitment: CommitmentSummary?, context: BillingContext
+    ) {
         let context = BillingContext(
             customer: customer.id, period: period.index, usageNumber: usageNumber,
-            chargeMetrics: last.plan.charges.map { $0.metric.flatMap(usage.knownMetricNumber) })
+            chargeMetrics: phases.last?.plan.charges.map { $0.metric.flatMap(usage.knownMetricNumber) } ?? [])
+        guard let first = phases.first, let last = phases.last else { return ([], nil, nil, context) }
         var lines: [InvoiceLine] = []
         var rollover: RolloverOutcome?
         for (offset, phase) in phases.enumerated() {
@@ -44,8 +69,8 @@ extension Biller {
             let isLast = offset == phases.count - 1
             let active = ActiveTime(from: feesFrom, to: phase.to, period: period)
             let usageWindow = try self.usageWindow(
-                phase, alone: phases.count == 1, timeline: timeline, customer: customer, period: period,
-                usage: usage, usageNumber: usageNumber)
+                phase, alone: phases.count == 1, timeline: timeline, customer: customer, bounds: bounds,
+                period: period, usage: usage, usageNumber: usageNumber)
             if isLast {
                 let inArrears = { (line: InvoiceLine) in
                     line.chargeIndex.map { phase.plan.charges[$0].billing != .inAdvance } ?? true
@@ -103,19 +128,7 @@ extension Biller {
             plan: last.plan, lines: lines, active: ActiveTime(from: first.from, to: last.to, period: period),
             currency: catalog.currency, commitment: &ledger.commitment, subscriptionEnds: subscriptionEnds,
             context: context)
-        // A plan whose fees are all in advance and has no usage leaves nothing to bill in arrears.
-        guard !contracted.isEmpty else { return }
-        var invoice = try settled(
-            number: number, customer: customer, plan: last.plan, period: period, lines: contracted,
-            rollover: rollover?.summary, commitment: commitment, ledger: &ledger, context: context)
-        invoice.issued = period.end
-        // A negative total (credited unused days) goes to the customer's balance, which pays later invoices.
-        if invoice.total < .zero {
-            ledger.balance = try context.checked(.settlement, "the credit balance") { () throws(DecimalError) in
-                try ledger.balance - invoice.total
-            }
-        }
-        body(invoice)
+        return (contracted, rollover, commitment, context)
     }
 
     /// The part of `period` whose usage `phase` bills, when it is not the whole period's.
@@ -126,12 +139,14 @@ extension Biller {
     /// - Throws: when the usage was not split at an instant the window needs (a catalog fix moved a plan change).
     private func usageWindow(
         _ phase: SubscriptionTimeline.Phase, alone: Bool, timeline: SubscriptionTimeline, customer: Customer,
-        period: BillingPeriod, usage: Usage, usageNumber: Int32?
+        bounds: [Instant?], period: BillingPeriod, usage: Usage, usageNumber: Int32?
     ) throws(BillingError) -> Usage.Window? {
         let window = Usage.Window(from: timeline.usageStart(phase), to: phase.to)
         // The subscription's own start and end need no cut: usage outside them is on no invoice anyway.
-        let ownBounds = [period.start, period.end, customer.start, customer.end]
-        if alone, window.from == phase.from, ownBounds.contains(window.to) { return nil }
+        let ownBounds = [period.start, period.end] + bounds
+        if alone, window.from == phase.from, ownBounds.contains(window.from), ownBounds.contains(window.to) {
+            return nil
+        }
         guard window.from < window.to else { return window }
         for bound in [window.from, window.to] where !ownBounds.contains(bound) {
             guard usage.isSplit(customer: usageNumber, at: bound) else {

@@ -103,6 +103,8 @@ public struct Biller: Sendable {
         var lastPlan: (id: String, plan: Plan?, chargeMetrics: [Int32?])?
         // Customers with a trial, plan changes or fees in advance, by position (looked up, never iterated).
         var timelines: [Int: SubscriptionTimeline] = [:]
+        // Customers with several subscriptions: a timeline per subscription, by position (looked up, never iterated).
+        var subscriptionTimelines: [Int: [SubscriptionTimeline]] = [:]
         var numberText: [UInt8] = []
         var numberPrefix: (start: Instant, text: [UInt8])?
         // Customers billed on their own anniversary have their own periods (by position, looked up), and
@@ -130,6 +132,28 @@ public struct Biller: Sendable {
                 lastPlan = (
                     customer.plan, plan, (plan?.charges ?? []).map { $0.metric.flatMap(usage.knownMetricNumber) }
                 )
+            }
+            if !customer.subscriptions.isEmpty {
+                if subscriptionTimelines[position] == nil {
+                    let own = schedule.schedule(for: customer)
+                    subscriptionTimelines[position] = try BillingContext(
+                        customer: customer.id, period: period.index, usageNumber: nil, chargeMetrics: []
+                    ).checked(.setup, "the subscriptions' plan changes") { () throws(DecimalError) in
+                        var timelines: [SubscriptionTimeline] = []
+                        for index in customer.subscriptions.indices {
+                            timelines.append(
+                                try SubscriptionTimeline(
+                                    customer: customer.holding(subscriptionAt: index), catalog: catalog, schedule: own))
+                        }
+                        return timelines
+                    }
+                }
+                let number = InvoiceStage.number(prefix: prefix, customerPosition: position + 1, scratch: &numberText)
+                try severalSubscriptionsInvoice(
+                    number: number, customer: customer, timelines: subscriptionTimelines[position] ?? [],
+                    position: position, period: period, usage: usage,
+                    ledger: &ledgers[position - positions.lowerBound], body)
+                continue
             }
             if SubscriptionTimeline.isNeeded(customer: customer, plan: lastPlan?.plan) {
                 if timelines[position] == nil {
@@ -237,15 +261,16 @@ public struct Biller: Sendable {
     func settled(
         number: String, customer: Customer, plan: Plan, period: BillingPeriod, lines: [InvoiceLine],
         rollover: RolloverSummary?, commitment: CommitmentSummary?, ledger: inout CustomerLedger,
-        context: BillingContext
+        context: BillingContext, subscriptionPlans: [Plan?] = []
     ) throws(BillingError) -> Invoice {
         let currency = catalog.currency
+        let plans = LinePlans(invoicePlan: plan, bySubscription: subscriptionPlans)
         let discounts = try DiscountStage.run(
-            discounts: catalog.discounts, customer: customer, plan: plan, periodStart: period.start,
+            discounts: catalog.discounts, customer: customer, plans: plans, periodStart: period.start,
             uses: &ledger.discountUses, rests: &ledger.discountRests, lines: lines, currency: currency,
             context: context)
         let taxes = try TaxStage.run(
-            taxRates: catalog.taxRates, customer: customer, plan: plan, rounding: catalog.taxRounding,
+            taxRates: catalog.taxRates, customer: customer, plans: plans, rounding: catalog.taxRounding,
             lines: lines, discounts: discounts, currency: currency, context: context)
         let destination = RoutingStage.destination(for: customer)
         let totals = try InvoiceStage.totals(
@@ -284,6 +309,9 @@ struct CustomerLedger: Sendable {
     var balance: ExactDecimal
     /// The unused rest of each `once` fixed discount, by its catalog index (looked up, never iterated).
     var discountRests: [Int: ExactDecimal] = [:]
+    /// For a customer with several subscriptions, what carries for each (its plan's commitment and rollover), by
+    /// position in ``Customer/subscriptions``; the customer's own ledger keeps the rest.
+    var subscriptions: [CustomerLedger] = []
 
     init(customer: Customer, credits: [PrepaidCredit]) {
         balance = customer.creditBalance
@@ -291,5 +319,9 @@ struct CustomerLedger: Sendable {
             .filter { $0.element.customer == customer.id }
             .map { CreditGrantState($0.element, catalogIndex: $0.offset) }
             .sorted { ($0.grantedInPeriod, $0.catalogIndex) < ($1.grantedInPeriod, $1.catalogIndex) }
+        if !customer.subscriptions.isEmpty {
+            let own = CustomerLedger(customer: Customer(id: customer.id, plan: ""), credits: [])
+            subscriptions = Array(repeating: own, count: customer.subscriptions.count)
+        }
     }
 }

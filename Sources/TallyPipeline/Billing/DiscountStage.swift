@@ -4,11 +4,13 @@
 /// period starts inside its dates; its duration counts the invoices it was in effect on. Discounts
 /// apply in catalog order, each to what the earlier ones left of every line; one limited to some
 /// charges or metrics takes nothing off the other lines (nor off the plan's own contract lines).
+/// A customer with several subscriptions has a plan's discount (`plan:`) in effect when one of its subscriptions
+/// is on that plan, and it covers only those subscriptions' lines.
 /// Every share is rounded per line, so a line's net is always an exact amount of the currency and
 /// tax can be computed on it.
 enum DiscountStage {
     static func run(
-        discounts: [Discount], customer: Customer, plan: Plan, periodStart: Instant, uses: inout [Int: Int],
+        discounts: [Discount], customer: Customer, plans: LinePlans, periodStart: Instant, uses: inout [Int: Int],
         rests: inout [Int: ExactDecimal], lines: [InvoiceLine], currency: Currency, context: BillingContext
     ) throws(BillingError) -> [DiscountLine] {
         // Most customers have no discount: no lines to copy for them.
@@ -20,10 +22,17 @@ enum DiscountStage {
             uses[index] = ordinal + 1
             let covers = covers(discount.duration, invoiceOrdinal: ordinal)
             // The net of the lines the discount covers, 0 for the others.
+            // A plan's discount on a customer with several subscriptions covers that plan's subscriptions only.
+            let byPlan = discount.plan != nil && !customer.subscriptions.isEmpty
             let covered =
-                discount.isScoped
+                discount.isScoped || byPlan
                 ? zip(lines, net).map { line, amount in
-                    line.chargeIndex.map { discount.covers(plan.charges[$0]) } == true ? amount : .zero
+                    if byPlan, line.subscription.map({ customer.subscriptions[$0].plan }) != discount.plan {
+                        return .zero
+                    }
+                    guard discount.isScoped else { return amount }
+                    return line.chargeIndex.map { discount.covers(plans.plan(of: line).charges[$0]) } == true
+                        ? amount : .zero
                 }
                 : net
             let line = try context.checked(.discounts, "discount '\(discount.name)'") {

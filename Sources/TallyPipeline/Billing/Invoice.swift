@@ -51,6 +51,9 @@ public struct Invoice: Sendable, Equatable {
     public var issued: Instant? = nil
     /// Whether this is the in-advance invoice of the period, which holds only in-advance fees.
     public var inAdvance = false
+    /// For a customer with several subscriptions, their ids in its order (``InvoiceLine/subscription`` indexes
+    /// them); empty otherwise.
+    public var subscriptions: [String] = []
 }
 
 /// A commitment's drawdown on one invoice and what remains of it.
@@ -123,6 +126,9 @@ public struct InvoiceLine: Sendable, Equatable {
     /// In a plan priced in a unit of its own (credits, tokens), the line's exact amount in that unit;
     /// ``unroundedAmount`` is it times the conversion rate.
     public var pricingUnitAmount: ExactDecimal? = nil
+    /// For a customer with several subscriptions, the position in its ``Customer/subscriptions`` of the one the
+    /// line bills (then ``chargeIndex`` is a position in that subscription's plan); nil for a customer on one plan.
+    public var subscription: Int? = nil
 
     /// A contract line of the whole plan: no metric, quantity or breakdown.
     static func contract(

@@ -31,7 +31,13 @@ package enum InvoicesDocument {
             members.append(("billed", .string(invoice.inAdvance ? "in_advance" : "in_arrears")))
         }
         members += [
-            ("lines", .array(invoice.lines.map { line($0, currency) })),
+            (
+                "lines",
+                .array(
+                    invoice.lines.map {
+                        line($0, currency, subscription: $0.subscription.map { invoice.subscriptions[$0] })
+                    })
+            ),
             ("subtotal", money(invoice.subtotal)),
             (
                 "discounts",
@@ -136,7 +142,7 @@ package enum InvoicesDocument {
         return object(members)
     }
 
-    package static func line(_ line: InvoiceLine, _ currency: Currency) -> JSONValue {
+    package static func line(_ line: InvoiceLine, _ currency: Currency, subscription: String? = nil) -> JSONValue {
         var members: [(String, JSONValue)] = [
             ("kind", .string(line.kind.rawValue)),
             ("name", .string(line.name)),
@@ -148,6 +154,8 @@ package enum InvoicesDocument {
         if !line.rolloverUnitsUsed.isZero { members.append(("rollover_units_used", decimal(line.rolloverUnitsUsed))) }
         if let breakdown = line.breakdown { members.append(("how", self.breakdown(breakdown))) }
         if let units = line.pricingUnitAmount { members.append(("pricing_unit_amount", decimal(units))) }
+        // Only the lines of a customer with several subscriptions say whose they are.
+        if let subscription { members.append(("subscription", .string(subscription))) }
         return object(members)
     }
 

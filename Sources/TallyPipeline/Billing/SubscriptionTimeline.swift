@@ -107,7 +107,27 @@ struct SubscriptionTimeline: Sendable {
         // A cancellation inside a period: the usage after it is billed by no plan.
         if let end = phases.last?.to, end < ownEnd { cuts.append(end) }
         if trialUsageFree, let trialEnd { cuts.append(trialEnd) }
-        return Set(cuts).sorted().filter { cut in
+        return Self.insidePeriods(cuts, of: schedule)
+    }
+
+    /// The instants inside a period where the usage of a customer with several subscriptions changes hands: each
+    /// subscription's own (``usageCuts(in:)``), and its start and end where they are not the customer's.
+    static func usageCuts(subscriptionsOf customer: Customer, catalog: Catalog, schedule: PeriodSchedule) -> [Instant] {
+        var cuts: [Instant] = []
+        for (index, subscription) in customer.subscriptions.enumerated() {
+            for case let bound? in [subscription.start, subscription.end] where bound != customer.start {
+                if bound != customer.end { cuts.append(bound) }
+            }
+            let timeline = try? SubscriptionTimeline(
+                customer: customer.holding(subscriptionAt: index), catalog: catalog, schedule: schedule)
+            cuts += timeline?.usageCuts(in: schedule) ?? []
+        }
+        return insidePeriods(cuts, of: schedule)
+    }
+
+    /// `cuts` sorted, once each, without those that are not inside one of `schedule`'s periods.
+    private static func insidePeriods(_ cuts: [Instant], of schedule: PeriodSchedule) -> [Instant] {
+        Set(cuts).sorted().filter { cut in
             schedule.periodIndex(containing: cut).map { schedule.periods[$0].start != cut } ?? false
         }
     }

@@ -10,7 +10,7 @@
 /// together `R`, carve `amount x rate / (100 + R)` out of it for each rate.
 enum TaxStage {
     static func run(
-        taxRates: [TaxRate], customer: Customer, plan: Plan, rounding: TaxRounding,
+        taxRates: [TaxRate], customer: Customer, plans: LinePlans, rounding: TaxRounding,
         lines: [InvoiceLine], discounts: [DiscountLine], currency: Currency, context: BillingContext
     ) throws(BillingError) -> [TaxLine] {
         guard !customer.taxExempt, let jurisdiction = customer.taxJurisdiction else { return [] }
@@ -23,7 +23,8 @@ enum TaxStage {
                 taxable.append(amount)
             }
             let rates = taxRates.filter { $0.jurisdiction == jurisdiction }
-            let codes = lines.map { taxCode(of: $0, plan: plan) }
+            let codes = lines.map { taxCode(of: $0, plan: plans.plan(of: $0)) }
+            let plan = plans.invoicePlan
             // Exclusive tax on lines without a code: today's arithmetic, kept apart so it stays the fast path.
             if !plan.pricesIncludeTax && rounding == .line && codes.allSatisfy({ $0 == nil }) {
                 var result: [TaxLine] = []

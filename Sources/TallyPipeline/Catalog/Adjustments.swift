@@ -41,7 +41,9 @@ public struct Discount: Sendable, Hashable {
     /// Whether it applies to a customer's invoice of a period (its customer, plan and dates; not its duration).
     public func applies(to customer: Customer, periodStart: Instant) -> Bool {
         if let id = self.customer, id != customer.id { return false }
-        if let plan, plan != customer.plan { return false }
+        if let plan, plan != customer.plan, !customer.subscriptions.contains(where: { $0.plan == plan }) {
+            return false
+        }
         if let start, periodStart < start { return false }
         if let expires, periodStart >= expires { return false }
         return true

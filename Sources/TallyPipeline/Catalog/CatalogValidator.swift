@@ -141,6 +141,13 @@ struct CatalogValidator {
         // for a problem. A numbered run's customers are alike but for their ids: its first stands for all.
         var planOfRun: (id: String, problem: String?)?
         for (offset, customer) in catalog.customers.representatives {
+            if !customer.subscriptions.isEmpty {
+                validateSubscriptions(of: customer, at: ["customers", .index(offset)], catalog: catalog)
+                if customer.creditBalance.isNegative {
+                    nonNegative(customer.creditBalance, ["customers", .index(offset), "balance"], "a credit balance")
+                }
+                continue
+            }
             if planOfRun?.id != customer.plan {
                 let expected = Catalog.expected(oneOf: catalog.plans.map(\.id), section: "plans")
                 planOfRun = (
@@ -193,6 +200,99 @@ struct CatalogValidator {
                 fail(path + ["expires_after"], "a credit lasts at least 1 period, got \(periods)")
             }
             if credit.grantedInPeriod < 0 { fail(path + ["period"], "a period index is 0 or more") }
+        }
+    }
+
+    /// A customer's several subscriptions: each as a customer on one plan is checked; ids once each; no metric priced
+    /// by two of them over overlapping dates; plans that agree on what one invoice shows once (prices with or
+    /// without tax, the pricing unit); at most one with a rollover and one with a term commitment; no fee in
+    /// advance yet.
+    mutating func validateSubscriptions(of customer: Customer, at path: [CatalogPathComponent], catalog: Catalog) {
+        let known = catalog.plans.map(\.id)
+        var first: Plan?
+        var seen: [(id: String, from: Instant?, to: Instant?, metrics: Set<String>)] = []
+        // Which subscription has a plan with rollover, or with a term commitment (looked up, never iterated).
+        var onlyOne: [String: String] = [:]
+        for (offset, subscription) in customer.subscriptions.enumerated() {
+            let own = path + ["subscriptions", .index(offset)]
+            let holding = customer.holding(subscriptionAt: offset)
+            if seen.contains(where: { $0.id == subscription.id }) {
+                fail(own + ["id"], "duplicate subscription id '\(subscription.id)', expected each id once per customer")
+            }
+            guard catalog.plan(subscription.plan) != nil else {
+                fail(
+                    own + ["plan"],
+                    "unknown plan '\(subscription.plan)', \(Catalog.expected(oneOf: known, section: "plans"))")
+                continue
+            }
+            if let start = subscription.start, let end = subscription.end, end <= start {
+                fail(own + ["end"], "the subscription ends at or before it starts")
+            }
+            if subscription.trial != nil || !subscription.changes.isEmpty {
+                validateChanges(of: holding, at: own, catalog: catalog)
+            }
+            if subscription.trialUsage != nil, subscription.trial == nil,
+                catalog.plan(subscription.plan)?.trial == nil
+            {
+                fail(
+                    own + ["trial_usage"],
+                    "trial_usage says how a trial's usage is billed, but the subscription has no trial; "
+                        + "expected a trial on the subscription or its plan")
+            }
+            // Every plan the subscription can be on: its first and those of its changes, with where each is named.
+            var plans: [(plan: Plan, path: [CatalogPathComponent])] = []
+            if let plan = catalog.plan(subscription.plan) { plans.append((plan, own + ["plan"])) }
+            for (index, change) in subscription.changes.enumerated() {
+                if let id = change.plan, let plan = catalog.plan(id) {
+                    plans.append((plan, own + ["changes", .index(index), "plan"]))
+                }
+            }
+            var metrics: Set<String> = []
+            for (plan, planPath) in plans {
+                if plan.billsInAdvance {
+                    fail(
+                        planPath,
+                        "plan '\(plan.id)' bills a fee in advance, which a customer with several subscriptions "
+                            + "cannot have yet; expected a plan whose fees are billed in arrears")
+                }
+                if let first, plan.pricesIncludeTax != first.pricesIncludeTax || plan.pricingUnit != first.pricingUnit {
+                    fail(
+                        planPath,
+                        "plan '\(plan.id)' differs from plan '\(first.id)' of the first subscription in "
+                            + "prices_include_tax or pricing_unit; expected the plans of one invoice to agree on them")
+                }
+                first = first ?? plan
+                // The invoice shows one rollover summary and one commitment summary: a single subscription's.
+                for (has, what) in [(plan.rollover != nil, "rollover"), (plan.commitment != nil, "a term commitment")]
+                where has {
+                    if let other = onlyOne[what], other != subscription.id {
+                        fail(
+                            planPath,
+                            "subscription '\(other)' already has a plan with \(what); expected at most one "
+                                + "subscription per customer with \(what)")
+                    }
+                    onlyOne[what] = subscription.id
+                }
+                for charge in plan.charges { if let metric = charge.metric { metrics.insert(metric) } }
+            }
+            for other in seen {
+                let overlaps =
+                    (other.to.map { to in subscription.start.map { $0 < to } ?? true } ?? true)
+                    && (subscription.end.map { end in other.from.map { $0 < end } ?? true } ?? true)
+                guard overlaps, let metric = other.metrics.intersection(metrics).sorted().first else { continue }
+                fail(
+                    own + ["plan"],
+                    "metric '\(metric)' is priced by subscription '\(other.id)' too, over overlapping dates; "
+                        + "expected each metric priced by one subscription at a time (move it between plans with "
+                        + "changes, or end one subscription before the other starts)")
+            }
+            seen.append((subscription.id, subscription.start, subscription.end, metrics))
+        }
+        if customer.anchor == .anniversary {
+            fail(
+                path + ["anchor"],
+                "a customer with several subscriptions cannot be billed on its anniversary yet; expected anchor: "
+                    + "calendar (or no anchor)")
         }
     }
 
@@ -483,7 +583,7 @@ struct CatalogValidator {
             fail(path, "a discount needs a customer, a plan or both")
         }
         if let id = discount.customer, let plan = discount.plan, let customer = catalog.customer(id),
-            customer.plan != plan
+            customer.plan != plan, !customer.subscriptions.contains(where: { $0.plan == plan })
         {
             fail(path + ["plan"], "customer '\(id)' is on plan '\(customer.plan)', not '\(plan)'")
         }

@@ -28,6 +28,14 @@ public struct Customer: Sendable, Hashable {
     public var changes: [PlanChange] = []
     /// Whose dates the customer's billing periods follow: the run's schedule, or its own start.
     public var anchor: BillingAnchor = .calendar
+    /// The customer's subscriptions when it holds several (two products, each on its own plan), in file order;
+    /// empty for a customer on one ``plan``.
+    ///
+    /// Each bills its own plan on the customer's one invoice per period. Made with
+    /// ``init(id:subscriptions:taxJurisdiction:taxExempt:billing:creditBalance:)``, which sets ``plan`` to the first
+    /// subscription's, ``start`` to the earliest start and ``end`` to the latest end (nil when one never ends):
+    /// what metering and the request path follow.
+    public var subscriptions: [Subscription] = []
 
     /// Creates a customer of plan `plan`, subscribed from the first period on unless `start` says otherwise.
     public init(
@@ -42,6 +50,62 @@ public struct Customer: Sendable, Hashable {
         self.start = start
         self.end = end
         self.creditBalance = creditBalance
+    }
+
+    /// Creates a customer holding several subscriptions (at least one), billed on one invoice per period.
+    public init(
+        id: String, subscriptions: [Subscription], taxJurisdiction: String? = nil, taxExempt: Bool = false,
+        billing: BillingType = .card, creditBalance: ExactDecimal = .zero
+    ) {
+        let starts = subscriptions.map(\.start)
+        let ends = subscriptions.map(\.end)
+        self.init(
+            id: id, plan: subscriptions.first?.plan ?? "", taxJurisdiction: taxJurisdiction, taxExempt: taxExempt,
+            billing: billing,
+            start: starts.contains(nil) ? nil : starts.compactMap { $0 }.min(),
+            end: ends.contains(nil) ? nil : ends.compactMap { $0 }.max(), creditBalance: creditBalance)
+        self.subscriptions = subscriptions
+    }
+
+    /// The customer as if it held only its subscription at `position`: that subscription's plan, dates, trial and
+    /// changes, the customer's own tax, billing and anchor.
+    func holding(subscriptionAt position: Int) -> Customer {
+        let subscription = subscriptions[position]
+        var customer = self
+        customer.subscriptions = []
+        customer.plan = subscription.plan
+        customer.start = subscription.start
+        customer.end = subscription.end
+        customer.trial = subscription.trial
+        customer.trialUsage = subscription.trialUsage
+        customer.changes = subscription.changes
+        return customer
+    }
+}
+
+/// One of a customer's several subscriptions: one product on its own plan, with its own dates, trial and changes.
+public struct Subscription: Sendable, Hashable {
+    /// The subscription's id, unique within its customer.
+    public var id: String
+    /// The plan's id.
+    public var plan: String
+    /// When the subscription starts; nil for the first period's start.
+    public var start: Instant?
+    /// When the subscription ends (exclusive); nil for never.
+    public var end: Instant?
+    /// The trial of this subscription, overriding its first plan's; nil for the plan's.
+    public var trial: TimeSpan?
+    /// Whether usage during the trial is billed or free, overriding its first plan's; nil for the plan's.
+    public var trialUsage: TrialUsage?
+    /// Dated changes to the subscription after it starts (new plans, a cancellation), in date order.
+    public var changes: [PlanChange] = []
+
+    /// Creates a subscription `id` to plan `plan`, from the first period on unless `start` says otherwise.
+    public init(id: String, plan: String, start: Instant? = nil, end: Instant? = nil) {
+        self.id = id
+        self.plan = plan
+        self.start = start
+        self.end = end
     }
 }
 

@@ -56,6 +56,9 @@ public struct Meter: Sendable {
     private var quotas: [QuotaKey: Quota] = [:]
     /// Usage so far per customer, metric and period, for quota checks.
     private var quotaUsage: [QuotaKey: ExactDecimal] = [:]
+    /// For customers with several subscriptions, the dates (milliseconds, `[start, end)`) of those whose plans price
+    /// a metric, per (customer number, metric number; period 0): when its usage is billed.
+    private var subscriptionSpans: [QuotaKey: [Range<Int64>]] = [:]
     /// The request path's state: spike arrest buckets, the entitlement cache, costs and counts.
     var access = AccessState()
     /// The customer and metric of the last request decided, as looked up.
@@ -273,9 +276,15 @@ public struct Meter: Sendable {
         }
         // Usage outside the customer's subscription is accepted and kept, like usage outside
         // the run's periods, but billed on no invoice: no billing engine charges for it.
-        let subscribed =
+        var subscribed =
             event.timestamp.millisecondsSinceEpoch >= customer.start
             && event.timestamp.millisecondsSinceEpoch < customer.end
+        // With several subscriptions, a metric's usage counts while a subscription pricing it is in force.
+        if subscribed, customer.severalSubscriptions,
+            let spans = subscriptionSpans[QuotaKey(customer: customer.number, metric: metric.number, period: 0)]
+        {
+            subscribed = spans.contains { $0.contains(event.timestamp.millisecondsSinceEpoch) }
+        }
         let period = subscribed ? usage.periodIndex(customer: customer.number, containing: event.timestamp) : nil
         var overSoftLimit = false
         var quotaAfter: (key: QuotaKey, used: ExactDecimal)?
@@ -415,6 +424,7 @@ public struct Meter: Sendable {
         customers = StringIndex(capacity: catalog.customers.count)
         usage.reserveCustomers(catalog.customers.count)
         quotas = [:]
+        subscriptionSpans = [:]
         // Customers billed on their own anniversary: one schedule per start, shared by the customers with it.
         var anchoredSchedules: [Instant: PeriodSchedule] = [:]
         usage.removeAnchoredPeriods()
@@ -442,8 +452,25 @@ public struct Meter: Sendable {
                     quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota
                 }
             }
-            // A customer whose plan changes mid-period (or whose trial's usage is free) has its usage split there.
-            if !customer.changes.isEmpty || customer.trialUsage == .free || freeTrialPlans,
+            // A customer with several subscriptions has its usage split where each starts, ends or changes plans.
+            if !customer.subscriptions.isEmpty {
+                let own = schedule.schedule(for: customer)
+                usage.split(
+                    customer: number,
+                    at: SubscriptionTimeline.usageCuts(subscriptionsOf: customer, catalog: catalog, schedule: own))
+                for subscription in customer.subscriptions {
+                    let from = subscription.start?.millisecondsSinceEpoch ?? .min
+                    let to = subscription.end?.millisecondsSinceEpoch ?? .max
+                    guard from < to else { continue }
+                    let planIDs = [subscription.plan] + subscription.changes.compactMap(\.plan)
+                    let priced = Set(planIDs.flatMap { catalog.plan($0)?.charges.compactMap(\.metric) ?? [] })
+                    for key in priced.sorted() {
+                        guard let m = metrics[key] else { continue }
+                        subscriptionSpans[QuotaKey(customer: number, metric: m.number, period: 0), default: []]
+                            .append(from..<to)
+                    }
+                }
+            } else if !customer.changes.isEmpty || customer.trialUsage == .free || freeTrialPlans,
                 SubscriptionTimeline.mayCutUsage(customer: customer, plan: catalog.plan(customer.plan)),
                 case let own = schedule.schedule(for: customer),
                 let timeline = try? SubscriptionTimeline(customer: customer, catalog: catalog, schedule: own)
@@ -454,7 +481,7 @@ public struct Meter: Sendable {
                 customer.id,
                 ResolvedCustomer(
                     number: number, position: Int32(position), plan: Int32(catalog.planIndex(customer.plan) ?? -1),
-                    hasQuotas: !planQuotas.isEmpty,
+                    hasQuotas: !planQuotas.isEmpty, severalSubscriptions: !customer.subscriptions.isEmpty,
                     start: customer.start?.millisecondsSinceEpoch ?? .min,
                     end: customer.end?.millisecondsSinceEpoch ?? .max))
         }
@@ -490,6 +517,8 @@ private struct ResolvedCustomer: Sendable {
     /// Its plan's position in the catalog (-1 for an unknown plan).
     var plan: Int32
     var hasQuotas: Bool
+    /// Whether it holds several subscriptions (see `Meter.subscriptionSpans`).
+    var severalSubscriptions = false
     /// The subscription, in milliseconds: [start, end).
     var start: Int64
     var end: Int64
