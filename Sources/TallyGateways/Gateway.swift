@@ -95,7 +95,8 @@ extension GatewayLayout {
 ///
 /// A line that is one plain record is scanned for its mapped fields alone (``GatewayFieldScanner``);
 /// any other line, or one whose record has a problem, is parsed into a tree, which decides.
-struct GatewayDecoder: LineDecoder {
+/// A class, so that reading a line passes one reference rather than copying the mapping.
+final class GatewayDecoder: LineDecoder {
     let gateway: Gateway
     let mapping: GatewayMapping
     let tenant: String
@@ -109,25 +110,26 @@ struct GatewayDecoder: LineDecoder {
         scanner = scanning ? GatewayFieldScanner(mapping: mapping, envelopeKeys: gateway.envelopeKeys) : nil
     }
 
-    mutating func decodeSingle(
+    func decodeSingle(
         _ line: UnsafeBufferPointer<UInt8>, orInto records: inout [DecodedRecord]
     ) -> DecodedRecord? {
-        if let fields = scanner?.fields(line),
-            case .success(let record) = mapping.decode(
-                fields, gateway: gateway, tenant: tenant)
-        {
-            return record
-        }
+        if let record = scannedRecord(line) { return record }
         decodeTree(line, into: &records)
         return nil
     }
 
-    mutating func decode(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord]) {
+    /// The record of a line the scanner reads and whose record has no problem; nil when the tree must decide.
+    func scannedRecord(_ line: UnsafeBufferPointer<UInt8>) -> DecodedRecord? {
+        guard let fields = scanner?.fields(line) else { return nil }
+        return try? mapping.decode(fields, gateway: gateway, tenant: tenant)
+    }
+
+    func decode(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord]) {
         if let record = decodeSingle(line, orInto: &records) { records.append(record) }
     }
 
     /// The line parsed into a tree, its envelope or batch unwrapped, each record mapped.
-    private func decodeTree(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord]) {
+    func decodeTree(_ line: UnsafeBufferPointer<UInt8>, into records: inout [DecodedRecord]) {
         let document: JSONValue
         do { document = try JSONValue.parse(line) } catch {
             records.append(.undecodable(raw: DecodedRecord.raw(line), problem: error.inLine))

@@ -86,13 +86,17 @@ private struct Tables {
     let fields: UnsafeMutableBufferPointer<UInt16>
     let isEnvelope: UnsafeMutableBufferPointer<Bool>
     let keyBytes: UnsafeMutableBufferPointer<UInt8>
+    /// Per node: its key's hash (``Words/keyHash(_:count:readable:)``), which a record's key must share to
+    /// match it, exactly or ignoring case.
+    let keyHash: UnsafeMutableBufferPointer<UInt64>
     /// The node whose object's members are the event's properties, or -1.
     let propertiesNode: Int
     /// Per mapped field: the kind of value found, and its bytes' start and end.
     let slotKind: UnsafeMutableBufferPointer<ValueKind>
     let slotStart, slotEnd: UnsafeMutableBufferPointer<Int>
-    /// The keys of the objects being read, for finding a repeated one: start and end of each.
+    /// The keys of the objects being read, for finding a repeated one: start, end and hash of each.
     let memberStart, memberEnd: UnsafeMutableBufferPointer<Int>
+    let memberHash: UnsafeMutableBufferPointer<UInt64>
     /// The properties found: key start and end, value kind, value start and end.
     let propertyKeyStart, propertyKeyEnd, propertyStart, propertyEnd: UnsafeMutableBufferPointer<Int>
     let propertyKind: UnsafeMutableBufferPointer<ValueKind>
@@ -115,6 +119,7 @@ private struct Tables {
         fields = .allocate(capacity: count)
         isEnvelope = .allocate(capacity: count)
         keyBytes = .allocate(capacity: max(1, nodes.reduce(0) { $0 + $1.key.count }))
+        keyHash = .allocate(capacity: count)
         var propertiesNode = -1
         var byte = 0
         for (position, old) in order.enumerated() {
@@ -125,6 +130,11 @@ private struct Tables {
                 byte += 1
             }
             keyEnd[position] = byte
+            // Eight bytes of padding, so that the key's words are read as a line's are.
+            keyHash[position] = (node.key + [UInt8](repeating: 0, count: 8)).withUnsafeBufferPointer { padded in
+                guard let base = padded.baseAddress else { return 0 }
+                return Words.keyHash(base, count: node.key.count, readable: padded.count).hash
+            }
             childStart[position] = node.children.first.map { newIndex[$0] } ?? 0
             childCount[position] = node.children.count
             fields[position] = node.fields
@@ -139,6 +149,7 @@ private struct Tables {
         let members = GatewayFieldScanner.maxMembers * (GatewayFieldScanner.maxDepth + 1)
         memberStart = .allocate(capacity: members)
         memberEnd = .allocate(capacity: members)
+        memberHash = .allocate(capacity: members)
         let propertyCount = GatewayFieldScanner.maxProperties
         propertyKeyStart = .allocate(capacity: propertyCount)
         propertyKeyEnd = .allocate(capacity: propertyCount)
@@ -157,8 +168,65 @@ private struct Tables {
         fields.deallocate()
         isEnvelope.deallocate()
         keyBytes.deallocate()
+        keyHash.deallocate()
+        memberHash.deallocate()
         slotKind.deallocate()
         propertyKind.deallocate()
+    }
+}
+
+/// Eight bytes at a time: which bytes end a plain run of string text, and a key's hash.
+///
+/// A line's bytes are read as little-endian words wherever eight of them lie inside the line;
+/// the first byte of a word that is a quote, a backslash, a control or a non-ASCII byte is found
+/// with the classic bit tricks (the lowest byte they mark is always a true one).
+private enum Words {
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// The high bit of each zero byte of `word` set (and perhaps of bytes above the lowest one).
+    @inline(__always)
+    static func zeroBytes(_ word: UInt64) -> UInt64 { (word &- ones) & ~word & highs }
+
+    /// The high bit set of each byte that ends a plain run: a quote, a backslash, below 0x20 or above 0x7F.
+    @inline(__always)
+    static func stops(_ word: UInt64) -> UInt64 {
+        let quote = zeroBytes(word ^ (ones &* 0x22))
+        let backslash = zeroBytes(word ^ (ones &* 0x5C))
+        let control = (word &- ones &* 0x20) & ~word & highs
+        return (quote | backslash | control | word) & highs
+    }
+
+    /// The first `count` (0 to 8) bytes at `pointer` as a little-endian word, zero above them;
+    /// `readable` says how many bytes from `pointer` may be read.
+    @inline(__always)
+    static func word(_ pointer: UnsafePointer<UInt8>, count: Int, readable: Int) -> UInt64 {
+        if readable >= 8 {
+            let word = UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self).littleEndian
+            return count >= 8 ? word : word & ((1 << UInt64(count * 8)) &- 1)
+        }
+        var word: UInt64 = 0
+        for index in 0..<count { word |= UInt64(pointer[index]) << UInt64(index * 8) }
+        return word
+    }
+
+    /// A key's hash, alike for keys equal exactly or ignoring ASCII case, and whether the key holds a dot.
+    ///
+    /// `readable` bytes from `key` may be read (at least `count`).
+    ///
+    /// A key is folded by setting bit 0x20 of every byte, which makes `A` `a` (and makes other pairs
+    /// alike, which only costs a byte comparison): its first and last eight bytes and its length.
+    static func keyHash(_ key: UnsafePointer<UInt8>, count: Int, readable: Int) -> (hash: UInt64, hasDot: Bool) {
+        let fold = ones &* 0x20
+        let dots = ones &* 0x2E
+        let first = word(key, count: min(count, 8), readable: readable)
+        let last = count > 8 ? word(key + count - 8, count: 8, readable: readable - count + 8) : 0
+        let firstMask: UInt64 = count >= 8 ? ~0 : (1 << UInt64(count * 8)) &- 1
+        var hasDot = zeroBytes(first ^ dots) & firstMask != 0 || (count > 8 && zeroBytes(last ^ dots) != 0)
+        if count > 16, !hasDot { hasDot = memchr(key + 8, 0x2E, count - 16) != nil }
+        var hash = ((first | fold) & firstMask) &* 0x9E37_79B9_7F4A_7C15
+        hash = (hash ^ (hash >> 29) ^ (count > 8 ? (last | fold) : 0)) &* 0xBF58_476D_1CE4_E5B9
+        return (hash ^ UInt64(count), hasDot)
     }
 }
 
@@ -265,38 +333,52 @@ private struct Scan {
     /// Only ASCII; escapes only where `escapes` (and `\u` only outside the surrogates).
     private mutating func string(escapes: Bool) -> Int? {
         var at = pos + 1
-        while at < end {
+        while true {
+            at = plainEnd(from: at)
+            guard at < end else { return nil }
             let byte = bytes[at]
             if byte == 0x22 {
                 pos = at + 1
                 return at
             }
-            if byte < 0x20 || byte >= 0x80 { return nil }
-            if byte == 0x5C {
-                guard escapes, at + 1 < end else { return nil }
-                switch bytes[at + 1] {
-                case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: at += 2
-                case 0x75:
-                    guard at + 6 <= end else { return nil }
-                    var unit = 0
-                    for offset in 2..<6 {
-                        let digit = bytes[at + offset]
-                        switch digit {
-                        case 0x30...0x39: unit = unit << 4 | Int(digit - 0x30)
-                        case 0x41...0x46: unit = unit << 4 | Int(digit - 0x37)
-                        case 0x61...0x66: unit = unit << 4 | Int(digit - 0x57)
-                        default: return nil
-                        }
+            guard byte == 0x5C, escapes, at + 1 < end else { return nil }
+            switch bytes[at + 1] {
+            case 0x22, 0x5C, 0x2F, 0x62, 0x66, 0x6E, 0x72, 0x74: at += 2
+            case 0x75:
+                guard at + 6 <= end else { return nil }
+                var unit = 0
+                for offset in 2..<6 {
+                    let digit = bytes[at + offset]
+                    switch digit {
+                    case 0x30...0x39: unit = unit << 4 | Int(digit - 0x30)
+                    case 0x41...0x46: unit = unit << 4 | Int(digit - 0x37)
+                    case 0x61...0x66: unit = unit << 4 | Int(digit - 0x57)
+                    default: return nil
                     }
-                    guard !(0xD800...0xDFFF).contains(unit) else { return nil }
-                    at += 6
-                default: return nil
                 }
-                continue
+                guard !(0xD800...0xDFFF).contains(unit) else { return nil }
+                at += 6
+            default: return nil
             }
+        }
+    }
+
+    /// The offset of the first byte from `start` that ends a plain run of string text (a quote, a
+    /// backslash, a control or a non-ASCII byte), or `end`.
+    @inline(__always)
+    private func plainEnd(from start: Int) -> Int {
+        var at = start
+        while at + 8 <= end {
+            let stops = Words.stops(UnsafeRawPointer(bytes + at).loadUnaligned(as: UInt64.self).littleEndian)
+            if stops != 0 { return at + stops.trailingZeroBitCount >> 3 }
+            at += 8
+        }
+        while at < end {
+            let byte = bytes[at]
+            if byte == 0x22 || byte == 0x5C || byte < 0x20 || byte >= 0x80 { return at }
             at += 1
         }
-        return nil
+        return end
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, the parser's grammar.
@@ -371,12 +453,12 @@ private struct Scan {
         while true {
             guard pos < end, bytes[pos] == 0x22 else { return false }
             let keyStart = pos + 1
-            guard let keyEnd = string(escapes: false), isNewKey(keyStart, keyEnd, since: firstMember) else {
+            guard let (keyEnd, hash, hasDot) = key(), isNewKey(keyStart, keyEnd, hash, since: firstMember) else {
                 return false
             }
             var child = -1
             if node >= 0 {
-                guard let found = match(keyStart, keyEnd, under: node) else { return false }
+                guard let found = match(keyStart, keyEnd, hash, hasDot, under: node) else { return false }
                 child = found
             }
             skipSpace()
@@ -393,32 +475,46 @@ private struct Scan {
         return true
     }
 
+    /// A key from its opening quote at `pos`: its closing quote's offset, its hash and whether it holds a dot.
+    ///
+    /// `pos` is left past it. Only ASCII without escapes, as ``string(escapes:)`` with `false`.
+    private mutating func key() -> (end: Int, hash: UInt64, hasDot: Bool)? {
+        let start = pos + 1
+        let close = plainEnd(from: start)
+        guard close < end, bytes[close] == 0x22 else { return nil }
+        pos = close + 1
+        let (hash, hasDot) = Words.keyHash(bytes + start, count: close - start, readable: end - start)
+        return (close, hash, hasDot)
+    }
+
     /// Notes a key of the object whose keys start at `firstMember`; false if it repeats one or there are too many.
-    private mutating func isNewKey(_ start: Int, _ end: Int, since firstMember: Int) -> Bool {
+    private mutating func isNewKey(_ start: Int, _ end: Int, _ hash: UInt64, since firstMember: Int) -> Bool {
         guard memberCount - firstMember < GatewayFieldScanner.maxMembers else { return false }
         let length = end - start
         for member in firstMember..<memberCount
-        where tables.memberEnd[member] - tables.memberStart[member] == length
+        where tables.memberHash[member] == hash && tables.memberEnd[member] - tables.memberStart[member] == length
             && memcmp(bytes + tables.memberStart[member], bytes + start, length) == 0
         {
             return false
         }
         tables.memberStart[memberCount] = start
         tables.memberEnd[memberCount] = end
+        tables.memberHash[memberCount] = hash
         memberCount += 1
         return true
     }
 
-    /// The child of `node` whose key is exactly `start..<end`, -1 for none; nil when the tree's lookup
-    /// could see what the scan cannot: a key with a dot, an envelope, or a key equal to a child's only ignoring case.
-    private func match(_ start: Int, _ end: Int, under node: Int) -> Int? {
+    /// The child of `node` whose key is exactly `start..<end` (whose hash is `hash`), -1 for none; nil
+    /// when the tree's lookup could see what the scan cannot: a key with a dot, an envelope, or a key equal to
+    /// a child's only ignoring case.
+    private func match(_ start: Int, _ end: Int, _ hash: UInt64, _ hasDot: Bool, under node: Int) -> Int? {
         let first = tables.childStart[node]
         let count = tables.childCount[node]
         guard count > 0 else { return -1 }
         let length = end - start
-        if memchr(bytes + start, 0x2E, length) != nil { return nil }
+        if hasDot { return nil }
         func lowered(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
-        for child in first..<(first + count) {
+        for child in first..<(first + count) where tables.keyHash[child] == hash {
             let keyStart = tables.keyStart[child]
             guard tables.keyEnd[child] - keyStart == length else { continue }
             var exact = true

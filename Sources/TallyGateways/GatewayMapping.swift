@@ -200,100 +200,84 @@ extension GatewayMapping {
         guard case .object = record else {
             return .undecodable(raw: raw(), problem: "expected a \(gateway.rawValue) log record, a JSON object")
         }
-        switch decode(TreeFields(record: record, mapping: self), gateway: gateway, tenant: defaultTenant) {
-        case .success(let decoded): return decoded
-        case .failure(let problem): return .undecodable(raw: raw(), problem: problem.message)
+        do {
+            return try decode(TreeFields(record: record, mapping: self), gateway: gateway, tenant: defaultTenant)
+        } catch {
+            return .undecodable(raw: raw(), problem: error.message)
         }
     }
 
-    /// The event a record's mapped fields report, whether it is billed, or what is wrong with it.
+    /// The event a record's mapped fields report or whether it is billed; throws what is wrong with it.
+    ///
+    /// Thrown rather than returned in a `Result`: the record, 129 bytes, is then returned in place
+    /// instead of being copied in and out of the `Result`.
     func decode(
         _ record: some MappedFields, gateway: Gateway, tenant defaultTenant: String
-    ) -> Result<DecodedRecord, RecordProblem> {
+    ) throws(RecordProblem) -> DecodedRecord {
         if let status {
             guard case .scalar(let text) = record.value(.status), let code = Int(text) else {
-                return .failure(RecordProblem("\(status): missing or not an HTTP status, expected a number like 200"))
+                throw RecordProblem("\(status): missing or not an HTTP status, expected a number like 200")
             }
-            if !billable.contains(where: { $0.contains(code) }) { return .success(.notBilled(status: code)) }
+            if !billable.contains(where: { $0.contains(code) }) { return .notBilled(status: code) }
         }
-        func text(_ field: MappedField, _ path: FieldPath, _ what: String) -> Result<String, RecordProblem> {
+        func text(_ field: MappedField, _ path: FieldPath, _ what: String) throws(RecordProblem) -> String {
             switch record.value(field) {
-            case .missing: return .failure(RecordProblem("\(path): missing, expected \(what)"))
-            case .scalar(let text) where !text.isEmpty: return .success(text)
-            default: return .failure(RecordProblem("\(path): is empty or not text, expected \(what)"))
+            case .missing: throw RecordProblem("\(path): missing, expected \(what)")
+            case .scalar(let text) where !text.isEmpty: return text
+            default: throw RecordProblem("\(path): is empty or not text, expected \(what)")
             }
         }
-        let id: String
-        let customer: String
-        let metric: String
-        switch text(.eventID, eventID, "the request id") {
-        case .success(let value): id = value
-        case .failure(let error): return .failure(error)
-        }
+        let id = try text(.eventID, eventID, "the request id")
         if id.count > Event.maxIDLength {
-            return .failure(
-                RecordProblem("\(eventID): has \(id.count) characters, expected 1 to \(Event.maxIDLength)"))
+            throw RecordProblem("\(eventID): has \(id.count) characters, expected 1 to \(Event.maxIDLength)")
         }
-        switch text(.customer, self.customer, "the customer") {
-        case .success(let value): customer = value
-        case .failure(let error): return .failure(error)
-        }
+        let customer = try text(.customer, self.customer, "the customer")
+        let metric: String
         if let constant = self.metric.constant {
             metric = constant
         } else if let field = self.metric.field {
-            switch text(.metric, field, "the value that names the metric") {
-            case .success(let value): metric = self.metric.metric(for: value)
-            case .failure(let error): return .failure(error)
-            }
+            metric = self.metric.metric(for: try text(.metric, field, "the value that names the metric"))
         } else {
-            return .failure(RecordProblem("the mapping names no metric"))
+            throw RecordProblem("the mapping names no metric")
         }
-        let timestamp: Instant
-        switch instant(record.value(.timestamp)) {
-        case .success(let value): timestamp = value
-        case .failure(let error): return .failure(error)
-        }
+        let timestamp = try instant(record.value(.timestamp))
         var quantity = ExactDecimal.one
         if let field = self.quantity {
-            switch text(.quantity, field, "a decimal quantity") {
-            case .success(var value):
-                let parsed = value.withUTF8 { bytes in
-                    Result { () throws(DecimalParseError) in try ExactDecimal(utf8: bytes) }
-                }
-                switch parsed {
-                case .success(let decimal): quantity = decimal
-                case .failure(let error):
-                    return .failure(
-                        RecordProblem("\(field): \"\(value.prefix(40))\" is not a plain decimal: \(error.message)"))
-                }
-            case .failure(let error): return .failure(error)
+            var value = try text(.quantity, field, "a decimal quantity")
+            let parsed = value.withUTF8 { bytes in
+                Result { () throws(DecimalParseError) in try ExactDecimal(utf8: bytes) }
+            }
+            switch parsed {
+            case .success(let decimal): quantity = decimal
+            case .failure(let error):
+                throw RecordProblem("\(field): \"\(value.prefix(40))\" is not a plain decimal: \(error.message)")
             }
         }
         var tenant = defaultTenant
         if self.tenant != nil, case .scalar(let text) = record.value(.tenant), !text.isEmpty { tenant = text }
         let properties = self.properties == nil ? EventProperties() : record.properties()
-        let event = Event(
-            id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
-            timestamp: timestamp, source: gateway.rawValue, properties: properties)
-        return .success(.event(event, receivedAt: nil))
+        return .event(
+            Event(
+                id: id, tenant: tenant, customer: customer, metric: metric, quantity: quantity,
+                timestamp: timestamp, source: gateway.rawValue, properties: properties),
+            receivedAt: nil)
     }
 
-    private func instant(_ value: MappedValue) -> Result<Instant, RecordProblem> {
+    private func instant(_ value: MappedValue) throws(RecordProblem) -> Instant {
         let what = "milliseconds since the epoch or an ISO-8601 UTC time like 2026-01-03T10:00:00Z"
         guard case .scalar(let text) = value, !text.isEmpty else {
-            return .failure(RecordProblem("\(timestamp): missing, expected \(what)"))
+            throw RecordProblem("\(timestamp): missing, expected \(what)")
         }
         if text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
             guard let milliseconds = Int64(text) else {
-                return .failure(RecordProblem("\(timestamp): \(text.prefix(40)) is out of range"))
+                throw RecordProblem("\(timestamp): \(text.prefix(40)) is out of range")
             }
-            return .success(Instant(millisecondsSinceEpoch: milliseconds))
+            return Instant(millisecondsSinceEpoch: milliseconds)
         }
-        do { return .success(try Instant(iso8601: Self.millisecondPrecision(text))) } catch {
-            return .failure(
-                RecordProblem(
-                    "\(timestamp): '\(text.prefix(40))' is neither \(what)"
-                        .replacingOccurrences(of: "since the epoch or", with: "since the epoch nor")))
+        do { return try Instant(iso8601: Self.millisecondPrecision(text)) } catch {
+            throw RecordProblem(
+                "\(timestamp): '\(text.prefix(40))' is neither \(what)"
+                    .replacingOccurrences(of: "since the epoch or", with: "since the epoch nor"))
         }
     }
 

@@ -58,7 +58,12 @@ public final class LineReader {
 
     /// The bytes of a line returned as ``Line/text(_:)``.
     public func withBytes<R>(_ range: Range<Int>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        body(UnsafeBufferPointer(rebasing: buffer[range]))
+        body(bytes(range))
+    }
+
+    /// The bytes of a line returned as ``Line/text(_:)``, valid until the next call to ``next()``.
+    func bytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: buffer[range])
     }
 
     /// The next line, or nil at the end of the file.

@@ -22,6 +22,11 @@ public final class RecordReader {
     public let displayName: String
     private let lines: LineReader
     private var decoder: any LineDecoder
+    // The decoders of Tally's JSON lines and of gateways' lines are called directly rather than
+    // through `decoder`: neither keeps state from line to line, and called as they are, they cost
+    // neither an existential's call nor the exclusivity checks of mutating `decoder` in place.
+    private let isJSONLines: Bool
+    private let gatewayDecoder: GatewayDecoder?
     private var pending: [DecodedRecord] = []
     private var pendingLine = 0
 
@@ -43,21 +48,41 @@ public final class RecordReader {
         self.format = format
         self.displayName = displayName ?? path
         lines = try LineReader(path: path, maxLineBytes: maxLineBytes)
+        isJSONLines = format == .jsonl
         switch format {
-        case .jsonl: decoder = TallyJSONLinesDecoder()
-        case .csv: decoder = TallyCSVDecoder(maxRecordBytes: lines.maxLineBytes)
+        case .jsonl:
+            decoder = TallyJSONLinesDecoder()
+            gatewayDecoder = nil
+        case .csv:
+            decoder = TallyCSVDecoder(maxRecordBytes: lines.maxLineBytes)
+            gatewayDecoder = nil
         case .kong, .aws, .azure, .apigee, .mulesoft:
             let gateway = format.gateway ?? .kong
-            decoder = GatewayDecoder(gateway: gateway, mapping: mapping ?? gateway.defaultMapping, tenant: tenant)
+            let gatewayDecoder = GatewayDecoder(
+                gateway: gateway, mapping: mapping ?? gateway.defaultMapping, tenant: tenant)
+            decoder = gatewayDecoder
+            self.gatewayDecoder = gatewayDecoder
         }
     }
 
     /// The next record and the 1-based line it came from, or nil at the end of the file.
     public func next() throws(RecordFileError) -> (record: DecodedRecord, line: Int)? {
+        guard let record = try nextRecord() else { return nil }
+        return (record, line)
+    }
+
+    /// The 1-based line of the record ``nextRecord()`` returned last (a record spanning lines: its first).
+    public var line: Int { pendingLine }
+
+    /// The next record, or nil at the end of the file; its line is ``line``.
+    ///
+    /// ``next()`` without the tuple: a record is 129 bytes, and returned alone it is built in
+    /// the caller's place rather than copied into a tuple and out of it.
+    public func nextRecord() throws(RecordFileError) -> DecodedRecord? {
         // `pending` holds a line's records last first, so each is moved out, never copied.
         while pending.isEmpty {
             // A record spanning lines (a CSV quoted field) is named by its first line.
-            let continuing = decoder.isContinuing
+            let continuing = !isJSONLines && gatewayDecoder == nil && decoder.isContinuing
             guard let line = try lines.next() else {
                 decoder.finish(reason: "the file ends", into: &pending)
                 if pending.isEmpty { return nil }
@@ -66,11 +91,16 @@ public final class RecordReader {
             if !continuing { pendingLine = lines.lineNumber }
             switch line {
             case .text(let range):
-                let single = lines.withBytes(range) { bytes -> DecodedRecord? in
-                    guard continuing || !isBlank(bytes) else { return nil }
-                    return decoder.decodeSingle(bytes, orInto: &pending)
+                let bytes = lines.bytes(range)
+                guard continuing || !isBlank(bytes) else { continue }
+                if isJSONLines {
+                    return located(TallyJSONLinesDecoder.record(bytes))
+                } else if let gatewayDecoder {
+                    if let single = gatewayDecoder.scannedRecord(bytes) { return located(single) }
+                    gatewayDecoder.decodeTree(bytes, into: &pending)
+                } else if let single = decoder.decodeSingle(bytes, orInto: &pending) {
+                    return located(single)
                 }
-                if let single { return located(single) }
                 if pending.count > 1 { pending.reverse() }
             case .tooLong(_, let bytes) where continuing:
                 decoder.finish(
@@ -87,16 +117,18 @@ public final class RecordReader {
         return located(pending.removeLast())
     }
 
-    /// The record with its line, an undecodable one's problem led by `file:line:`.
-    private func located(_ record: consuming DecodedRecord) -> (record: DecodedRecord, line: Int) {
+    /// The record, an undecodable one's problem led by `file:line:`.
+    private func located(_ record: consuming DecodedRecord) -> DecodedRecord {
         if case .undecodable(let raw, let problem) = record {
-            return (.undecodable(raw: raw, problem: "\(displayName):\(pendingLine): \(problem)"), pendingLine)
+            return .undecodable(raw: raw, problem: "\(displayName):\(pendingLine): \(problem)")
         }
-        return (record, pendingLine)
+        return record
     }
 
     private func isBlank(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+        // Any record starts with a byte that is not blank: the common case is decided by the first.
+        guard let first = bytes.first, first == 0x20 || first == 0x09 || first == 0x0D else { return bytes.isEmpty }
+        return bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
     }
 }
 

@@ -27,8 +27,8 @@ struct GatewayFieldScannerTests {
 
     static func both(_ line: [UInt8], _ gateway: Gateway, mapping: GatewayMapping? = nil) -> (String, String) {
         let mapping = mapping ?? gateway.writtenMapping
-        var scanning = GatewayDecoder(gateway: gateway, mapping: mapping, tenant: "t0")
-        var tree = GatewayDecoder(gateway: gateway, mapping: mapping, tenant: "t0", scanning: false)
+        let scanning = GatewayDecoder(gateway: gateway, mapping: mapping, tenant: "t0")
+        let tree = GatewayDecoder(gateway: gateway, mapping: mapping, tenant: "t0", scanning: false)
         var bytes = line
         return bytes.withUnsafeMutableBufferPointer { buffer in
             var viaScanner: [DecodedRecord] = []

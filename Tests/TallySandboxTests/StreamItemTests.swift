@@ -131,6 +131,43 @@ struct StreamItemTests {
         #expect(raw == "{}")
     }
 
+    @Test("a decoded event is moved out once, in order, beside generated and whole items; made ahead alike")
+    func decodedEvents() throws {
+        let names = StreamNames(
+            tenant: "t",
+            units: [
+                StreamNames.Unit(
+                    ids: EventIDs(prefix: "e0.0."), metric: "api_calls", source: "kong", customers: ["c1"],
+                    properties: try #require(PropertyCombinations([])))
+            ])
+        let at = Instant(millisecondsSinceEpoch: 3_000)
+        func filled() -> StreamBatch {
+            var batch = StreamBatch(names: names)
+            batch.append(decoded: EventBufferTests.event("file-1"), receivedAt: at)
+            batch.items.append(
+                StreamItem(
+                    quantity: .one, receivedAt: at, timestamp: at, sequence: 9, customer: 0, unit: 0, properties: 0))
+            batch.append(whole: GeneratedItem(payload: .malformed("{"), receivedAt: at, eventID: "m"))
+            batch.append(decoded: EventBufferTests.event("file-2"), receivedAt: at)
+            return batch
+        }
+        // Made by the consumer, one at a time in item order, as the one-thread metering loop does.
+        let batch = filled()
+        #expect(batch.items.map(\.isGenerated) == [false, true, false, false])
+        #expect((0..<4).map { batch.event($0).id } == ["file-1", "e0.0.9", "", "file-2"])
+        // Made ahead by the thread that filled it, then read as items.
+        var ahead = filled()
+        ahead.makeAll()
+        #expect(ahead.isMade)
+        #expect((0..<4).map { ahead.item($0).eventID } == ["file-1", "e0.0.9", "m", "file-2"])
+        #expect(ahead.item(3).receivedAt == at)
+        // Emptied for reuse, it takes decoded events from the first position again.
+        ahead.removeAll()
+        ahead.append(decoded: EventBufferTests.event("file-3"), receivedAt: at)
+        #expect(ahead.items.map(\.sequence) == [0])
+        #expect(ahead.item(0).eventID == "file-3")
+    }
+
     @Test("the heap pops in order, with replaceTop standing for a pop then a push")
     func heapOrder() {
         var heap = MinHeap<Int>()
@@ -189,6 +226,25 @@ struct EventBufferTests {
         for number in 5..<9 { buffer.append(EventBufferTests.event("e\(number)")) }
         #expect((0..<7).compactMap { _ in buffer.take()?.id } == ["e2", "e3", "e4", "e5", "e6", "e7", "e8"])
         #expect(buffer.take() == nil && buffer.count == 0)
+    }
+
+    @Test("an event is taken by its position only when it is the first waiting, growing or not")
+    func positions() {
+        let buffer = EventBuffer(capacity: 2)
+        #expect(buffer.endPosition == 0)
+        buffer.append(EventBufferTests.event("e0"))
+        buffer.append(EventBufferTests.event("e1"))
+        #expect(buffer.take(at: 1) == nil)
+        #expect(buffer.take(at: 0)?.id == "e0")
+        // Growing moves e1 to the front of a larger buffer; it keeps position 1, e2 takes 2.
+        #expect(buffer.endPosition == 2)
+        buffer.append(EventBufferTests.event("e2"))
+        #expect(buffer.take(at: 0) == nil)
+        #expect(buffer.take(at: 1)?.id == "e1")
+        #expect(buffer.take(at: 2)?.id == "e2")
+        #expect(buffer.take(at: 3) == nil)
+        buffer.removeAll()
+        #expect(buffer.endPosition == 0)
     }
 
     @Test("removeAll drops what was not taken and starts over")

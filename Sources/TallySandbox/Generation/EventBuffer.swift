@@ -18,6 +18,8 @@ final class EventBuffer: @unchecked Sendable {
     private var head = 0
     private var tail = 0
     private var returned = 0
+    /// Slots taken before the events were moved to the front (``grow()``): positions go on from them.
+    private var slotsDropped = 0
 
     init(capacity: Int) {
         self.capacity = Swift.max(1, capacity)
@@ -44,6 +46,14 @@ final class EventBuffer: @unchecked Sendable {
         guard head < tail else { return nil }
         defer { head += 1 }
         return (base + head).move()
+    }
+
+    /// The position the next event appended takes, counted from the first appended since ``removeAll()``.
+    var endPosition: Int { slotsDropped + tail }
+
+    /// Moves out the event at `position` (see ``endPosition``) if it is the first waiting; nil otherwise.
+    func take(at position: Int) -> Event? {
+        position == slotsDropped + head ? take() : nil
     }
 
     /// Moves a taken event back in, to be destroyed by ``removeAll()`` on whichever thread calls it.
@@ -73,6 +83,7 @@ final class EventBuffer: @unchecked Sendable {
         head = 0
         tail = 0
         returned = 0
+        slotsDropped = 0
     }
 
     private func grow() {
@@ -83,6 +94,7 @@ final class EventBuffer: @unchecked Sendable {
         base = larger
         capacity *= 2
         tail -= head
+        slotsDropped += head
         head = 0
     }
 }

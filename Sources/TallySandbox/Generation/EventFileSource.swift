@@ -97,6 +97,9 @@ final class EventFileSources: @unchecked Sendable {
 /// requests finish, so a record further down arrived no earlier than any above it. A record
 /// never arrives before the one above it, so each file is one ordered source of the merge. An
 /// undecodable record arrives with the record above it (the first: at the first period's start + delay).
+///
+/// The source reads one record ahead (``advance()``), so that the merge can order it by when it is
+/// received, and keeps it until the merge moves it into a batch (``emit(into:)``).
 final class EventFileSource {
     let input: EventFileInput
     private let reader: RecordReader
@@ -107,6 +110,9 @@ final class EventFileSource {
     private(set) var tally: EventFileTally
     private var latestTimestamp = Instant(millisecondsSinceEpoch: .min)
     private var lastReceived = Instant(millisecondsSinceEpoch: .min)
+    /// The record read ahead, an event or an undecodable record, and its line; nil before the first and at the end.
+    private var ahead: DecodedRecord?
+    private var aheadLine = 0
 
     /// Where an undecodable record is received when no event above it has a timestamp: the first period's start.
     private let start: Instant
@@ -124,38 +130,59 @@ final class EventFileSource {
         tally = EventFileTally(file: input.name, format: input.format)
     }
 
-    /// The file's next event (or undecodable record) as the pipeline receives it; nil at its end.
-    func next() -> GeneratedItem? {
+    /// Reads up to the file's next event (or undecodable record), counting the records passed over;
+    /// returns when the pipeline receives it, or nil at the file's end.
+    func advance() -> Instant? {
         while true {
-            let next: (record: DecodedRecord, line: Int)?
-            do { next = try reader.next() } catch {
+            let next: DecodedRecord?
+            do { next = try reader.nextRecord() } catch {
                 owner.fail(error.message)
                 return nil
             }
-            guard let (record, line) = next else { return nil }
+            guard let record = next else { return nil }
+            let line = reader.line
             tally.records += 1
             switch record {
             case .notBilled(let status):
                 tally.notBilled[status, default: 0] += 1
-            case .event(let event, _) where event.tenant != tenant:
-                // The scenario's catalog is its tenant's: a service keeps another tenant's usage in
-                // another book (or refuses it), so it is counted here and never metered.
-                tally.otherTenants[event.tenant, default: 0] += 1
             case .event(let event, let own):
+                guard event.tenant == tenant else {
+                    // The scenario's catalog is its tenant's: a service keeps another tenant's usage in
+                    // another book (or refuses it), so it is counted here and never metered.
+                    tally.otherTenants[event.tenant, default: 0] += 1
+                    continue
+                }
                 tally.events += 1
                 if event.timestamp > latestTimestamp { latestTimestamp = event.timestamp }
                 let receivedAt = arrival(own ?? latestTimestamp + delay)
-                return GeneratedItem(payload: .event(event), receivedAt: receivedAt, eventID: event.id)
+                ahead = .event(event, receivedAt: nil)
+                aheadLine = line
+                return receivedAt
             case .undecodable(let raw, let problem):
                 tally.events += 1
                 tally.undecodable += 1
+                ahead = .undecodable(raw: raw, problem: problem)
+                aheadLine = line
                 // It has no time of its own that can be trusted: it arrived with the record above it.
                 let first = lastReceived == Instant(millisecondsSinceEpoch: .min)
-                let receivedAt = arrival(first ? start + delay : lastReceived)
-                return GeneratedItem(
-                    payload: .undecodable(raw: raw, problem: problem), receivedAt: receivedAt,
-                    eventID: "\(input.name):\(line)")
+                return arrival(first ? start + delay : lastReceived)
             }
+        }
+    }
+
+    /// Moves the record ``advance()`` read into `batch`: an event as it was decoded, an undecodable
+    /// record as a whole item named `file:line`.
+    func emit(into batch: inout StreamBatch) {
+        switch ahead.take() {
+        case .event(let event, _):
+            batch.append(decoded: event, receivedAt: lastReceived)
+        case .undecodable(let raw, let problem):
+            batch.append(
+                whole: GeneratedItem(
+                    payload: .undecodable(raw: raw, problem: problem), receivedAt: lastReceived,
+                    eventID: "\(input.name):\(aheadLine)"))
+        case .notBilled, nil:
+            break
         }
     }
 

@@ -77,8 +77,6 @@ struct Merge {
     private var wholeResends: [GeneratedItem?] = []
     private var freeSlots: [Int] = []
     private var resendSequence = 0
-    /// Each event file's next item, waiting for its turn.
-    private var fileHeads: [GeneratedItem?] = []
     private let files: EventFileSources
     private let delivery: DeliveryTally?
 
@@ -148,10 +146,9 @@ struct Merge {
         }
         try files.open()
         for (index, source) in files.sources.enumerated() {
-            let item = source.next()
-            fileHeads.append(item)
-            if let item {
-                heads.push(OrderKey(time: item.receivedAt, source: .file, rank: UInt64(index), index: index))
+            // Each file's next record waits in its source for its turn.
+            if let receivedAt = source.advance() {
+                heads.push(OrderKey(time: receivedAt, source: .file, rank: UInt64(index), index: index))
             }
         }
     }
@@ -167,10 +164,10 @@ struct Merge {
                 batch.append(whole: explicit[head.index])
             case .file:
                 let index = head.index
-                if let item = fileHeads[index].take() { batch.append(whole: item) }
-                fileHeads[index] = files.sources[index].next()
-                if let next = fileHeads[index] {
-                    heads.replaceTop(OrderKey(time: next.receivedAt, source: .file, rank: UInt64(index), index: index))
+                let source = files.sources[index]
+                source.emit(into: &batch)
+                if let next = source.advance() {
+                    heads.replaceTop(OrderKey(time: next, source: .file, rank: UInt64(index), index: index))
                 } else {
                     _ = heads.pop()
                 }

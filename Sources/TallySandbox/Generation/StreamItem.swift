@@ -15,6 +15,8 @@ import TallyRandom
 /// Items the numbers cannot describe (explicit events, malformed JSON, events a
 /// fault renamed) travel whole beside the batch, and the stream item only says
 /// where: ``unit`` is ``StreamItem/fullItem`` and ``sequence`` is the index.
+/// Events read from a file are moved into the batch as they were decoded
+/// (``StreamBatch/append(decoded:receivedAt:)``): ``unit`` is ``StreamItem/decodedItem``.
 struct StreamItem: Sendable {
     var quantity: ExactDecimal
     /// Ingest time: when the pipeline receives it.
@@ -30,6 +32,11 @@ struct StreamItem: Sendable {
     var properties: UInt64
 
     static let fullItem: Int32 = -1
+    /// The ``unit`` of an event decoded from a file, which waits in ``StreamBatch/decoded`` at ``sequence``.
+    static let decodedItem: Int32 = -2
+
+    /// Whether the item's numbers make its event (a generated one), rather than a whole or decoded one.
+    var isGenerated: Bool { unit >= 0 }
 
     /// The same item, received at `instant`.
     func with(receivedAt instant: Instant) -> StreamItem {
@@ -43,6 +50,13 @@ struct StreamItem: Sendable {
         StreamItem(
             quantity: .zero, receivedAt: receivedAt, timestamp: receivedAt, sequence: index, customer: 0,
             unit: fullItem, properties: 0)
+    }
+
+    /// A stand-in for an event decoded from a file, waiting at `position` of the batch's decoded events.
+    static func decoded(at position: Int, receivedAt: Instant) -> StreamItem {
+        StreamItem(
+            quantity: .zero, receivedAt: receivedAt, timestamp: receivedAt, sequence: position, customer: 0,
+            unit: decodedItem, properties: 0)
     }
 }
 
@@ -71,6 +85,11 @@ struct StreamBatch: Sendable, HoldsWholeItems {
     /// Each item made an event, when the thread that filled the batch did it (see ``makeAll()``);
     /// a stand-in where the item travels whole.
     private(set) var made: EventBuffer?
+    /// The events decoded from files, in item order, until they are made (see ``event(_:)``).
+    ///
+    /// An event file's event is moved here once, from its reader, and moved out once, when it is made:
+    /// travelling whole it was copied and moved some ten times on its way to the meter.
+    private(set) var decoded: EventBuffer?
     let names: StreamNames
 
     init(names: StreamNames) {
@@ -83,18 +102,44 @@ struct StreamBatch: Sendable, HoldsWholeItems {
     /// Whether ``made`` holds every item, none taken yet.
     var isMade: Bool { made?.count == items.count }
 
+    /// Moves in an event decoded from a file, received at `receivedAt`.
+    mutating func append(decoded event: consuming Event, receivedAt: Instant) {
+        let buffer: EventBuffer
+        if let decoded {
+            buffer = decoded
+        } else {
+            buffer = EventBuffer(capacity: EventStream.batchSize)
+            decoded = buffer
+        }
+        items.append(.decoded(at: buffer.endPosition, receivedAt: receivedAt))
+        buffer.append(event)
+    }
+
     /// The item at `index`, as the pipeline receives it.
+    ///
+    /// Like ``event(_:)``, called once per item, in order: a decoded event is moved out.
     func item(_ index: Int) -> GeneratedItem {
         let item = items[index]
         guard item.unit != StreamItem.fullItem else { return full[item.sequence] }
-        let event = made?.withEvent(at: index) { $0.pointee } ?? names.event(item)
+        let event = made?.withEvent(at: index) { $0.pointee } ?? event(index)
         return GeneratedItem(payload: .event(event), receivedAt: item.receivedAt, eventID: event.id)
     }
 
     /// The event of the item at `index`, or ``StreamNames/standIn`` for an item that travels whole.
+    ///
+    /// Made once per item, in order (by the metering loop, or by ``makeAll()``): a decoded event is
+    /// moved out of ``decoded``, not copied.
     func event(_ index: Int) -> Event {
         let item = items[index]
-        return item.unit == StreamItem.fullItem ? StreamNames.standIn : names.event(item)
+        switch item.unit {
+        case StreamItem.fullItem: return StreamNames.standIn
+        case StreamItem.decodedItem:
+            guard let event = decoded?.take(at: item.sequence) else {
+                preconditionFailure("StreamBatch: a decoded event made twice or out of order")
+            }
+            return event
+        default: return names.event(item)
+        }
     }
 
     /// Starts loading what making the item at `index` an event will read: with a million
@@ -102,7 +147,7 @@ struct StreamBatch: Sendable, HoldsWholeItems {
     func prefetchEvent(_ index: Int) {
         guard names.prefetchesCustomerIDs, index < items.count else { return }
         let item = items[index]
-        if item.unit != StreamItem.fullItem { names.withUnit(item.unit) { $0.prefetchCustomerID(of: item) } }
+        if item.isGenerated { names.withUnit(item.unit) { $0.prefetchCustomerID(of: item) } }
     }
 
     /// How far ahead of making an event its reads are started (see ``prefetchEvent(_:)``).
@@ -125,6 +170,7 @@ struct StreamBatch: Sendable, HoldsWholeItems {
         full.removeAll(keepingCapacity: true)
         resendPositions.removeAll(keepingCapacity: true)
         made?.removeAll()
+        decoded?.removeAll()
     }
 }
 
