@@ -130,6 +130,71 @@ struct RequestPathTests {
         )
     }
 
+    @Test("a request's party looked up ahead in the meter's directory is decided and metered as its names are")
+    func partyLookedUpAhead() throws {
+        // marginGuardOnMeter's meter: a $10 fee, each call costs $1, request k judged on the k - 1 calls
+        // before it: 1-9 none, 10 L1 (margin_warning), 11 L2 (throttled), 12 and 13 refused at L3.
+        func decide(byParty: Bool) throws -> (verdicts: [AccessVerdict], outcomes: [MeteringOutcome], meter: Meter) {
+            var meter = try Self.meter(
+                charges: [Charge(name: "Fee", metric: nil, model: .flat(amount: 10))], cost: .flat(1))
+            let directory = meter.directory
+            var verdicts: [AccessVerdict] = []
+            var outcomes: [MeteringOutcome] = []
+            for k in Int64(1)...13 {
+                let verdict: AccessVerdict
+                let party = directory.party(customer: "acme", metric: "api_calls")
+                if byParty {
+                    verdict = meter.canAccess(
+                        tenant: "t1", customer: "acme", metric: "api_calls", party: party, at: Self.ms(k))
+                } else {
+                    let decision = meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(k))
+                    verdict = AccessVerdict(refusal: decision.refusal, flags: decision.flags)
+                }
+                verdicts.append(verdict)
+                guard verdict.refusal == nil else { continue }
+                let event = F.event("m\(k)", at: Self.ms(k))
+                if byParty, let party {
+                    outcomes.append(meter.ingest(event, receivedAt: Self.ms(k), party: party))
+                } else {
+                    outcomes.append(meter.ingest(event, receivedAt: Self.ms(k)))
+                }
+            }
+            return (verdicts, outcomes, meter)
+        }
+        let byName = try decide(byParty: false)
+        let byParty = try decide(byParty: true)
+        #expect(byName.verdicts.map(\.refusal) == Array(repeating: nil, count: 11) + [.marginBlocked, .marginBlocked])
+        #expect(byName.verdicts[9].flags == .marginWarning && byName.verdicts[10].flags == .throttled)
+        #expect(byParty.verdicts == byName.verdicts)
+        #expect(byParty.outcomes == byName.outcomes && byParty.outcomes.count == 11)
+        #expect(byParty.meter.accessCounts == byName.meter.accessCounts)
+        #expect(byParty.meter.counts == byName.meter.counts && byParty.meter.counts.accepted == 11)
+        // Names the catalog lacks have no party: the meter refuses them by name.
+        let directory = byParty.meter.directory
+        #expect(directory.party(customer: "nobody", metric: "api_calls") == nil)
+        #expect(directory.party(customer: "acme", metric: "nothing") == nil)
+        var meter = byParty.meter
+        let unknown = meter.canAccess(
+            tenant: "t1", customer: "nobody", metric: "api_calls", party: nil, at: Self.ms(20))
+        #expect(unknown.refusal == .unknownCustomer && meter.accessCounts.count(.unknownCustomer) == 1)
+    }
+
+    @Test("a party looked up before the catalog was replaced is not trusted: the names are looked up again")
+    func partyOfAnEarlierCatalog() throws {
+        var meter = try Self.meter()
+        let stale = try #require(meter.directory.party(customer: "acme", metric: "bytes"))
+        // The new catalog has no bytes metric: by its names the event is a dead letter, not an accepted sum.
+        try meter.replaceCatalog(
+            Catalog(
+                currency: Currency(code: "USD") ?? Currency(code: "EUR")!,
+                metrics: [Metric(key: "api_calls", aggregation: .count)], plans: [Plan(id: "p", charges: [])],
+                customers: [Customer(id: "acme", plan: "p")]))
+        let event = F.event("b1", metric: "bytes", quantity: "5", at: Self.ms(1))
+        #expect(meter.ingest(event, receivedAt: Self.ms(1), party: stale) == .deadLettered(.unknownMetric))
+        let decision = meter.canAccess(tenant: "t1", customer: "acme", metric: "bytes", party: stale, at: Self.ms(2))
+        #expect(decision.refusal == .unknownMetric)
+    }
+
     @Test("where more usage can lower revenue (volume pricing), every request is judged on revenue worked out anew")
     func marginGuardVolumeDrop() throws {
         // Volume: up to 10 calls at $1 each, more at $0.10 each (the whole quantity); each call costs $0.50.

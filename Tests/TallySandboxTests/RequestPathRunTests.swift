@@ -64,6 +64,55 @@ struct RequestPathRunTests {
         #expect(requests.counts.refused + run.counts.received == 1_020)
     }
 
+    @Test("with 2 or 3 threads the producer looks requests up, and every decision and invoice is the same as on 1")
+    func gatewayOnEveryThreadCount() throws {
+        // Calls cost more than they earn ($0.014 against $0.01) above a $5 fee, so both customers pass
+        // Margin Guard's levels and end refused; peak's volume charge moves tiers (the revenue floor is
+        // dropped); unknown customers are refused by name, malformed events and re-sends skip the gateway.
+        let scenario = try ScenarioLoader.load(
+            yaml: """
+                name: gateway-threads
+                seed: 9
+                start: 2026-01-01T00:00:00Z
+                currency: USD
+                metrics:
+                  - { key: api_calls, aggregation: count, cost: 0.014 }
+                  - { key: peak, aggregation: max }
+                plans:
+                  - id: basic
+                    margin_guard: { warn_below: 20%, throttle_below: 10%, block_below: 0% }
+                    charges:
+                      - { name: Fee, model: flat, amount: 5 }
+                      - { name: Calls, metric: api_calls, model: per_unit, unit_price: 0.01 }
+                      - name: Peak
+                        metric: peak
+                        model: volume
+                        tiers:
+                          - { up_to: 50, unit_price: 0.02 }
+                          - { unit_price: 0.01 }
+                customers:
+                  - { id: acme, plan: basic }
+                  - { id: globex, plan: basic }
+                traffic:
+                  - { metric: api_calls, events: 4000, arrival: uniform }
+                  - { metric: peak, events: 1000, quantity: { uniform: [1, 100] }, arrival: poisson }
+                faults:
+                  - { kind: duplicate, count: 100 }
+                  - { kind: unknown_customer, count: 20 }
+                  - { kind: malformed, count: 10 }
+                """, file: "gateway-threads.yaml")
+        let one = try ScenarioRunner.run(scenario, threads: 1)
+        let requests = try #require(one.requests)
+        #expect(requests.counts.count(.marginBlocked) > 0 && requests.counts.count(.unknownCustomer) == 20)
+        #expect(requests.counts.marginWarnings > 0 && requests.counts.throttled > 0)
+        for threads in [2, 3] {
+            let other = try ScenarioRunner.run(scenario, threads: threads)
+            #expect(other.requestsJSON == one.requestsJSON, "1 and \(threads) threads differ")
+            #expect(other.invoicesJSON == one.invoicesJSON, "1 and \(threads) threads differ")
+            #expect(other.rejectionsJSON == one.rejectionsJSON, "1 and \(threads) threads differ")
+        }
+    }
+
     @Test("a scenario without request-path keys has no gateway")
     func noGatewayWithoutKeys() throws {
         let run = try ScenarioRunner.run(

@@ -40,7 +40,7 @@ public struct Meter: Sendable {
     ///
     /// The values are small and hold no references, so a lookup copies no
     /// dictionaries or strings (the per-event path does two of them).
-    private var customers = StringIndex<ResolvedCustomer>()
+    private(set) var customers = StringIndex<ResolvedCustomer>()
     /// Whether `customers` outgrows a core's own cache (1 MB), so that its slots are worth
     /// prefetching; below that the slot is nearly always cached, and the check is all an event pays.
     private var prefetchesCustomerSlots: Bool { customers.tableBytes > 1 << 20 }
@@ -49,7 +49,10 @@ public struct Meter: Sendable {
     func prefetchCustomerSlot(_ id: String) {
         if prefetchesCustomerSlots { customers.prefetch(id) }
     }
-    private var metrics = StringIndex<ResolvedMetric>()
+    private(set) var metrics = StringIndex<ResolvedMetric>()
+    /// Which catalog `customers` and `metrics` were built from: a ``RequestParty`` looked up in an
+    /// earlier one is not trusted (see ``directory``).
+    private(set) var catalogGeneration: UInt32 = 0
     /// Metric definitions by metric number, read only when a metric needs more than its quantity.
     private var metricDefinitions: [Int32: Metric] = [:]
     /// Hard and soft limits per (customer number, metric number), for the customers whose plan has any.
@@ -111,6 +114,19 @@ public struct Meter: Sendable {
     public mutating func ingest(_ event: Event, receivedAt: Instant) -> MeteringOutcome {
         counts.received += 1
         let outcome = decide(event, receivedAt: receivedAt)
+        counts.record(outcome)
+        return outcome
+    }
+
+    /// ``ingest(_:receivedAt:)`` for an event whose customer and metric were looked up ahead, on another
+    /// thread, in this meter's ``directory``: the same outcome, without the lookups.
+    ///
+    /// A party from an earlier catalog (before ``replaceCatalog(_:)``) is ignored and the event's
+    /// names are looked up again.
+    @discardableResult
+    package mutating func ingest(_ event: Event, receivedAt: Instant, party: RequestParty) -> MeteringOutcome {
+        counts.received += 1
+        let outcome = decide(event, receivedAt: receivedAt, party: party)
         counts.record(outcome)
         return outcome
     }
@@ -236,7 +252,7 @@ public struct Meter: Sendable {
 
     // MARK: The stages
 
-    private mutating func decide(_ event: Event, receivedAt: Instant) -> MeteringOutcome {
+    private mutating func decide(_ event: Event, receivedAt: Instant, party: RequestParty? = nil) -> MeteringOutcome {
         advanceClock(to: receivedAt)
         let now = clock
         if let problem = Meter.schemaProblem(event) {
@@ -251,7 +267,9 @@ public struct Meter: Sendable {
         if seen.found { return .rejected(.duplicate) }
         let customer: ResolvedCustomer
         let metric: ResolvedMetric
-        if let last = lastRequest, lastRequestCustomer == event.customer, lastRequestMetric == event.metric {
+        if let party, party.generation == catalogGeneration {
+            (customer, metric) = (party.customer, party.metric)
+        } else if let last = lastRequest, lastRequestCustomer == event.customer, lastRequestMetric == event.metric {
             (customer, metric) = last
         } else {
             guard let found = customers[event.customer] else {
@@ -403,6 +421,7 @@ public struct Meter: Sendable {
 
     private mutating func resolve(_ catalog: Catalog) {
         lastRequest = nil
+        catalogGeneration &+= 1
         // Percentage charges price each event, prorated charges each change of a level: both keep event values.
         let percentageMetrics = Set(
             catalog.plans.flatMap(\.charges).compactMap { charge -> String? in
@@ -503,14 +522,15 @@ public struct Entitlement: Sendable, Hashable {
 }
 
 extension AccessKeys {
-    fileprivate init(_ customer: ResolvedCustomer, _ metric: ResolvedMetric) {
+    init(_ customer: ResolvedCustomer, _ metric: ResolvedMetric) {
         self.init(
             customer: customer.number, metric: metric.number, position: customer.position, plan: customer.plan,
             hasQuotas: customer.hasQuotas)
     }
 }
 
-private struct ResolvedCustomer: Sendable {
+/// A customer as the per-event path needs it: its numbers and subscription, no strings.
+struct ResolvedCustomer: Sendable {
     var number: Int32
     /// Its position in the catalog, for billing it alone.
     var position: Int32
@@ -524,7 +544,8 @@ private struct ResolvedCustomer: Sendable {
     var end: Int64
 }
 
-private struct ResolvedMetric: Sendable {
+/// A metric as the per-event path needs it.
+struct ResolvedMetric: Sendable {
     var number: Int32
     var aggregation: Aggregation
     var allowsNegative: Bool

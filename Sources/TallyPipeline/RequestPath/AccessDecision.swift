@@ -156,14 +156,14 @@ public struct AccessCounts: Sendable, Hashable {
     /// Conservation at the gateway: `requests = allowed + refused (by reason)`.
     public var isBalanced: Bool { requests == allowed + refused }
 
-    mutating func record(_ decision: AccessDecision) {
+    mutating func record(refusal: AccessRefusal?, flags: AccessFlags) {
         requests += 1
-        if let refusal = decision.refusal {
+        if let refusal {
             byRefusal[refusal.index] += 1
         } else {
             allowed += 1
-            if decision.flags.contains(.marginWarning) { marginWarnings += 1 }
-            if decision.flags.contains(.throttled) { throttled += 1 }
+            if flags.contains(.marginWarning) { marginWarnings += 1 }
+            if flags.contains(.throttled) { throttled += 1 }
         }
     }
 }

@@ -24,9 +24,20 @@ extension Meter {
     public mutating func canAccess(
         tenant: String, customer: String, metric: String, at instant: Instant
     ) -> AccessDecision {
-        let decision = decideAccess(customer: customer, metric: metric, at: instant)
-        access.counts.record(decision)
-        return decision
+        switch requestKeys(customer: customer, metric: metric) {
+        case .failure(let unknown):
+            access.counts.record(refusal: unknown.refusal, flags: [])
+            return AccessDecision(
+                refusal: unknown.refusal,
+                quota: Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil),
+                marginLevel: .none, margin: nil, flags: [], judgedAt: instant)
+        case .success(let keys):
+            var figures = DecisionFigures(judgedAt: instant)
+            let verdict = judge(keys, at: instant, figures: &figures)
+            return AccessDecision(
+                refusal: verdict.refusal, quota: figures.quota, marginLevel: figures.level, margin: figures.margin,
+                flags: verdict.flags, judgedAt: figures.judgedAt)
+        }
     }
 
     /// Every decision of ``canAccess(tenant:customer:metric:at:)`` so far, by outcome.
@@ -48,36 +59,46 @@ extension Meter {
 
     // MARK: The checks
 
-    private mutating func decideAccess(customer: String, metric: String, at instant: Instant) -> AccessDecision {
-        let keys: AccessKeys
-        switch requestKeys(customer: customer, metric: metric) {
-        case .failure(let unknown):
-            return AccessDecision(
-                refusal: unknown.refusal,
-                quota: Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil),
-                marginLevel: .none, margin: nil, flags: [], judgedAt: instant)
-        case .success(let found): keys = found
-        }
+    /// Checks 2 to 4 for a request whose customer and metric are known, and counts the decision.
+    ///
+    /// The one code path of every decision. What it was judged on goes to `figures`: kept for an
+    /// ``AccessDecision`` (``DecisionFigures``), or dropped where the caller reads only the verdict
+    /// (``NoFigures``). Specialized for each, so the sandbox's runner neither builds nor copies the
+    /// decision's figures, some 140 bytes, for every request.
+    @inline(__always)
+    mutating func judge<Figures: AccessFigures>(
+        _ keys: AccessKeys, at instant: Instant, figures: inout Figures
+    ) -> AccessVerdict {
         let plan = planIndex(keys)
-        let standing = cachedStanding(keys, at: instant, plan)
-        let level = standing.level
-        var decision = AccessDecision(
-            refusal: nil, quota: standing.quota, marginLevel: level, margin: standing.margin,
-            flags: [], judgedAt: standing.fetchedAt)
-        if !standing.quota.allowed {
-            decision.refusal = .quotaExceeded
+        let quotaAllowed: Bool
+        let level: MarginLevel
+        if access.cacheRefresh == nil {
+            let margin = marginStanding(keys, at: instant, plan)
+            let quota = quotaStanding(keys, at: instant)
+            figures.note(quota: quota, margin: margin.standing, level: margin.level, judgedAt: instant)
+            (quotaAllowed, level) = (quota.allowed, margin.level)
+        } else {
+            let standing = cachedStanding(keys, at: instant, plan)
+            figures.note(
+                quota: standing.quota, margin: standing.margin, level: standing.level, judgedAt: standing.fetchedAt)
+            (quotaAllowed, level) = (standing.quota.allowed, standing.level)
+        }
+        var verdict = AccessVerdict(refusal: nil, flags: [])
+        if !quotaAllowed {
+            verdict.refusal = .quotaExceeded
         } else if level == .blocked {
-            decision.refusal = .marginBlocked
+            verdict.refusal = .marginBlocked
         } else if !access.planLimits[plan].spikeArrests.isEmpty, !admitSpike(keys, at: instant, plan) {
-            decision.refusal = .spikeArrested
+            verdict.refusal = .spikeArrested
         } else {
             switch level {
-            case .warning: decision.flags = .marginWarning
-            case .throttled: decision.flags = .throttled
+            case .warning: verdict.flags = .marginWarning
+            case .throttled: verdict.flags = .throttled
             case .none, .blocked: break
             }
         }
-        return decision
+        access.counts.record(refusal: verdict.refusal, flags: verdict.flags)
+        return verdict
     }
 
     /// Whether every spike arrest of the plan on the metric admits the request; if so, it takes its place in each.
@@ -102,7 +123,7 @@ extension Meter {
         keys.plan >= 0 && Int(keys.plan) < access.planLimits.count - 1 ? Int(keys.plan) : access.planLimits.count - 1
     }
 
-    /// The standing a decision is judged on: live, or the cache's copy while it is fresh.
+    /// The standing a decision is judged on with an entitlement cache: the cache's copy while it is fresh.
     private mutating func cachedStanding(
         _ keys: AccessKeys, at instant: Instant, _ plan: Int
     ) -> CachedStanding {
@@ -402,4 +423,43 @@ struct BucketKey: Hashable, Sendable {
     var customer: Int32
     /// The spike arrest's position in the plan.
     var arrest: Int32
+}
+
+/// A decision without the figures it was judged on: what the sandbox's runner reads for each request.
+package struct AccessVerdict: Sendable, Hashable {
+    /// Why the request was refused; nil when it is allowed.
+    package var refusal: AccessRefusal?
+    /// Flags of an allowed request; empty when refused.
+    package var flags: AccessFlags
+
+    /// Creates a verdict: refused for `refusal`, or allowed with `flags`.
+    package init(refusal: AccessRefusal?, flags: AccessFlags) {
+        self.refusal = refusal
+        self.flags = flags
+    }
+}
+
+/// Where ``Meter/judge(_:at:figures:)`` puts the figures a decision was judged on.
+protocol AccessFigures {
+    mutating func note(quota: Entitlement, margin: MarginStanding?, level: MarginLevel, judgedAt: Instant)
+}
+
+/// The figures kept, for an ``AccessDecision``.
+struct DecisionFigures: AccessFigures {
+    var quota = Entitlement(allowed: false, limit: nil, hard: false, used: .zero, remaining: nil)
+    var margin: MarginStanding?
+    var level = MarginLevel.none
+    var judgedAt: Instant
+
+    init(judgedAt: Instant) { self.judgedAt = judgedAt }
+
+    mutating func note(quota: Entitlement, margin: MarginStanding?, level: MarginLevel, judgedAt: Instant) {
+        (self.quota, self.margin, self.level, self.judgedAt) = (quota, margin, level, judgedAt)
+    }
+}
+
+/// The figures dropped: the caller reads the verdict only.
+struct NoFigures: AccessFigures {
+    @inline(__always)
+    func note(quota: Entitlement, margin: MarginStanding?, level: MarginLevel, judgedAt: Instant) {}
 }

@@ -24,6 +24,9 @@ struct EventStream {
     var files: EventFileSources? = nil
     /// Where what `delivery:` lost or sent twice is counted; nil when nobody reads it.
     var delivery: DeliveryTally? = nil
+    /// With a request path, the meter's lookups, so that a producer thread looks up each event's
+    /// customer and metric (see ``StreamBatch/makeAll(directory:)``); nil otherwise.
+    var directory: Meter.Directory? = nil
     static let chunkSize = 8192
     static let batchSize = 4096
 
@@ -47,7 +50,7 @@ struct EventStream {
             }
             return
         }
-        let producer = BatchProducer(merge: merge)
+        let producer = BatchProducer(merge: merge, directory: directory)
         defer { producer.stop() }
         // The producer empties each batch it gets back: destroying the events is its work, not this thread's.
         while let batch = producer.next() {
@@ -290,8 +293,11 @@ final class BatchProducer: @unchecked Sendable {
     private var exited = false
     /// Batches kept ready: enough to ride out a slow chunk, little memory.
     private let depth = 3
+    /// Read by the producer thread only (see ``StreamBatch/makeAll(directory:)``).
+    private let directory: Meter.Directory?
 
-    init(merge: Merge) {
+    init(merge: Merge, directory: Meter.Directory? = nil) {
+        self.directory = directory
         // The thread owns the merge from here on: nothing else touches it.
         nonisolated(unsafe) let merge = merge
         let thread = Thread { [self] in
@@ -349,7 +355,7 @@ final class BatchProducer: @unchecked Sendable {
             condition.unlock()
             batch.removeAll()
             guard merge.fill(&batch, upTo: EventStream.batchSize) else { return }
-            batch.makeAll()
+            batch.makeAll(directory: directory)
             condition.lock()
             ready.append(batch)
             condition.broadcast()

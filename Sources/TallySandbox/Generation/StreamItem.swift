@@ -90,6 +90,9 @@ struct StreamBatch: Sendable, HoldsWholeItems {
     /// An event file's event is moved here once, from its reader, and moved out once, when it is made:
     /// travelling whole it was copied and moved some ten times on its way to the meter.
     private(set) var decoded: EventBuffer?
+    /// With a request path, each made event's customer and metric as the meter numbers them (nil where
+    /// the catalog lacks one, or for a whole item), looked up by ``makeAll(directory:)``; else empty.
+    private(set) var parties: [RequestParty?] = []
     let names: StreamNames
 
     init(names: StreamNames) {
@@ -155,13 +158,23 @@ struct StreamBatch: Sendable, HoldsWholeItems {
 
     /// Makes every item an event now, so that the thread that consumes the batch does not have to.
     ///
-    /// With two threads the producer has time to spare and the metering thread has none.
-    mutating func makeAll() {
+    /// With two threads the producer has time to spare and the metering thread has none. Given the
+    /// meter's `directory`, it also looks up each event's customer and metric (``parties``), which the
+    /// request path would otherwise do on the metering thread.
+    mutating func makeAll(directory: Meter.Directory? = nil) {
         let made = self.made ?? EventBuffer(capacity: EventStream.batchSize)
         self.made = made
+        parties.removeAll(keepingCapacity: true)
+        if directory != nil { parties.reserveCapacity(items.count) }
         for index in items.indices {
             prefetchEvent(index + StreamBatch.prefetchDistance)
-            made.append(event(index))
+            let event = event(index)
+            if let directory {
+                parties.append(
+                    items[index].unit == StreamItem.fullItem
+                        ? nil : directory.party(customer: event.customer, metric: event.metric))
+            }
+            made.append(event)
         }
     }
 
@@ -169,6 +182,7 @@ struct StreamBatch: Sendable, HoldsWholeItems {
         items.removeAll(keepingCapacity: true)
         full.removeAll(keepingCapacity: true)
         resendPositions.removeAll(keepingCapacity: true)
+        parties.removeAll(keepingCapacity: true)
         made?.removeAll()
         decoded?.removeAll()
     }

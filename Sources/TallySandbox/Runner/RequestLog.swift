@@ -21,15 +21,17 @@ public struct RequestLog: Sendable {
         return text
     }
 
-    /// Notes a decision on a request of `customer` at `instant`.
-    mutating func record(_ decision: AccessDecision, customer: String, requestID: String, at instant: Instant) {
-        if let refusal = decision.refusal {
+    /// Notes a decision on a request of `customer` at `instant`: its refusal, or its flags.
+    mutating func record(
+        _ refusal: AccessRefusal?, flags: AccessFlags, customer: String, requestID: String, at instant: Instant
+    ) {
+        if let refusal {
             customers[customer, default: CustomerRequests()].refuse(refusal, at: instant)
             if samples[refusal, default: []].count < RejectionsDocument.sampleSize {
                 samples[refusal, default: []].append(requestID)
             }
-        } else if !decision.flags.isEmpty {
-            customers[customer, default: CustomerRequests()].flag(decision.flags)
+        } else if !flags.isEmpty {
+            customers[customer, default: CustomerRequests()].flag(flags)
         }
     }
 }
