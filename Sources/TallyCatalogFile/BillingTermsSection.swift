@@ -41,9 +41,6 @@ package struct BillingTermsSection {
         package var catalog: Catalog?
         /// `entitlement_cache.refresh`; nil for exact decisions.
         package var cacheRefresh: TimeSpan?
-        /// Each `anchor: anniversary` key of the file, the scenario's first: empty when every customer
-        /// follows the calendar schedule.
-        package var anniversaryNodes: [Node] = []
 
         /// The billing periods, once the start and their count are known.
         package var schedule: PeriodSchedule? {
@@ -145,12 +142,10 @@ package struct BillingTermsSection {
             }
         }
 
-        var anchorNodes = catalogReader.anniversaryItems.compactMap(\.anchorKey)
-        if anchor == .anniversary, let node = top["anchor"] { anchorNodes.insert(node, at: 0) }
         let cacheRefresh = top["entitlement_cache"].flatMap { RequestPathSection(reader: reader).entitlementCache($0) }
         return Terms(
             name: name, start: start, periods: periods, interval: interval, tenant: tenant, ingest: ingest,
-            catalog: catalog, cacheRefresh: cacheRefresh, anniversaryNodes: anchorNodes)
+            catalog: catalog, cacheRefresh: cacheRefresh)
     }
 
     /// Checks that each customer billed on its own anniversary starts at or after the scenario's start: its

@@ -376,30 +376,45 @@ public struct TallyService: Sendable {
             guard let customer = query.get("customer"), !customer.isEmpty else {
                 throw APIError.invalid("customer", "missing, expected ?customer=<customer id>")
             }
-            guard terms.catalog.customer(customer) != nil else {
+            guard let known = terms.catalog.customer(customer) else {
                 throw APIError(
                     status: 404, code: "not_found", field: "customer", message: "no customer '\(customer.prefix(64))'")
             }
             // "Now" is the book's clock: the service's for live data, the last received-at for test data.
             let now = principal.mode == .live || clock.millisecondsSinceEpoch == .min ? wallInstant() : clock
-            guard let period = terms.schedule.periodIndex(containing: now) else {
+            // The customer's own period: an anniversary customer's periods start on its own start.
+            let periods = terms.schedule.schedule(for: known)
+            guard let period = periods.periodIndex(containing: now) else {
                 throw APIError(
-                    status: 404, code: "not_found", message: "no billing period of the catalog contains \(now.iso8601)")
+                    status: 404, code: "not_found",
+                    message: "no billing period of customer '\(customer.prefix(64))' contains \(now.iso8601)"
+                        + Self.spanText(periods))
             }
             invoices = invoices.filter { $0.customer == customer && $0.period.index == period }
         } else if let text = query.get("period") {
             guard let period = Int(text), period >= 0 else {
                 throw APIError.invalid("period", "expected a whole number from 0")
             }
+            // Each customer's own N-th period (Invoice.period.index): for a calendar customer the catalog's
+            // N-th, for an anniversary one the N-th from its own start. No customer has more periods than the
+            // catalog's schedule, so that is the range.
             guard period < terms.schedule.periods.count else {
                 throw APIError(
                     status: 404, code: "not_found", field: "period",
-                    message: "the catalog has periods 0 to \(terms.schedule.periods.count - 1)")
+                    message:
+                        "the catalog has periods 0 to \(terms.schedule.periods.count - 1): each customer's periods are "
+                        + "numbered from 0, and none has more than the catalog's \(terms.schedule.periods.count)")
             }
             invoices = invoices.filter { $0.period.index == period }
         }
         let document = InvoicesDocument.json(scenario: terms.name, currency: terms.catalog.currency, invoices: invoices)
         return Self.json(.ok, CanonicalJSON.write(document))
+    }
+
+    /// ` (its periods run from START to END)`, or ` (it has no billing period)`, for a 404's message.
+    private static func spanText(_ periods: PeriodSchedule) -> String {
+        guard let start = periods.start, let end = periods.end else { return " (it has no billing period)" }
+        return " (its periods run from \(start.iso8601) to \(end.iso8601))"
     }
 
     // MARK: Answers

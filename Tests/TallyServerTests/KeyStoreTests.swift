@@ -73,9 +73,8 @@ import Testing
         }
     }
 
-    @Test func theServiceRefusesAnAnniversaryAnchorAtItsKey() throws {
-        // The service's invoice queries follow one schedule: the scenario's `anchor: anniversary`
-        // (line 3, column 9) and a customer's own (line 7, column 39) are each refused where they are.
+    @Test func theServiceReadsAnniversaryAnchors() throws {
+        // The scenario's `anchor: anniversary` is the default of its customers; b sets its own calendar one.
         let yaml = """
             name: x
             start: 2026-01-01T00:00:00Z
@@ -83,21 +82,13 @@ import Testing
             currency: USD
             metrics: [{ key: c, aggregation: count }]
             plans: [{ id: p }]
-            customers: [{ id: a, plan: p, anchor: anniversary }]
+            customers: [{ id: a, plan: p, start: 2026-01-20T00:00:00Z }, { id: b, plan: p, anchor: calendar }]
 
             """
-        do {
-            _ = try CatalogFile.load(yaml: yaml, file: "anchored.yaml")
-            Issue.record("accepted an anniversary anchor")
-        } catch {
-            #expect(
-                "\(error)".contains(
-                    "anchored.yaml:3:9: tally-server bills every customer on the catalog's one schedule"))
-            #expect("\(error)".contains("anchored.yaml:7:39: tally-server bills"))
-        }
-        // `anchor: calendar` is today's behaviour and is read as it always was.
-        let calendar = try CatalogFile.load(
-            yaml: yaml.replacingOccurrences(of: "anniversary", with: "calendar"), file: "calendar.yaml")
-        #expect(calendar.catalog.customers.map(\.anchor) == [.calendar])
+        let file = try CatalogFile.load(yaml: yaml, file: "anchored.yaml")
+        #expect(file.catalog.customers.map(\.anchor) == [.anniversary, .calendar])
+        // a's own first period: Jan 20 - Feb 20 (a monthly schedule from its start).
+        let own = file.schedule.schedule(for: file.catalog.customers[0])
+        #expect(own.periods.first?.description == "2026-01-20T00:00:00Z..<2026-02-20T00:00:00Z")
     }
 }

@@ -6,7 +6,7 @@ import Yams
 ///
 /// The service reads a scenario file with the sandbox's own reader of billing terms
 /// (``BillingTermsSection`` in TallyCatalogFile), so both read a catalog alike: `name`, `tenant`,
-/// `currency`, `start`, `periods`, `period_length`, `ingest`, `metrics`, `plans`, `customers`,
+/// `currency`, `start`, `periods`, `period_length`, `anchor`, `ingest`, `metrics`, `plans`, `customers`,
 /// `discounts`, `taxes`, `tax_rounding`, `credits`, `entitlement_cache`. Traffic, faults and
 /// expectations are the sandbox's and are not read.
 public struct CatalogFile: Sendable {
@@ -16,7 +16,8 @@ public struct CatalogFile: Sendable {
     public var tenant: String
     /// The metrics, plans, customers and adjustments that rate the tenant's usage.
     public var catalog: Catalog
-    /// The billing periods.
+    /// The billing periods of the run; a customer with `anchor: anniversary` has its own, from its `start`
+    /// (``PeriodSchedule/schedule(for:)``), at most as many.
     public var schedule: PeriodSchedule
     /// How old or early an event may be, and when it is late.
     public var limits: MeteringLimits
@@ -44,13 +45,6 @@ public struct CatalogFile: Sendable {
         }
         let terms = reader.mapping(root, "the scenario", allowed: keys).map {
             BillingTermsSection(reader: reader).read($0, root: root)
-        }
-        // The service's books, invoice queries (`?period=`) and previews follow one schedule for every customer.
-        for node in terms?.anniversaryNodes ?? [] {
-            reader.fail(
-                node,
-                "tally-server bills every customer on the catalog's one schedule: anchor: anniversary is not supported by the service yet, expected anchor: calendar (or no anchor)"
-            )
         }
         guard let terms, let name = terms.name, let catalog = terms.catalog, let schedule = terms.schedule,
             let ingest = terms.ingest,
