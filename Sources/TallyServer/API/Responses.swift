@@ -8,6 +8,9 @@ import TallyPipeline
 ///  "results":[{"event_id":"e1","outcome":"accepted","period":0},
 ///             {"event_id":"e1","outcome":"rejected","reason":"duplicate"}]}
 /// ```
+///
+/// An accepted event's `period` is the index of its customer's own period containing it, as the meter
+/// assigned it: for a customer with `anchor: anniversary`, counted from its own start (Docs/Server.md).
 enum IngestResponse {
     struct Tally: Sendable {
         var received = 0, accepted = 0, rejected = 0, deadLettered = 0
