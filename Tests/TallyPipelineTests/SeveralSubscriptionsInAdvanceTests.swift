@@ -155,4 +155,39 @@ struct SeveralSubscriptionsInAdvanceTests {
         #expect(invoices.map(\.total) == [31, 21, 23, 31, 31, 21])
         #expect(invoices[2].lines.map(\.quantity) == [1, 300].map { ExactDecimal($0) })
     }
+
+    @Test func theMeterCountsAnAnniversaryCustomersUsageInItsOwnPeriods() throws {
+        // "c" holds api from Jan 11 and extra from Jan 21, on its anniversary: its periods are Jan 11 - Feb 11 and
+        // Feb 11 - Mar 11. A call on Jan 5 is before its time (no period), Jan 15 and Feb 10 in its first period,
+        // Feb 11 (on the boundary) and Mar 5 (after the run's end, Mar 1) in its second.
+        var customer = Customer(
+            id: "c",
+            subscriptions: [
+                try subscription("api", "api", start: "2026-01-11"),
+                try subscription("extra", "extra", start: "2026-01-21"),
+            ])
+        customer.anchor = .anniversary
+        let catalog = try Catalog(
+            currency: try currency("USD"), metrics: [callsMetric], plans: try plans(), customers: [customer])
+        var meter = Meter(catalog: catalog, schedule: try months(2))
+        var periods: [Int?] = []
+        for (offset, at) in ["2026-01-05", "2026-01-15", "2026-02-10T23:00:00Z", "2026-02-11", "2026-03-05"]
+            .enumerated()
+        {
+            let timestamp = try instant(at)
+            let event = Event(
+                id: "e\(offset)", tenant: "t1", customer: "c", metric: "calls", quantity: 1, timestamp: timestamp,
+                source: "sdk")
+            guard case .accepted(let acceptance) = meter.ingest(event, receivedAt: timestamp) else {
+                Issue.record("the call at \(at) was not accepted")
+                continue
+            }
+            periods.append(acceptance.period)
+        }
+        #expect(periods == [nil, 0, 0, 1, 1])
+        #expect(
+            meter.usage.periods(ofCustomer: meter.usage.knownCustomerNumber("c", guessing: 0)).map(\.start.iso8601) == [
+                "2026-01-11T00:00:00Z", "2026-02-11T00:00:00Z",
+            ])
+    }
 }
