@@ -402,7 +402,9 @@ package struct CatalogSection {
             let trialUsage = map["trial_usage"].flatMap { reader.choice($0, "trial_usage", TrialUsage.self) }
             let changes = map["changes"].map { planChanges($0) } ?? []
             let anchor = map["anchor"].flatMap { reader.choice($0, "anchor", BillingAnchor.self) } ?? defaultAnchor
-            if anchor == .anniversary { anniversaryItems.append((map["start"] ?? item, start, map["anchor"])) }
+            if anchor == .anniversary, subscriptions == nil {
+                anniversaryItems.append((map["start"] ?? item, start, map["anchor"]))
+            }
             // count: 100, id_prefix: cust- makes cust-001 ... cust-100; one customer otherwise.
             let numbered: (prefix: String, count: Int)?
             let id: String
@@ -438,6 +440,13 @@ package struct CatalogSection {
                 customer = Customer(
                     id: id, subscriptions: subscriptions, taxJurisdiction: tax, taxExempt: exempt, billing: billing,
                     creditBalance: balance)
+                // Its periods start at its earliest subscription's start (none: with the run's).
+                if anchor == .anniversary {
+                    let earliest = subscriptions.firstIndex { $0.start != nil && $0.start == customer.start }
+                    let items = map["subscriptions"]?.sequence.map(Array.init) ?? []
+                    let node = earliest.flatMap { items.count == subscriptions.count ? items[$0]["start"] : nil }
+                    anniversaryItems.append((node ?? item, customer.start, map["anchor"]))
+                }
             }
             customer.trial = trial
             customer.trialUsage = trialUsage

@@ -90,6 +90,27 @@ struct NewUserFrictionTests {
         #expect(try String(contentsOfFile: path, encoding: .utf8) == all.map { $0 + "\n" }.joined())
     }
 
+    @Test("a golden diff tells a period's in-advance invoices apart: -A, then -A2 and on by their ordinal")
+    func inAdvanceInvoicesApartInTheDiff() throws {
+        // Seats 60 -> 66 in advance (Scenarios/subscriptions-in-advance.yaml): acme's Apr -A2 is 66 x 14/30 = 30.80,
+        // tax 3.08: 33.88 (was 30.80); globex's Apr -A is 66.00 (was 60.00); its Apr -A2 (Platform fee) is unchanged.
+        let scenario = try Repository.load("subscriptions-in-advance.yaml") {
+            $0.replacingOccurrences(
+                of: "{ name: Seats, model: flat, amount: 60, billed: in_advance }",
+                with: "{ name: Seats, model: flat, amount: 66, billed: in_advance }")
+        }
+        let money = GoldenFiles(fixtures: Repository.fixtures).moneyDifferences(try ScenarioRunner.run(scenario))
+            .map(\.summary)
+        #expect(
+            money.prefix(2) == [
+                "acme period 2026-04-01 (in advance 2): total expected 30.80, actual 33.88; "
+                    + "amount due expected 30.80, actual 33.88",
+                "globex period 2026-04-01 (in advance): total expected 60.00, actual 66.00; "
+                    + "amount due expected 60.00, actual 66.00",
+            ])
+        #expect(!money.contains { $0.hasPrefix("globex period 2026-04-01 (in advance 2)") })
+    }
+
     @Test("a missing file exits 2 for every command that reads one, and a usage error exits 64")
     func missingFileExitCodes() throws {
         let cli = CLITests()

@@ -39,4 +39,73 @@ struct SeveralSubscriptionsRerateTests {
         // initech: (62 - 6.20) x 2 = 111.60.
         #expect(new["initech"] == .string("111.60"))
     }
+
+    @Test("rerate bills fees in advance on several subscriptions, an in-advance invoice per issue instant")
+    func rerateInAdvance() throws {
+        guard
+            let new = try CLITests().rerateTotals(
+                "subscriptions-in-advance",
+                plans: """
+                    plans:
+                      - id: platform
+                        minimum_commitment: 20
+                        charges:
+                          - { name: Platform fee, model: flat, amount: 30, billed: in_advance }
+                          - { name: API calls, metric: api_calls, model: per_unit, unit_price: 0.01 }
+                      - id: seats
+                        charges:
+                          - { name: Seats, model: flat, amount: 90, billed: in_advance }
+                      - id: seats-plus
+                        charges:
+                          - { name: Seats, model: flat, amount: 93, billed: in_advance }
+                      - id: storage
+                        charges:
+                          - { name: Storage, model: flat, amount: 30, billed: in_advance }
+                      - id: support
+                        charges:
+                          - { name: Support, model: flat, amount: 31 }
+                          - { name: Tickets, metric: tickets, model: per_unit, unit_price: 2.00 }
+
+                    """)
+        else { return }
+        // seats now 90 in advance (was 60); the rest as recorded (Scenarios/subscriptions-in-advance.yaml).
+        // acme: Apr -A 27.50; -A2 Seats 90 x 14/30 = 42.00 + tax 4.20 = 46.20; arrears 60.50;
+        //   May -A 30 + 90 = 120.00 + tax 12.00 = 132.00; arrears 67.10. In all 333.30.
+        #expect(new["acme"] == .string("333.30"))
+        // globex: Apr -A 90.00, -A2 16.00, arrears 25.00; May -A 120.00; arrears: the upgrade to seats-plus is still
+        //   one (93 >= 90): 10.00 + 10.00 - (90 x 21/31 = 60.967... -> 60.97) + 63.00 = 22.03. In all 273.03.
+        #expect(new["globex"] == .string("273.03"))
+        // initech: Apr -A 90 + 30 = 120.00, arrears -20.00; May -A 90.00. In all 190.00.
+        #expect(new["initech"] == .string("190.00"))
+    }
+
+    @Test("rerate bills an anniversary customer with several subscriptions on its own periods")
+    func rerateAnniversary() throws {
+        guard
+            let new = try CLITests().rerateTotals(
+                "subscriptions-anniversary",
+                plans: """
+                    plans:
+                      - id: api
+                        charges:
+                          - { name: Base fee, model: flat, amount: 20 }
+                          - { name: API calls, metric: api_calls, model: per_unit, unit_price: 0.01 }
+                      - id: api-lite
+                        charges:
+                          - { name: Base fee, model: flat, amount: 10 }
+                          - { name: API calls, metric: api_calls, model: per_unit, unit_price: 0.01 }
+                      - id: care
+                        charges:
+                          - { name: Care, model: flat, amount: 56, billed: in_advance }
+
+                    """)
+        else { return }
+        // care doubled (56 in advance); the in-arrears figures as recorded (Scenarios/subscriptions-anniversary.yaml).
+        // globex (calendar): Jan -A 56 x 16/31 = 28.903... -> 28.90; Feb and Mar -A 56.00 each;
+        //   arrears 24.00 + 20.00 + 21.00 = 65.00. In all 205.90.
+        #expect(new["globex"] == .string("205.90"))
+        // hooli (its own periods from Feb 10): P1 -A 56 x 18/28 = 36.00, P2 -A 56.00; arrears 27.00 + 23.00.
+        //   In all 142.00.
+        #expect(new["hooli"] == .string("142.00"))
+    }
 }

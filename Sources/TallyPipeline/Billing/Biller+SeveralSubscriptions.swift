@@ -1,17 +1,21 @@
 extension Biller {
-    /// The invoice of `period` for a customer with several subscriptions (``Customer/subscriptions``), handed to
-    /// `body`: one invoice, dated at the period's end, holding the in-arrears lines of each subscription in the
-    /// customer's order.
+    /// The invoices of `period` for a customer with several subscriptions (``Customer/subscriptions``), handed to
+    /// `body`: its in-advance invoices of the period, by the instant they are issued, then one invoice dated at the period's end
+    /// holding the in-arrears lines of each subscription in the customer's order.
     ///
     /// Each subscription is billed as a customer on its plan alone would be, up to its contract terms: its fees for
     /// its own days, its plan changes and trial, its usage (the usage of the metrics its plan prices, inside its own
-    /// dates), its charge minimums, minimum commitment, spend cap, term commitment and rollover. Discounts, tax and
-    /// credits then apply once, to the whole invoice.
-    func severalSubscriptionsInvoice(
+    /// dates), its charge minimums, minimum commitment, spend cap, term commitment and rollover; for a plan with fees
+    /// in advance, the unused days credited and the rest of the period charged as for a customer on one plan.
+    /// Discounts, tax and credits then apply once to each invoice, as it is made.
+    func severalSubscriptionsInvoices(
         number: String, customer: Customer, timelines: [SubscriptionTimeline], position: Int, period: BillingPeriod,
         usage: Usage, ledger: inout CustomerLedger, _ body: (consuming Invoice) -> Void
     ) throws(BillingError) {
         let usageNumber = usage.knownCustomerNumber(customer.id, guessing: position)
+        try severalSubscriptionsInAdvance(
+            number: number, customer: customer, timelines: timelines, period: period, usageNumber: usageNumber,
+            ledger: &ledger, body)
         var lines: [InvoiceLine] = []
         var plans: [Plan?] = Array(repeating: nil, count: timelines.count)
         var invoicePlan: Plan?
@@ -46,6 +50,58 @@ extension Biller {
         invoice.subscriptions = customer.subscriptions.map(\.id)
         try keepCredit(of: invoice, in: &ledger, context: context)
         body(invoice)
+    }
+
+    /// The in-advance invoices of `period` for a customer with several subscriptions, handed to `body` in the order
+    /// they are issued: one per instant at which a subscription's fees of the period start (the period's start, or
+    /// the subscription's own start or trial end inside it), holding the in-advance fees, to the period's end, of
+    /// each subscription whose fees start then, in the customer's order.
+    ///
+    /// The first is numbered `<number>-A` as a customer on one plan's is, the later ones `<number>-A2`, `-A3`...
+    /// (Lago puts the subscriptions that share a billing date on one invoice and issues a subscription started
+    /// mid-period its own at once, as Stripe does.)
+    private func severalSubscriptionsInAdvance(
+        number: String, customer: Customer, timelines: [SubscriptionTimeline], period: BillingPeriod,
+        usageNumber: Int32?, ledger: inout CustomerLedger, _ body: (consuming Invoice) -> Void
+    ) throws(BillingError) {
+        // Each subscription with in-advance fees this period: when they start, and the plan in force then.
+        var starts: [(issued: Instant, subscription: Int, plan: Plan)] = []
+        for (index, timeline) in timelines.enumerated() {
+            guard let first = timeline.phases(in: period).first, first.plan.billsInAdvance else { continue }
+            let from = timeline.feeStart(first)
+            if from < first.to { starts.append((from, index, first.plan)) }
+        }
+        guard !starts.isEmpty else { return }
+        starts.sort { ($0.issued, $0.subscription) < ($1.issued, $1.subscription) }
+        let context = BillingContext(
+            customer: customer.id, period: period.index, usageNumber: usageNumber, chargeMetrics: [])
+        var ordinal = 0
+        var next = starts.startIndex
+        while next < starts.endIndex {
+            let issued = starts[next].issued
+            var lines: [InvoiceLine] = []
+            // The plan each line's charge index points into: the plan in force when its fees start.
+            var plans: [Plan?] = Array(repeating: nil, count: timelines.count)
+            let invoicePlan = starts[next].plan
+            while next < starts.endIndex, starts[next].issued == issued {
+                let (_, index, plan) = starts[next]
+                plans[index] = plan
+                for var line in try inAdvanceFees(of: plan, from: issued, period: period, context: context) {
+                    line.subscription = index
+                    lines.append(line)
+                }
+                next += 1
+            }
+            ordinal += 1
+            var invoice = try settled(
+                number: number + (ordinal == 1 ? "-A" : "-A\(ordinal)"), customer: customer, plan: invoicePlan,
+                period: period, lines: lines, rollover: nil, commitment: nil, ledger: &ledger, context: context,
+                subscriptionPlans: plans)
+            invoice.issued = issued
+            invoice.inAdvance = true
+            invoice.subscriptions = customer.subscriptions.map(\.id)
+            body(invoice)
+        }
     }
 
     /// A negative in-arrears total (credited unused days) goes to the customer's balance, which pays later invoices.

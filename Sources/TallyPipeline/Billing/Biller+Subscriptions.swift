@@ -19,13 +19,7 @@ extension Biller {
         if first.plan.billsInAdvance, advanceFrom < first.to {
             let context = BillingContext(
                 customer: customer.id, period: period.index, usageNumber: usageNumber, chargeMetrics: [])
-            var lines: [InvoiceLine] = []
-            for (index, charge) in first.plan.charges.enumerated() where charge.billing == .inAdvance {
-                lines.append(
-                    try feeLine(
-                        charge, of: first.plan, chargeIndex: index, name: charge.name, from: advanceFrom,
-                        to: period.end, period: period, credit: false, context: context))
-            }
+            let lines = try inAdvanceFees(of: first.plan, from: advanceFrom, period: period, context: context)
             var invoice = try settled(
                 number: number + "-A", customer: customer, plan: first.plan, period: period, lines: lines,
                 rollover: nil, commitment: nil, ledger: &ledger, context: context)
@@ -45,6 +39,21 @@ extension Biller {
         invoice.issued = period.end
         try keepCredit(of: invoice, in: &ledger, context: context)
         body(invoice)
+    }
+
+    /// The in-advance fees of `plan` from `from` to the end of `period`, a line per in-advance charge in plan order,
+    /// each prorated as every flat fee is.
+    func inAdvanceFees(
+        of plan: Plan, from: Instant, period: BillingPeriod, context: BillingContext
+    ) throws(BillingError) -> [InvoiceLine] {
+        var lines: [InvoiceLine] = []
+        for (index, charge) in plan.charges.enumerated() where charge.billing == .inAdvance {
+            lines.append(
+                try feeLine(
+                    charge, of: plan, chargeIndex: index, name: charge.name, from: from, to: period.end,
+                    period: period, credit: false, context: context))
+        }
+        return lines
     }
 
     /// The in-arrears lines of one subscription's `phases` in `period` (those of ``lifecycleInvoices``), after the

@@ -149,7 +149,7 @@ public struct Biller: Sendable {
                     }
                 }
                 let number = InvoiceStage.number(prefix: prefix, customerPosition: position + 1, scratch: &numberText)
-                try severalSubscriptionsInvoice(
+                try severalSubscriptionsInvoices(
                     number: number, customer: customer, timelines: subscriptionTimelines[position] ?? [],
                     position: position, period: period, usage: usage,
                     ledger: &ledgers[position - positions.lowerBound], body)

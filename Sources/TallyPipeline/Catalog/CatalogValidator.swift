@@ -205,8 +205,7 @@ struct CatalogValidator {
 
     /// A customer's several subscriptions: each as a customer on one plan is checked; ids once each; no metric priced
     /// by two of them over overlapping dates; plans that agree on what one invoice shows once (prices with or
-    /// without tax, the pricing unit); at most one with a rollover and one with a term commitment; no fee in
-    /// advance yet.
+    /// without tax, the pricing unit); at most one with a rollover and one with a term commitment.
     mutating func validateSubscriptions(of customer: Customer, at path: [CatalogPathComponent], catalog: Catalog) {
         let known = catalog.plans.map(\.id)
         var first: Plan?
@@ -249,12 +248,6 @@ struct CatalogValidator {
             }
             var metrics: Set<String> = []
             for (plan, planPath) in plans {
-                if plan.billsInAdvance {
-                    fail(
-                        planPath,
-                        "plan '\(plan.id)' bills a fee in advance, which a customer with several subscriptions "
-                            + "cannot have yet; expected a plan whose fees are billed in arrears")
-                }
                 if let first, plan.pricesIncludeTax != first.pricesIncludeTax || plan.pricingUnit != first.pricingUnit {
                     fail(
                         planPath,
@@ -287,12 +280,6 @@ struct CatalogValidator {
                         + "changes, or end one subscription before the other starts)")
             }
             seen.append((subscription.id, subscription.start, subscription.end, metrics))
-        }
-        if customer.anchor == .anniversary {
-            fail(
-                path + ["anchor"],
-                "a customer with several subscriptions cannot be billed on its anniversary yet; expected anchor: "
-                    + "calendar (or no anchor)")
         }
     }
 

@@ -88,8 +88,14 @@ public enum MoneyDiff {
                     lines.append((label, text(line["amount"])))
                 }
             }
-            // A period's in-advance invoice is told apart from its in-arrears one.
-            let advance = invoice["billed"] == .string("in_advance") ? " (in advance)" : ""
+            // A period's in-advance invoice is told apart from its in-arrears one, and a customer with several
+            // subscriptions may have more than one (`-A2`, `-A3`...), told apart by the number's ordinal.
+            var advance = invoice["billed"] == .string("in_advance") ? " (in advance)" : ""
+            if !advance.isEmpty, case .string(let number)? = invoice["number"],
+                let ordinal = number.split(separator: "-").last.flatMap({ Int($0.dropFirst()) })
+            {
+                advance = " (in advance \(ordinal))"
+            }
             return InvoiceMoney(
                 customer: customer, period: String(start.prefix(10)) + advance, total: text(invoice["total"]),
                 amountDue: text(invoice["amount_due"]), lines: lines)
