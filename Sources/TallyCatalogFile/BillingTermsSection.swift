@@ -150,8 +150,8 @@ package struct BillingTermsSection {
 
     /// Checks that each customer billed on its own anniversary starts at or after the scenario's start: its
     /// periods are those of its own schedule that start inside the run's, so at most `periods` of them.
-    private func checkAnniversaries(_ items: [(node: Node, start: Instant?, anchorKey: Node?)], start: Instant) {
-        for (node, own, _) in items {
+    private func checkAnniversaries(_ items: [(node: Node, start: Instant?)], start: Instant) {
+        for (node, own) in items {
             guard let own, own < start else { continue }
             reader.fail(
                 node,

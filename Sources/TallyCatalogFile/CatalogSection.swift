@@ -12,9 +12,9 @@ package struct CatalogSection {
     /// Per catalog plan: for each of its charges, the index of its YAML `charges` item, or -1
     /// for a charge made from the plan's shorthand keys (base_fee, included_units, overage_price).
     package private(set) var chargeItems: [[Int]] = []
-    /// Each customers item billed on its own anniversary: its `start` (and where it is, else where the
-    /// item is), and its own `anchor` key if it has one; for checks that need the schedule (``BillingTermsSection``).
-    package private(set) var anniversaryItems: [(node: Node, start: Instant?, anchorKey: Node?)] = []
+    /// Each customers item billed on its own anniversary: its `start` and where it is (else where the item
+    /// is); for checks that need the schedule (``BillingTermsSection``).
+    package private(set) var anniversaryItems: [(node: Node, start: Instant?)] = []
 
     /// `compactMap`, also returning the index of the item each value came from.
     package static func kept<Item, T>(_ items: [Item], _ read: (Item) -> T?) -> (values: [T], origins: [Int]) {
@@ -403,7 +403,7 @@ package struct CatalogSection {
             let changes = map["changes"].map { planChanges($0) } ?? []
             let anchor = map["anchor"].flatMap { reader.choice($0, "anchor", BillingAnchor.self) } ?? defaultAnchor
             if anchor == .anniversary, subscriptions == nil {
-                anniversaryItems.append((map["start"] ?? item, start, map["anchor"]))
+                anniversaryItems.append((map["start"] ?? item, start))
             }
             // count: 100, id_prefix: cust- makes cust-001 ... cust-100; one customer otherwise.
             let numbered: (prefix: String, count: Int)?
@@ -445,7 +445,7 @@ package struct CatalogSection {
                     let earliest = subscriptions.firstIndex { $0.start != nil && $0.start == customer.start }
                     let items = map["subscriptions"]?.sequence.map(Array.init) ?? []
                     let node = earliest.flatMap { items.count == subscriptions.count ? items[$0]["start"] : nil }
-                    anniversaryItems.append((node ?? item, customer.start, map["anchor"]))
+                    anniversaryItems.append((node ?? item, customer.start))
                 }
             }
             customer.trial = trial
