@@ -69,7 +69,9 @@ extension Meter {
     mutating func judge<Figures: AccessFigures>(
         _ keys: AccessKeys, at instant: Instant, figures: inout Figures
     ) -> AccessVerdict {
-        let plan = planIndex(keys, at: instant)
+        // The plan's position, read only for a customer whose plan changes in time: the path every other request takes
+        // reads the customer's plan alone.
+        let plan = planIndex(keys.plansInTime ? planInForce(keys, at: instant) : keys.plan)
         let quotaAllowed: Bool
         let level: MarginLevel
         if access.cacheRefresh == nil {
@@ -118,17 +120,17 @@ extension Meter {
         return true
     }
 
-    /// The position in `access.planLimits` of the plan judging the request at `instant`; the last entry (no limits)
-    /// for an unknown plan.
-    ///
-    /// The customer's plan; for one whose plan changes in time, the plan in force then of the subscription pricing
-    /// the metric (see ``PlansInForce``).
-    private func planIndex(_ keys: AccessKeys, at instant: Instant) -> Int {
-        var plan = keys.plan
-        if keys.plansInTime, let plans = plansInForce[keys.customer] {
-            plan = plans.stretch(metric: keys.metric, at: instant.millisecondsSinceEpoch).plan
-        }
-        return plan >= 0 && Int(plan) < access.planLimits.count - 1 ? Int(plan) : access.planLimits.count - 1
+    /// The position in `access.planLimits` of the plan at catalog position `plan`; the last entry (no limits) for an
+    /// unknown plan.
+    @inline(__always)
+    private func planIndex(_ plan: Int32) -> Int {
+        plan >= 0 && Int(plan) < access.planLimits.count - 1 ? Int(plan) : access.planLimits.count - 1
+    }
+
+    /// The catalog position of the plan judging a request at `instant` of a customer whose plan changes in time: the
+    /// plan in force then of the subscription pricing the metric (see ``PlansInForce``).
+    private func planInForce(_ keys: AccessKeys, at instant: Instant) -> Int32 {
+        plansInForce[keys.customer]?.stretch(metric: keys.metric, at: instant.millisecondsSinceEpoch).plan ?? keys.plan
     }
 
     /// The standing a decision is judged on with an entitlement cache: the cache's copy while it is fresh.
