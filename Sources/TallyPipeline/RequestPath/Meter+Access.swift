@@ -161,7 +161,8 @@ extension Meter {
     /// the cost is at most `(1 - warn_below) x floor` the margin is surely at or above every level, and
     /// revenue is not worked out again (the standing is then nil). Metering drops the floor as soon as a
     /// tiered charge's quantity moves to another tier (see ``trackMargin(customer:plan:metric:period:contribution:properties:)``),
-    /// so a request only compares two figures.
+    /// so a request only compares two figures. The levels are those of the plan in force (`plan`); a customer whose
+    /// plan changes in time keeps no floor, since its invoice holds several plans' charges.
     private mutating func marginStanding(
         _ keys: AccessKeys, at instant: Instant, _ plan: Int
     )
