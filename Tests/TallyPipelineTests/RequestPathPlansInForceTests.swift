@@ -111,6 +111,21 @@ struct RequestPathPlansInForceTests {
         #expect(february.allowed && february.limit == 3 && february.quota.used == 0 && february.remaining == 3)
     }
 
+    @Test("after a cancellation no invoice bills the usage, so no quota applies")
+    func noQuotaAfterACancellation() throws {
+        var customer = Customer(id: "leaver", plan: "starter")
+        customer.changes = [PlanChange(at: try instant("2026-01-11T00:00:00Z"), plan: nil)]
+        var meter = try Self.meter([customer])
+        // Jan 5: 3 calls fill starter's quota of 3; Jan 10 a request is refused (used 3 >= 3).
+        for k in 1...3 { #expect(try Self.meter(&meter, "c\(k)", "leaver", at: "2026-01-05T10:0\(k):00Z").isAccepted) }
+        #expect(try Self.access(&meter, "leaver", at: "2026-01-10T00:00:00Z").refusal == .quotaExceeded)
+        // From the cancellation on Jan 11: allowed, no limit, used 0, no remaining; an event is accepted, not
+        // rejected quota_exceeded (it is on no invoice).
+        let after = try Self.access(&meter, "leaver", at: "2026-01-12T00:00:00Z")
+        #expect(after.allowed && after.limit == nil && after.quota.used == 0 && after.remaining == nil)
+        #expect(try Self.meter(&meter, "c4", "leaver", at: "2026-01-12T10:00:00Z").isAccepted)
+    }
+
     @Test("a free trial's usage counts towards no quota; the quota counts from the trial's end")
     func freeTrialUsageOutsideTheQuota() throws {
         var customer = Customer(id: "trialco", plan: "pro")
