@@ -113,6 +113,22 @@ struct RequestPathRunTests {
         }
     }
 
+    @Test("plans in force across an upgrade, a free trial and two subscriptions: alike on 1, 2 and 3 threads")
+    func plansInForceOnEveryThreadCount() throws {
+        // Scenarios/request-path-plan-changes.yaml, worked by hand in its header: 32 requests, 6 refused.
+        let scenario = try Repository.load("request-path-plan-changes.yaml")
+        let one = try ScenarioRunner.run(scenario, threads: 1)
+        let requests = try #require(one.requests)
+        #expect(requests.counts.count(.quotaExceeded) == 5 && requests.counts.count(.spikeArrested) == 1)
+        #expect(requests.counts.requests == 32 && one.counts.accepted == 26)
+        for threads in [2, 3] {
+            let other = try ScenarioRunner.run(scenario, threads: threads)
+            #expect(other.requestsJSON == one.requestsJSON, "1 and \(threads) threads differ")
+            #expect(other.invoicesJSON == one.invoicesJSON, "1 and \(threads) threads differ")
+            #expect(other.rejectionsJSON == one.rejectionsJSON, "1 and \(threads) threads differ")
+        }
+    }
+
     @Test("a scenario without request-path keys has no gateway")
     func noGatewayWithoutKeys() throws {
         let run = try ScenarioRunner.run(

@@ -34,7 +34,8 @@ public struct Customer: Sendable, Hashable {
     /// Each bills its own plan on the customer's one invoice per period. Made with
     /// ``init(id:subscriptions:taxJurisdiction:taxExempt:billing:creditBalance:)``, which sets ``plan`` to the first
     /// subscription's, ``start`` to the earliest start and ``end`` to the latest end (nil when one never ends):
-    /// what metering and the request path follow, and where an ``BillingAnchor/anniversary`` customer's periods start.
+    /// the dates metering follows, and where an ``BillingAnchor/anniversary`` customer's periods start. Requests
+    /// are judged by each subscription's plan in force.
     public var subscriptions: [Subscription] = []
 
     /// Creates a customer of plan `plan`, subscribed from the first period on unless `start` says otherwise.

@@ -62,6 +62,11 @@ public struct Meter: Sendable {
     /// For customers with several subscriptions, the dates (milliseconds, `[start, end)`) of those whose plans price
     /// a metric, per (customer number, metric number; period 0): when its usage is billed.
     private var subscriptionSpans: [QuotaKey: [Range<Int64>]] = [:]
+    /// For customers whose plan changes in time (plan changes, a free trial, several subscriptions), by customer
+    /// number: the plan judging each request and counting each quota at each instant.
+    private(set) var plansInForce: [Int32: PlansInForce] = [:]
+    /// Each plan's quotas by metric number, by the plan's position in the catalog: those of the plan in force.
+    private var quotasByPlan: [[Int32: Quota]] = []
     /// The request path's state: spike arrest buckets, the entitlement cache, costs and counts.
     var access = AccessState()
     /// The customer and metric of the last request decided, as looked up.
@@ -231,17 +236,36 @@ public struct Meter: Sendable {
         guard keys.hasQuotas else {
             return Entitlement(allowed: true, limit: nil, hard: false, used: .zero, remaining: nil)
         }
+        let stretch =
+            keys.plansInTime
+            ? plansInForce[keys.customer]?.stretch(metric: keys.metric, at: instant.millisecondsSinceEpoch) : nil
         let used =
             usage.periodIndex(customer: keys.customer, containing: instant).flatMap {
-                quotaUsage[QuotaKey(customer: keys.customer, metric: keys.metric, period: Int32($0))]
+                quotaUsage[
+                    QuotaKey(
+                        customer: keys.customer, metric: keys.metric, period: Int32($0), stretch: stretch?.number ?? 0)
+                ]
             } ?? .zero
-        guard let quota = quotas[QuotaKey(customer: keys.customer, metric: keys.metric, period: 0)] else {
+        guard let quota = quota(customer: keys.customer, metric: keys.metric, stretch) else {
             return Entitlement(allowed: true, limit: nil, hard: false, used: used, remaining: nil)
         }
         let remaining = (try? quota.limit - used).map { ExactDecimal.max($0, .zero) } ?? .zero
         return Entitlement(
             allowed: !quota.hard || used < quota.limit, limit: quota.limit, hard: quota.hard, used: used,
             remaining: remaining)
+    }
+
+    /// The quota on the metric of the plan judging it: the plan in force in `stretch` (none where its usage is not
+    /// billed), else the customer's plan.
+    private func quota(customer: Int32, metric: Int32, _ stretch: PlansInForce.Stretch?) -> Quota? {
+        guard let stretch else { return quotas[QuotaKey(customer: customer, metric: metric, period: 0)] }
+        guard stretch.billed, stretch.plan >= 0, Int(stretch.plan) < quotasByPlan.count else { return nil }
+        return quotasByPlan[Int(stretch.plan)][metric]
+    }
+
+    /// Whether any plan a customer holds in time sets a quota.
+    private func hasQuotas(_ plans: PlansInForce) -> Bool {
+        plans.subscriptions.joined().contains { $0.plan >= 0 && !quotasByPlan[Int($0.plan)].isEmpty }
     }
 
     /// Accepted idempotency keys currently remembered (bounded by the max-age window).
@@ -304,12 +328,17 @@ public struct Meter: Sendable {
             subscribed = spans.contains { $0.contains(event.timestamp.millisecondsSinceEpoch) }
         }
         let period = subscribed ? usage.periodIndex(customer: customer.number, containing: event.timestamp) : nil
+        // Whose plan counts the event's quota and cost, for a customer whose plan changes in time.
+        let stretch =
+            customer.plansInTime
+            ? plansInForce[customer.number]?.stretch(
+                metric: metric.number, at: event.timestamp.millisecondsSinceEpoch) : nil
         var overSoftLimit = false
         var quotaAfter: (key: QuotaKey, used: ExactDecimal)?
-        if customer.hasQuotas, let period,
-            let quota = quotas[QuotaKey(customer: customer.number, metric: metric.number, period: 0)]
+        if customer.hasQuotas, let period, let quota = quota(customer: customer.number, metric: metric.number, stretch)
         {
-            let quotaKey = QuotaKey(customer: customer.number, metric: metric.number, period: Int32(period))
+            let quotaKey = QuotaKey(
+                customer: customer.number, metric: metric.number, period: Int32(period), stretch: stretch?.number ?? 0)
             let contribution = metric.aggregation == .count ? ExactDecimal.one : value
             let used = quotaUsage[quotaKey] ?? .zero
             // An overflowing sum is certainly past any limit.
@@ -334,9 +363,9 @@ public struct Meter: Sendable {
             }
         }
         if let quotaAfter { quotaUsage[quotaAfter.key] = quotaAfter.used }
-        if access.costsAnything, let period {
+        if access.costsAnything, let period, stretch?.billed ?? true {
             trackMargin(
-                customer: customer.number, plan: customer.plan, metric: metric.number, period: period,
+                customer: customer.number, plan: stretch?.plan ?? customer.plan, metric: metric.number, period: period,
                 contribution: metric.aggregation == .count ? nil : value, properties: event.properties)
         }
         dedup.insert(key, at: seen, timestamp: event.timestamp)
@@ -444,6 +473,12 @@ public struct Meter: Sendable {
         usage.reserveCustomers(catalog.customers.count)
         quotas = [:]
         subscriptionSpans = [:]
+        plansInForce = [:]
+        quotasByPlan = catalog.plans.map { plan in
+            Dictionary(
+                plan.quotas.compactMap { quota in metrics[quota.metric].map { ($0.number, quota) } },
+                uniquingKeysWith: { _, later in later })
+        }
         // Customers billed on their own anniversary: one schedule per start, shared by the customers with it.
         var anchoredSchedules: [Instant: PeriodSchedule] = [:]
         usage.removeAnchoredPeriods()
@@ -471,36 +506,35 @@ public struct Meter: Sendable {
                     quotas[QuotaKey(customer: number, metric: m.number, period: 0)] = quota
                 }
             }
+            // Whose plans judge its requests and count its quotas in time, when its plan changes.
+            var inForce: PlansInForce?
             // A customer with several subscriptions has its usage split where each starts, ends or changes plans.
             if !customer.subscriptions.isEmpty {
                 let own = schedule.schedule(for: customer)
                 usage.split(
                     customer: number,
                     at: SubscriptionTimeline.usageCuts(subscriptionsOf: customer, catalog: catalog, schedule: own))
-                for subscription in customer.subscriptions {
-                    let from = subscription.start?.millisecondsSinceEpoch ?? .min
-                    let to = subscription.end?.millisecondsSinceEpoch ?? .max
-                    guard from < to else { continue }
-                    let planIDs = [subscription.plan] + subscription.changes.compactMap(\.plan)
-                    let priced = Set(planIDs.flatMap { catalog.plan($0)?.charges.compactMap(\.metric) ?? [] })
-                    for key in priced.sorted() {
-                        guard let m = metrics[key] else { continue }
-                        subscriptionSpans[QuotaKey(customer: number, metric: m.number, period: 0), default: []]
-                            .append(from..<to)
-                    }
+                let held = PlansInForce(
+                    subscriptionsOf: customer, catalog: catalog, schedule: own, metricNumber: { metrics[$0]?.number })
+                for (metric, pricing) in held.pricing {
+                    subscriptionSpans[QuotaKey(customer: number, metric: metric, period: 0)] = pricing.map(\.span)
                 }
+                inForce = held
             } else if !customer.changes.isEmpty || customer.trialUsage == .free || freeTrialPlans,
                 SubscriptionTimeline.mayCutUsage(customer: customer, plan: catalog.plan(customer.plan)),
                 case let own = schedule.schedule(for: customer),
                 let timeline = try? SubscriptionTimeline(customer: customer, catalog: catalog, schedule: own)
             {
                 usage.split(customer: number, at: timeline.usageCuts(in: own))
+                inForce = PlansInForce(timeline: timeline, plan: customer.plan, catalog: catalog)
             }
+            if let inForce { plansInForce[number] = inForce }
             customers.set(
                 customer.id,
                 ResolvedCustomer(
                     number: number, position: Int32(position), plan: Int32(catalog.planIndex(customer.plan) ?? -1),
-                    hasQuotas: !planQuotas.isEmpty, severalSubscriptions: !customer.subscriptions.isEmpty,
+                    hasQuotas: inForce.map { hasQuotas($0) } ?? !planQuotas.isEmpty,
+                    severalSubscriptions: !customer.subscriptions.isEmpty, plansInTime: inForce != nil,
                     start: customer.start?.millisecondsSinceEpoch ?? .min,
                     end: customer.end?.millisecondsSinceEpoch ?? .max))
         }
@@ -525,7 +559,7 @@ extension AccessKeys {
     init(_ customer: ResolvedCustomer, _ metric: ResolvedMetric) {
         self.init(
             customer: customer.number, metric: metric.number, position: customer.position, plan: customer.plan,
-            hasQuotas: customer.hasQuotas)
+            hasQuotas: customer.hasQuotas, plansInTime: customer.plansInTime)
     }
 }
 
@@ -539,6 +573,9 @@ struct ResolvedCustomer: Sendable {
     var hasQuotas: Bool
     /// Whether it holds several subscriptions (see `Meter.subscriptionSpans`).
     var severalSubscriptions = false
+    /// Whether its plan changes in time (see `Meter.plansInForce`): then ``plan`` is its first, and ``hasQuotas``
+    /// says whether any of its plans sets a quota.
+    var plansInTime = false
     /// The subscription, in milliseconds: [start, end).
     var start: Int64
     var end: Int64
@@ -559,4 +596,6 @@ private struct QuotaKey: Hashable, Sendable {
     var customer: Int32
     var metric: Int32
     var period: Int32
+    /// For a customer whose plan changes in time, the ``PlansInForce/Stretch/number`` counting the usage.
+    var stretch: Int32 = 0
 }

@@ -69,7 +69,9 @@ extension Meter {
     mutating func judge<Figures: AccessFigures>(
         _ keys: AccessKeys, at instant: Instant, figures: inout Figures
     ) -> AccessVerdict {
-        let plan = planIndex(keys)
+        // The plan's position, read only for a customer whose plan changes in time: the path every other request takes
+        // reads the customer's plan alone.
+        let plan = planIndex(keys.plansInTime ? planInForce(keys, at: instant) : keys.plan)
         let quotaAllowed: Bool
         let level: MarginLevel
         if access.cacheRefresh == nil {
@@ -107,7 +109,7 @@ extension Meter {
         let positions = access.planLimits[plan].spikeArrests.indices.filter {
             access.planLimits[plan].spikeArrests[$0].metric.map { $0 == keys.metric } ?? true
         }
-        let bucketKeys = positions.map { BucketKey(customer: keys.customer, arrest: Int32($0)) }
+        let bucketKeys = positions.map { BucketKey(customer: keys.customer, plan: Int32(plan), arrest: Int32($0)) }
         let admitted = zip(arrests, bucketKeys).allSatisfy { arrest, key in
             access.buckets[key]?.admits(at: instant, arrest.arrest) ?? true
         }
@@ -118,9 +120,17 @@ extension Meter {
         return true
     }
 
-    /// The position of the request's plan in `access.planLimits`; the last entry (no limits) for an unknown plan.
-    private func planIndex(_ keys: AccessKeys) -> Int {
-        keys.plan >= 0 && Int(keys.plan) < access.planLimits.count - 1 ? Int(keys.plan) : access.planLimits.count - 1
+    /// The position in `access.planLimits` of the plan at catalog position `plan`; the last entry (no limits) for an
+    /// unknown plan.
+    @inline(__always)
+    private func planIndex(_ plan: Int32) -> Int {
+        plan >= 0 && Int(plan) < access.planLimits.count - 1 ? Int(plan) : access.planLimits.count - 1
+    }
+
+    /// The catalog position of the plan judging a request at `instant` of a customer whose plan changes in time: the
+    /// plan in force then of the subscription pricing the metric (see ``PlansInForce``).
+    private func planInForce(_ keys: AccessKeys, at instant: Instant) -> Int32 {
+        plansInForce[keys.customer]?.stretch(metric: keys.metric, at: instant.millisecondsSinceEpoch).plan ?? keys.plan
     }
 
     /// The standing a decision is judged on with an entitlement cache: the cache's copy while it is fresh.
@@ -151,7 +161,8 @@ extension Meter {
     /// the cost is at most `(1 - warn_below) x floor` the margin is surely at or above every level, and
     /// revenue is not worked out again (the standing is then nil). Metering drops the floor as soon as a
     /// tiered charge's quantity moves to another tier (see ``trackMargin(customer:plan:metric:period:contribution:properties:)``),
-    /// so a request only compares two figures.
+    /// so a request only compares two figures. The levels are those of the plan in force (`plan`); a customer whose
+    /// plan changes in time keeps no floor, since its invoice holds several plans' charges.
     private mutating func marginStanding(
         _ keys: AccessKeys, at instant: Instant, _ plan: Int
     )
@@ -171,7 +182,8 @@ extension Meter {
         let places = limits.tieredCharges.compactMap {
             tierPlace(of: $0, customer: keys.customer, period: period)
         }
-        if limits.revenueGrowsWithUsage, revenue > .zero, places.count == limits.tieredCharges.count,
+        // The floor holds for one plan's charges: a customer whose plans change in time has its revenue worked out.
+        if limits.revenueGrowsWithUsage, !keys.plansInTime, revenue > .zero, places.count == limits.tieredCharges.count,
             let ceiling = try? (ExactDecimal.one - limits.marginGuard.warnBelow) * revenue
         {
             let slot = slot ?? access.margins.makeSlot(customer: keys.customer, period: period)
@@ -306,8 +318,10 @@ struct AccessKeys: Sendable {
     var position: Int32
     /// The customer's plan's position in the catalog (-1 for an unknown plan).
     var plan: Int32
-    /// Whether its plan sets any quota.
+    /// Whether its plan sets any quota (any of its plans, for a customer whose plan changes in time).
     var hasQuotas: Bool
+    /// Whether its plan changes in time (see ``PlansInForce``): then ``plan`` is its first.
+    var plansInTime: Bool
 }
 
 /// The request path's state inside a meter.
@@ -421,6 +435,8 @@ struct CacheKey: Hashable, Sendable {
 
 struct BucketKey: Hashable, Sendable {
     var customer: Int32
+    /// The plan whose spike arrest it is: a plan coming in starts its buckets afresh.
+    var plan: Int32
     /// The spike arrest's position in the plan.
     var arrest: Int32
 }
