@@ -4,6 +4,8 @@ import TallyPipeline
 struct InvoiceView {
     struct Line {
         var name: String
+        /// For a customer with several subscriptions, the id of the one the line bills; nil otherwise.
+        var subscription: String?
         var quantity: String
         /// One sentence per step of the arithmetic: tiers reached, included units, proration.
         var how: [String]
@@ -18,6 +20,9 @@ struct InvoiceView {
     var customer: String
     var period: String
     var destination: String
+    /// When it was issued and how it bills, for invoices that say so (`issued`): a fee in advance is issued when
+    /// its days start, which the period alone does not show.
+    var issued: String?
     var lines: [Line]
     var subtotal: String
     var discounts: [Adjustment]
@@ -35,6 +40,9 @@ struct InvoiceView {
         period =
             "\(LineChart.dayText(utcDay(invoice.period.start))) to \(LineChart.dayText(utcDay(invoice.period.end) - 1))"
         destination = invoice.destination == .card ? "charged to the card on file" : "sent to accounts receivable"
+        issued = invoice.issued.map {
+            "issued \(LineChart.dayText(utcDay($0))), billed \(invoice.inAdvance ? "in advance" : "in arrears")"
+        }
         lines = invoice.lines.map { line in
             var how = line.breakdown.map { Self.how($0, quantity: line.quantity ?? .zero, currency: currency) } ?? []
             switch line.kind {
@@ -53,9 +61,12 @@ struct InvoiceView {
                 how.append(
                     "exactly \(line.unroundedAmount.description), rounded half-up to \(currency.format(line.amount))")
             }
+            let subscription = line.subscription.flatMap {
+                invoice.subscriptions.indices.contains($0) ? invoice.subscriptions[$0] : nil
+            }
             return Line(
-                name: line.name, quantity: line.quantity.map { grouped($0.description) } ?? "",
-                how: how, amount: money(line.amount))
+                name: line.name, subscription: subscription,
+                quantity: line.quantity.map { grouped($0.description) } ?? "", how: how, amount: money(line.amount))
         }
         subtotal = money(invoice.subtotal)
         discounts = invoice.discounts.map { discount in

@@ -14,6 +14,7 @@ enum Templates {
         th { background: #f6f6f6; font-weight: 600; }
         td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
         .how { color: #444; font-size: 13px; }
+        .subscription { font-size: 12px; color: #444; background: #eef2f7; border-radius: 3px; padding: 0 5px; }
         .invoice { border: 1px solid #ccc; border-radius: 6px; padding: 8px 14px; margin: 16px 0; break-inside: avoid; }
         .invoice h3 { margin-top: 4px; } .totals td { border: none; } .grand td { font-weight: 700; border-top: 2px solid #333; }
         .diff { border: 2px solid #b3261e; border-radius: 6px; padding: 4px 14px; background: #fff6f5; }
@@ -127,11 +128,11 @@ enum Templates {
         {{#invoices}}
         <article class="invoice" id="{{number}}">
         <h3>{{number}} · {{customer}} · {{period}}</h3>
-        <p class="meta">{{destination}}</p>
+        <p class="meta">{{destination}}{{#issued}} · {{issued}}{{/issued}}</p>
         <table>
         <thead><tr><th>Line</th><th class="num">Quantity</th><th>How it was priced</th><th class="num">Amount</th></tr></thead>
         <tbody>
-        {{#lines}}<tr><td>{{name}}</td><td class="num">{{quantity}}</td><td class="how">{{#how}}<div>{{.}}</div>{{/how}}</td><td class="num">{{amount}}</td></tr>
+        {{#lines}}<tr><td>{{name}}{{#subscription}} <span class="subscription">{{subscription}}</span>{{/subscription}}</td><td class="num">{{quantity}}</td><td class="how">{{#how}}<div>{{.}}</div>{{/how}}</td><td class="num">{{amount}}</td></tr>
         {{/lines}}
         </tbody>
         <tbody class="totals">

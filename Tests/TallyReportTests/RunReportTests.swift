@@ -59,6 +59,29 @@ struct RunReportTests {
         #expect(index.contains("1 passed, 0 failed"))
     }
 
+    @Test("an invoice says when it was issued and how it bills, and each line of several subscriptions whose it is")
+    func issuedAndSubscriptions() throws {
+        let (folder, page) = try written([try report("subscriptions-in-advance")])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let html = try page("subscriptions-in-advance.html")
+        // acme's seats start Apr 17: April's second in-advance invoice is issued then, Seats 60 x 14/30 = 28.00.
+        let seats = try #require(html.range(of: #"<article class="invoice" id="INV-20260401-000001-A2">"#))
+        let end = try #require(html.range(of: "</article>", range: seats.upperBound..<html.endIndex))
+        let article = html[seats.lowerBound..<end.lowerBound]
+        #expect(article.contains("charged to the card on file · issued 2026-04-17, billed in advance"))
+        #expect(article.contains(#"Seats <span class="subscription">seats</span>"#))
+        #expect(article.contains("28.00 USD"))
+        // April's in-arrears invoice is issued at the period's end, May 1; its usage is platform's.
+        #expect(html.contains("· issued 2026-05-01, billed in arrears"))
+        #expect(html.contains(#"API calls <span class="subscription">platform</span>"#))
+        // A customer on one plan with no feature that dates its invoices shows neither.
+        let (plain, plainPage) = try written([try report("graduated-5-tiers")])
+        defer { try? FileManager.default.removeItem(at: plain) }
+        let other = try plainPage("graduated-5-tiers.html")
+        #expect(!other.contains("issued"))
+        #expect(!other.contains(#"class="subscription""#))
+    }
+
     @Test("a failing scenario's page opens with the money diff: expected and actual totals, and the lines that moved")
     func moneyDiffFirst() throws {
         // Tier 2 at 0.003 instead of 0.002: acme 15,000 x 0.003 = 45.00 (was 30.00), total 159.00 (was 144.00);
