@@ -73,6 +73,9 @@ extension Biller {
         guard let first = phases.first, let last = phases.last else { return ([], nil, nil, context) }
         var lines: [InvoiceLine] = []
         var rollover: RolloverOutcome?
+        // The lines crediting the unused days and charging the rest of the period of fees in advance: the minimum
+        // commitment and the spend cap count none of them.
+        var inAdvanceLines: [Int] = []
         for (offset, phase) in phases.enumerated() {
             let feesFrom = timeline.feeStart(phase)
             let isLast = offset == phases.count - 1
@@ -121,6 +124,7 @@ extension Biller {
                             charge, of: phase.plan, chargeIndex: isLast ? index : nil,
                             name: "Remaining time on \(phase.planID): \(charge.name) from \(feesFrom.iso8601)",
                             from: feesFrom, to: period.end, period: period, credit: false, context: context))
+                    inAdvanceLines.append(lines.count - 1)
                 }
                 if phase.to < period.end {
                     let unusedFrom = Swift.max(phase.to, feesFrom)
@@ -129,12 +133,17 @@ extension Biller {
                             charge, of: phase.plan, chargeIndex: isLast ? index : nil,
                             name: "Unused time on \(phase.planID): \(charge.name) from \(unusedFrom.iso8601)",
                             from: unusedFrom, to: period.end, period: period, credit: true, context: context))
+                    inAdvanceLines.append(lines.count - 1)
                 }
             }
         }
         let subscriptionEnds = timeline.phases.last.map { $0.to <= period.end } ?? false
+        let feesInAdvance = try context.checked(.contract, "fees in advance") { () throws(DecimalError) in
+            try ExactDecimal.sum(inAdvanceLines.map { lines[$0].amount })
+        }
         let (contracted, commitment) = try ContractStage.run(
-            plan: last.plan, lines: lines, active: ActiveTime(from: first.from, to: last.to, period: period),
+            plan: last.plan, lines: lines, feesInAdvance: feesInAdvance,
+            active: ActiveTime(from: first.from, to: last.to, period: period),
             currency: catalog.currency, commitment: &ledger.commitment, subscriptionEnds: subscriptionEnds,
             context: context)
         return (contracted, rollover, commitment, context)

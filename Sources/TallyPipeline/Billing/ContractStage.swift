@@ -1,8 +1,13 @@
 /// Stage 3: the contract terms, as lines after the charges: each charge's minimum, the commitment
 /// over a term, the plan's minimum commitment and its spend cap.
 enum ContractStage {
+    /// The contract lines of an invoice after its `lines`.
+    ///
+    /// `feesInAdvance` is what of `lines` settles fees billed in advance (the unused days credited and the rest of
+    /// the period charged at a plan change or an end): the minimum commitment and the spend cap leave it out, as they
+    /// leave out the fees on in-advance invoices.
     static func run(
-        plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency,
+        plan: Plan, lines: [InvoiceLine], feesInAdvance: ExactDecimal = .zero, active: ActiveTime, currency: Currency,
         commitment: inout CommitmentState, subscriptionEnds: Bool, context: BillingContext
     ) throws(BillingError) -> (lines: [InvoiceLine], commitment: CommitmentSummary?) {
         var lines = lines
@@ -11,19 +16,23 @@ enum ContractStage {
             plan: plan, lines: &lines, state: &commitment,
             subscriptionEnds: subscriptionEnds, currency: currency, context: context)
         return (
-            try minimumAndCap(plan: plan, lines: lines, active: active, currency: currency, context: context),
+            try minimumAndCap(
+                plan: plan, lines: lines, feesInAdvance: feesInAdvance, active: active, currency: currency,
+                context: context),
             summary
         )
     }
 
-    /// The plan's minimum commitment true-up and spend-cap adjustment, after every other line.
+    /// The plan's minimum commitment true-up and spend-cap adjustment, after every other line; both compare what the
+    /// lines spent but `feesInAdvance`.
     static func minimumAndCap(
-        plan: Plan, lines: [InvoiceLine], active: ActiveTime, currency: Currency, context: BillingContext
+        plan: Plan, lines: [InvoiceLine], feesInAdvance: ExactDecimal = .zero, active: ActiveTime, currency: Currency,
+        context: BillingContext
     ) throws(BillingError) -> [InvoiceLine] {
         try context.checked(.contract, "minimum commitment and spend cap") { () throws(DecimalError) -> [InvoiceLine] in
             var lines = lines
             if let commitment = plan.minimumCommitment {
-                let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
+                let spent = try ExactDecimal.sum(lines.lazy.map(\.amount)) - feesInAdvance
                 if let trueUp = try ContractStage.trueUp(
                     minimum: commitment, spent: spent, active: active,
                     currency: currency)
@@ -35,7 +44,7 @@ enum ContractStage {
                 }
             }
             if let cap = plan.spendCap {
-                let spent = try ExactDecimal.sum(lines.lazy.map(\.amount))
+                let spent = try ExactDecimal.sum(lines.lazy.map(\.amount)) - feesInAdvance
                 if spent > cap {
                     let adjustment = try cap - spent
                     lines.append(
