@@ -73,3 +73,31 @@ struct ContractTermsWithFeesInAdvanceTests {
         #expect(invoice.total == 31)
     }
 }
+
+/// A prepaid grant usable in a period pays every invoice of it: the in-advance one does not close the period.
+@Suite("Prepaid credits with fees in advance")
+struct CreditsWithFeesInAdvanceTests {
+    @Test func aGrantsLastPeriodPaysItsInArrearsInvoiceToo() throws {
+        // Platform 31 in advance, calls 0.01; a 100.00 grant usable in January only. 5,000 calls on Jan 5.
+        //   -A (Jan 1): 31.00, paid by the grant: 100 - 31 = 69.00 left, nothing expires yet.
+        //   in arrears (Feb 1): Calls 5,000 x 0.01 = 50.00, paid by the grant: 69 - 50 = 19.00 left, which expires
+        //   on this invoice, January's last. (Expiring on the -A, the 69.00 would be lost and 50.00 due.)
+        var platform = Charge(name: "Platform", metric: nil, model: .flat(amount: 31))
+        platform.billing = .inAdvance
+        let calls = Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.01")))
+        let catalog = try Catalog(
+            currency: try currency("USD"), metrics: [callsMetric],
+            plans: [Plan(id: "base", charges: [platform, calls])],
+            customers: [Customer(id: "c", plan: "base")],
+            credits: [PrepaidCredit(customer: "c", amount: 100, grantedInPeriod: 0, expiresAfterPeriods: 1)])
+        let schedule = try months(1)
+        var builder = UsageBuilder(catalog: catalog, schedule: schedule)
+        try builder.add("c", "calls", count: 5000, at: "2026-01-05T08:00:00Z")
+        let invoices = try Biller(catalog: catalog, schedule: schedule).invoices(for: builder.usage())
+        #expect(invoices.map(\.number) == ["INV-20260101-000001-A", "INV-20260101-000001"])
+        #expect(invoices.map(\.creditsApplied) == [31, 50])
+        #expect(invoices.map(\.amountDue) == [0, 0])
+        #expect(invoices[0].expiredCredits.isEmpty)
+        #expect(invoices[1].expiredCredits.map(\.amount) == [19])
+    }
+}

@@ -95,7 +95,8 @@ extension Biller {
             ordinal += 1
             var invoice = try settled(
                 number: number + (ordinal == 1 ? "-A" : "-A\(ordinal)"), customer: customer, plan: invoicePlan,
-                period: period, lines: lines, rollover: nil, commitment: nil, ledger: &ledger, context: context,
+                period: period, lines: lines, rollover: nil, commitment: nil, closesPeriod: false, ledger: &ledger,
+                context: context,
                 subscriptionPlans: plans)
             invoice.issued = issued
             invoice.inAdvance = true

@@ -22,7 +22,7 @@ extension Biller {
             let lines = try inAdvanceFees(of: first.plan, from: advanceFrom, period: period, context: context)
             var invoice = try settled(
                 number: number + "-A", customer: customer, plan: first.plan, period: period, lines: lines,
-                rollover: nil, commitment: nil, ledger: &ledger, context: context)
+                rollover: nil, commitment: nil, closesPeriod: false, ledger: &ledger, context: context)
             invoice.issued = advanceFrom
             invoice.inAdvance = true
             body(invoice)

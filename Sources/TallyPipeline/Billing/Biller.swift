@@ -260,8 +260,8 @@ public struct Biller: Sendable {
     /// Stages 4 to 8 on the lines of stages 1 to 3: discounts, tax, routing, settlement, and the invoice.
     func settled(
         number: String, customer: Customer, plan: Plan, period: BillingPeriod, lines: [InvoiceLine],
-        rollover: RolloverSummary?, commitment: CommitmentSummary?, ledger: inout CustomerLedger,
-        context: BillingContext, subscriptionPlans: [Plan?] = []
+        rollover: RolloverSummary?, commitment: CommitmentSummary?, closesPeriod: Bool = true,
+        ledger: inout CustomerLedger, context: BillingContext, subscriptionPlans: [Plan?] = []
     ) throws(BillingError) -> Invoice {
         let currency = catalog.currency
         let plans = LinePlans(invoicePlan: plan, bySubscription: subscriptionPlans)
@@ -277,7 +277,8 @@ public struct Biller: Sendable {
             lines: lines, discounts: discounts, taxes: taxes,
             taxIncluded: plan.pricesIncludeTax, context: context)
         let settlement = try SettlementStage.run(
-            total: totals.total, period: period.index, grants: &ledger.grants, balance: &ledger.balance,
+            total: totals.total, period: period.index, closesPeriod: closesPeriod, grants: &ledger.grants,
+            balance: &ledger.balance,
             currency: currency, context: context)
         ledger.invoicesIssued += 1
 

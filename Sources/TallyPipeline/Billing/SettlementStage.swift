@@ -31,12 +31,16 @@ struct Settlement: Sendable, Equatable {
 /// Stage 7: prepaid credits (oldest grant first), then the credit balance, pay the taxed total.
 ///
 /// Credits are taken in whole minor units, so the amount due stays an exact
-/// amount of the currency. What remains carries to the next period; a grant past
-/// its last usable period expires on the first invoice at or after that period.
+/// amount of the currency. What remains carries to the next period; a grant expires on the invoice that closes its
+/// last usable period, or on the first invoice after that period.
 enum SettlementStage {
+    /// Settles one invoice's `total` of `period`.
+    ///
+    /// `closesPeriod` is false for an in-advance invoice: the period's in-arrears invoice comes after it, and a grant
+    /// usable in the period still pays that one.
     static func run(
-        total: ExactDecimal, period: Int, grants: inout [CreditGrantState], balance: inout ExactDecimal,
-        currency: Currency, context: BillingContext
+        total: ExactDecimal, period: Int, closesPeriod: Bool = true, grants: inout [CreditGrantState],
+        balance: inout ExactDecimal, currency: Currency, context: BillingContext
     ) throws(BillingError) -> Settlement {
         try context.checked(.settlement, "applying credits") { () throws(DecimalError) -> Settlement in
             var due = ExactDecimal.max(.zero, total)
@@ -63,7 +67,8 @@ enum SettlementStage {
             }
             var expired: [ExpiredCredit] = []
             for index in grants.indices where !grants[index].expired {
-                guard let last = grants[index].lastUsablePeriod, last <= period else { continue }
+                guard let last = grants[index].lastUsablePeriod, last < period || (closesPeriod && last == period)
+                else { continue }
                 if grants[index].remaining > .zero {
                     expired.append(
                         ExpiredCredit(
