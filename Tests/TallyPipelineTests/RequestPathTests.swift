@@ -46,6 +46,22 @@ struct RequestPathTests {
         #expect(meter.accessCounts.isBalanced)
     }
 
+    @Test("instants a whole Int64 apart (a test key's `at`) are judged, not an overflow")
+    func spikeArrestAtTheEndsOfTime() throws {
+        var meter = try Self.meter(arrests: [SpikeArrest(rate: 1000, unit: .second)])
+        let (first, last) = (Instant(millisecondsSinceEpoch: .min), Instant(millisecondsSinceEpoch: .max))
+        // At t0 the bucket starts (next free 1000 on its clock of ms x 1000). At Int64.min, before its start, the
+        // request is judged at the start: 0 < 1000, refused, as a second request at t0 would be. At Int64.max the
+        // difference overflows: the bucket is long empty, allowed, and counts afresh from there; Int64.min is then
+        // before it again: refused.
+        #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: Self.ms(0)).allowed)
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: first).refusal == .spikeArrested)
+        #expect(meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: last).allowed)
+        #expect(
+            meter.canAccess(tenant: "t1", customer: "acme", metric: "api_calls", at: first).refusal == .spikeArrested)
+    }
+
     @Test("30/s smooths to one request per 33.3 ms, not 30 at once")
     func spikeArrestThirdOfASecond() throws {
         var meter = try Self.meter(arrests: [SpikeArrest(rate: 30, unit: .second)])

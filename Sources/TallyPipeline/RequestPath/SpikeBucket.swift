@@ -35,9 +35,11 @@ struct SpikeBucket: Sendable {
 
     /// `instant` on the bucket's clock; nil when that would overflow (then the bucket is long empty).
     private func clock(at instant: Instant, _ arrest: SpikeArrest) -> Int64? {
-        // Requests come in order; an earlier one is judged at the bucket's start.
-        let elapsed = Swift.max(0, instant.millisecondsSinceEpoch - origin)
-        let (now, overflow) = elapsed.multipliedReportingOverflow(by: arrest.rate)
+        // Requests come in order; an earlier one is judged at the bucket's start. Instants a whole Int64 apart
+        // (a test key's `at` may be any millisecond) overflow the difference: the bucket is long empty then too.
+        let (difference, past) = instant.millisecondsSinceEpoch.subtractingReportingOverflow(origin)
+        if past { return instant.millisecondsSinceEpoch < origin ? 0 : nil }
+        let (now, overflow) = Swift.max(0, difference).multipliedReportingOverflow(by: arrest.rate)
         return overflow ? nil : now
     }
 }
