@@ -67,9 +67,10 @@ extension Biller {
         // Each subscription with in-advance fees this period: when they start, and the plan in force then.
         var starts: [(issued: Instant, subscription: Int, plan: Plan)] = []
         for (index, timeline) in timelines.enumerated() {
-            guard let first = timeline.phases(in: period).first, first.plan.billsInAdvance else { continue }
-            let from = timeline.feeStart(first)
-            if from < first.to { starts.append((from, index, first.plan)) }
+            let phases = timeline.phases(in: period)
+            guard let charged = timeline.firstChargedPhase(phases).map({ phases[$0] }), charged.plan.billsInAdvance
+            else { continue }
+            starts.append((timeline.feeStart(charged), index, charged.plan))
         }
         guard !starts.isEmpty else { return }
         starts.sort { ($0.issued, $0.subscription) < ($1.issued, $1.subscription) }

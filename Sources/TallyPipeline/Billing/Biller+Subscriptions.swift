@@ -12,16 +12,17 @@ extension Biller {
         usage: Usage, ledger: inout CustomerLedger, _ body: (consuming Invoice) -> Void
     ) throws(BillingError) {
         let phases = timeline.phases(in: period)
-        guard let first = phases.first, let last = phases.last else { return }
+        guard let last = phases.last else { return }
         let usageNumber = usage.knownCustomerNumber(customer.id, guessing: position)
 
-        let advanceFrom = timeline.feeStart(first)
-        if first.plan.billsInAdvance, advanceFrom < first.to {
+        // The plan in force when the period's fees start, after a trial that may cover the first phases.
+        if let charged = timeline.firstChargedPhase(phases).map({ phases[$0] }), charged.plan.billsInAdvance {
+            let advanceFrom = timeline.feeStart(charged)
             let context = BillingContext(
                 customer: customer.id, period: period.index, usageNumber: usageNumber, chargeMetrics: [])
-            let lines = try inAdvanceFees(of: first.plan, from: advanceFrom, period: period, context: context)
+            let lines = try inAdvanceFees(of: charged.plan, from: advanceFrom, period: period, context: context)
             var invoice = try settled(
-                number: number + "-A", customer: customer, plan: first.plan, period: period, lines: lines,
+                number: number + "-A", customer: customer, plan: charged.plan, period: period, lines: lines,
                 rollover: nil, commitment: nil, closesPeriod: false, ledger: &ledger, context: context)
             invoice.issued = advanceFrom
             invoice.inAdvance = true
@@ -71,6 +72,8 @@ extension Biller {
             customer: customer.id, period: period.index, usageNumber: usageNumber,
             chargeMetrics: phases.last?.plan.charges.map { $0.metric.flatMap(usage.knownMetricNumber) } ?? [])
         guard let first = phases.first, let last = phases.last else { return ([], nil, nil, context) }
+        // The phase whose in-advance fees the in-advance invoice charged; those after it pay the rest of the period.
+        let charged = timeline.firstChargedPhase(phases) ?? 0
         var lines: [InvoiceLine] = []
         var rollover: RolloverOutcome?
         // The lines crediting the unused days and charging the rest of the period of fees in advance: the minimum
@@ -118,7 +121,7 @@ extension Biller {
             guard phase.plan.billsInAdvance, feesFrom < phase.to else { continue }
             for (index, charge) in phase.plan.charges.enumerated() where charge.billing == .inAdvance {
                 // A plan that came in mid-period pays the rest of it; one that went gets its unused days back.
-                if offset > 0 {
+                if offset > charged {
                     lines.append(
                         try feeLine(
                             charge, of: phase.plan, chargeIndex: isLast ? index : nil,

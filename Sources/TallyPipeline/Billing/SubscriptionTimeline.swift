@@ -86,6 +86,10 @@ struct SubscriptionTimeline: Sendable {
     /// When a phase's fixed fees start: its start, or the trial's end when later.
     func feeStart(_ phase: Phase) -> Instant { trialEnd.map { Swift.max($0, phase.from) } ?? phase.from }
 
+    /// The position in a period's `phases` of the first whose fixed fees start inside it: the plan in force when the
+    /// period's fees start (a trial may cover the phases before it); nil when the trial covers them all.
+    func firstChargedPhase(_ phases: [Phase]) -> Int? { phases.firstIndex { feeStart($0) < $0.to } }
+
     /// When a phase's usage starts being billed: its start, or a free trial's end when later.
     func usageStart(_ phase: Phase) -> Instant {
         guard trialUsageFree, let trialEnd else { return phase.from }
