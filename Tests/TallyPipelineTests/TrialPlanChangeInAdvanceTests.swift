@@ -6,11 +6,9 @@ import Testing
 /// plan's fee in advance goes on an in-advance invoice issued then, not on the in-arrears one.
 @Suite("A plan change during a trial, with fees in advance")
 struct TrialPlanChangeInAdvanceTests {
+    /// Platform `fee` in advance, calls at 0.01 (the plans of ``ContractTermsWithFeesInAdvanceTests``).
     func plan(_ id: String, fee: ExactDecimal) throws -> Plan {
-        var platform = Charge(name: "Platform", metric: nil, model: .flat(amount: fee))
-        platform.billing = .inAdvance
-        let calls = Charge(name: "Calls", metric: "calls", model: .perUnit(unitPrice: try dec("0.01")))
-        return Plan(id: id, charges: [platform, calls])
+        try ContractTermsWithFeesInAdvanceTests().plan(id, fee: fee)
     }
 
     /// Seat 31 in advance, and no usage charge.
